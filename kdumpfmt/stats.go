@@ -1,0 +1,84 @@
+package kdumpfmt
+
+import (
+	"fmt"
+	"math/bits"
+	"sort"
+)
+
+// Stats counts a dump's page frames by what the dump holds for them.
+type Stats struct {
+	MaxPFN   uint64 // frames described (RAM or not)
+	RAM      uint64 // frames in the first bitmap
+	Present  uint64 // frames whose data is in the dump (Zero included)
+	Excluded uint64 // RAM frames the dump level filtered out
+	Zero     uint64 // frames stored as the shared zero page
+	Lost     uint64 // frames meant to be dumped whose data was never written
+	// Compressions lists the methods the stored pages use, sorted: "none"
+	// (raw), "zlib", "lzo", "snappy", "zstd". The shared zero page is not
+	// counted.
+	Compressions []string
+}
+
+// countBits counts the set bits of bm in [start, end).
+func countBits(bm *bitmap, start, end uint64) uint64 {
+	var n uint64
+	for pfn := start; pfn < end; {
+		w := pfn / 64
+		lo := pfn % 64
+		hi := min(uint64(64), end-w*64)
+		x := bm.words[w] >> lo
+		if hi-lo < 64 {
+			x &= 1<<(hi-lo) - 1
+		}
+		n += uint64(bits.OnesCount64(x))
+		pfn = w*64 + hi
+	}
+	return n
+}
+
+// Stats reads every page descriptor (not the pages) to count present,
+// zero and lost pages and the compressions used. It costs one pass over
+// the descriptor tables, so it is meant for reports, not for opening.
+func (f *File) Stats() (Stats, error) {
+	st := Stats{MaxPFN: f.maxPFN, RAM: countBits(f.ram, 0, f.maxPFN)}
+	seen := map[string]bool{}
+	var covered uint64 // RAM frames inside some file's range
+	const chunk = 4096
+	buf := make([]byte, chunk*pageDescSize)
+	for _, p := range f.parts {
+		covered += countBits(f.ram, p.start, p.end)
+		dataStart := uint64(p.pdOff) + p.ndesc*pageDescSize
+		zeroShared := p.sub.DumpLevel&1 != 0
+		for idx := uint64(0); idx < p.ndesc; idx += chunk {
+			n := min(chunk, p.ndesc-idx)
+			off := p.pdOff + int64(idx)*pageDescSize
+			got, err := p.r.ReadAt(buf[:n*pageDescSize], off)
+			if got < int(n)*pageDescSize && off+int64(n)*pageDescSize <= p.size {
+				return st, fmt.Errorf("kdumpfmt: reading page descriptors at %d: %w", off, noEOF(err))
+			}
+			whole := uint64(got) / pageDescSize
+			st.Lost += n - whole // the table runs past the end of the file
+			for i := uint64(0); i < whole; i++ {
+				d := decodePageDesc(buf[i*pageDescSize:], p.hdr.ByteOrder)
+				switch {
+				case d.Offset == 0, d.Offset > uint64(p.size), uint64(d.Size) > uint64(p.size)-d.Offset:
+					st.Lost++
+				case zeroShared && d.Offset == dataStart && d.Flags&compressMask == 0 && int(d.Size) == f.pageSize:
+					st.Present++
+					st.Zero++
+				default:
+					st.Present++
+					seen[compressionName(d.Flags)] = true
+				}
+			}
+		}
+	}
+	st.Excluded = covered - f.rank.total()
+	st.Lost += st.RAM - covered // frames no file of a split set holds
+	for name := range seen {
+		st.Compressions = append(st.Compressions, name)
+	}
+	sort.Strings(st.Compressions)
+	return st, nil
+}
