@@ -1,0 +1,548 @@
+package printk
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Limits on sizes read from the dump, so a corrupt value cannot make Read
+// allocate or walk without bound.
+const (
+	maxDescCountBits = 26      // 64 Mi descriptors: log_buf_len's 2 GiB limit / 32
+	maxDataSizeBits  = 31      // 2 GiB text ring; log_buf_len is far smaller
+	maxLogBufLen     = 1 << 31 // structured and plain buffers
+)
+
+// Read walks the kernel log described by layout, reading kernel virtual
+// memory through mem (offsets are addresses: int64(vaddr)). It returns the
+// records in log order and warnings about damage it stepped over. The error
+// is non-nil only when the log cannot be walked at all: a bad layout, or
+// the log's top-level variables unreadable.
+func Read(mem io.ReaderAt, layout *Layout) ([]Record, []Warning, error) {
+	if layout == nil {
+		return nil, nil, errors.New("printk: nil layout")
+	}
+	m := newPagedMem(mem)
+	switch layout.Kind {
+	case KindLockless:
+		return readLockless(m, &layout.Lockless)
+	case KindStructured:
+		return readStructured(m, &layout.Structured)
+	case KindPlain:
+		return readPlain(m, &layout.Plain)
+	}
+	return nil, nil, fmt.Errorf("printk: unknown layout kind %d", int(layout.Kind))
+}
+
+// pagedMem reads kernel memory a page at a time and remembers each page, so
+// that one unreadable page costs only the records on it, and so that the
+// many small reads of a ring walk become few large ones.
+type pagedMem struct {
+	r     io.ReaderAt
+	pages map[uint64][]byte
+	bad   map[uint64]error
+}
+
+const memPage = 4096
+
+func newPagedMem(r io.ReaderAt) *pagedMem {
+	return &pagedMem{r: r, pages: map[uint64][]byte{}, bad: map[uint64]error{}}
+}
+
+func (m *pagedMem) page(base uint64) ([]byte, error) {
+	if p, ok := m.pages[base]; ok {
+		return p, nil
+	}
+	if err, ok := m.bad[base]; ok {
+		return nil, err
+	}
+	p := make([]byte, memPage)
+	if _, err := m.r.ReadAt(p, int64(base)); err != nil {
+		m.bad[base] = err
+		return nil, err
+	}
+	m.pages[base] = p
+	return p, nil
+}
+
+// read fills p from kernel address addr. On failure the error names the
+// address and wraps the reader's error.
+func (m *pagedMem) read(p []byte, addr uint64) error {
+	for n := 0; n < len(p); {
+		a := addr + uint64(n)
+		base := a &^ (memPage - 1)
+		pg, err := m.page(base)
+		if err != nil {
+			return fmt.Errorf("reading %#x: %w", a, err)
+		}
+		n += copy(p[n:], pg[a-base:])
+	}
+	return nil
+}
+
+func (m *pagedMem) u64(addr uint64) (uint64, error) {
+	var b [8]byte
+	err := m.read(b[:], addr)
+	return binary.LittleEndian.Uint64(b[:]), err
+}
+
+func (m *pagedMem) u32(addr uint64) (uint32, error) {
+	var b [4]byte
+	err := m.read(b[:], addr)
+	return binary.LittleEndian.Uint32(b[:]), err
+}
+
+// field readers over a struct image; the layout's offsets were bounded when
+// the layout was built, but a hand-made Layout may hold anything, so every
+// access is checked.
+type image []byte
+
+func (b image) u8(off int) (uint8, bool) {
+	if off < 0 || off >= len(b) {
+		return 0, false
+	}
+	return b[off], true
+}
+
+func (b image) u16(off int) (uint16, bool) {
+	if off < 0 || off+2 > len(b) {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint16(b[off:]), true
+}
+
+func (b image) u32(off int) (uint32, bool) {
+	if off < 0 || off+4 > len(b) {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint32(b[off:]), true
+}
+
+func (b image) u64(off int) (uint64, bool) {
+	if off < 0 || off+8 > len(b) {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint64(b[off:]), true
+}
+
+// cstr reads a NUL-terminated string of at most n bytes at off.
+func (b image) cstr(off, n int) string {
+	if off < 0 || n <= 0 || off >= len(b) {
+		return ""
+	}
+	end := min(off+n, len(b))
+	s := b[off:end]
+	if i := bytes.IndexByte(s, 0); i >= 0 {
+		s = s[:i]
+	}
+	return string(s)
+}
+
+// levelFields fills Level and Facility from a record header, given the
+// offsets of the facility byte and of the flags:5/level:3 byte.
+func levelFields(r *Record, hdr image, facOff, lvlOff int) {
+	r.Level, r.Facility = Unknown, Unknown
+	if v, ok := hdr.u8(lvlOff); ok {
+		r.Level = int(v >> 5)
+	}
+	if v, ok := hdr.u8(facOff); ok {
+		r.Facility = int(v)
+	}
+}
+
+// Descriptor states of the lockless ring: the top two bits of state_var;
+// the rest is the descriptor id.
+const (
+	descCommitted = 1
+	descFinalized = 2
+	descIDMask    = ^uint64(0) >> 2
+)
+
+func readLockless(m *pagedMem, l *LocklessLayout) ([]Record, []Warning, error) {
+	var warns []Warning
+	if l.RingbufferSize <= 0 || l.RingbufferSize > maxStruct || l.DescSize <= 0 || l.DescSize > maxStruct ||
+		l.InfoSize <= 0 || l.InfoSize > maxStruct {
+		return nil, nil, errors.New("printk: lockless layout has an invalid struct size")
+	}
+	prb, err := m.u64(l.Prb)
+	if err != nil {
+		return nil, nil, fmt.Errorf("printk: reading the prb pointer: %w", err)
+	}
+	rb := make(image, l.RingbufferSize)
+	if err := m.read(rb, prb); err != nil {
+		return nil, nil, fmt.Errorf("printk: reading struct printk_ringbuffer at %#x: %w", prb, err)
+	}
+	field64 := func(off int, what string) (uint64, error) {
+		v, ok := rb.u64(off)
+		if !ok {
+			return 0, fmt.Errorf("printk: %s at offset %d lies outside struct printk_ringbuffer (%d bytes)", what, off, len(rb))
+		}
+		return v, nil
+	}
+	field32 := func(off int, what string) (uint32, error) {
+		v, ok := rb.u32(off)
+		if !ok {
+			return 0, fmt.Errorf("printk: %s at offset %d lies outside struct printk_ringbuffer (%d bytes)", what, off, len(rb))
+		}
+		return v, nil
+	}
+	countBits, err := field32(l.DescRing+l.DescRingCountBits, "desc_ring.count_bits")
+	if err != nil {
+		return nil, nil, err
+	}
+	descs, err := field64(l.DescRing+l.DescRingDescs, "desc_ring.descs")
+	if err != nil {
+		return nil, nil, err
+	}
+	infos, err := field64(l.DescRing+l.DescRingInfos, "desc_ring.infos")
+	if err != nil {
+		return nil, nil, err
+	}
+	headID, err := field64(l.DescRing+l.DescRingHeadID+l.AtomicLongCounter, "desc_ring.head_id")
+	if err != nil {
+		return nil, nil, err
+	}
+	tailID, err := field64(l.DescRing+l.DescRingTailID+l.AtomicLongCounter, "desc_ring.tail_id")
+	if err != nil {
+		return nil, nil, err
+	}
+	sizeBits, err := field32(l.TextDataRing+l.DataRingSizeBits, "text_data_ring.size_bits")
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := field64(l.TextDataRing+l.DataRingData, "text_data_ring.data")
+	if err != nil {
+		return nil, nil, err
+	}
+	if countBits > maxDescCountBits {
+		return nil, nil, fmt.Errorf("printk: corrupt ring: descriptor count_bits %d exceeds %d", countBits, maxDescCountBits)
+	}
+	if sizeBits > maxDataSizeBits || sizeBits < 4 {
+		return nil, nil, fmt.Errorf("printk: corrupt ring: text data size_bits %d out of range", sizeBits)
+	}
+	count := uint64(1) << countBits
+	ringSize := uint64(1) << sizeBits
+
+	// The kernel keeps head_id - tail_id below the descriptor count; more
+	// means the ids are damaged. Walk at most one ring's worth, ending at
+	// the head, so the walk always terminates.
+	headID &= descIDMask
+	tailID &= descIDMask
+	span := (headID - tailID) & descIDMask
+	if span >= count {
+		warns = append(warns, Warning{Addr: prb, Msg: fmt.Sprintf("corrupt ring: head_id %#x and tail_id %#x are %d apart, more than the %d descriptors; reading the last %d", headID, tailID, span, count, count)})
+		span = count - 1
+		tailID = (headID - span) & descIDMask
+	}
+
+	var recs []Record
+	var textTotal uint64 // legitimate blocks do not overlap: at most the ring
+	var unreadable int   // descriptors in the current run of unreadable ones
+	var mismatched int
+	var firstMismatch uint64
+	desc := make(image, l.DescSize)
+	info := make(image, l.InfoSize)
+	for i := uint64(0); i <= span; i++ {
+		id := (tailID + i) & descIDMask
+		slot := id % count
+		descAddr := descs + slot*uint64(l.DescSize)
+		if err := m.read(desc, descAddr); err != nil {
+			// One missing record per run of unreadable descriptors: a
+			// lost page of the ring holds many, and a corrupt ring could
+			// otherwise make millions.
+			if unreadable == 0 {
+				recs = append(recs, Record{Missing: true, Err: fmt.Errorf("descriptor %d and following: %w", id, err), Level: Unknown, Facility: Unknown})
+			}
+			unreadable++
+			continue
+		}
+		unreadable = 0
+		sv, ok := desc.u64(l.DescStateVar + l.AtomicLongCounter)
+		if !ok {
+			return recs, warns, errors.New("printk: prb_desc.state_var lies outside struct prb_desc")
+		}
+		if sv&descIDMask != id {
+			if mismatched == 0 {
+				firstMismatch = id
+			}
+			mismatched++
+			continue
+		}
+		if state := sv >> 62; state != descCommitted && state != descFinalized {
+			continue // reserved (being written) or reusable: not a record
+		}
+		rec := Record{Level: Unknown, Facility: Unknown}
+		if err := m.read(info, infos+slot*uint64(l.InfoSize)); err != nil {
+			rec.Missing, rec.Err = true, fmt.Errorf("info of descriptor %d: %w", id, err)
+			recs = append(recs, rec)
+			continue
+		}
+		rec.Seq, _ = info.u64(l.InfoSeq)
+		rec.TsNsec, _ = info.u64(l.InfoTsNsec)
+		if c, ok := info.u32(l.InfoCallerID); ok {
+			rec.CallerID, rec.HasCaller = c, true
+		}
+		levelFields(&rec, info, l.InfoFacility, l.InfoLevel)
+		if l.InfoDevInfo >= 0 {
+			if l.DevSubsystem >= 0 {
+				rec.Subsystem = info.cstr(l.InfoDevInfo+l.DevSubsystem, l.DevSubsystemLen)
+			}
+			if l.DevDevice >= 0 {
+				rec.Device = info.cstr(l.InfoDevInfo+l.DevDevice, l.DevDeviceLen)
+			}
+		}
+		textLen, _ := info.u16(l.InfoTextLen)
+		lb, ok1 := desc.u64(l.DescTextBlkLpos + l.LposBegin)
+		ln, ok2 := desc.u64(l.DescTextBlkLpos + l.LposNext)
+		if !ok1 || !ok2 {
+			return recs, warns, errors.New("printk: prb_desc.text_blk_lpos lies outside struct prb_desc")
+		}
+		// As the kernel's get_data() and vmcore-dmesg: positions are
+		// taken modulo the ring size; equal ones mean no data; a block
+		// that would cross the end of the ring is stored at its start;
+		// every block begins with the descriptor id (an unsigned long).
+		begin, next := lb%ringSize, ln%ringSize
+		if begin == next {
+			rec.NoData = true
+			recs = append(recs, rec)
+			continue
+		}
+		if begin > next {
+			begin = 0
+		}
+		begin += 8
+		if next < begin {
+			warns = append(warns, Warning{Addr: descAddr, Msg: fmt.Sprintf("descriptor %d: text block [%#x, %#x) is shorter than its id", id, lb, ln)})
+			rec.NoData = true
+			recs = append(recs, rec)
+			continue
+		}
+		n := uint64(textLen)
+		if next-begin < n {
+			n = next - begin // truncated message
+		}
+		if textTotal += n; textTotal > 2*ringSize {
+			warns = append(warns, Warning{Addr: descAddr, Msg: "corrupt ring: the records' text adds up to more than the text ring holds; stopped"})
+			break
+		}
+		text := make([]byte, n)
+		if err := m.read(text, data+begin); err != nil {
+			rec.Missing, rec.Err = true, fmt.Errorf("text of record %d: %w", rec.Seq, err)
+			recs = append(recs, rec)
+			continue
+		}
+		rec.Text = string(text)
+		recs = append(recs, rec)
+	}
+	if mismatched > 0 {
+		warns = append(warns, Warning{Addr: descs, Msg: fmt.Sprintf("%d descriptors between tail and head do not carry their id (first: id %d); skipped", mismatched, firstMismatch)})
+	}
+	return recs, warns, nil
+}
+
+func readStructured(m *pagedMem, l *StructuredLayout) ([]Record, []Warning, error) {
+	var warns []Warning
+	if l.RecordSize <= 0 || l.RecordSize > maxStruct {
+		return nil, nil, fmt.Errorf("printk: invalid printk_log size %d", l.RecordSize)
+	}
+	logBuf, err := m.u64(l.LogBuf)
+	if err != nil {
+		return nil, nil, fmt.Errorf("printk: reading the log_buf pointer: %w", err)
+	}
+	bufLen, err := m.u32(l.LogBufLen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("printk: reading log_buf_len: %w", err)
+	}
+	first, err := m.u32(l.LogFirstIdx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("printk: reading log_first_idx: %w", err)
+	}
+	next, err := m.u32(l.LogNextIdx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("printk: reading log_next_idx: %w", err)
+	}
+	if bufLen == 0 || bufLen > maxLogBufLen {
+		return nil, nil, fmt.Errorf("printk: corrupt log: log_buf_len %d out of range", bufLen)
+	}
+	if first >= bufLen || next >= bufLen {
+		return nil, nil, fmt.Errorf("printk: corrupt log: log_first_idx %d or log_next_idx %d beyond log_buf_len %d", first, next, bufLen)
+	}
+	// Every record, the zero-length wrap marker included, is at least a
+	// header long, so a walk of more steps than that has gone round.
+	maxSteps := int(bufLen)/l.RecordSize + 2
+	var recs []Record
+	var total uint64 // bytes of records walked: a pass covers at most the buffer
+	hdr := make(image, l.RecordSize)
+	idx := first
+	var seq uint64
+	for steps := 0; idx != next; steps++ {
+		if steps > maxSteps {
+			warns = append(warns, Warning{Addr: logBuf + uint64(idx), Msg: "corrupt log: record chain does not reach log_next_idx; stopped"})
+			break
+		}
+		addr := logBuf + uint64(idx)
+		if uint64(idx)+uint64(l.RecordSize) > uint64(bufLen) {
+			warns = append(warns, Warning{Addr: addr, Msg: fmt.Sprintf("corrupt log: record at index %d runs past log_buf_len %d; stopped", idx, bufLen)})
+			break
+		}
+		if err := m.read(hdr, addr); err != nil {
+			// Without the header the next record cannot be found.
+			recs = append(recs, Record{Seq: seq, Missing: true, Err: err, Level: Unknown, Facility: Unknown})
+			warns = append(warns, Warning{Addr: addr, Msg: "record header unreadable; the rest of the log cannot be followed"})
+			break
+		}
+		length, _ := hdr.u16(l.Len)
+		if length == 0 {
+			// End-of-buffer marker: the record continues at the start.
+			if idx == 0 {
+				warns = append(warns, Warning{Addr: addr, Msg: "corrupt log: zero-length record at index 0; stopped"})
+				break
+			}
+			idx = 0
+			continue
+		}
+		if int(length) < l.RecordSize || uint64(idx)+uint64(length) > uint64(bufLen) {
+			warns = append(warns, Warning{Addr: addr, Msg: fmt.Sprintf("corrupt log: record at index %d has length %d; stopped", idx, length)})
+			break
+		}
+		if total += uint64(length); total > uint64(bufLen) {
+			warns = append(warns, Warning{Addr: addr, Msg: "corrupt log: records add up to more than log_buf_len; stopped"})
+			break
+		}
+		rec := Record{Seq: seq, Level: Unknown, Facility: Unknown}
+		seq++
+		rec.TsNsec, _ = hdr.u64(l.TsNsec)
+		textLen, _ := hdr.u16(l.TextLen)
+		var dictLen uint16
+		if l.DictLen >= 0 {
+			dictLen, _ = hdr.u16(l.DictLen)
+		}
+		levelFields(&rec, hdr, l.Facility, l.Level)
+		if l.CallerID >= 0 {
+			if c, ok := hdr.u32(l.CallerID); ok {
+				rec.CallerID, rec.HasCaller = c, true
+			}
+		}
+		room := int(length) - l.RecordSize
+		if int(textLen)+int(dictLen) > room {
+			warns = append(warns, Warning{Addr: addr, Msg: fmt.Sprintf("record %d: text %d and dictionary %d bytes exceed its length %d; truncated", rec.Seq, textLen, dictLen, length)})
+			textLen = uint16(min(int(textLen), room))
+			dictLen = uint16(room - int(textLen))
+		}
+		body := make([]byte, int(textLen)+int(dictLen))
+		if err := m.read(body, addr+uint64(l.RecordSize)); err != nil {
+			rec.Missing, rec.Err = true, err
+		} else {
+			rec.Text = string(body[:textLen])
+			rec.Dict = string(body[textLen:])
+			rec.Subsystem, rec.Device = dictDevice(rec.Dict)
+		}
+		recs = append(recs, rec)
+		idx += uint32(length)
+		if idx >= bufLen {
+			// The kernel always leaves room for a wrap marker, so a
+			// record ending exactly at the end means the next is at 0.
+			idx = 0
+		}
+	}
+	return recs, warns, nil
+}
+
+// dictDevice picks SUBSYSTEM= and DEVICE= out of a record dictionary.
+func dictDevice(dict string) (subsystem, device string) {
+	for _, kv := range bytes.Split([]byte(dict), []byte{0}) {
+		if v, ok := bytes.CutPrefix(kv, []byte("SUBSYSTEM=")); ok {
+			subsystem = string(v)
+		} else if v, ok := bytes.CutPrefix(kv, []byte("DEVICE=")); ok {
+			device = string(v)
+		}
+	}
+	return subsystem, device
+}
+
+func readPlain(m *pagedMem, l *PlainLayout) ([]Record, []Warning, error) {
+	var warns []Warning
+	logBuf, err := m.u64(l.LogBuf)
+	if err != nil {
+		return nil, nil, fmt.Errorf("printk: reading the log_buf pointer: %w", err)
+	}
+	bufLen32, err := m.u32(l.LogBufLen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("printk: reading log_buf_len: %w", err)
+	}
+	logEnd, err := m.u32(l.LogEnd)
+	if err != nil {
+		return nil, nil, fmt.Errorf("printk: reading log_end: %w", err)
+	}
+	bufLen := int32(bufLen32)
+	if bufLen <= 0 || int64(bufLen) > maxLogBufLen {
+		return nil, nil, fmt.Errorf("printk: corrupt log: log_buf_len %d out of range", bufLen)
+	}
+	// As vmcore-dmesg and crash: the log is the last min(log_end,
+	// log_buf_len) characters before log_end, which may wrap.
+	n := min(logEnd, uint32(bufLen))
+	buf := make([]byte, n)
+	start := logEnd - n // logical index of the first character
+	var missing int
+	for i := uint32(0); i < n; {
+		pos := (start + i) % uint32(bufLen)
+		chunk := min(n-i, uint32(bufLen)-pos, memPage-uint32((logBuf+uint64(pos))%memPage))
+		if err := m.read(buf[i:i+chunk], logBuf+uint64(pos)); err != nil {
+			for j := i; j < i+chunk; j++ {
+				buf[j] = 0
+			}
+			missing += int(chunk)
+		}
+		i += chunk
+	}
+	if missing > 0 {
+		warns = append(warns, Warning{Addr: logBuf, Msg: fmt.Sprintf("%d bytes of the log buffer are on pages the dump lacks; their lines are reported missing", missing)})
+	}
+	var recs []Record
+	var seq uint64
+	for len(buf) > 0 {
+		line := buf
+		partial := true
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			line, buf, partial = buf[:i], buf[i+1:], false
+		} else {
+			buf = nil
+		}
+		rec := Record{Seq: seq, Plain: true, Partial: partial, Level: Unknown, Facility: Unknown}
+		seq++
+		if missing > 0 && bytes.IndexByte(line, 0) >= 0 {
+			rec.Missing, rec.Err = true, errors.New("line lies on a page the dump lacks")
+		}
+		rec.Prefix, line = splitLevelPrefix(line)
+		if rec.Prefix != "" {
+			v := 0
+			for _, c := range rec.Prefix[1 : len(rec.Prefix)-1] {
+				v = v*10 + int(c-'0')
+			}
+			rec.Level, rec.Facility = v&7, v>>3
+		}
+		rec.Text = string(line)
+		recs = append(recs, rec)
+	}
+	return recs, warns, nil
+}
+
+// splitLevelPrefix splits a "<N>" prefix (one to three digits) off a line.
+func splitLevelPrefix(line []byte) (string, []byte) {
+	if len(line) < 3 || line[0] != '<' {
+		return "", line
+	}
+	for i := 1; i < len(line) && i <= 4; i++ {
+		c := line[i]
+		if c == '>' && i > 1 {
+			return string(line[:i+1]), line[i+1:]
+		}
+		if c < '0' || c > '9' {
+			break
+		}
+	}
+	return "", line
+}
