@@ -13,10 +13,10 @@ import (
 // Limits on sizes read from the file. Every count is also bounded by the
 // file size, so these only cap what a huge but hostile file could demand.
 const (
-	// MaxSegments bounds the program header count. A dump of a
-	// multi-terabyte machine written by makedumpfile -E holds at most a few
-	// million PT_LOADs.
-	MaxSegments = 1 << 26
+	// MaxSegments bounds the program header count (16 Mi headers fill
+	// 896 MiB). A dump of a multi-terabyte machine written by makedumpfile
+	// -E holds at most a few million PT_LOADs.
+	MaxSegments = 1 << 24
 	// MaxNoteBytes bounds the PT_NOTE data read into memory (all segments
 	// together). A dump of 8192 CPUs needs about 4 MiB.
 	MaxNoteBytes = 64 << 20
@@ -155,6 +155,7 @@ func NewFile(r io.ReaderAt, size int64) (*File, error) {
 		f.warnf("dump is marked incomplete (e_flags bit 0): memory past the written part is lost")
 	}
 	var noteSegs []Segment
+	f.Segments = make([]Segment, 0, min(h.phnum, 1<<16))
 	err = readProgramHeaders(r, size, h, func(i uint64, typ elf.ProgType, s Segment) error {
 		switch typ {
 		case elf.PT_LOAD:
@@ -177,27 +178,32 @@ func NewFile(r io.ReaderAt, size int64) (*File, error) {
 	if d := f.damage; d.oversized > 0 {
 		f.warnf("%d PT_LOAD segment(s) have p_filesz > p_memsz; only p_memsz bytes are used", d.oversized)
 	}
-	slices.SortStableFunc(f.Segments, func(a, b Segment) int {
-		if a.PAddr != b.PAddr {
-			if a.PAddr < b.PAddr {
-				return -1
-			}
-			return 1
-		}
-		// Longer first, so that the sweep in buildSpans keeps it.
-		if a.MemSize != b.MemSize {
-			if a.MemSize > b.MemSize {
-				return -1
-			}
-			return 1
-		}
-		return 0
-	})
+	if !slices.IsSortedFunc(f.Segments, compareSegments) {
+		slices.SortStableFunc(f.Segments, compareSegments)
+	}
 	f.buildSpans()
 	if err := f.readNotes(noteSegs); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+// compareSegments orders segments by physical address, longer first at the
+// same address so that buildSpans keeps the longer one.
+func compareSegments(a, b Segment) int {
+	if a.PAddr != b.PAddr {
+		if a.PAddr < b.PAddr {
+			return -1
+		}
+		return 1
+	}
+	if a.MemSize != b.MemSize {
+		if a.MemSize > b.MemSize {
+			return -1
+		}
+		return 1
+	}
+	return 0
 }
 
 func (f *File) warnf(format string, args ...any) {
