@@ -72,7 +72,7 @@ type damage struct {
 }
 
 // span is a physical range [start, end) served by one segment. Bytes below
-// avail come from the file at fileOff + (addr - base); bytes in [avail,
+// avail come from the file at offset + (addr - base); bytes in [avail,
 // stored) should be in the file but are cut off (lost); bytes from stored
 // to end are zeros (p_memsz beyond p_filesz).
 type span struct {
@@ -103,7 +103,7 @@ func Open(name string) (*File, error) {
 }
 
 // Close closes the underlying file if the File was created by Open; for a
-// File from NewFile it does nothing.
+// File from NewFile it does nothing. No read may run during or after Close.
 func (f *File) Close() error {
 	if f.closer == nil {
 		return nil
