@@ -57,3 +57,43 @@ func TestQEMURealHeaders(t *testing.T) {
 		}
 	}
 }
+
+// testdata/qemu72-x86_64-panic-headers.core holds the headers and notes of a
+// QEMU 7.2 `dump-guest-memory` of a 256 MiB, 2-vCPU guest whose Debian
+// 6.1.0-56-cloud-amd64 kernel (booted with nokaslr under TCG) had panicked
+// early in boot: vCPU 0 sits in the panic loop's delay_loop, vCPU 1 was
+// never started and is still in the BIOS.
+func TestQEMURealX8664(t *testing.T) {
+	f, err := Open("testdata/qemu72-x86_64-panic-headers.core")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.Class != elf.ELFCLASS64 || f.Machine != elf.EM_X86_64 || len(f.Segments) != 2 || f.Segments[0].MemSize != 256<<20 {
+		t.Fatalf("%v %v %+v", f.Class, f.Machine, f.Segments)
+	}
+	prs, err := f.PRStatus()
+	if err != nil || len(prs) != 2 {
+		t.Fatalf("PRStatus %d, %v", len(prs), err)
+	}
+	qs, err := f.QEMUCPUStates()
+	if err != nil || len(qs) != 2 {
+		t.Fatalf("QEMUCPUStates %d, %v", len(qs), err)
+	}
+	r0, ok := prs[0].AMD64()
+	// delay_loop is at 0xffffffff819c3500 in this kernel's vmlinux.
+	if !ok || r0.RIP < 0xffffffff819c3500 || r0.RIP >= 0xffffffff819c3600 || r0.CS != 0x10 || r0.SS != 0 ||
+		r0.RSP>>32 != 0xffffffff {
+		t.Errorf("cpu 0 %+v", r0)
+	}
+	q0 := qs[0]
+	if q0.RIP != r0.RIP || q0.RSP != r0.RSP || q0.RBP != r0.RBP || q0.R15 != r0.R15 || q0.RFlags != r0.EFlags ||
+		q0.CS.Selector != 0x10 || q0.CR[0]&(1<<31) == 0 || q0.CR[4]&(1<<5) == 0 || q0.CR[3] != 0x2a10000 ||
+		q0.GS.Base != r0.GSBase || q0.GDT.Base>>32 != 0xfffffe00 {
+		t.Errorf("cpu 0 QEMU state %+v", q0)
+	}
+	r1, _ := prs[1].AMD64()
+	if prs[1].Pid != 2 || r1.RIP != 0xfd09a || qs[1].CR[0]&1 == 0 || qs[1].CR[0]&(1<<31) != 0 {
+		t.Errorf("cpu 1 %+v %+v", r1, qs[1])
+	}
+}
