@@ -210,13 +210,26 @@ func (f *File) warnf(format string, args ...any) {
 	f.Warnings = append(f.Warnings, fmt.Sprintf(format, args...))
 }
 
+// readFull reads len(b) bytes at off. io.ReaderAt may report io.EOF with a
+// complete read that ends at the end of the input; that is success.
+func readFull(r io.ReaderAt, b []byte, off int64) error {
+	n, err := r.ReadAt(b, off)
+	if n == len(b) {
+		return nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
 func readHeader(r io.ReaderAt, size int64) (*header, error) {
 	var buf [64]byte
 	n := int64(len(buf))
 	if size < n {
 		n = size
 	}
-	if _, err := r.ReadAt(buf[:n], 0); err != nil && !(errors.Is(err, io.EOF) && n == size) {
+	if err := readFull(r, buf[:n], 0); err != nil {
 		return nil, fmt.Errorf("elfcore: reading ELF header: %w", err)
 	}
 	if n < 4 || string(buf[:4]) != elf.ELFMAG {
@@ -282,7 +295,7 @@ func readHeader(r io.ReaderAt, size int64) (*header, error) {
 			return nil, formatErr(int64(min(h.shoff, uint64(size))), "section header 0 at %#x lies past the end of the %d-byte file", h.shoff, size)
 		}
 		var sh [64]byte
-		if _, err := r.ReadAt(sh[:shdrSize], int64(h.shoff)); err != nil {
+		if err := readFull(r, sh[:shdrSize], int64(h.shoff)); err != nil {
 			return nil, fmt.Errorf("elfcore: reading section header 0: %w", err)
 		}
 		infoOff := 44 // sh_info in Elf64_Shdr
@@ -317,7 +330,7 @@ func readProgramHeaders(r io.ReaderAt, size int64, h *header, fn func(i uint64, 
 		cnt := min(h.phnum-first, chunk)
 		b := buf[:cnt*h.phentsize]
 		off := int64(h.phoff + first*h.phentsize)
-		if _, err := r.ReadAt(b, off); err != nil {
+		if err := readFull(r, b, off); err != nil {
 			return fmt.Errorf("elfcore: reading program headers at %#x: %w", off, err)
 		}
 		for j := uint64(0); j < cnt; j++ {
@@ -410,7 +423,7 @@ func (f *File) readNotes(segs []Segment) error {
 		}
 		total += have
 		buf := make([]byte, have)
-		if _, err := f.r.ReadAt(buf, int64(s.Offset)); err != nil {
+		if err := readFull(f.r, buf, int64(s.Offset)); err != nil {
 			return fmt.Errorf("elfcore: reading PT_NOTE %d at %#x: %w", i, s.Offset, err)
 		}
 		notes, err := ParseNotes(buf, f.ByteOrder)

@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -809,5 +810,35 @@ func TestReadAtDoesNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("ReadAt allocates %v times per call", allocs)
+	}
+}
+
+// eofAtEndReader returns io.EOF with a complete read that reaches the end
+// of the data, as io.ReaderAt permits.
+type eofAtEndReader struct{ b []byte }
+
+func (r eofAtEndReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := bytes.NewReader(r.b).ReadAt(p, off)
+	if err == nil && off+int64(n) == int64(len(r.b)) {
+		err = io.EOF
+	}
+	return n, err
+}
+
+func TestReaderEOFAtEnd(t *testing.T) {
+	// Notes last in the file, and a segment ending at the end of the file.
+	for _, b := range [][]byte{
+		coreSpec{machine: elf.EM_X86_64, noteSegs: [][]Note{{{Name: "VMCOREINFO", Desc: []byte("A=1\n")}}}}.bytes(),
+		coreSpec{machine: elf.EM_X86_64, loads: []loadSpec{load(0x1000, 0x100, 0)}}.bytes(),
+	} {
+		f, err := NewFile(eofAtEndReader{b}, int64(len(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(f.Segments) > 0 {
+			wantRead(t, f, 0x1000, memRange(0x1000, 0x100))
+		} else if string(f.VMCOREINFO()) != "A=1\n" {
+			t.Errorf("VMCOREINFO %q", f.VMCOREINFO())
+		}
 	}
 }
