@@ -19,6 +19,11 @@ type subcommand struct {
 
 var subcommands = map[string]subcommand{}
 
+// session runs when the first argument is no subcommand:
+// `vmcore [flags] [VMLINUX] DUMP` opens the interactive session (the REPL).
+// It is set by the file that implements the REPL.
+var session func(args []string, stdout, stderr io.Writer) int
+
 func register(c subcommand) { subcommands[c.name] = c }
 
 func usage(w io.Writer) {
@@ -45,6 +50,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	c, ok := subcommands[args[0]]
+	if !ok && session != nil {
+		return session(args, stdout, stderr)
+	}
 	if !ok {
 		fmt.Fprintf(stderr, "vmcore: unknown subcommand %q (try 'vmcore help')\n", args[0])
 		return 2
