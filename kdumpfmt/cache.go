@@ -52,11 +52,12 @@ func (c *pageCache) put(pfn uint64, src []byte) {
 }
 
 // borrow returns a page buffer for a partial read; giveBack returns it.
-func (c *pageCache) borrow() []byte {
+func (c *pageCache) borrow() *[]byte {
 	if b, ok := c.spare.Get().(*[]byte); ok {
-		return *b
+		return b
 	}
-	return make([]byte, c.pageSize)
+	b := make([]byte, c.pageSize)
+	return &b
 }
 
-func (c *pageCache) giveBack(b []byte) { c.spare.Put(&b) }
+func (c *pageCache) giveBack(b *[]byte) { c.spare.Put(b) }

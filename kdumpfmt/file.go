@@ -629,7 +629,7 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	}
 	ps := uint64(f.pageSize)
 	n := 0
-	var pagebuf []byte
+	var pagebuf *[]byte
 	for n < len(p) {
 		addr := uint64(off) + uint64(n)
 		pfn, in := addr/ps, addr%ps
@@ -648,10 +648,10 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 			pagebuf = f.cache.borrow()
 			defer f.cache.giveBack(pagebuf)
 		}
-		if err := f.ReadPage(pfn, pagebuf); err != nil {
+		if err := f.ReadPage(pfn, *pagebuf); err != nil {
 			return n, fixAddr(err, addr)
 		}
-		n += copy(p[n:], pagebuf[in:])
+		n += copy(p[n:], (*pagebuf)[in:])
 	}
 	return n, nil
 }
