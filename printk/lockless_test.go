@@ -152,6 +152,34 @@ func TestLocklessMissingPage(t *testing.T) {
 	if missing == 0 || ok == 0 || missing+ok != len(w.recs) {
 		t.Errorf("missing %d ok %d of %d", missing, ok, len(w.recs))
 	}
+
+	// A lost page of the descriptor array: one missing record stands for
+	// the descriptors on it, and the records after it are all read.
+	w.install(m, &l.Lockless)
+	delete(m.pages, uint64(addrDescs)+4096)
+	got, _, err = Read(m, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing, ok = 0, 0
+	for _, r := range got {
+		if r.Missing {
+			missing++
+		} else {
+			ok++
+		}
+	}
+	// Page 2 holds descriptors 171..341 of the 256 slots: those from slot
+	// 171 on are lost.
+	lost := 0
+	for _, r := range w.recs {
+		if s := r.id % 256; s*24+24 > 4096 && s*24 < 8192 {
+			lost++
+		}
+	}
+	if missing != 1 || ok != len(w.recs)-lost {
+		t.Errorf("lost descriptor page: %d missing records, %d read, want 1 and %d", missing, ok, len(w.recs)-lost)
+	}
 }
 
 func TestLocklessCorrupt(t *testing.T) {

@@ -13,7 +13,8 @@ import (
 const (
 	maxDescCountBits = 26      // 64 Mi descriptors: log_buf_len's 2 GiB limit / 32
 	maxDataSizeBits  = 31      // 2 GiB text ring; log_buf_len is far smaller
-	maxLogBufLen     = 1 << 31 // structured and plain buffers
+	maxLogBufLen     = 1 << 31 // structured buffers (read record by record)
+	maxPlainBufLen   = 1 << 28 // plain buffers, read whole; 3.4 kernels used <= 1 MiB
 )
 
 // Read walks the kernel log described by layout, reading kernel virtual
@@ -257,6 +258,12 @@ func readLockless(m *pagedMem, l *LocklessLayout) ([]Record, []Warning, error) {
 				recs = append(recs, Record{Missing: true, Err: fmt.Errorf("descriptor %d and following: %w", id, err), Level: Unknown, Facility: Unknown})
 			}
 			unreadable++
+			// Skip the other descriptors that start on the same page,
+			// without passing the end of the array, where slots wrap.
+			pageEnd := (descAddr &^ (memPage - 1)) + memPage
+			skip := (pageEnd - descAddr) / uint64(l.DescSize)
+			skip = min(skip, count-1-slot, span-i)
+			i += skip
 			continue
 		}
 		unreadable = 0
@@ -478,54 +485,74 @@ func readPlain(m *pagedMem, l *PlainLayout) ([]Record, []Warning, error) {
 		return nil, nil, fmt.Errorf("printk: reading log_end: %w", err)
 	}
 	bufLen := int32(bufLen32)
-	if bufLen <= 0 || int64(bufLen) > maxLogBufLen {
+	if bufLen <= 0 || int64(bufLen) > maxPlainBufLen {
 		return nil, nil, fmt.Errorf("printk: corrupt log: log_buf_len %d out of range", bufLen)
 	}
 	// As vmcore-dmesg and crash: the log is the last min(log_end,
-	// log_buf_len) characters before log_end, which may wrap.
+	// log_buf_len) characters before log_end, which may wrap. Runs of
+	// characters on pages the dump lacks become gaps: a missing record
+	// each, never zero-filled memory.
 	n := min(logEnd, uint32(bufLen))
-	buf := make([]byte, n)
 	start := logEnd - n // logical index of the first character
+	var segs [][]byte   // readable runs; nil marks a gap
+	var cur []byte
 	var missing int
 	for i := uint32(0); i < n; {
 		pos := (start + i) % uint32(bufLen)
 		chunk := min(n-i, uint32(bufLen)-pos, memPage-uint32((logBuf+uint64(pos))%memPage))
-		if err := m.read(buf[i:i+chunk], logBuf+uint64(pos)); err != nil {
-			for j := i; j < i+chunk; j++ {
-				buf[j] = 0
+		p, err := m.page((logBuf + uint64(pos)) &^ (memPage - 1))
+		if err != nil {
+			if cur != nil || len(segs) == 0 || segs[len(segs)-1] != nil {
+				segs = append(segs, cur, nil)
+				cur = nil
 			}
 			missing += int(chunk)
+		} else {
+			off := (logBuf + uint64(pos)) % memPage
+			cur = append(cur, p[off:off+uint64(chunk)]...)
 		}
 		i += chunk
 	}
+	segs = append(segs, cur)
 	if missing > 0 {
-		warns = append(warns, Warning{Addr: logBuf, Msg: fmt.Sprintf("%d bytes of the log buffer are on pages the dump lacks; their lines are reported missing", missing)})
+		warns = append(warns, Warning{Addr: logBuf, Msg: fmt.Sprintf("%d bytes of the log buffer are on pages the dump lacks; reported as missing records", missing)})
 	}
 	var recs []Record
 	var seq uint64
-	for len(buf) > 0 {
-		line := buf
-		partial := true
-		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
-			line, buf, partial = buf[:i], buf[i+1:], false
-		} else {
-			buf = nil
-		}
-		rec := Record{Seq: seq, Plain: true, Partial: partial, Level: Unknown, Facility: Unknown}
-		seq++
-		if missing > 0 && bytes.IndexByte(line, 0) >= 0 {
-			rec.Missing, rec.Err = true, errors.New("line lies on a page the dump lacks")
-		}
-		rec.Prefix, line = splitLevelPrefix(line)
-		if rec.Prefix != "" {
-			v := 0
-			for _, c := range rec.Prefix[1 : len(rec.Prefix)-1] {
-				v = v*10 + int(c-'0')
+	for si, seg := range segs {
+		if seg == nil {
+			if si%2 == 1 { // a gap (even indexes are runs, possibly empty)
+				recs = append(recs, Record{Seq: seq, Plain: true, Missing: true, Level: Unknown, Facility: Unknown,
+					Err: errors.New("log text on a page the dump lacks")})
+				seq++
 			}
-			rec.Level, rec.Facility = v&7, v>>3
+			continue
 		}
-		rec.Text = string(line)
-		recs = append(recs, rec)
+		afterGap, beforeGap := si > 0, si < len(segs)-1
+		for first := true; len(seg) > 0; first = false {
+			line := seg
+			partial := true
+			if i := bytes.IndexByte(seg, '\n'); i >= 0 {
+				line, seg, partial = seg[:i], seg[i+1:], false
+			} else {
+				seg = nil
+			}
+			rec := Record{Seq: seq, Plain: true, Partial: partial, Level: Unknown, Facility: Unknown}
+			seq++
+			if (first && afterGap) || (partial && beforeGap) {
+				rec.Missing, rec.Err = true, errors.New("line crosses a page the dump lacks")
+			}
+			rec.Prefix, line = splitLevelPrefix(line)
+			if rec.Prefix != "" {
+				v := 0
+				for _, c := range rec.Prefix[1 : len(rec.Prefix)-1] {
+					v = v*10 + int(c-'0')
+				}
+				rec.Level, rec.Facility = v&7, v>>3
+			}
+			rec.Text = string(line)
+			recs = append(recs, rec)
+		}
 	}
 	return recs, warns, nil
 }
