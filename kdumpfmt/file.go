@@ -1,7 +1,6 @@
 package kdumpfmt
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"os"
 	"sort"
 
+	"github.com/vmcoretools/vmcore/elfcore"
 	"github.com/vmcoretools/vmcore/physmem"
 )
 
@@ -430,22 +430,11 @@ func (p *part) readBlob(what string, off, size uint64, limit int64) ([]byte, err
 
 // findNote returns the descriptor of the first ELF note called name.
 func findNote(notes []byte, order binary.ByteOrder, name string) []byte {
-	for len(notes) >= 12 {
-		namesz := uint64(order.Uint32(notes[0:]))
-		descsz := uint64(order.Uint32(notes[4:]))
-		nameEnd := 12 + (namesz+3)&^3
-		descEnd := nameEnd + (descsz+3)&^3
-		if nameEnd > uint64(len(notes)) || nameEnd+descsz > uint64(len(notes)) {
-			return nil
+	ns, _ := elfcore.ParseNotes(notes, order) // the notes before a bad one still count
+	for _, n := range ns {
+		if n.Name == name {
+			return n.Desc
 		}
-		n := notes[12 : 12+namesz]
-		if string(bytes.TrimRight(n, "\x00")) == name {
-			return notes[nameEnd : nameEnd+descsz]
-		}
-		if descEnd > uint64(len(notes)) {
-			return nil
-		}
-		notes = notes[descEnd:]
 	}
 	return nil
 }
@@ -479,6 +468,15 @@ func (f *File) Files() int { return len(f.parts) }
 // Notes returns the raw ELF notes of the sub-header (nil before version 4),
 // in the byte order Header.ByteOrder.
 func (f *File) Notes() []byte { return f.notes }
+
+// ParsedNotes splits Notes into ELF notes (NT_PRSTATUS per CPU,
+// VMCOREINFO, QEMU CPU state...).
+func (f *File) ParsedNotes() ([]elfcore.Note, error) {
+	if len(f.notes) == 0 {
+		return nil, nil
+	}
+	return elfcore.ParseNotes(f.notes, f.Header.ByteOrder)
+}
 
 // VMCOREINFO returns the VMCOREINFO text, or nil when the dump has none.
 func (f *File) VMCOREINFO() []byte { return f.vmcoreinfo }

@@ -517,3 +517,18 @@ func TestCorruptDescriptors(t *testing.T) {
 		}
 	}
 }
+
+func TestNotesWithoutVmcoreinfoOffset(t *testing.T) {
+	// Version 4+ dumps whose sub-header has no VMCOREINFO offset: it is
+	// found in the notes.
+	d := newTestDump(6, "64", false)
+	d.vmcoreinfo = nil
+	f := openBytes(t, d.build())
+	if string(f.VMCOREINFO()) != testVMCI {
+		t.Errorf("VMCOREINFO from notes: %q", f.VMCOREINFO())
+	}
+	ns, err := f.ParsedNotes()
+	if err != nil || len(ns) != 2 || ns[0].Name != "CORE" || ns[0].Type != 1 || len(ns[0].Desc) != 336 || ns[1].Name != "VMCOREINFO" {
+		t.Errorf("parsed notes %v, %v", ns, err)
+	}
+}
