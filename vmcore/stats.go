@@ -29,28 +29,52 @@ func (d *Dump) PageStats() (PageStats, error) {
 		st.Present, st.Excluded, st.Zero, st.Lost = ks.Present, ks.Excluded, ks.Zero, ks.Lost
 		st.Compressions = ks.Compressions
 	case d.elf != nil:
-		// ELF segments need not be page aligned; count bytes and convert,
-		// rounding partial pages up.
-		var stored, zeros, lost uint64
-		size := uint64(d.elf.Size())
-		for _, s := range d.elf.Segments {
-			st.MemoryBytes += s.MemSize
-			fileSize := min(s.FileSize, s.MemSize)
-			avail := fileSize
-			if s.Offset >= size {
-				avail = 0
-			} else if size-s.Offset < fileSize {
-				avail = size - s.Offset
-			}
-			stored += avail
-			lost += fileSize - avail
-			zeros += s.MemSize - fileSize
-		}
-		p := uint64(ps)
-		st.Zero = (zeros + p - 1) / p
-		st.Lost = (lost + p - 1) / p
-		st.Present = (stored+p-1)/p + st.Zero
-		st.Compressions = []string{"none"}
+		d.elfPageStats(&st)
 	}
 	return st, nil
+}
+
+// elfPageStats counts the pages of an ELF dump. Segments may overlap (the
+// kernel's /proc/vmcore maps the kernel image twice: once at its text
+// address, once in the direct map) and need not be page aligned, so each
+// physical page is counted once, by the first segment that covers it.
+func (d *Dump) elfPageStats(st *PageStats) {
+	ps := uint64(st.PageSize)
+	size := uint64(d.elf.Size())
+	var covered uint64 // physical addresses below this are counted
+	next := uint64(0)  // first pfn not yet counted
+	count := func(n *uint64, start, end uint64) {
+		start = max(start, covered)
+		if end <= start {
+			return
+		}
+		covered = end
+		first := max(start/ps, next)
+		last := (end + ps - 1) / ps
+		if last > first {
+			*n += last - first
+			next = last
+		}
+	}
+	var memory uint64
+	for _, s := range d.elf.Segments {
+		if s.MemSize == 0 {
+			continue
+		}
+		fileSize := min(s.FileSize, s.MemSize)
+		avail := fileSize
+		if s.Offset >= size {
+			avail = 0
+		} else if size-s.Offset < fileSize {
+			avail = size - s.Offset
+		}
+		before := st.Present + st.Lost + st.Zero
+		count(&st.Present, s.PAddr, s.PAddr+avail)
+		count(&st.Lost, s.PAddr+avail, s.PAddr+fileSize)
+		count(&st.Zero, s.PAddr+fileSize, s.PAddr+s.MemSize)
+		memory += st.Present + st.Lost + st.Zero - before
+	}
+	st.Present += st.Zero // Present counts zero pages too, as for kdumps
+	st.MemoryBytes = memory * ps
+	st.Compressions = []string{"none"}
 }
