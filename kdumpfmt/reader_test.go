@@ -532,3 +532,44 @@ func TestNotesWithoutVmcoreinfoOffset(t *testing.T) {
 		t.Errorf("parsed notes %v, %v", ns, err)
 	}
 }
+
+func TestConcurrentReads(t *testing.T) {
+	d := newTestDump(6, "64", false)
+	f := openBytes(t, d.build())
+	want := map[uint64][]byte{}
+	for _, pg := range d.pages {
+		want[pg.pfn] = pg.data
+	}
+	errc := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func(g int) {
+			buf := make([]byte, 4096+100)
+			for i := 0; i < 2000; i++ {
+				pfn := uint64((i*7 + g*13) % 300)
+				data, ok := want[pfn]
+				if !ok {
+					continue
+				}
+				off := int64(pfn*4096) + int64(i%2)*50 // whole pages and straddling reads
+				n, err := f.ReadAt(buf[:4096], off)
+				if err != nil {
+					if _, next := want[pfn+1]; i%2 == 1 && !next {
+						continue // the straddling read ran into an excluded page
+					}
+					errc <- fmt.Errorf("pfn %#x: n=%d: %v", pfn, n, err)
+					return
+				}
+				if !bytes.Equal(buf[:4096-int(off%4096)], data[off%4096:]) {
+					errc <- fmt.Errorf("pfn %#x: data differs", pfn)
+					return
+				}
+			}
+			errc <- nil
+		}(g)
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -1,0 +1,161 @@
+package kdumpfmt
+
+// Checks against real dumps made by the lab (a QEMU guest that crashes a
+// Debian kernel and saves /proc/vmcore plus makedumpfile conversions of it
+// under ~/.cache/vmcore-lab/dumps/NAME/). The dumps are too large to
+// commit, so these tests skip, saying why, where the lab has not run.
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/vmcoretools/vmcore/elfcore"
+	"github.com/vmcoretools/vmcore/physmem"
+)
+
+// labDumps returns the lab directories holding an ELF vmcore and at least
+// one kdump-format file beside it.
+func labDumps(t *testing.T) map[string][]string {
+	home, _ := os.UserHomeDir()
+	root := os.Getenv("VMCORE_LAB")
+	if root == "" {
+		root = filepath.Join(home, ".cache", "vmcore-lab", "dumps")
+	}
+	dirs, _ := filepath.Glob(filepath.Join(root, "*", "vmcore"))
+	found := map[string][]string{}
+	for _, elfPath := range dirs {
+		dir := filepath.Dir(elfPath)
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			p := filepath.Join(dir, e.Name())
+			fh, err := os.Open(p)
+			if err != nil || e.IsDir() {
+				continue
+			}
+			if _, ok := Sniff(fh); ok {
+				found[dir] = append(found[dir], p)
+			}
+			fh.Close()
+		}
+	}
+	if len(found) == 0 {
+		t.Skipf("no lab dumps under %s (made by the real-kernel lab)", root)
+	}
+	return found
+}
+
+// comparePages checks that every page f holds equals the ELF dump's page
+// and that every page f lacks is reported excluded or not in the dump.
+func comparePages(t *testing.T, name string, f *File, ef *elfcore.File) {
+	t.Helper()
+	a := make([]byte, f.PageSize())
+	b := make([]byte, f.PageSize())
+	var same, excluded int
+	for pfn := uint64(0); pfn < f.MaxPFN(); pfn++ {
+		err := f.ReadPage(pfn, a)
+		switch {
+		case errors.Is(err, physmem.ErrExcluded):
+			excluded++
+			continue
+		case errors.Is(err, physmem.ErrNotInDump):
+			continue
+		case err != nil:
+			t.Fatalf("%s: pfn %#x: %v", name, pfn, err)
+		}
+		if _, err := ef.ReadAt(b, int64(pfn)*int64(len(b))); err != nil {
+			t.Fatalf("%s: pfn %#x is in the kdump but not readable from the ELF dump: %v", name, pfn, err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Fatalf("%s: pfn %#x differs from the ELF dump", name, pfn)
+		}
+		same++
+	}
+	if same == 0 {
+		t.Fatalf("%s: no page read", name)
+	}
+	t.Logf("%s (%s): %d pages equal to the ELF dump, %d excluded", name, f.Format(), same, excluded)
+}
+
+func TestLabDumpsMatchELF(t *testing.T) {
+	for dir, files := range labDumps(t) {
+		ef, err := elfcore.Open(filepath.Join(dir, "vmcore"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range files {
+			f, err := Open(name)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if !bytes.Equal(f.VMCOREINFO(), ef.VMCOREINFO()) {
+				t.Errorf("%s: VMCOREINFO differs from the ELF dump's", name)
+			}
+			comparePages(t, filepath.Base(name), f, ef)
+			f.Close()
+		}
+		ef.Close()
+	}
+}
+
+// TestLabRewriteReadByMakedumpfile rewrites a real dump with each
+// compression makedumpfile can read and checks that makedumpfile prints
+// the same kernel log from it and, re-filtering it, decompresses every page
+// to the ELF dump's bytes (this runs our LZO output through liblzo).
+func TestLabRewriteReadByMakedumpfile(t *testing.T) {
+	mdf := needMakedumpfile(t)
+	for dir, files := range labDumps(t) {
+		ef, err := elfcore.Open(filepath.Join(dir, "vmcore"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ef.Close()
+		f, err := Open(files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		tmp := t.TempDir()
+		dmesg := func(dump, out string) []byte {
+			if msg, err := exec.Command(mdf, "--dump-dmesg", dump, out).CombinedOutput(); err != nil {
+				t.Fatalf("makedumpfile --dump-dmesg %s: %v\n%s", dump, err, msg)
+			}
+			b, _ := os.ReadFile(out)
+			return b
+		}
+		var want []byte
+		for _, c := range []Compression{None, Zlib, LZO} {
+			out := filepath.Join(tmp, c.String())
+			fh, err := os.Create(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := Write(fh, FromFile(f), WriteOptions{Compression: c}); err != nil {
+				t.Fatal(err)
+			}
+			fh.Close()
+			log := dmesg(out, out+".log")
+			if want == nil {
+				want = log
+			} else if !bytes.Equal(log, want) {
+				t.Errorf("%v: makedumpfile --dump-dmesg output differs", c)
+			}
+			refiltered := out + ".re"
+			if msg, err := exec.Command(mdf, "-c", "-d", "31", out, refiltered).CombinedOutput(); err != nil {
+				t.Fatalf("makedumpfile -c -d 31 %s: %v\n%s", out, err, msg)
+			}
+			g, err := Open(refiltered)
+			if err != nil {
+				t.Fatal(err)
+			}
+			comparePages(t, c.String()+" refiltered by makedumpfile", g, ef)
+			g.Close()
+		}
+		if len(want) < 1000 {
+			t.Errorf("kernel log of %d bytes", len(want))
+		}
+	}
+}
