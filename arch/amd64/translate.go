@@ -38,9 +38,9 @@ const (
 )
 
 // kernelImageSizeDefault bounds the text mapping when VMCOREINFO has no
-// NUMBER(KERNEL_IMAGE_SIZE): 512 MiB is the size without KASLR, and the
-// smallest the kernel has used, so it never reaches into the modules area.
-const kernelImageSizeDefault = 512 << 20
+// NUMBER(KERNEL_IMAGE_SIZE): 1 GiB is the largest the kernel uses (with
+// KASLR), and the bound only checks that symbols lie in the image.
+const kernelImageSizeDefault = 1 << 30
 
 // Sentinels for errors.Is on translation failures.
 var (

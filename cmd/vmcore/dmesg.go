@@ -1,0 +1,145 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/vmcoretools/vmcore/arch/amd64"
+	"github.com/vmcoretools/vmcore/printk"
+	"github.com/vmcoretools/vmcore/vmcore"
+)
+
+func init() {
+	register(subcommand{
+		name:    "dmesg",
+		summary: "print the kernel log of a dump, without a vmlinux",
+		run:     runDmesg,
+	})
+}
+
+const dmesgUsage = `usage: vmcore dmesg [-json] [-T] [-level] [-caller] DUMP...
+
+Prints the kernel log from the dump's memory, using only its VMCOREINFO.
+Without flags the output is that of kexec-tools vmcore-dmesg. -T, -level and
+-caller switch to the layout of crash's log command (-T, -m, -c): its prefixes,
+and continuation lines of a multi-line record indented by the prefix width.
+The files of one split set (makedumpfile --split) are given together.
+
+On 5.10 and later kernels the level and facility are not in VMCOREINFO; they
+are derived from the layout of struct printk_info (see package printk).
+-T adds the timestamp to the boot time, which is estimated as the crash time
+minus the last record's timestamp in whole seconds (crash uses the uptime
+from jiffies, which a dump without vmlinux does not give), in local time.
+`
+
+func runDmesg(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("dmesg", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "one JSON object per record: seq, ts_nsec, level, facility, caller, text, subsystem, device")
+	ctime := fs.Bool("T", false, "wall-clock timestamps, as crash log -T")
+	level := fs.Bool("level", false, "print each record's level as <N>, as crash log -m")
+	caller := fs.Bool("caller", false, "print the caller id ([T<pid>] or [C<cpu>]), as crash log -c")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, dmesgUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	d, err := vmcore.Open(fs.Args()...)
+	if err != nil {
+		fmt.Fprintf(stderr, "vmcore dmesg: %s\n", strings.TrimPrefix(err.Error(), "vmcore: "))
+		return 1
+	}
+	defer d.Close()
+
+	recs, warns, err := dumpLog(d)
+	if err != nil {
+		fmt.Fprintf(stderr, "vmcore dmesg: %s: %v\n", strings.Join(fs.Args(), ", "), err)
+		return 1
+	}
+	f := printk.Formatter{}
+	switch {
+	case *asJSON:
+		f.Style = printk.StyleJSON
+	case *ctime || *level || *caller:
+		f.Style = printk.StyleCrash
+		f.CTime, f.Level, f.Caller = *ctime, *level, *caller
+		if *ctime {
+			f.BootTime = bootTime(d, recs)
+		}
+	}
+	werr := f.Write(stdout, recs)
+	for _, w := range warns {
+		fmt.Fprintf(stderr, "vmcore dmesg: warning: %s\n", w)
+	}
+	missing := 0
+	for i := range recs {
+		if recs[i].Missing {
+			if missing < 10 {
+				fmt.Fprintf(stderr, "vmcore dmesg: missing record: %v\n", recs[i].Err)
+			}
+			missing++
+		}
+	}
+	if missing > 10 {
+		fmt.Fprintf(stderr, "vmcore dmesg: %d records missing in all\n", missing)
+	}
+	if werr != nil {
+		fmt.Fprintf(stderr, "vmcore dmesg: %v\n", werr)
+		return 1
+	}
+	return 0
+}
+
+// dumpLog reads the log records of an open dump.
+func dumpLog(d *vmcore.Dump) ([]printk.Record, []printk.Warning, error) {
+	info, err := d.VMCOREINFO()
+	if err != nil {
+		if errors.Is(err, vmcore.ErrNoVMCOREINFO) {
+			hint := "for a QEMU dump, start the guest with -device vmcoreinfo before dump-guest-memory, or take the dump with kdump"
+			if d.Format() == vmcore.FormatELF {
+				hint += "; a vmlinux would supply the log's symbols and layout, but reading the log with a vmlinux instead of VMCOREINFO is not implemented yet"
+			}
+			return nil, nil, fmt.Errorf("the dump has no VMCOREINFO note, which the kernel log is found through (%s)", hint)
+		}
+		return nil, nil, err
+	}
+	if a := d.Arch(); a != "x86_64" {
+		return nil, nil, fmt.Errorf("kernel addresses of %q dumps cannot be translated yet (only x86_64)", a)
+	}
+	tr, err := amd64.NewTranslator(d.Phys(), info)
+	if err != nil {
+		return nil, nil, err
+	}
+	layout, err := printk.LayoutFromVMCOREINFO(info)
+	if err != nil {
+		return nil, nil, err
+	}
+	return printk.Read(tr.ReaderAt(), layout)
+}
+
+// bootTime estimates the wall-clock time of boot for -T: the crash time
+// minus the uptime in whole seconds, taken from the last record's
+// timestamp (crash takes the uptime from jiffies instead).
+func bootTime(d *vmcore.Dump, recs []printk.Record) time.Time {
+	crash, ok := d.CrashTime()
+	if !ok {
+		return time.Unix(0, 0)
+	}
+	var last uint64
+	for i := range recs {
+		if !recs[i].Missing && recs[i].TsNsec > last {
+			last = recs[i].TsNsec
+		}
+	}
+	return crash.Add(-time.Duration(last/1e9) * time.Second)
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vmcoretools/vmcore/kdumpfmt"
+)
+
+// dmesgDump builds a small x86_64 kdump whose memory holds what `vmcore
+// dmesg` needs: page tables mapping the kernel image with 2 MiB pages and
+// the direct map with a 1 GiB page, and a 6.1 lockless printk ring inside
+// the image (where the kernel's static ring lives). excludeText drops the
+// text ring's page from the dump.
+func dmesgDump(t *testing.T, excludeText, withInfo bool) string {
+	t.Helper()
+	const (
+		startKernelMap = 0xffffffff80000000
+		kaslr          = 0x24000000
+		physBase       = 0x1000000 // the image is at physical phys_base + kaslr
+		image          = startKernelMap + kaslr
+		pageOffset     = 0xffff9d4ec0000000
+	)
+	mem := map[uint64][]byte{}
+	page := func(pa uint64) []byte {
+		p, ok := mem[pa>>12]
+		if !ok {
+			p = make([]byte, 4096)
+			mem[pa>>12] = p
+		}
+		return p
+	}
+	put64 := func(pa, v uint64) { binary.LittleEndian.PutUint64(page(pa)[pa&4095:], v) }
+	pa := func(va uint64) uint64 { return va - startKernelMap + physBase }
+	vput64 := func(va, v uint64) { put64(pa(va), v) }
+	vwrite := func(va uint64, b []byte) {
+		for i, c := range b {
+			page(pa(va + uint64(i)))[(pa(va)+uint64(i))&4095] = c
+		}
+	}
+
+	pgd := uint64(image + 0x100000)
+	// Tables outside the image, at 8 MiB.
+	pudK, pmdK, pudD := uint64(0x800000), uint64(0x801000), uint64(0x802000)
+	put64(pa(pgd)+511*8, pudK|3)
+	put64(pudK+((image>>30)&511)*8, pmdK|3)
+	for i := uint64(0); i < 8; i++ { // 16 MiB of image
+		put64(pmdK+(((image>>21)&511)+i)*8, (physBase+kaslr+i<<21)|0x83)
+	}
+	put64(pa(pgd)+((pageOffset>>39)&511)*8, pudD|3)
+	put64(pudD+((pageOffset>>30)&511)*8, 0|0x83) // 1 GiB page at physical 0
+
+	// The ring (6.1 offsets, as in VMCOREINFO below).
+	prbVar, rb := uint64(image+0x200000), uint64(image+0x201000)
+	descs, infos, data := uint64(image+0x210000), uint64(image+0x220000), uint64(image+0x240000)
+	vput64(prbVar, rb)
+	binary.LittleEndian.PutUint32(page(pa(rb))[pa(rb)&4095:], 4) // count_bits: 16 descriptors
+	vput64(rb+8, descs)
+	vput64(rb+16, infos)
+	binary.LittleEndian.PutUint32(page(pa(rb + 40))[pa(rb+40)&4095:], 12) // size_bits: 4 KiB
+	vput64(rb+48, data)
+	msgs := []struct {
+		ts     uint64
+		level  byte
+		caller uint32
+		text   string
+	}{
+		{0, 5, 0, "Linux version 6.1.0-lab"},
+		{1500000, 6, 0x80000001, "two\nlines"},
+		{2000000999, 4, 77, "bad byte \x02 here"},
+	}
+	const firstID = 0x100
+	lpos := uint64(0)
+	for i, m := range msgs {
+		id := uint64(firstID + i)
+		slot := id % 16
+		blk := (8 + uint64(len(m.text)) + 7) &^ 7
+		vput64(descs+slot*24, 2<<62|id) // finalized
+		vput64(descs+slot*24+8, lpos)
+		vput64(descs+slot*24+16, lpos+blk)
+		vput64(data+lpos, id)
+		vwrite(data+lpos+8, []byte(m.text))
+		lpos += blk
+		in := infos + slot*88
+		vput64(in, uint64(i))
+		vput64(in+8, m.ts)
+		vwrite(in+16, []byte{byte(len(m.text)), 0, 0, m.level << 5})
+		vwrite(in+20, binary.LittleEndian.AppendUint32(nil, m.caller))
+	}
+	vput64(rb+24, firstID+uint64(len(msgs))-1) // head_id
+	vput64(rb+32, firstID)                     // tail_id
+
+	info := fmt.Sprintf("OSRELEASE=6.1.0-lab\nPAGESIZE=4096\nSYMBOL(init_top_pgt)=%x\nNUMBER(phys_base)=%d\nKERNELOFFSET=%x\n"+
+		"NUMBER(pgtable_l5_enabled)=0\nNUMBER(sme_mask)=0\nCRASHTIME=1764111600\nSYMBOL(prb)=%x\n",
+		pgd, physBase, kaslr, prbVar)
+	for _, l := range []string{
+		"SIZE(printk_ringbuffer)=80", "OFFSET(printk_ringbuffer.desc_ring)=0", "OFFSET(printk_ringbuffer.text_data_ring)=40",
+		"OFFSET(prb_desc_ring.count_bits)=0", "OFFSET(prb_desc_ring.descs)=8", "OFFSET(prb_desc_ring.infos)=16",
+		"OFFSET(prb_desc_ring.head_id)=24", "OFFSET(prb_desc_ring.tail_id)=32", "SIZE(prb_desc)=24",
+		"OFFSET(prb_desc.state_var)=0", "OFFSET(prb_desc.text_blk_lpos)=8", "OFFSET(prb_data_blk_lpos.begin)=0",
+		"OFFSET(prb_data_blk_lpos.next)=8", "SIZE(printk_info)=88", "OFFSET(printk_info.seq)=0",
+		"OFFSET(printk_info.ts_nsec)=8", "OFFSET(printk_info.text_len)=16", "OFFSET(printk_info.caller_id)=20",
+		"OFFSET(printk_info.dev_info)=24", "OFFSET(dev_printk_info.subsystem)=0", "OFFSET(dev_printk_info.device)=16",
+		"OFFSET(prb_data_ring.size_bits)=0", "OFFSET(prb_data_ring.data)=8", "OFFSET(atomic_long_t.counter)=0",
+	} {
+		info += l + "\n"
+	}
+	textPFN := pa(data) >> 12
+	src := &kdumpfmt.Source{
+		Utsname:      kdumpfmt.Utsname{Sysname: "Linux", Release: "6.1.0-lab", Machine: "x86_64"},
+		TimestampSec: 1764111600, NrCPUs: 2, DumpLevel: 31, PageSize: 4096, PhysBase: physBase,
+		MaxPFN:   (physBase + kaslr + 16<<20) >> 12,
+		InRAM:    func(uint64) bool { return true },
+		Dumpable: func(pfn uint64) bool { return mem[pfn] != nil && !(excludeText && pfn == textPFN) },
+		ReadPage: func(pfn uint64, dst []byte) error { copy(dst, mem[pfn]); return nil },
+	}
+	if withInfo {
+		src.VMCOREINFO = []byte(info)
+	}
+	path := filepath.Join(t.TempDir(), "dmesg.kdump")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := kdumpfmt.Write(f, src, kdumpfmt.WriteOptions{Compression: kdumpfmt.Zstd}); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestDmesg(t *testing.T) {
+	path := dmesgDump(t, false, true)
+	code, out, errOut := runCmd("dmesg", path)
+	if code != 0 || errOut != "" {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := "[    0.000000] Linux version 6.1.0-lab\n" +
+		"[    0.001500] two\nlines\n" +
+		"[    2.000000] bad byte \\x02 here\n"
+	if out != want {
+		t.Errorf("vmcore-dmesg style:\n%s\nwant\n%s", out, want)
+	}
+
+	code, out, _ = runCmd("dmesg", "-level", "-caller", path)
+	want = "[    0.000000] [      T0] <5>Linux version 6.1.0-lab\n" +
+		"[    0.001500] [      C1] <6>two\n" +
+		"                             lines\n" +
+		"[    2.000000] [     T77] <4>bad byte . here\n"
+	if code != 0 || out != want {
+		t.Errorf("crash style:\n%s\nwant\n%s", out, want)
+	}
+
+	code, out, _ = runCmd("dmesg", "-json", path)
+	if code != 0 || !strings.Contains(out, `{"seq":1,"ts_nsec":1500000,"level":6,"facility":0,"caller":"C1","text":"two\nlines","subsystem":"","device":""}`) {
+		t.Errorf("json:\n%s", out)
+	}
+}
+
+func TestDmesgExcludedText(t *testing.T) {
+	path := dmesgDump(t, true, true)
+	code, out, errOut := runCmd("dmesg", path)
+	if code != 0 || out != "" || !strings.Contains(errOut, "missing record") || !strings.Contains(errOut, "excluded") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+func TestDmesgNoVMCOREINFO(t *testing.T) {
+	path := dmesgDump(t, false, false)
+	code, _, errOut := runCmd("dmesg", path)
+	if code != 1 || !strings.Contains(errOut, "no VMCOREINFO") || !strings.Contains(errOut, "-device vmcoreinfo") {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+}
