@@ -2,27 +2,34 @@ package kdumpfmt
 
 import "sync"
 
-// cacheSlots is the number of decompressed pages kept: enough for the
-// back-and-forth of walking a structure that straddles a few pages, small
-// enough to stay in the CPU caches.
-const cacheSlots = 64
+// maxCacheSlots is the most decompressed pages kept (64 pages of 4 KiB):
+// enough for the back-and-forth of walking structures that straddle a few
+// pages, small enough to stay in the CPU caches. Large pages get fewer
+// slots, so the cache stays within cacheBytes.
+const (
+	maxCacheSlots = 64
+	minCacheSlots = 4
+	cacheBytes    = 256 << 10
+)
 
 // pageCache is a direct-mapped cache of decoded pages, indexed by pfn.
 type pageCache struct {
 	mu       sync.Mutex
 	pageSize int
-	pfn      [cacheSlots]uint64
-	valid    [cacheSlots]bool
-	data     []byte // cacheSlots pages
+	slots    uint64
+	pfn      [maxCacheSlots]uint64
+	valid    [maxCacheSlots]bool
+	data     []byte // slots pages
 	spare    sync.Pool
 }
 
 func (c *pageCache) init(pageSize int) {
 	c.pageSize = pageSize
-	c.data = make([]byte, cacheSlots*pageSize)
+	c.slots = uint64(min(maxCacheSlots, max(minCacheSlots, cacheBytes/pageSize)))
+	c.data = make([]byte, int(c.slots)*pageSize)
 }
 
-func (c *pageCache) slot(pfn uint64) int { return int(pfn % cacheSlots) }
+func (c *pageCache) slot(pfn uint64) int { return int(pfn % c.slots) }
 
 func (c *pageCache) page(i int) []byte { return c.data[i*c.pageSize : (i+1)*c.pageSize] }
 
