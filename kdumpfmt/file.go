@@ -18,7 +18,11 @@ type Kind int
 const (
 	KindKdump     Kind = iota + 1 // "KDUMP   " signature
 	KindDiskdump                  // "DISKDUMP" signature
-	KindFlattened                 // makedumpfile -F stream (of either)
+	KindFlattened                 // makedumpfile -F stream of a kdump or diskdump file
+	// KindFlattenedELF is a makedumpfile -F -E stream: an ELF core in
+	// flattened records. File cannot read it, but Rearrange gives the ELF
+	// reader a view of the rearranged file.
+	KindFlattenedELF
 )
 
 func (k Kind) String() string {
@@ -29,36 +33,80 @@ func (k Kind) String() string {
 		return "diskdump"
 	case KindFlattened:
 		return "kdump-flat"
+	case KindFlattenedELF:
+		return "elf-flat"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
 // IsKdump reports whether header, the first bytes of a file (at least 32),
-// starts a dump this package reads: a kdump or diskdump header or a
-// flattened stream.
+// starts a dump this package may read: a kdump or diskdump header or a
+// flattened stream (whose content only Sniff can tell).
 func IsKdump(header []byte) bool {
-	_, ok := sniffBytes(header)
-	return ok
-}
-
-func sniffBytes(b []byte) (Kind, bool) {
 	switch {
-	case len(b) >= 8 && string(b[:8]) == SignatureKdump:
-		return KindKdump, true
-	case len(b) >= 8 && string(b[:8]) == SignatureDiskdump:
-		return KindDiskdump, true
-	case IsFlattened(b):
-		return KindFlattened, true
+	case len(header) >= 8 && (string(header[:8]) == SignatureKdump || string(header[:8]) == SignatureDiskdump):
+		return true
 	}
-	return 0, false
+	return IsFlattened(header)
 }
 
-// Sniff tells from the first bytes of r whether it holds a dump this
-// package reads, and which kind.
+// sniffScanRecords bounds how many flattened records Sniff reads looking
+// for the one at offset 0; makedumpfile writes that one first.
+const sniffScanRecords = 4096
+
+// Sniff tells whether r holds a dump that File reads, and which kind. For
+// a flattened stream it looks at the first bytes of the rearranged file:
+// a flattened ELF core gives KindFlattenedELF and false.
 func Sniff(r io.ReaderAt) (Kind, bool) {
 	var b [32]byte
 	n, _ := r.ReadAt(b[:], 0)
-	return sniffBytes(b[:n])
+	switch {
+	case n >= 8 && string(b[:8]) == SignatureKdump:
+		return KindKdump, true
+	case n >= 8 && string(b[:8]) == SignatureDiskdump:
+		return KindDiskdump, true
+	case !IsFlattened(b[:n]):
+		return 0, false
+	}
+	pos := int64(flatHeaderSize)
+	for i := 0; i < sniffScanRecords; i++ {
+		var rec [flatRecordSize]byte
+		if _, err := r.ReadAt(rec[:], pos); err != nil {
+			break
+		}
+		off := int64(binary.BigEndian.Uint64(rec[0:]))
+		size := int64(binary.BigEndian.Uint64(rec[8:]))
+		if off < 0 || size < 0 || size > 1<<40 {
+			break
+		}
+		pos += flatRecordSize
+		if off == 0 && size >= 8 {
+			var sig [8]byte
+			if _, err := r.ReadAt(sig[:], pos); err != nil {
+				break
+			}
+			switch {
+			case string(sig[:]) == SignatureKdump, string(sig[:]) == SignatureDiskdump:
+				return KindFlattened, true
+			case string(sig[:4]) == "\x7fELF":
+				return KindFlattenedELF, false
+			}
+			return 0, false
+		}
+		pos += size
+	}
+	return KindFlattened, true // let Open tell what the records hold
+}
+
+// Rearrange returns a view of a flattened file (makedumpfile -F) as the
+// file makedumpfile -R would write, and that file's size. It reads the
+// record headers once; reads then cost a binary search.
+func Rearrange(r io.ReaderAt, size int64) (io.ReaderAt, int64, error) {
+	fr, err := newFlatReader(r, size)
+	if err != nil {
+		return nil, 0, err
+	}
+	return fr, fr.Size(), nil
 }
 
 // Limits on metadata read whole into memory. Beyond them a dump is

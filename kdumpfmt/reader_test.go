@@ -573,3 +573,38 @@ func TestConcurrentReads(t *testing.T) {
 		}
 	}
 }
+
+func TestSniffAndRearrange(t *testing.T) {
+	plain := newTestDump(6, "64", false).build()
+	elfish := append([]byte("\x7fELF\x02\x01\x01\x00"), bytes.Repeat([]byte{1}, 5000)...)
+	for _, c := range []struct {
+		name string
+		data []byte
+		kind Kind
+		ok   bool
+	}{
+		{"kdump", plain, KindKdump, true},
+		{"diskdump", append([]byte("DISKDUMP"), plain[8:]...), KindDiskdump, true},
+		{"flat kdump", tFlatten(plain, 9), KindFlattened, true},
+		{"flat elf", tFlatten(elfish, 3), KindFlattenedELF, false},
+		{"elf", elfish, 0, false},
+		{"short", []byte("KDU"), 0, false},
+	} {
+		k, ok := Sniff(bytes.NewReader(c.data))
+		if k != c.kind || ok != c.ok {
+			t.Errorf("%s: Sniff = %v, %v; want %v, %v", c.name, k, ok, c.kind, c.ok)
+		}
+	}
+	flat := tFlatten(elfish, 3)
+	r, size, err := Rearrange(bytes.NewReader(flat), int64(len(flat)))
+	if err != nil || size != int64(len(elfish)) {
+		t.Fatalf("Rearrange: size %d, %v", size, err)
+	}
+	got := make([]byte, size)
+	if _, err := r.ReadAt(got, 0); err != nil || !bytes.Equal(got, elfish) {
+		t.Errorf("rearranged bytes differ (%v)", err)
+	}
+	if _, _, err := Rearrange(bytes.NewReader(plain), int64(len(plain))); err == nil {
+		t.Error("Rearrange accepted a plain dump")
+	}
+}

@@ -176,8 +176,9 @@ func (pc *pageCompressor) close() {
 	}
 }
 
-// Write writes src as a version-6 kdump file through w. The header is
-// written last, once the status (incomplete or not) is known.
+// Write writes src as a version-6 kdump file through w. Lost pages of the
+// source are written as lost (descriptor offset 0) and the header is then
+// rewritten with StatusIncomplete.
 func Write(w io.WriterAt, src *Source, opt WriteOptions) error {
 	if src.PageSize < minBlockSize || src.PageSize > maxBlockSize || src.PageSize&(src.PageSize-1) != 0 {
 		return fmt.Errorf("kdumpfmt: Write: page size %d is not a power of two in [%d, %d]", src.PageSize, minBlockSize, maxBlockSize)
@@ -258,6 +259,15 @@ func Write(w io.WriterAt, src *Source, opt WriteOptions) error {
 	pdOff := bitmapOff + int64(h.BitmapBlocks)*bs
 	dataOff := pdOff + ndump*pageDescSize
 
+	// The header goes first, so that readers of a flattened stream (which
+	// look for the record at offset 0 early) find it; it is written again
+	// at the end if pages were lost.
+	head := make([]byte, bs)
+	encodeHeader(&h, head)
+	if _, err := w.WriteAt(head, 0); err != nil {
+		return err
+	}
+
 	// Pages and descriptors, buffered into large writes.
 	out := &chunkWriter{w: w}
 	descs := &chunkWriter{w: w, pos: pdOff}
@@ -319,9 +329,6 @@ func Write(w io.WriterAt, src *Source, opt WriteOptions) error {
 	if err := out.flush(); err != nil {
 		return err
 	}
-	if lost {
-		h.Status |= StatusIncomplete
-	}
 
 	if _, err := w.WriteAt(ram, bitmapOff); err != nil {
 		return err
@@ -334,10 +341,14 @@ func Write(w io.WriterAt, src *Source, opt WriteOptions) error {
 	if _, err := w.WriteAt(area, bs); err != nil {
 		return err
 	}
-	head := make([]byte, bs)
-	encodeHeader(&h, head)
-	_, err = w.WriteAt(head, 0)
-	return err
+	if lost {
+		h.Status |= StatusIncomplete
+		encodeHeader(&h, head)
+		if _, err := w.WriteAt(head, 0); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func isZero(b []byte) bool {
