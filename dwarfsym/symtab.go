@@ -1,0 +1,344 @@
+package dwarfsym
+
+import (
+	"bytes"
+	"debug/elf"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Symbol is one ELF symbol. Addr includes the relocation set by SetRelocation
+// (the KASLR offset) unless the symbol is absolute or per-CPU.
+type Symbol struct {
+	Name    string
+	Addr    uint64
+	Size    uint64
+	Type    elf.SymType
+	Bind    elf.SymBind
+	Section string // "" for absolute symbols
+	PerCPU  bool   // in .data..percpu: Addr is an offset into each CPU's area
+}
+
+// Kind is the symbol's nm(1) letter, as crash's sym command shows it in
+// parentheses: T/t text, D/d data, B/b bss, R/r read-only, A absolute,
+// W/w weak; lower case for local symbols.
+func (s Symbol) Kind() byte {
+	var c byte
+	switch {
+	case s.Section == "":
+		c = 'A'
+	case strings.HasPrefix(s.Section, ".text") || strings.Contains(s.Section, ".text") || s.Type == elf.STT_FUNC:
+		c = 'T'
+	case strings.HasPrefix(s.Section, ".bss") || strings.HasSuffix(s.Section, "..bss"):
+		c = 'B'
+	case strings.HasPrefix(s.Section, ".rodata") || strings.HasPrefix(s.Section, "__ksymtab") || strings.HasPrefix(s.Section, ".notes"):
+		c = 'R'
+	default:
+		c = 'D'
+	}
+	if s.Bind == elf.STB_WEAK {
+		c = 'W'
+	}
+	if s.Bind == elf.STB_LOCAL {
+		c += 'a' - 'A'
+	}
+	return c
+}
+
+// symEntry is a symbol as the table keeps it: 32 bytes, name as an offset
+// into the string table, so that 100k kernel symbols cost no allocations.
+type symEntry struct {
+	addr  uint64
+	size  uint64
+	name  uint32
+	shndx uint16
+	info  uint8
+	flags uint8
+}
+
+const (
+	symPerCPU = 1 << iota
+	symAbs
+)
+
+type symtab struct {
+	entries []symEntry // sorted by address, then by name offset
+	byAddr  []int32    // indexes of entries usable for address lookup
+	strtab  []byte
+	shnames []string
+
+	nameOnce sync.Once
+	byName   map[string]int32 // first global (else first) symbol of each name
+}
+
+func (t *symtab) name(e *symEntry) string {
+	if int(e.name) >= len(t.strtab) {
+		return ""
+	}
+	b := t.strtab[e.name:]
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}
+
+// symbols loads the symbol table on first use.
+func (f *File) symbols() (*symtab, error) {
+	if f.closed.Load() {
+		return nil, ErrClosed
+	}
+	f.symOnce.Do(func() { f.syms, f.symErr = f.loadSymbols() })
+	return f.syms, f.symErr
+}
+
+func (f *File) loadSymbols() (*symtab, error) {
+	var symSec *elf.Section
+	for _, s := range f.elf.Sections {
+		if s.Type == elf.SHT_SYMTAB {
+			symSec = s
+			break
+		}
+	}
+	if symSec == nil {
+		return nil, fmt.Errorf("dwarfsym: %w", elf.ErrNoSymbols)
+	}
+	if symSec.Link == 0 || int(symSec.Link) >= len(f.elf.Sections) {
+		return nil, &FormatError{symSec.Name, 0, fmt.Sprintf("string table link %d names no section", symSec.Link)}
+	}
+	data, err := f.section(symSec.Name)
+	if err != nil {
+		return nil, err
+	}
+	strtab, err := f.section(f.elf.Sections[symSec.Link].Name)
+	if err != nil {
+		return nil, err
+	}
+	t := &symtab{strtab: strtab}
+	percpu := -1
+	for i, s := range f.elf.Sections {
+		t.shnames = append(t.shnames, s.Name)
+		if s.Name == ".data..percpu" {
+			percpu = i
+		}
+	}
+	bo := f.elf.ByteOrder
+	var entSize int
+	switch f.elf.Class {
+	case elf.ELFCLASS64:
+		entSize = 24
+	case elf.ELFCLASS32:
+		entSize = 16
+	default:
+		return nil, &FormatError{Msg: "unknown ELF class"}
+	}
+	n := len(data) / entSize
+	t.entries = make([]symEntry, 0, n)
+	for i := 1; i < n; i++ { // entry 0 is the null symbol
+		b := data[i*entSize : (i+1)*entSize]
+		var e symEntry
+		if entSize == 24 {
+			e.name = bo.Uint32(b[0:])
+			e.info = b[4]
+			e.shndx = bo.Uint16(b[6:])
+			e.addr = bo.Uint64(b[8:])
+			e.size = bo.Uint64(b[16:])
+		} else {
+			e.name = bo.Uint32(b[0:])
+			e.addr = uint64(bo.Uint32(b[4:]))
+			e.size = uint64(bo.Uint32(b[8:]))
+			e.info = b[12]
+			e.shndx = bo.Uint16(b[14:])
+		}
+		typ := elf.ST_TYPE(e.info)
+		if typ == elf.STT_SECTION || typ == elf.STT_FILE || e.shndx == uint16(elf.SHN_UNDEF) || e.name == 0 {
+			continue
+		}
+		if int(e.shndx) == percpu {
+			e.flags |= symPerCPU
+		}
+		if e.shndx == uint16(elf.SHN_ABS) {
+			e.flags |= symAbs
+		}
+		t.entries = append(t.entries, e)
+	}
+	sort.Slice(t.entries, func(i, j int) bool {
+		a, b := &t.entries[i], &t.entries[j]
+		if a.addr != b.addr {
+			return a.addr < b.addr
+		}
+		return a.name < b.name
+	})
+	for i := range t.entries {
+		e := &t.entries[i]
+		if e.flags&(symPerCPU|symAbs) != 0 || int(e.shndx) >= len(f.elf.Sections) {
+			continue
+		}
+		if f.elf.Sections[e.shndx].Flags&elf.SHF_ALLOC == 0 {
+			continue
+		}
+		t.byAddr = append(t.byAddr, int32(i))
+	}
+	return t, nil
+}
+
+// SetRelocation sets the offset added to every relocatable symbol's
+// address (the KASLR offset of the running kernel). Absolute and per-CPU
+// symbols are not moved, as in the kernel itself.
+func (f *File) SetRelocation(off uint64) { f.reloc.Store(off) }
+
+// Relocation is the offset set by SetRelocation.
+func (f *File) Relocation() uint64 { return f.reloc.Load() }
+
+func (f *File) symbol(t *symtab, e *symEntry) Symbol {
+	s := Symbol{
+		Name: t.name(e),
+		Addr: e.addr,
+		Size: e.size,
+		Type: elf.ST_TYPE(e.info),
+		Bind: elf.ST_BIND(e.info),
+	}
+	if e.flags&symAbs == 0 && int(e.shndx) < len(t.shnames) {
+		s.Section = t.shnames[e.shndx]
+	}
+	s.PerCPU = e.flags&symPerCPU != 0
+	if e.flags&(symPerCPU|symAbs) == 0 {
+		s.Addr += f.reloc.Load()
+	}
+	return s
+}
+
+// Lookup returns the symbol of that name: the global one when there are
+// several (static functions of the same name in different files), else the
+// first by address.
+func (f *File) Lookup(name string) (Symbol, bool) {
+	t, err := f.symbols()
+	if err != nil {
+		return Symbol{}, false
+	}
+	t.nameOnce.Do(func() {
+		t.byName = make(map[string]int32, len(t.entries))
+		for i := range t.entries {
+			e := &t.entries[i]
+			nm := t.name(e)
+			if j, ok := t.byName[nm]; ok {
+				old := &t.entries[j]
+				if elf.ST_BIND(old.info) == elf.STB_LOCAL && elf.ST_BIND(e.info) != elf.STB_LOCAL {
+					t.byName[nm] = int32(i)
+				}
+				continue
+			}
+			t.byName[nm] = int32(i)
+		}
+	})
+	i, ok := t.byName[name]
+	if !ok {
+		return Symbol{}, false
+	}
+	return f.symbol(t, &t.entries[i]), true
+}
+
+// LookupAll returns every symbol of that name, by address.
+func (f *File) LookupAll(name string) []Symbol {
+	t, err := f.symbols()
+	if err != nil {
+		return nil
+	}
+	var out []Symbol
+	for i := range t.entries {
+		e := &t.entries[i]
+		if t.name(e) == name {
+			out = append(out, f.symbol(t, e))
+		}
+	}
+	return out
+}
+
+// SymbolAt returns the symbol that contains addr (a relocated address) and
+// addr's offset into it: the nearest symbol at or below addr in the same
+// section, preferring one whose size covers addr (a function over a local
+// label at the same place). ok is false for an address below every symbol or
+// past the end of the section of the nearest one.
+func (f *File) SymbolAt(addr uint64) (sym Symbol, off uint64, ok bool) {
+	t, err := f.symbols()
+	if err != nil || len(t.byAddr) == 0 {
+		return Symbol{}, 0, false
+	}
+	a := addr - f.reloc.Load()
+	// Last index with entry addr <= a.
+	i := sort.Search(len(t.byAddr), func(i int) bool { return t.entries[t.byAddr[i]].addr > a }) - 1
+	if i < 0 {
+		return Symbol{}, 0, false
+	}
+	best := &t.entries[t.byAddr[i]]
+	// Among symbols at the same address, prefer a sized function or object,
+	// then a global.
+	start := best.addr
+	for j := i; j >= 0 && t.entries[t.byAddr[j]].addr == start; j-- {
+		e := &t.entries[t.byAddr[j]]
+		if rank(e, a) > rank(best, a) {
+			best = e
+		}
+	}
+	// A sized symbol that ends before addr may sit inside a larger one
+	// (a label inside a function): look back a little for a cover.
+	if best.size != 0 && a-best.addr >= best.size {
+		for j, k := i, 0; j >= 0 && k < 64; j, k = j-1, k+1 {
+			e := &t.entries[t.byAddr[j]]
+			if e.size != 0 && a-e.addr < e.size {
+				best = e
+				break
+			}
+		}
+	}
+	if int(best.shndx) < len(f.elf.Sections) {
+		s := f.elf.Sections[best.shndx]
+		if a >= s.Addr+s.Size && !(a == s.Addr+s.Size && best.addr == a) {
+			return Symbol{}, 0, false
+		}
+	}
+	return f.symbol(t, best), a - best.addr, true
+}
+
+func rank(e *symEntry, a uint64) int {
+	r := 0
+	if e.size != 0 && a-e.addr < e.size {
+		r += 4
+	}
+	switch elf.ST_TYPE(e.info) {
+	case elf.STT_FUNC, elf.STT_OBJECT:
+		r += 2
+	}
+	if elf.ST_BIND(e.info) != elf.STB_LOCAL {
+		r++
+	}
+	return r
+}
+
+// Symbols returns every symbol, by address; a listing for sym -l.
+func (f *File) Symbols() ([]Symbol, error) {
+	t, err := f.symbols()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Symbol, len(t.entries))
+	for i := range t.entries {
+		out[i] = f.symbol(t, &t.entries[i])
+	}
+	return out, nil
+}
+
+// FormatAddr renders addr as crash does in backtraces and rd -s:
+// "name+0x1f" (or "name" at offset 0), or the bare hex address when no
+// symbol holds it.
+func (f *File) FormatAddr(addr uint64) string {
+	s, off, ok := f.SymbolAt(addr)
+	if !ok {
+		return fmt.Sprintf("%#x", addr)
+	}
+	if off == 0 {
+		return s.Name
+	}
+	return fmt.Sprintf("%s+%#x", s.Name, off)
+}

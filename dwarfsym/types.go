@@ -1,0 +1,401 @@
+package dwarfsym
+
+import (
+	"debug/dwarf"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// NotFoundError reports a name the file does not define.
+type NotFoundError struct {
+	What string // "type", "variable", "function"
+	Name string
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("dwarfsym: no %s named %q in the vmlinux", e.What, e.Name)
+}
+
+// ErrNotFound matches every *NotFoundError with errors.Is.
+var ErrNotFound = errors.New("dwarfsym: not found")
+
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// typeAt decodes the type entry at off (a .debug_info offset) under its
+// unit's type-cache lock.
+func (f *File) typeAt(off uint64) (dwarf.Type, error) {
+	d, base, mu, err := f.unitDWARF(off)
+	if err != nil {
+		return nil, err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t, err := d.Type(dwarf.Offset(off - base))
+	if err != nil {
+		return nil, fmt.Errorf("dwarfsym: type at .debug_info offset %#x: %w", off, err)
+	}
+	return t, nil
+}
+
+// entryAt reads the entry at off with debug/dwarf. Offsets inside the
+// entry are relative to its unit's view; entryOff converts them back.
+func (f *File) entryAt(off uint64) (*dwarf.Entry, uint64, error) {
+	d, base, _, err := f.unitDWARF(off)
+	if err != nil {
+		return nil, 0, err
+	}
+	r := d.Reader()
+	r.Seek(dwarf.Offset(off - base))
+	e, err := r.Next()
+	if err != nil {
+		return nil, 0, fmt.Errorf("dwarfsym: entry at .debug_info offset %#x: %w", off, err)
+	}
+	if e == nil {
+		return nil, 0, &FormatError{".debug_info", off, "no entry"}
+	}
+	return e, base, nil
+}
+
+// Type returns the C type of that name, spelled as in C or as crash accepts
+// it: "struct task_struct", "union thread_union", "enum pid_type", a typedef
+// such as "pid_t", a base type such as "unsigned long", any of those followed
+// by "*"s, or a bare tag name such as "task_struct" (tried as struct, union,
+// typedef, enum, then base type).
+func (f *File) Type(name string) (dwarf.Type, error) {
+	name = strings.TrimSpace(name)
+	stars := 0
+	for strings.HasSuffix(name, "*") {
+		stars++
+		name = strings.TrimSpace(name[:len(name)-1])
+	}
+	t, err := f.namedType(name)
+	if err != nil {
+		return nil, err
+	}
+	for ; stars > 0; stars-- {
+		t = &dwarf.PtrType{CommonType: dwarf.CommonType{ByteSize: f.ptrSize()}, Type: t}
+	}
+	return t, nil
+}
+
+func (f *File) ptrSize() int64 {
+	if f.elf.Class == 1 { // ELFCLASS32
+		return 4
+	}
+	return 8
+}
+
+func (f *File) namedType(name string) (dwarf.Type, error) {
+	x, err := f.index()
+	if err != nil {
+		return nil, err
+	}
+	var kinds []dieKind
+	bare := name
+	switch {
+	case strings.HasPrefix(name, "struct "):
+		kinds, bare = []dieKind{kindStruct}, strings.TrimSpace(name[7:])
+	case strings.HasPrefix(name, "union "):
+		kinds, bare = []dieKind{kindUnion}, strings.TrimSpace(name[6:])
+	case strings.HasPrefix(name, "enum "):
+		kinds, bare = []dieKind{kindEnum}, strings.TrimSpace(name[5:])
+	default:
+		kinds = []dieKind{kindTypedef, kindBase, kindStruct, kindUnion, kindEnum}
+	}
+	// A bare name is most often a struct in kernel use (crash: "struct
+	// task_struct" and "task_struct" both work), but a typedef of the same
+	// name must win, as in C. Look for each kind in turn without forcing a
+	// full scan for kinds that are absent: first ask for all of them in the
+	// units already scanned, then scan on.
+	for _, k := range kinds {
+		if r, ok := x.find(k, bare, false); ok && !r.decl {
+			return f.typeAt(r.off)
+		}
+	}
+	return nil, &NotFoundError{"type", name}
+}
+
+// Variable is a global or per-CPU variable.
+type Variable struct {
+	Name   string
+	Addr   uint64 // relocated; for a per-CPU variable, the offset in each CPU's area
+	PerCPU bool
+	Type   dwarf.Type
+	Symbol Symbol
+}
+
+// Variable returns the variable of that name with its type (from its
+// definition or any extern declaration) and address (from the symbol
+// table).
+func (f *File) Variable(name string) (*Variable, error) {
+	x, err := f.index()
+	if err != nil {
+		return nil, err
+	}
+	r, ok := x.find(kindVar, name, true)
+	if !ok {
+		return nil, &NotFoundError{"variable", name}
+	}
+	e, base, err := f.entryAt(r.off)
+	if err != nil {
+		return nil, err
+	}
+	t, err := f.entryType(e, base)
+	if err != nil {
+		return nil, fmt.Errorf("dwarfsym: variable %s: %w", name, err)
+	}
+	v := &Variable{Name: name, Type: t}
+	if s, ok := f.Lookup(name); ok {
+		v.Symbol, v.Addr, v.PerCPU = s, s.Addr, s.PerCPU
+		return v, nil
+	}
+	return nil, fmt.Errorf("dwarfsym: variable %s has a type but no symbol (optimised out, or an extern never defined)", name)
+}
+
+// entryType follows DW_AT_type, through DW_AT_specification and
+// DW_AT_abstract_origin when the entry has none of its own.
+func (f *File) entryType(e *dwarf.Entry, base uint64) (dwarf.Type, error) {
+	for range 4 {
+		if off, ok := e.Val(dwarf.AttrType).(dwarf.Offset); ok {
+			return f.typeAt(base + uint64(off))
+		}
+		next, ok := e.Val(dwarf.AttrSpecification).(dwarf.Offset)
+		if !ok {
+			next, ok = e.Val(dwarf.AttrAbstractOrigin).(dwarf.Offset)
+		}
+		if !ok {
+			return nil, errors.New("entry has no DW_AT_type")
+		}
+		var err error
+		if e, base, err = f.entryAt(base + uint64(next)); err != nil {
+			return nil, err
+		}
+	}
+	return nil, errors.New("DW_AT_specification chain too long")
+}
+
+// Function is a function with its DWARF prototype.
+type Function struct {
+	Name   string
+	Addr   uint64 // relocated entry address
+	Size   uint64
+	Type   *dwarf.FuncType // nil when DWARF has no prototype
+	Symbol Symbol
+}
+
+// Function returns the function of that name: its address from the symbol
+// table and its prototype from DWARF.
+func (f *File) Function(name string) (*Function, error) {
+	s, ok := f.Lookup(name)
+	if !ok {
+		return nil, &NotFoundError{"function", name}
+	}
+	fn := &Function{Name: name, Addr: s.Addr, Size: s.Size, Symbol: s}
+	x, err := f.index()
+	if err != nil {
+		return fn, nil
+	}
+	r, ok := x.find(kindFunc, name, true)
+	if !ok {
+		return fn, nil
+	}
+	e, base, err := f.entryAt(r.off)
+	if err != nil {
+		return fn, nil
+	}
+	ft, err := f.funcType(e, base)
+	if err == nil {
+		fn.Type = ft
+	}
+	return fn, nil
+}
+
+// funcType builds a prototype from a subprogram entry and its parameters.
+func (f *File) funcType(e *dwarf.Entry, base uint64) (*dwarf.FuncType, error) {
+	d, _, _, err := f.unitDWARF(base + uint64(e.Offset))
+	if err != nil {
+		return nil, err
+	}
+	ft := &dwarf.FuncType{}
+	ft.ByteSize = -1
+	if _, ok := e.Val(dwarf.AttrType).(dwarf.Offset); ok {
+		if ft.ReturnType, err = f.entryType(e, base); err != nil {
+			return nil, err
+		}
+	} else {
+		ft.ReturnType = &dwarf.VoidType{}
+	}
+	if !e.Children {
+		return ft, nil
+	}
+	r := d.Reader()
+	r.Seek(e.Offset)
+	r.Next()
+	for {
+		c, err := r.Next()
+		if err != nil || c == nil || c.Tag == 0 {
+			break
+		}
+		switch c.Tag {
+		case dwarf.TagFormalParameter:
+			pt, err := f.entryType(c, base)
+			if err != nil {
+				return nil, err
+			}
+			ft.ParamType = append(ft.ParamType, pt)
+		case dwarf.TagUnspecifiedParameters:
+			ft.ParamType = append(ft.ParamType, &dwarf.DotDotDotType{})
+		}
+		if c.Children {
+			r.SkipChildren()
+		}
+	}
+	return ft, nil
+}
+
+// Member is a struct or union member found by path.
+type Member struct {
+	Name      string
+	Type      dwarf.Type
+	Offset    int64 // bytes from the start of the outermost type
+	BitSize   int64 // non-zero for bitfields
+	BitOffset int64 // bitfields: bits from Offset to the field's lowest bit (0-7)
+}
+
+// Strip removes typedefs and qualifiers (const, volatile, restrict).
+func Strip(t dwarf.Type) dwarf.Type {
+	for range 64 {
+		switch v := t.(type) {
+		case *dwarf.TypedefType:
+			t = v.Type
+		case *dwarf.QualType:
+			t = v.Type
+		default:
+			return t
+		}
+	}
+	return t
+}
+
+// FieldBits returns where a struct field starts: its byte offset and, for
+// a bitfield, the offset of its lowest bit within that byte (0-7). It reads
+// DWARF 4+ DW_AT_data_bit_offset and the older big-endian DW_AT_bit_offset
+// (little-endian targets only).
+func FieldBits(f *dwarf.StructField) (byteOff, bitOff int64) {
+	if f.BitSize == 0 {
+		return f.ByteOffset, 0
+	}
+	var abs int64
+	if f.BitOffset != 0 {
+		unit := f.ByteSize
+		if unit == 0 && f.Type != nil {
+			unit = f.Type.Size()
+		}
+		abs = f.ByteOffset*8 + unit*8 - f.BitOffset - f.BitSize
+	} else {
+		abs = f.ByteOffset*8 + f.DataBitOffset
+	}
+	return abs / 8, abs % 8
+}
+
+// FindMember resolves a member path such as "se.on_rq" or "tasks.next" in
+// the struct or union type t, looking inside anonymous structs and unions
+// as C does. Array indexes ("pids[1]") are accepted on array members.
+func FindMember(t dwarf.Type, path string) (Member, error) {
+	var m Member
+	cur := t
+	for _, part := range strings.Split(path, ".") {
+		idx := -1
+		name := part
+		if i := strings.IndexByte(part, '['); i >= 0 && strings.HasSuffix(part, "]") {
+			name = part[:i]
+			if _, err := fmt.Sscanf(part[i:], "[%d]", &idx); err != nil || idx < 0 {
+				return m, fmt.Errorf("bad index in %q", part)
+			}
+		}
+		st, ok := Strip(cur).(*dwarf.StructType)
+		if !ok {
+			return m, fmt.Errorf("%s is not a struct or union, so it has no member %q", typeName(cur), name)
+		}
+		budget := 1 << 12
+		f, off, ok := findField(st, name, 0, &budget)
+		if !ok {
+			return m, fmt.Errorf("%s has no member %q", typeName(cur), name)
+		}
+		byteOff, bitOff := FieldBits(f)
+		m.Name = name
+		m.Offset += off + byteOff
+		m.Type = f.Type
+		m.BitSize = f.BitSize
+		m.BitOffset = bitOff
+		cur = f.Type
+		if idx >= 0 {
+			at, ok := Strip(cur).(*dwarf.ArrayType)
+			if !ok {
+				return m, fmt.Errorf("member %s is not an array", name)
+			}
+			if at.Count >= 0 && int64(idx) >= at.Count {
+				return m, fmt.Errorf("index %d out of range for %s[%d]", idx, name, at.Count)
+			}
+			m.Offset += int64(idx) * at.Type.Size()
+			m.Type = at.Type
+			cur = at.Type
+		}
+	}
+	return m, nil
+}
+
+// findField looks for name among st's fields and inside its anonymous
+// struct and union members, returning the offset of the anonymous members
+// crossed on the way (0 for a direct member).
+func findField(st *dwarf.StructType, name string, depth int, budget *int) (*dwarf.StructField, int64, bool) {
+	if depth > 16 || *budget <= 0 {
+		return nil, 0, false
+	}
+	*budget -= len(st.Field) + 1
+	for _, f := range st.Field {
+		if f.Name == name {
+			return f, 0, true
+		}
+	}
+	for _, f := range st.Field {
+		if f.Name != "" {
+			continue
+		}
+		if inner, ok := Strip(f.Type).(*dwarf.StructType); ok {
+			if g, off, ok := findField(inner, name, depth+1, budget); ok {
+				return g, f.ByteOffset + off, true
+			}
+		}
+	}
+	return nil, 0, false
+}
+
+// Offset is FindMember's byte offset alone: offsetof(typ, path).
+func (f *File) Offset(typ, path string) (int64, error) {
+	t, err := f.Type(typ)
+	if err != nil {
+		return 0, err
+	}
+	m, err := FindMember(t, path)
+	if err != nil {
+		return 0, err
+	}
+	return m.Offset, nil
+}
+
+// Sizeof returns the size of the named type in bytes.
+func (f *File) Sizeof(typ string) (int64, error) {
+	t, err := f.Type(typ)
+	if err != nil {
+		return 0, err
+	}
+	n := t.Size()
+	if n < 0 {
+		return 0, fmt.Errorf("dwarfsym: %s has no size (incomplete type)", typ)
+	}
+	return n, nil
+}
+
+func typeName(t dwarf.Type) string { return Declare(t, "") }
