@@ -1,0 +1,114 @@
+package repl
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/vmcoretools/vmcore/printk"
+)
+
+func init() {
+	register(&Command{
+		Name:    "log",
+		Usage:   "[-Ttdmc]",
+		Summary: "dump system message buffer",
+		Help: `Prints the kernel message buffer in log order, each record prefixed by
+its timestamp in seconds since boot, as crash's log does. The log is found
+through VMCOREINFO, so no vmlinux is needed.
+
+   -T  print the timestamp as wall-clock time (boot time plus the stamp;
+       without a vmlinux the boot time is estimated from the crash time
+       and the last record).
+   -t  no timestamps.
+   -d  print the SUBSYSTEM= and DEVICE= (or dictionary) lines of a record.
+   -m  print each message's level as <N> (needs the vmlinux on 5.10 and
+       later kernels: VMCOREINFO does not describe the level field).
+   -c  print the caller id, [T<pid>] or [C<cpu>].`,
+		Options: []string{"-T", "-t", "-d", "-m", "-c"},
+		Run:     runLog,
+	})
+}
+
+func runLog(c *Context, args []string) error {
+	opts, rest, err := getopt(args, "Ttdmcas", "")
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	f := printk.Formatter{Style: printk.StyleCrash}
+	for _, o := range opts {
+		switch o.name {
+		case "T":
+			f.CTime = true
+		case "t":
+			f.NoTime = true
+		case "d":
+			f.Dict = true
+		case "m":
+			f.Level = true
+		case "c":
+			f.Caller = true
+		case "a", "s":
+			return fmt.Errorf("-%s is not supported", o.name)
+		}
+	}
+	recs, warns, err := c.Session.KernelLog()
+	if err != nil {
+		return err
+	}
+	if f.CTime {
+		bt, ok := c.Session.bootTime()
+		if !ok {
+			return fmt.Errorf("-T: the dump does not say when the kernel crashed")
+		}
+		f.BootTime = bt
+	}
+	if f.Level && c.Session.VMLinux == "" {
+		if len(recs) > 0 && recs[0].Level == printk.Unknown {
+			fmt.Fprintf(c.Err, "log: -m: message levels are unknown without the vmlinux (VMCOREINFO does not describe them)\n")
+		}
+	}
+	var buf []byte
+	missing := 0
+	for i := range recs {
+		if recs[i].Missing {
+			missing++
+			continue
+		}
+		buf = f.Append(buf[:0], &recs[i])
+		if _, err := c.Out.Write(buf); err != nil {
+			return err
+		}
+		if i%256 == 0 {
+			if err := c.Stopped(); err != nil {
+				return err
+			}
+		}
+	}
+	if missing > 0 {
+		fmt.Fprintf(c.Err, "log: %d records are on pages the dump lacks\n", missing)
+	}
+	for _, w := range warns {
+		fmt.Fprintf(c.Err, "log: WARNING: %s\n", w.Msg)
+	}
+	return nil
+}
+
+// WriteLogJSON prints the kernel log as JSON lines (one object per record),
+// for `vmcore log -json`.
+func WriteLogJSON(s *Session, w io.Writer) error {
+	recs, warns, err := s.KernelLog()
+	if err != nil {
+		return err
+	}
+	f := printk.Formatter{Style: printk.StyleJSON}
+	if err := f.Write(w, recs); err != nil {
+		return err
+	}
+	if len(warns) > 0 {
+		return fmt.Errorf("%d warnings while reading the log; first: %s", len(warns), warns[0].Msg)
+	}
+	return nil
+}

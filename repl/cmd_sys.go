@@ -1,0 +1,211 @@
+package repl
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vmcoretools/vmcore/vmcore"
+)
+
+func init() {
+	register(&Command{
+		Name:    "sys",
+		Usage:   "",
+		Summary: "system data",
+		Help: `Displays crash's system block: the vmlinux and dump files, CPUs, the
+crash date, the kernel's uname fields (read from init_uts_ns through
+VMCOREINFO), memory size and the panic message (found in the kernel log
+as crash finds it). UPTIME, LOAD AVERAGE and TASKS need the vmlinux and
+say so without one.`,
+		Run: runSys,
+	})
+}
+
+// unknownNoVMLinux marks a sys field that needs a vmlinux.
+const unknownNoVMLinux = "(unknown without vmlinux)"
+
+func runSys(c *Context, args []string) error {
+	if len(args) > 0 {
+		return usagef("sys takes no arguments yet (sys -c, -t, -i and config are not supported)")
+	}
+	s := c.Session
+	d := s.Dump
+	w := c.Out
+	kernel := s.VMLinux
+	if kernel == "" {
+		kernel = "(no vmlinux given)"
+	}
+	fmt.Fprintf(w, "      KERNEL: %s\n", kernel)
+	paths := d.Paths()
+	label := "    DUMPFILE: "
+	if len(paths) > 1 {
+		label = "   DUMPFILES: "
+	}
+	flags := ""
+	if d.Format() != vmcore.FormatELF && (d.DumpLevel() > 0 || d.Incomplete()) {
+		flags = " "
+		if d.DumpLevel() > 0 {
+			flags += " [PARTIAL DUMP]"
+		}
+		if d.Incomplete() {
+			flags += " [INCOMPLETE]"
+		}
+	} else if d.Incomplete() {
+		flags = "  [INCOMPLETE]"
+	}
+	fmt.Fprintf(w, "%s%s%s\n", label, strings.Join(paths, " "), flags)
+	fmt.Fprintf(w, "        CPUS: %d\n", d.NumCPUs())
+	if t, ok := d.CrashTime(); ok {
+		fmt.Fprintf(w, "        DATE: %s\n", crashDate(t))
+	} else {
+		fmt.Fprintf(w, "        DATE: (unknown)\n")
+	}
+	fmt.Fprintf(w, "      UPTIME: %s\n", unknownNoVMLinux)
+	fmt.Fprintf(w, "LOAD AVERAGE: %s\n", unknownNoVMLinux)
+	fmt.Fprintf(w, "       TASKS: %s\n", unknownNoVMLinux)
+	uts, utsErr := s.utsname()
+	if utsErr != nil {
+		uts.release = d.Release()
+		uts.machine = d.Arch()
+	}
+	fmt.Fprintf(w, "    NODENAME: %s\n", orUnknown(uts.nodename))
+	fmt.Fprintf(w, "     RELEASE: %s\n", orUnknown(uts.release))
+	fmt.Fprintf(w, "     VERSION: %s\n", orUnknown(uts.version))
+	fmt.Fprintf(w, "     MACHINE: %s  (unknown Mhz)\n", orUnknown(uts.machine))
+	if st, err := d.PageStats(); err == nil {
+		fmt.Fprintf(w, "      MEMORY: %s\n", memorySize(st.MemoryBytes))
+	} else {
+		fmt.Fprintf(w, "      MEMORY: (unknown: %v)\n", err)
+	}
+	msg := s.panicMessage()
+	suffix := ""
+	if strings.Contains(msg, "Oops: ") {
+		suffix = " (check log for details)"
+	}
+	fmt.Fprintf(w, "       PANIC: %q%s\n", msg, suffix)
+	if utsErr != nil {
+		fmt.Fprintf(c.Err, "sys: uname fields: %v\n", utsErr)
+	}
+	return nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(unknown)"
+	}
+	return s
+}
+
+// crashDate formats as crash's ctime_tz: strftime "%a %b %e %T %Z %Y" in
+// local time.
+func crashDate(t time.Time) string {
+	return t.Local().Format("Mon Jan _2 15:04:05 MST 2006")
+}
+
+// memorySize formats as crash's get_memory_size: rounded up to the next
+// GiB when within 64 MiB of it, then "%.1f GB" / "%.1f MB" / "%d KB"
+// with a trailing ".0" dropped.
+func memorySize(total uint64) string {
+	const gb, mb = 1 << 30, 1 << 20
+	if next := (total + gb - 1) / gb * gb; next-total <= 64*mb {
+		total = next
+	}
+	var s string
+	switch {
+	case total == 0:
+		return "0"
+	case total >= gb:
+		s = fmt.Sprintf("%.1f GB", float64(total)/gb)
+	case total >= mb:
+		s = fmt.Sprintf("%.1f MB", float64(total)/mb)
+	default:
+		return fmt.Sprintf("%d KB", total/1024)
+	}
+	return strings.Replace(s, ".0 ", " ", 1)
+}
+
+// utsFields are the strings of struct new_utsname.
+type utsFields struct {
+	sysname, nodename, release, version, machine, domainname string
+}
+
+// utsname reads init_uts_ns.name: six 65-byte strings, at the offset
+// VMCOREINFO gives for uts_namespace.name.
+func (s *Session) utsname() (utsFields, error) {
+	var u utsFields
+	info, err := s.Dump.VMCOREINFO()
+	if err != nil {
+		return u, err
+	}
+	base, ok := s.Symbols.LookupSymbol("init_uts_ns")
+	if !ok {
+		return u, fmt.Errorf("VMCOREINFO has no SYMBOL(init_uts_ns)")
+	}
+	off, ok := info.Offset("uts_namespace", "name")
+	if !ok {
+		return u, fmt.Errorf("VMCOREINFO has no OFFSET(uts_namespace.name)")
+	}
+	const field = 65
+	buf := make([]byte, 6*field)
+	if _, err := s.ReadVirt(buf, base+off); err != nil {
+		return u, fmt.Errorf("reading init_uts_ns: %w", err)
+	}
+	str := func(i int) string {
+		b := buf[i*field : (i+1)*field]
+		if n := bytes.IndexByte(b, 0); n >= 0 {
+			b = b[:n]
+		}
+		return string(b)
+	}
+	u = utsFields{str(0), str(1), str(2), str(3), str(4), str(5)}
+	if u.sysname != "Linux" {
+		return utsFields{}, fmt.Errorf("init_uts_ns does not hold a utsname (sysname %q)", u.sysname)
+	}
+	return u, nil
+}
+
+// panicMessages are the strings crash looks for in the log, in its order
+// of severity (task.c panic_msg[]).
+var panicMessages = []string{
+	"SysRq : Crash",
+	"SysRq : Trigger a crash",
+	"SysRq : Netdump",
+	"Kernel panic: ",
+	"Kernel panic - ",
+	"Kernel BUG at",
+	"kernel BUG at",
+	"Unable to handle kernel paging request",
+	"Unable to handle kernel NULL pointer dereference",
+	"BUG: unable to handle kernel ",
+	"general protection fault: ",
+	"double fault: ",
+	"divide error: ",
+	"stack segment: ",
+	"[Hardware Error]: ",
+	"Bad mode in ",
+	"Oops: ",
+}
+
+// panicMessage is the first log line (as log -t prints it) holding the
+// most severe of panicMessages, or "" when none is found.
+func (s *Session) panicMessage() string {
+	recs, _, err := s.KernelLog()
+	if err != nil {
+		return ""
+	}
+	for _, pm := range panicMessages {
+		for _, r := range recs {
+			if r.Missing {
+				continue
+			}
+			for _, line := range strings.Split(r.Text, "\n") {
+				if strings.Contains(line, pm) {
+					return line
+				}
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,62 @@
+package repl
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/vmcoretools/vmcore/arch/amd64"
+	"github.com/vmcoretools/vmcore/physmem"
+)
+
+// addrSpace is the kind of address a command reads at.
+type addrSpace int
+
+const (
+	kernelVirtual addrSpace = iota
+	physical
+)
+
+func (a addrSpace) crashName() string {
+	if a == physical {
+		return "PHYSADDR"
+	}
+	return "KVADDR"
+}
+
+func (a addrSpace) longName() string {
+	if a == physical {
+		return "physical address"
+	}
+	return "kernel virtual address"
+}
+
+// read fills p from the address space.
+func (s *Session) read(space addrSpace, p []byte, addr uint64) error {
+	var err error
+	if space == physical {
+		_, err = s.Dump.ReadPhys(p, addr)
+	} else {
+		_, err = s.ReadVirt(p, addr)
+	}
+	return err
+}
+
+// readError words a failed read as crash does, e.g.
+// `invalid kernel virtual address: ffffffff00000000  type: "64-bit KVADDR"`,
+// adding why the dump lacks the memory when crash would not say.
+func readError(space addrSpace, addr uint64, what string, err error) error {
+	var te *amd64.TranslateError
+	var pe *physmem.Error
+	switch {
+	case errors.As(err, &te) && (errors.Is(err, amd64.ErrNotMapped) || errors.Is(err, amd64.ErrNonCanonical)):
+		return fmt.Errorf("invalid %s: %x  type: %q", space.longName(), addr, what)
+	case errors.Is(err, physmem.ErrExcluded):
+		return fmt.Errorf("page excluded: %s: %x  type: %q", space.longName(), addr, what)
+	case errors.As(err, &pe):
+		return fmt.Errorf("read error: %s: %x  type: %q (%s)", space.longName(), addr, what, pe.Kind)
+	}
+	if te != nil {
+		return fmt.Errorf("read error: %s: %x  type: %q (page table: %v)", space.longName(), addr, what, te)
+	}
+	return fmt.Errorf("read error: %s: %x  type: %q (%v)", space.longName(), addr, what, err)
+}

@@ -1,0 +1,150 @@
+package repl
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/vmcoretools/vmcore/arch/amd64"
+	"github.com/vmcoretools/vmcore/vmcore"
+)
+
+// Symbols is what commands need of a kernel's symbol table. The symbol
+// layer (a vmlinux's ELF symbols) satisfies it; without a vmlinux the
+// session falls back to the few symbols VMCOREINFO names.
+type Symbols interface {
+	// LookupSymbol returns the address of a symbol, KASLR offset applied.
+	LookupSymbol(name string) (addr uint64, ok bool)
+	// SymbolAt names the symbol containing addr and the offset into it.
+	SymbolAt(addr uint64) (name string, offset uint64, ok bool)
+}
+
+// NameLister lists names for tab completion: symbols, and struct, union
+// and typedef names. The symbol layer satisfies it.
+type NameLister interface {
+	SymbolNames(prefix string, max int) []string
+	TypeNames(prefix string, max int) []string
+}
+
+// Session is what commands work on: one open dump and, optionally, the
+// symbols of its vmlinux.
+type Session struct {
+	Dump *vmcore.Dump
+	// VMLinux is the path of the debuginfo vmlinux, "" without one.
+	VMLinux string
+	// Symbols resolves names and addresses; VMCOREINFO's symbols when
+	// there is no vmlinux (see NewSession).
+	Symbols Symbols
+	// Names feeds completion of symbol and type names; may be nil.
+	Names NameLister
+
+	klog kernelLog
+
+	transOnce sync.Once
+	trans     *amd64.Translator
+	transErr  error
+}
+
+// NewSession prepares a session on d. symbols and names may be nil: the
+// session then knows only the symbols VMCOREINFO lists.
+func NewSession(d *vmcore.Dump, vmlinux string, symbols Symbols, names NameLister) *Session {
+	s := &Session{Dump: d, VMLinux: vmlinux, Symbols: symbols, Names: names}
+	if s.Symbols == nil || s.Names == nil {
+		vs := newVMCOREINFOSymbols(d)
+		if s.Symbols == nil {
+			s.Symbols = vs
+		}
+		if s.Names == nil {
+			s.Names = vs
+		}
+	}
+	return s
+}
+
+// Translator returns the kernel virtual address translator, built on first
+// use from VMCOREINFO and the dump's page tables.
+func (s *Session) Translator() (*amd64.Translator, error) {
+	s.transOnce.Do(func() {
+		if arch := s.Dump.Arch(); arch != "" && arch != "x86_64" {
+			s.transErr = fmt.Errorf("kernel virtual addresses of %s dumps are not supported yet (x86_64 only)", arch)
+			return
+		}
+		info, err := s.Dump.VMCOREINFO()
+		if err != nil {
+			s.transErr = fmt.Errorf("kernel virtual addresses: %w", err)
+			return
+		}
+		s.trans, s.transErr = amd64.NewTranslator(s.Dump.Phys(), info)
+	})
+	return s.trans, s.transErr
+}
+
+// ReadVirt reads kernel virtual memory.
+func (s *Session) ReadVirt(p []byte, addr uint64) (int, error) {
+	t, err := s.Translator()
+	if err != nil {
+		return 0, err
+	}
+	return t.ReadVirt(p, addr)
+}
+
+// vmcoreinfoSymbols serves the SYMBOL(name)=addr lines of VMCOREINFO, which
+// the kernel writes already relocated by KASLR.
+type vmcoreinfoSymbols struct {
+	byName map[string]uint64
+	sorted []string
+}
+
+func newVMCOREINFOSymbols(d *vmcore.Dump) *vmcoreinfoSymbols {
+	vs := &vmcoreinfoSymbols{byName: map[string]uint64{}}
+	info := d.Info()
+	if info == nil {
+		return vs
+	}
+	for _, k := range info.Keys() {
+		name, ok := strings.CutPrefix(k, "SYMBOL(")
+		if !ok || !strings.HasSuffix(name, ")") {
+			continue
+		}
+		name = strings.TrimSuffix(name, ")")
+		if addr, ok := info.Symbol(name); ok {
+			vs.byName[name] = addr
+			vs.sorted = append(vs.sorted, name)
+		}
+	}
+	sort.Strings(vs.sorted)
+	return vs
+}
+
+func (vs *vmcoreinfoSymbols) LookupSymbol(name string) (uint64, bool) {
+	a, ok := vs.byName[name]
+	return a, ok
+}
+
+// SymbolAt knows only exact addresses: VMCOREINFO gives no symbol sizes,
+// so an address inside a symbol cannot be attributed.
+func (vs *vmcoreinfoSymbols) SymbolAt(addr uint64) (string, uint64, bool) {
+	for _, n := range vs.sorted {
+		if vs.byName[n] == addr {
+			return n, 0, true
+		}
+	}
+	return "", 0, false
+}
+
+func (vs *vmcoreinfoSymbols) SymbolNames(prefix string, max int) []string {
+	return prefixed(vs.sorted, prefix, max)
+}
+
+func (vs *vmcoreinfoSymbols) TypeNames(string, int) []string { return nil }
+
+// prefixed returns up to max names of the sorted list that start with prefix.
+func prefixed(sorted []string, prefix string, max int) []string {
+	i := sort.SearchStrings(sorted, prefix)
+	var out []string
+	for ; i < len(sorted) && strings.HasPrefix(sorted[i], prefix) && len(out) < max; i++ {
+		out = append(out, sorted[i])
+	}
+	return out
+}
