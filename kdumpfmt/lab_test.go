@@ -159,3 +159,75 @@ func TestLabRewriteReadByMakedumpfile(t *testing.T) {
 		}
 	}
 }
+
+// TestLabMakedumpfileConversions converts a lab ELF dump with the local
+// makedumpfile in the ways issue 2 names (-c, -l, -d 0, -d 31, -F,
+// --split) and checks each reads back equal to the ELF dump, with the
+// conversion's excluded pages reported as excluded.
+func TestLabMakedumpfileConversions(t *testing.T) {
+	mdf := needMakedumpfile(t)
+	if testing.Short() {
+		t.Skip("converting real dumps takes a while")
+	}
+	for dir := range labDumps(t) {
+		elfPath := filepath.Join(dir, "vmcore")
+		ef, err := elfcore.Open(elfPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ef.Close()
+		tmp := t.TempDir()
+		run := func(args ...string) {
+			t.Helper()
+			if msg, err := exec.Command(mdf, args...).CombinedOutput(); err != nil {
+				t.Fatalf("makedumpfile %q: %v\n%s", args, err, msg)
+			}
+		}
+		for _, c := range []struct {
+			name string
+			args []string
+		}{
+			{"c-d31", []string{"-c", "-d", "31"}},
+			{"l-d0", []string{"-l", "-d", "0"}},
+			{"raw-d31", []string{"-d", "31"}},
+			{"l-d1", []string{"-l", "-d", "1"}},
+		} {
+			out := filepath.Join(tmp, c.name)
+			run(append(c.args, elfPath, out)...)
+			f, err := Open(out)
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			comparePages(t, c.name, f, ef)
+			f.Close()
+		}
+		// Flattened, read directly.
+		flat := filepath.Join(tmp, "flat")
+		fh, _ := os.Create(flat)
+		cmd := exec.Command(mdf, "-F", "-l", "-d", "31", elfPath)
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = fh, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("makedumpfile -F: %v %s", err, stderr.Bytes())
+		}
+		fh.Close()
+		f, err := Open(flat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		comparePages(t, "flattened", f, ef)
+		f.Close()
+		// Split in three, opened in a shuffled order.
+		parts := []string{filepath.Join(tmp, "s1"), filepath.Join(tmp, "s2"), filepath.Join(tmp, "s3")}
+		run(append([]string{"--split", "-c", "-d", "31", elfPath}, parts...)...)
+		f, err = Open(parts[2], parts[0], parts[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Format() != "kdump-split" || f.Files() != 3 || len(f.Warnings) != 0 {
+			t.Errorf("split: format %s files %d warnings %q", f.Format(), f.Files(), f.Warnings)
+		}
+		comparePages(t, "split", f, ef)
+		f.Close()
+	}
+}
