@@ -192,8 +192,9 @@ func (p *exprParser) unary(depth int) (uint64, error) {
 	return p.s.exprTerm(t)
 }
 
-// exprTerm is a number or a symbol. Numbers with 0x, or with a hex letter,
-// are hexadecimal; all-digit numbers are decimal, as in crash's eval.
+// exprTerm is a number or a symbol. Numbers with 0x are hexadecimal,
+// all-digit numbers decimal; a word is a symbol if one has that name,
+// else hexadecimal if it can be.
 func (s *Session) exprTerm(t string) (uint64, error) {
 	if strings.HasPrefix(t, "0x") || strings.HasPrefix(t, "0X") {
 		if v, ok := parseHex(t); ok {
@@ -212,6 +213,9 @@ func (s *Session) exprTerm(t string) (uint64, error) {
 	}
 	if a, ok := s.Symbols.LookupSymbol(t); ok {
 		return a, nil
+	}
+	if v, ok := parseHex(t); ok {
+		return v, nil
 	}
 	return 0, fmt.Errorf("symbol not found: %s", t)
 }

@@ -249,3 +249,19 @@ func (l *Loop) RunLine(text string) bool {
 	}()
 	return l.Exec(ctx, text)
 }
+
+// RunArgs runs one command given as words (no '|' or '>' parsing), for
+// one-shot subcommands such as `vmcore rd DUMP -p 1000`.
+func (l *Loop) RunArgs(args []string) bool {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, os.Interrupt)
+	defer signal.Stop(sigc)
+	go func() {
+		if _, ok := <-sigc; ok {
+			cancel()
+		}
+	}()
+	return l.ExecLine(ctx, &Line{Args: args})
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/vmcoretools/vmcore/repl"
+)
+
+func init() {
+	register(subcommand{
+		name:    "log",
+		summary: "the kernel log as crash's log prints it (-T -t -d -m -c), or -json",
+		run:     runLogCommand,
+	})
+}
+
+const logUsage = `usage: vmcore log [-T|-t] [-d] [-m] [-c] [-json] [VMLINUX] DUMP
+
+Prints the kernel log as crash's log command does (see 'help log' in the
+session); -json prints one JSON object per record instead.
+`
+
+func runLogCommand(args []string, stdout, stderr io.Writer) int {
+	var rest []string
+	asJSON := false
+	for _, a := range args {
+		if a == "-json" || a == "--json" {
+			asJSON = true
+			continue
+		}
+		rest = append(rest, a)
+	}
+	if !asJSON {
+		return oneShot("log", rest, stdout, stderr, logUsage)
+	}
+	var files []string
+	for _, a := range rest {
+		if len(a) > 0 && a[0] == '-' {
+			fmt.Fprintf(stderr, "vmcore log: %s cannot be combined with -json\n", a)
+			return 2
+		}
+		files = append(files, a)
+	}
+	if len(files) == 0 {
+		fmt.Fprint(stderr, logUsage)
+		return 2
+	}
+	s, closeFn, err := openSession(files, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "vmcore log: %v\n", err)
+		return 1
+	}
+	defer closeFn()
+	if err := repl.WriteLogJSON(s, stdout); err != nil {
+		fmt.Fprintf(stderr, "vmcore log: %v\n", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/vmcoretools/vmcore/repl"
+)
+
+// oneShot runs one REPL command for a script: the arguments that name
+// existing files are the vmlinux and dump (in either order, as for the
+// session), the rest are the command's own arguments. It returns the exit
+// status: 0, 1 when the command failed, 2 for a usage error.
+func oneShot(name string, args []string, stdout, stderr io.Writer, usage string) int {
+	var files, cmdArgs []string
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		if st, err := os.Stat(a); err == nil && st.Mode().IsRegular() && !strings.HasPrefix(a, "-") {
+			files = append(files, a)
+			continue
+		}
+		cmdArgs = append(cmdArgs, a)
+	}
+	if len(files) == 0 {
+		fmt.Fprintf(stderr, "vmcore %s: no dump file given\n\n%s", name, usage)
+		return 2
+	}
+	s, closeFn, err := openSession(files, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "vmcore %s: %v\n", name, err)
+		return 1
+	}
+	defer closeFn()
+	l := &repl.Loop{Session: s, Out: stdout, Err: stderr}
+	l.RunArgs(append([]string{name}, cmdArgs...))
+	if l.Failed > 0 {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/chzyer/readline"
+	"github.com/vmcoretools/vmcore/repl"
+	"github.com/vmcoretools/vmcore/vmcore"
+)
+
+func init() { session = runSession }
+
+const sessionUsage = `usage: vmcore [-c 'CMD; CMD'] [-i FILE] [-s] [VMLINUX] DUMP...
+
+Opens a crash dump for crash-style commands. VMLINUX and DUMP may come in
+either order: they are told apart by content. Without a vmlinux, the
+debuginfo vmlinux of the dump's build ID is looked for in the usual places
+(/usr/lib/debug/.build-id, /usr/lib/debug/boot, /boot, /lib/modules);
+without one, the commands that need none (log, rd, vtop, sys, help) work.
+
+  -c 'CMD; CMD'  run the commands and exit
+  -i FILE        run the commands in FILE first
+  -s             silent: no banner (scripts on stdin never get one)
+  -history FILE  the history file (default ~/.vmcore_history, or $VMCORE_HISTORY)
+
+Commands on a non-terminal stdin run as a script, without a prompt.
+`
+
+type sessionFlags struct {
+	commands string
+	haveC    bool
+	initFile string
+	silent   bool
+	history  string
+	files    []string
+}
+
+// parseSessionArgs reads flags anywhere on the line, as crash does.
+func parseSessionArgs(args []string) (*sessionFlags, error) {
+	f := &sessionFlags{history: os.Getenv("VMCORE_HISTORY")}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		next := func() (string, error) {
+			if i+1 >= len(args) {
+				return "", fmt.Errorf("%s needs an argument", a)
+			}
+			i++
+			return args[i], nil
+		}
+		var err error
+		switch a {
+		case "-c", "--c":
+			f.haveC = true
+			f.commands, err = next()
+		case "-i", "--i":
+			f.initFile, err = next()
+		case "-s", "--s", "-silent":
+			f.silent = true
+		case "-history", "--history":
+			f.history, err = next()
+		case "--":
+			f.files = append(f.files, args[i+1:]...)
+			i = len(args)
+		default:
+			if strings.HasPrefix(a, "-") && len(a) > 1 {
+				return nil, fmt.Errorf("unknown flag %s", a)
+			}
+			f.files = append(f.files, a)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+func runSession(args []string, stdout, stderr io.Writer) int {
+	f, err := parseSessionArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "vmcore: %v\n\n%s", err, sessionUsage)
+		return 2
+	}
+	if len(f.files) == 0 {
+		fmt.Fprint(stderr, sessionUsage)
+		return 2
+	}
+	s, closeFn, err := openSession(f.files, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "vmcore: %v\n", err)
+		return 1
+	}
+	defer closeFn()
+
+	loop := &repl.Loop{Session: s, Out: stdout, Err: stderr}
+	if f.initFile != "" {
+		in, err := os.Open(f.initFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "vmcore: %v\n", err)
+			return 1
+		}
+		err = loop.Run(repl.NewScriptReader(in), false)
+		in.Close()
+		if err != nil {
+			return 130
+		}
+	}
+	if f.haveC {
+		for _, c := range repl.SplitCommands(f.commands) {
+			if loop.RunLine(c) {
+				break
+			}
+		}
+		return exitStatus(loop)
+	}
+	interactive := isTerminal(os.Stdin) && isTerminal(os.Stdout)
+	if !interactive {
+		if err := loop.Run(repl.NewScriptReader(os.Stdin), false); err != nil {
+			if errors.Is(err, context.Canceled) {
+				return 130
+			}
+			fmt.Fprintf(stderr, "vmcore: %v\n", err)
+			return 1
+		}
+		return exitStatus(loop)
+	}
+	if !f.silent {
+		banner(loop, stdout)
+	}
+	history := f.history
+	if history == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			history = filepath.Join(home, ".vmcore_history")
+		}
+	}
+	lr, err := repl.NewTerminalReader(repl.TerminalConfig{
+		Prompt:      "vmcore> ",
+		HistoryFile: history,
+		Complete:    s.Complete,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "vmcore: %v\n", err)
+		return 1
+	}
+	err = loop.Run(lr, true)
+	lr.Close()
+	if err != nil {
+		fmt.Fprintf(stderr, "vmcore: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func exitStatus(l *repl.Loop) int {
+	if l.Failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+func isTerminal(f *os.File) bool { return readline.IsTerminal(int(f.Fd())) }
+
+// banner prints what crash prints on start: the sys block, then what is
+// missing without a vmlinux.
+func banner(l *repl.Loop, w io.Writer) {
+	fmt.Fprintln(w)
+	l.RunLine("sys")
+	fmt.Fprintln(w)
+	if l.Session.VMLinux == "" {
+		fmt.Fprintf(w, "No debuginfo vmlinux: log, rd, vtop and sys work from the dump alone;\n"+
+			"sym, struct, union, p, whatis, dis and mod need the vmlinux of this kernel (%s).\n"+
+			"Give it as an argument: vmcore VMLINUX DUMP (on Debian: apt install linux-image-%s-dbg).\n\n",
+			orDash(l.Session.Dump.Release()), orDash(l.Session.Dump.Release()))
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// openSession tells the vmlinux from the dump files by content, opens the
+// dump, and finds the vmlinux by build ID when none was given.
+func openSession(files []string, stderr io.Writer) (*repl.Session, func(), error) {
+	var vmlinux string
+	var dumpFiles []string
+	for _, p := range files {
+		kind, err := classify(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch kind {
+		case fileVMLinux:
+			if vmlinux != "" {
+				return nil, nil, fmt.Errorf("two kernels given: %s and %s", vmlinux, p)
+			}
+			vmlinux = p
+		default:
+			dumpFiles = append(dumpFiles, p)
+		}
+	}
+	if len(dumpFiles) == 0 {
+		return nil, nil, fmt.Errorf("no dump file given (%s is a kernel, not a dump)", vmlinux)
+	}
+	d, err := vmcore.Open(dumpFiles...)
+	if err != nil {
+		return nil, nil, err
+	}
+	if vmlinux == "" {
+		vmlinux = findVMLinux(d)
+	} else if want := d.BuildID(); want != "" {
+		if got, err := elfBuildID(vmlinux); err == nil && got != "" && !strings.HasPrefix(got, want) && !strings.HasPrefix(want, got) {
+			fmt.Fprintf(stderr, "WARNING: %s (build ID %s) is not the kernel of the dump (build ID %s)\n", vmlinux, got, want)
+		}
+	}
+	s := repl.NewSession(d, vmlinux, nil, nil)
+	return s, func() { d.Close() }, nil
+}
+
+type fileKind int
+
+const (
+	fileDump fileKind = iota
+	fileVMLinux
+)
+
+// classify says whether a file is a kernel image (an ELF executable) or,
+// by elimination, a dump for vmcore.Open to recognise or reject.
+func classify(path string) (fileKind, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var hdr [18]byte
+	if _, err := io.ReadFull(f, hdr[:]); err != nil {
+		return fileDump, nil
+	}
+	if !bytes.Equal(hdr[:4], []byte(elf.ELFMAG)) {
+		return fileDump, nil
+	}
+	var typ uint16
+	switch hdr[elf.EI_DATA] {
+	case byte(elf.ELFDATA2LSB):
+		typ = uint16(hdr[16]) | uint16(hdr[17])<<8
+	case byte(elf.ELFDATA2MSB):
+		typ = uint16(hdr[16])<<8 | uint16(hdr[17])
+	}
+	if elf.Type(typ) == elf.ET_EXEC || elf.Type(typ) == elf.ET_DYN {
+		return fileVMLinux, nil
+	}
+	return fileDump, nil
+}
+
+// findVMLinux looks for the debuginfo vmlinux of the dump's kernel where
+// distributions install it, checking the build ID when the dump has one.
+func findVMLinux(d *vmcore.Dump) string {
+	id, rel := d.BuildID(), d.Release()
+	var candidates []string
+	if len(id) > 2 {
+		candidates = append(candidates, filepath.Join("/usr/lib/debug/.build-id", id[:2], id[2:]+".debug"))
+	}
+	if rel != "" {
+		candidates = append(candidates,
+			"/usr/lib/debug/boot/vmlinux-"+rel,
+			"/usr/lib/debug/lib/modules/"+rel+"/vmlinux",
+			"/boot/vmlinux-"+rel,
+			"/lib/modules/"+rel+"/build/vmlinux")
+	}
+	for _, c := range candidates {
+		got, err := elfBuildID(c)
+		if err != nil {
+			continue
+		}
+		if id == "" || strings.HasPrefix(got, id) || (got != "" && strings.HasPrefix(id, got)) {
+			return c
+		}
+	}
+	return ""
+}
+
+// elfBuildID reads the GNU build ID note of an ELF file.
+func elfBuildID(path string) (string, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	for _, sec := range f.Sections {
+		if sec.Type != elf.SHT_NOTE {
+			continue
+		}
+		data, err := sec.Data()
+		if err != nil || len(data) > 1<<20 {
+			continue
+		}
+		for len(data) >= 12 {
+			namesz := f.ByteOrder.Uint32(data[0:])
+			descsz := f.ByteOrder.Uint32(data[4:])
+			typ := f.ByteOrder.Uint32(data[8:])
+			nameEnd := 12 + (uint64(namesz)+3)&^3
+			descEnd := nameEnd + (uint64(descsz)+3)&^3
+			if descEnd > uint64(len(data)) {
+				break
+			}
+			if typ == 3 && namesz == 4 && string(data[12:15]) == "GNU" {
+				return hex.EncodeToString(data[nameEnd : nameEnd+uint64(descsz)]), nil
+			}
+			data = data[descEnd:]
+		}
+	}
+	return "", nil
+}
