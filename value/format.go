@@ -1,0 +1,416 @@
+package value
+
+import (
+	"debug/dwarf"
+	"debug/elf"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/vmcoretools/vmcore/dwarfsym"
+)
+
+// Format options follow gdb's print settings as crash sets them.
+type Format struct {
+	Hex bool // integers in hexadecimal (crash -x)
+	// Elements bounds array elements and string characters printed, as
+	// gdb's "set print elements" (0 means gdb's default, 200).
+	Elements int
+}
+
+// repeatThreshold is gdb's "print repeats": runs longer than this print as
+// "<repeats N times>".
+const repeatThreshold = 10
+
+// String renders the value as crash's p command prints it (gdb with
+// "set print pretty on"), without the "$1 = " prefix: scalars as numbers,
+// pointers in hex with the symbol they point into, char arrays as strings,
+// structs and unions as "{\n  member = value,\n ...\n}".
+func (v Value) String() string {
+	s, err := v.Format(Format{})
+	if err != nil {
+		return "<error: " + err.Error() + ">"
+	}
+	return s
+}
+
+// Format renders the value with options. The value's bytes are read once;
+// only char pointers cause further reads (to show the string).
+func (v Value) Format(opt Format) (string, error) {
+	if opt.Elements <= 0 {
+		opt.Elements = 200
+	}
+	if v.bitSize != 0 {
+		u, err := v.Uint()
+		if err != nil {
+			return "", err
+		}
+		if signed(v.stripped()) {
+			i, _ := v.Int()
+			return fmtInt(uint64(i), true, opt, int(v.bitSize)), nil
+		}
+		return fmtInt(u, false, opt), nil
+	}
+	b, err := v.Bytes()
+	if err != nil {
+		return "", err
+	}
+	var sb strings.Builder
+	p := printer{c: v.c, opt: opt, w: &sb}
+	p.value(v.Type, b, 0)
+	return sb.String(), nil
+}
+
+// WriteStruct renders a struct or union as crash's struct command does:
+// "struct list_head {\n  next = 0x...,\n  prev = 0x...\n}\n".
+func (v Value) WriteStruct(opt Format) (string, error) {
+	s, err := v.Format(opt)
+	if err != nil {
+		return "", err
+	}
+	if st, ok := v.stripped().(*dwarf.StructType); ok && strings.HasPrefix(s, "{") {
+		name := st.Kind + " " + st.StructName
+		if st.StructName == "" {
+			name = st.Kind
+		}
+		return name + " " + s + "\n", nil
+	}
+	return s + "\n", nil
+}
+
+type printer struct {
+	c   *Context
+	opt Format
+	w   *strings.Builder
+	n   int // nodes printed, bounds runaway output from corrupt types
+}
+
+const maxNodes = 1 << 16
+
+func (p *printer) value(t dwarf.Type, b []byte, indent int) {
+	if p.n++; p.n > maxNodes {
+		p.w.WriteString("...")
+		return
+	}
+	st := dwarfsym.Strip(t)
+	switch u := st.(type) {
+	case *dwarf.StructType:
+		p.structure(u, b, indent)
+	case *dwarf.ArrayType:
+		p.array(u, b, indent)
+	case *dwarf.PtrType:
+		p.pointer(u, b)
+	case *dwarf.FuncType:
+		p.w.WriteString("{" + dwarfsym.Declare(u, "") + "}")
+	case *dwarf.EnumType:
+		x := p.uint(b)
+		for _, e := range u.Val {
+			if uint64(e.Val) == x || (len(b) < 8 && uint64(e.Val)&(1<<(8*len(b))-1) == x) {
+				p.w.WriteString(e.Name)
+				return
+			}
+		}
+		p.w.WriteString(strconv.FormatUint(x, 10))
+	case *dwarf.BoolType:
+		if p.uint(b) != 0 {
+			p.w.WriteString("true")
+		} else {
+			p.w.WriteString("false")
+		}
+	case *dwarf.FloatType:
+		switch len(b) {
+		case 4:
+			p.w.WriteString(strconv.FormatFloat(float64(math.Float32frombits(uint32(p.uint(b)))), 'g', -1, 32))
+		case 8:
+			p.w.WriteString(strconv.FormatFloat(math.Float64frombits(p.uint(b)), 'g', -1, 64))
+		default:
+			fmt.Fprintf(p.w, "<%d-byte float>", len(b))
+		}
+	case *dwarf.CharType, *dwarf.UcharType:
+		x := p.uint(b)
+		_, isSigned := u.(*dwarf.CharType)
+		if p.opt.Hex {
+			p.w.WriteString(fmtInt(x, false, p.opt))
+		} else if isSigned && len(b) == 1 {
+			fmt.Fprintf(p.w, "%d %s", int8(x), charLit(byte(x)))
+		} else {
+			fmt.Fprintf(p.w, "%d %s", x, charLit(byte(x)))
+		}
+	case *dwarf.IntType:
+		p.w.WriteString(fmtInt(signExtend(p.uint(b), len(b)), true, p.opt, 8*len(b)))
+	case *dwarf.UintType, *dwarf.AddrType, *dwarf.UnspecifiedType:
+		p.w.WriteString(fmtInt(p.uint(b), false, p.opt))
+	case *dwarf.VoidType:
+		p.w.WriteString("void")
+	default:
+		fmt.Fprintf(p.w, "<%s>", dwarfsym.Declare(t, ""))
+	}
+}
+
+func (p *printer) uint(b []byte) uint64 {
+	o := p.c.order()
+	switch len(b) {
+	case 1:
+		return uint64(b[0])
+	case 2:
+		return uint64(o.Uint16(b))
+	case 4:
+		return uint64(o.Uint32(b))
+	case 8:
+		return o.Uint64(b)
+	}
+	var x uint64
+	for i := len(b) - 1; i >= 0 && i < 8; i-- {
+		x = x<<8 | uint64(b[i])
+	}
+	return x
+}
+
+func signExtend(x uint64, n int) uint64 {
+	if n <= 0 || n >= 8 {
+		return x
+	}
+	bits := uint(n * 8)
+	if x&(1<<(bits-1)) != 0 {
+		return x | ^uint64(0)<<bits
+	}
+	return x
+}
+
+// fmtInt prints an integer of the given width in bits; in hex, as gdb's
+// p/x, negative numbers show their two's complement in that width.
+func fmtInt(x uint64, isSigned bool, opt Format, bits ...int) string {
+	if opt.Hex {
+		if len(bits) > 0 && bits[0] > 0 && bits[0] < 64 {
+			x &= 1<<uint(bits[0]) - 1
+		}
+		return fmt.Sprintf("%#x", x)
+	}
+	if isSigned {
+		return strconv.FormatInt(int64(x), 10)
+	}
+	return strconv.FormatUint(x, 10)
+}
+
+func (p *printer) structure(st *dwarf.StructType, b []byte, indent int) {
+	if len(st.Field) == 0 {
+		p.w.WriteString("{}")
+		return
+	}
+	pad := strings.Repeat("  ", indent+1)
+	p.w.WriteString("{\n")
+	for i, f := range st.Field {
+		p.w.WriteString(pad)
+		if f.Name != "" {
+			p.w.WriteString(f.Name + " = ")
+		}
+		byteOff, bitOff := dwarfsym.FieldBits(f)
+		size := f.Type.Size()
+		switch {
+		case f.BitSize != 0:
+			nb := (bitOff + f.BitSize + 7) / 8
+			if byteOff < 0 || byteOff+nb > int64(len(b)) || nb > 8 {
+				p.w.WriteString("<bitfield outside the struct>")
+				break
+			}
+			raw := p.uint(padTo8(b[byteOff:byteOff+nb])) >> uint(bitOff)
+			if f.BitSize < 64 {
+				raw &= 1<<uint(f.BitSize) - 1
+			}
+			ft := dwarfsym.Strip(f.Type)
+			if _, ok := ft.(*dwarf.IntType); ok && f.BitSize < 64 && raw&(1<<uint(f.BitSize-1)) != 0 {
+				raw |= ^uint64(0) << uint(f.BitSize)
+				p.w.WriteString(fmtInt(raw, true, p.opt, int(f.BitSize)))
+			} else if e, ok := ft.(*dwarf.EnumType); ok {
+				name := strconv.FormatUint(raw, 10)
+				for _, v := range e.Val {
+					if uint64(v.Val) == raw {
+						name = v.Name
+					}
+				}
+				p.w.WriteString(name)
+			} else if _, ok := ft.(*dwarf.BoolType); ok {
+				p.w.WriteString(strconv.FormatBool(raw != 0))
+			} else {
+				p.w.WriteString(fmtInt(raw, false, p.opt))
+			}
+		case size < 0 || byteOff < 0 || byteOff+size > int64(len(b)):
+			if size == 0 || size < 0 {
+				// Flexible array member or incomplete type.
+				p.w.WriteString(flexible(f.Type))
+			} else {
+				p.w.WriteString("<member outside the struct>")
+			}
+		default:
+			p.value(f.Type, b[byteOff:byteOff+size], indent+1)
+		}
+		if i < len(st.Field)-1 {
+			p.w.WriteString(",")
+		}
+		p.w.WriteString("\n")
+	}
+	p.w.WriteString(strings.Repeat("  ", indent) + "}")
+}
+
+func flexible(t dwarf.Type) string {
+	if _, ok := dwarfsym.Strip(t).(*dwarf.ArrayType); ok {
+		return "0x0"
+	}
+	return "<incomplete type>"
+}
+
+func padTo8(b []byte) []byte {
+	var out [8]byte
+	copy(out[:], b)
+	return out[:]
+}
+
+func (p *printer) pointer(t *dwarf.PtrType, b []byte) {
+	x := p.uint(b)
+	fmt.Fprintf(p.w, "%#x", x)
+	if x == 0 {
+		return
+	}
+	if p.c.Syms != nil {
+		if s, off, ok := p.c.Syms.SymbolAt(x); ok && (s.Type == elf.STT_FUNC || s.Type == elf.STT_OBJECT) && (s.Size == 0 || off < s.Size) {
+			if off == 0 {
+				fmt.Fprintf(p.w, " <%s>", s.Name)
+			} else {
+				fmt.Fprintf(p.w, " <%s+%d>", s.Name, off)
+			}
+			if _, isFunc := dwarfsym.Strip(t.Type).(*dwarf.FuncType); isFunc {
+				return
+			}
+		}
+	}
+	if t.Type != nil && isChar(t.Type) {
+		s, err := p.c.ReadCString(x, p.opt.Elements+1, "string")
+		if err != nil && s == "" {
+			fmt.Fprintf(p.w, " <error: cannot read memory at %#x>", x)
+			return
+		}
+		tail := ""
+		if len(s) > p.opt.Elements {
+			s, tail = s[:p.opt.Elements], "..."
+		}
+		p.w.WriteString(" " + quoteRuns([]byte(s), p.opt.Elements) + tail)
+	}
+}
+
+func (p *printer) array(t *dwarf.ArrayType, b []byte, indent int) {
+	elem := t.Type
+	es := elem.Size()
+	if t.Count == 0 || es <= 0 {
+		p.w.WriteString("{}")
+		return
+	}
+	n := int64(len(b)) / es
+	if isChar(elem) && es == 1 {
+		s := b
+		// gdb drops one trailing NUL, the string's terminator.
+		if len(s) > 0 && s[len(s)-1] == 0 {
+			s = s[:len(s)-1]
+		}
+		if len(s) == 0 {
+			p.w.WriteString(`""`)
+			return
+		}
+		out := quoteRuns(s, p.opt.Elements)
+		if len(s) > p.opt.Elements {
+			out += "..."
+		}
+		p.w.WriteString(out)
+		return
+	}
+	p.w.WriteString("{")
+	printed := 0
+	for i := int64(0); i < n; {
+		if printed >= p.opt.Elements {
+			p.w.WriteString("...")
+			break
+		}
+		cur := b[i*es : (i+1)*es]
+		j := i + 1
+		for j < n && string(b[j*es:(j+1)*es]) == string(cur) {
+			j++
+		}
+		if i > 0 {
+			p.w.WriteString(", ")
+		}
+		p.value(elem, cur, indent)
+		if reps := j - i; reps > repeatThreshold {
+			fmt.Fprintf(p.w, " <repeats %d times>", reps)
+			printed += repeatThreshold
+			i = j
+			continue
+		}
+		printed++
+		i++
+	}
+	p.w.WriteString("}")
+}
+
+// quoteRuns renders bytes as gdb does: quoted runs, with runs of one byte
+// longer than the threshold as 'c' <repeats N times>.
+func quoteRuns(s []byte, limit int) string {
+	if len(s) > limit {
+		s = s[:limit]
+	}
+	var parts []string
+	var cur strings.Builder
+	flush := func() {
+		if cur.Len() > 0 {
+			parts = append(parts, `"`+cur.String()+`"`)
+			cur.Reset()
+		}
+	}
+	for i := 0; i < len(s); {
+		j := i + 1
+		for j < len(s) && s[j] == s[i] {
+			j++
+		}
+		if j-i > repeatThreshold {
+			flush()
+			parts = append(parts, fmt.Sprintf("%s <repeats %d times>", charLit(s[i]), j-i))
+			i = j
+			continue
+		}
+		for ; i < j; i++ {
+			cur.WriteString(escape(s[i], '"'))
+		}
+	}
+	flush()
+	return strings.Join(parts, ", ")
+}
+
+func charLit(c byte) string { return "'" + escape(c, '\'') + "'" }
+
+func escape(c byte, quote byte) string {
+	switch c {
+	case '\n':
+		return `\n`
+	case '\t':
+		return `\t`
+	case '\r':
+		return `\r`
+	case '\a':
+		return `\a`
+	case '\b':
+		return `\b`
+	case '\f':
+		return `\f`
+	case '\v':
+		return `\v`
+	case 033:
+		return `\033`
+	case '\\':
+		return `\\`
+	case quote:
+		return `\` + string(quote)
+	}
+	if c < 0x20 || c >= 0x7f {
+		return fmt.Sprintf(`\%03o`, c)
+	}
+	return string(c)
+}

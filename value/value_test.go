@@ -1,0 +1,244 @@
+package value
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/vmcoretools/vmcore/dwarfsym"
+)
+
+// fakeMem is kernel memory for the tiny test program: the image's static
+// data, the list links _start would have set, a per-CPU area per CPU and a
+// zeroed page; everything else is unreadable.
+type fakeMem struct {
+	f       *dwarfsym.File
+	patches map[uint64][]byte
+}
+
+var errUnmapped = errors.New("not mapped")
+
+func (m *fakeMem) ReadAt(p []byte, off int64) (int, error) {
+	addr := uint64(off)
+next:
+	for i := range p {
+		a := addr + uint64(i)
+		for base, b := range m.patches {
+			if a >= base && a-base < uint64(len(b)) {
+				p[i] = b[a-base]
+				continue next
+			}
+		}
+		if _, err := m.f.ReadStatic(p[i:i+1], a); err != nil {
+			return i, fmt.Errorf("%w: %v", errUnmapped, err)
+		}
+	}
+	return len(p), nil
+}
+
+const (
+	percpuBase = 0xffff888000100000
+	zeroPage   = 0xffff888000200000
+)
+
+func setup(t *testing.T) *Context {
+	t.Helper()
+	f, err := dwarfsym.Open("../dwarfsym/testdata/tiny.elf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	m := &fakeMem{f: f, patches: map[uint64][]byte{}}
+	c := New(f, m)
+	it, _ := f.Lookup("init_task")
+	st, _ := f.Lookup("second_task")
+	off, err := f.Offset("struct task", "tasks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(addr, v uint64) {
+		b := make([]byte, 8)
+		binary.LittleEndian.PutUint64(b, v)
+		m.patches[addr] = b
+	}
+	initTasks, secondTasks := it.Addr+uint64(off), st.Addr+uint64(off)
+	put(initTasks, secondTasks)
+	put(initTasks+8, secondTasks)
+	put(secondTasks, initTasks)
+	put(secondTasks+8, initTasks)
+	for cpu := 0; cpu < 2; cpu++ {
+		area := make([]byte, 16)
+		binary.LittleEndian.PutUint64(area[8:], uint64(10+cpu)) // runqueue_len
+		binary.LittleEndian.PutUint64(area[0:], st.Addr)        // current_task
+		m.patches[percpuBase+uint64(cpu)*0x1000] = area
+	}
+	m.patches[zeroPage] = make([]byte, 4096)
+	c.PerCPUOffset = func(cpu int) (uint64, error) {
+		if cpu > 1 {
+			return 0, fmt.Errorf("no CPU %d", cpu)
+		}
+		return percpuBase + uint64(cpu)*0x1000, nil
+	}
+	return c
+}
+
+func check[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+type checks struct {
+	V func(Value, error) Value
+	U func(uint64, error) uint64
+	I func(int64, error) int64
+	S func(string, error) string
+	L func([]Value, error) []Value
+}
+
+func newChecks(t *testing.T) checks {
+	return checks{check[Value](t), check[uint64](t), check[int64](t), check[string](t), check[[]Value](t)}
+}
+
+func TestReads(t *testing.T) {
+	c := setup(t)
+	ck := newChecks(t)
+	V, U, I, S, L := ck.V, ck.U, ck.I, ck.S, ck.L
+	_, _, _, _, _ = V, U, I, S, L
+	it := V(c.Var("init_task"))
+	if s := S(V(it.Member("comm")).CString(0)); s != "swapper/0" {
+		t.Errorf("init_task.comm = %q", s)
+	}
+	for path, want := range map[string]uint64{"fl.a": 1, "fl.b": 5, "fl.c": 0xabc, "fl.tail": 7, "raw": 0x1122334455667788, "hi": 0x11223344, "lo": 0x55667788, "st": 1, "matrix[1]": 0} {
+		if path == "matrix[1]" {
+			continue
+		}
+		if got := U(V(it.Member(path)).Uint()); got != want {
+			t.Errorf("init_task.%s = %#x, want %#x", path, got, want)
+		}
+	}
+	if d := I(V(it.Member("fl.d")).Int()); d != -3 {
+		t.Errorf("init_task.fl.d = %d, want -3", d)
+	}
+	m := V(it.Member("matrix"))
+	if v := I(V(V(m.Index(1)).Index(2)).Int()); v != 6 {
+		t.Errorf("matrix[1][2] = %d", v)
+	}
+	if _, err := m.Index(2); err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("matrix[2]: %v", err)
+	}
+	// Follow the task list from init_task to second_task.
+	next := V(it.Member("tasks.next"))
+	st := V(next.ContainerOf("struct task", "tasks"))
+	if pid := I(V(st.Member("pid")).Int()); pid != 42 {
+		t.Errorf("next task pid = %d", pid)
+	}
+	if s := S(V(st.Member("comm")).CString(0)); s != "kworker/0:1" {
+		t.Errorf("next task comm = %q", s)
+	}
+	// Through a pointer: second_task.parent->name is a char *.
+	if s := S(V(st.Member("parent.name")).CString(0)); s != "init" {
+		t.Errorf("parent->name = %q", s)
+	}
+	head := it.Addr + uint64(I(c.Syms.Offset("struct task", "tasks")))
+	all := L(c.ListEntries(head, "struct task", "tasks", 0))
+	if len(all) != 1 || all[0].Addr != st.Addr {
+		t.Errorf("ListEntries = %+v", all)
+	}
+	// Per-CPU.
+	for cpu, want := range []uint64{10, 11} {
+		v := V(c.PerCPU("runqueue_len", cpu))
+		if got := U(v.Uint()); got != want {
+			t.Errorf("runqueue_len:%d = %d", cpu, got)
+		}
+	}
+	cur := V(c.PerCPU("current_task", 1))
+	if s := S(V(cur.Member("comm")).CString(0)); s != "kworker/0:1" {
+		t.Errorf("current_task:1->comm = %q", s)
+	}
+	if _, err := c.Var("runqueue_len"); err == nil {
+		t.Error("Var on a per-CPU variable did not fail")
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	c := setup(t)
+	ck := newChecks(t)
+	V, U, I, S, L := ck.V, ck.U, ck.I, ck.S, ck.L
+	_, _, _, _, _ = V, U, I, S, L
+	v := V(c.At("struct task", 0xffffc90000001000))
+	_, err := V(v.Member("pid")).Int()
+	var re *ReadError
+	if !errors.As(err, &re) || re.Addr != 0xffffc90000001008 || !errors.Is(err, errUnmapped) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, want := range []string{"0xffffc90000001008", "->pid", "not mapped", "4 bytes"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	it := V(c.Var("init_task"))
+	_, err = V(it.Member("parent")).Deref()
+	if err == nil || !strings.Contains(err.Error(), "init_task.parent is a NULL pointer") {
+		t.Errorf("Deref NULL: %v", err)
+	}
+	if _, err := V(it.Member("pid")).CString(0); !errors.Is(err, ErrNotString) {
+		t.Errorf("CString on int: %v", err)
+	}
+}
+
+func TestFormat(t *testing.T) {
+	c := setup(t)
+	ck := newChecks(t)
+	V, U, I, S, L := ck.V, ck.U, ck.I, ck.S, ck.L
+	_, _, _, _, _ = V, U, I, S, L
+	it := V(c.Var("init_task"))
+	st := V(c.Var("second_task"))
+	for _, tc := range []struct {
+		v    Value
+		want string
+	}{
+		{V(it.Member("comm")), `"swapper/0\000\000\000\000\000\000"`},
+		{V(st.Member("comm")), `"kworker/0:1\000\000\000\000"`},
+		{V(c.At("struct task", zeroPage)), ""},
+		{V(it.Member("matrix")), "{{1, 2, 3}, {4, 5, 6}}"},
+		{V(it.Member("st")), "SLEEPING"},
+		{V(it.Member("fl.d")), "-3"},
+		{V(st.Member("parent")), fmt.Sprintf("%#x <init_task>", it.Addr)},
+	} {
+		got, err := tc.v.Format(Format{})
+		if err != nil {
+			t.Errorf("%s: %v", tc.v.Expr, err)
+			continue
+		}
+		if tc.want == "" {
+			if !strings.Contains(got, `comm = '\000' <repeats 15 times>,`) {
+				t.Errorf("zero task: %s", got)
+			}
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("%s = %s, want %s", tc.v.Expr, got, tc.want)
+		}
+	}
+	lh := V(it.Member("tasks"))
+	got := S(lh.WriteStruct(Format{}))
+	off := I(c.Syms.Offset("struct task", "tasks"))
+	want := fmt.Sprintf("struct list_head {\n  next = %#x <second_task+%d>,\n  prev = %#x <second_task+%d>\n}\n", st.Addr+uint64(off), off, st.Addr+uint64(off), off)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("struct list_head (-want +got):\n%s", diff)
+	}
+	full := S(it.Format(Format{Hex: true}))
+	for _, line := range []string{"\n  pid = 0x0,\n", "\n  fl = {\n    a = 0x1,\n    b = 0x5,\n    c = 0xabc,\n    d = 0xd,\n", "\n  name = 0x", ` "init"`, "\n  {\n    raw = 0x1122334455667788,\n", "\n      hi = 0x11223344\n", "tail = 0x7\n"} {
+		if !strings.Contains(full, line) {
+			t.Errorf("p -x init_task lacks %q:\n%s", line, full)
+		}
+	}
+}
