@@ -26,6 +26,13 @@ func FuzzNewFile(f *testing.F) {
 		file.VMCOREINFO()
 		file.PRStatus()
 		file.QEMUCPUStates()
+		var prevEnd uint64
+		for i, r := range file.Ranges() {
+			if r.Start >= r.End || (i > 0 && r.Start < prevEnd) {
+				t.Fatalf("range %d %+v not sorted and disjoint (previous end %#x)", i, r, prevEnd)
+			}
+			prevEnd = r.End
+		}
 		p := make([]byte, 256)
 		for _, s := range file.Segments {
 			for _, a := range []uint64{s.PAddr, s.PAddr + s.FileSize - 1, s.PAddr + s.MemSize - 128} {
