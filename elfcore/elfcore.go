@@ -323,7 +323,7 @@ func readHeader(r io.ReaderAt, size int64) (*header, error) {
 // readProgramHeaders calls fn for each program header, reading the table in
 // bounded chunks. readHeader has checked that the table lies in the file.
 func readProgramHeaders(r io.ReaderAt, size int64, h *header, fn func(i uint64, typ elf.ProgType, s Segment) error) error {
-	const chunk = 4096 // headers per read
+	chunk := max(1, (256<<10)/h.phentsize) // headers per read: 256 KiB
 	buf := make([]byte, min(h.phnum, chunk)*h.phentsize)
 	o := h.order
 	for first := uint64(0); first < h.phnum; first += chunk {

@@ -441,6 +441,22 @@ func TestPNXNUM(t *testing.T) {
 	}
 }
 
+func TestLargePhentsize(t *testing.T) {
+	// e_phentsize may exceed the structure size; headers are read at that
+	// stride, in several chunks when there are many.
+	for _, class := range []elf.Class{elf.ELFCLASS32, elf.ELFCLASS64} {
+		spec := coreSpec{class: class, machine: elf.EM_386, phpad: 4000}
+		for i := range 200 {
+			spec.loads = append(spec.loads, load(uint64(i)*0x1000, 0x10, 0))
+		}
+		f := mustOpen(t, spec.bytes())
+		if len(f.Segments) != 200 || f.Segments[199].PAddr != 199*0x1000 {
+			t.Fatalf("%v: %d segments", class, len(f.Segments))
+		}
+		wantRead(t, f, 199*0x1000, memRange(199*0x1000, 0x10))
+	}
+}
+
 func TestTruncatedFile(t *testing.T) {
 	spec := coreSpec{
 		machine: elf.EM_X86_64,

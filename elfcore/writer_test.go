@@ -23,6 +23,7 @@ type coreSpec struct {
 	loads    []loadSpec
 	noteSegs [][]Note
 	xnum     bool // write e_phnum = PN_XNUM even for few headers
+	phpad    int  // extra bytes after each program header (e_phentsize grows)
 }
 
 func encodeNotes(notes []Note, order binary.ByteOrder) []byte {
@@ -71,6 +72,7 @@ func (c coreSpec) bytes() []byte {
 	if is64 {
 		ehsize, phsize, shsize = 64, 56, 64
 	}
+	phsize += c.phpad
 	nph := len(c.noteSegs) + len(c.loads)
 	xnum := c.xnum || nph >= 0xffff
 	shoff := 0
