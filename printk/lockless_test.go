@@ -3,6 +3,7 @@ package printk
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -250,4 +251,28 @@ func TestLocklessCorrupt(t *testing.T) {
 			t.Errorf("err %v", err)
 		}
 	})
+}
+
+// The VMCOREINFO of the lab's Debian 6.1.0-56 kernel (6.1.192): its
+// prb_desc_ring has last_finalized_seq (backported to 6.1 stable), so the
+// ring buffer is 88 bytes, not 6.1.0's 80. The level offset derived from it
+// (19) gave output identical to crash `log -m` with the vmlinux on that
+// dump, record for record.
+func TestLayoutRealVMCOREINFO(t *testing.T) {
+	raw, err := os.ReadFile("testdata/vmcoreinfo-6.1.0-56-cloud-amd64.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := locklessLayout(t, string(raw))
+	want := LocklessLayout{
+		Prb: 0xffffffffad6622c0, RingbufferSize: 88, DescRing: 0, TextDataRing: 48,
+		DescRingCountBits: 0, DescRingDescs: 8, DescRingInfos: 16, DescRingHeadID: 24, DescRingTailID: 32,
+		DescSize: 24, DescStateVar: 0, DescTextBlkLpos: 8, LposBegin: 0, LposNext: 8,
+		DataRingSizeBits: 0, DataRingData: 8, AtomicLongCounter: 0,
+		InfoSize: 88, InfoSeq: 0, InfoTsNsec: 8, InfoTextLen: 16, InfoFacility: 18, InfoLevel: 19,
+		InfoCallerID: 20, InfoDevInfo: 24, DevSubsystem: 0, DevSubsystemLen: 16, DevDevice: 16, DevDeviceLen: 48,
+	}
+	if diff := cmp.Diff(want, l.Lockless); diff != "" {
+		t.Errorf("-want +got:\n%s", diff)
+	}
 }

@@ -91,10 +91,10 @@ const (
 	addrLogBuf  = 0xffff888003c00000
 )
 
-// vmcoreinfo61 is the printk part of a real x86_64 6.1 VMCOREINFO
-// (kernel/printk/printk.c log_buf_vmcoreinfo_setup; the struct sizes and
-// offsets are those of that release: struct prb_desc_ring without
-// last_finalized_seq, printk_info of 88 bytes).
+// vmcoreinfo61 is the printk part of an x86_64 6.1.0 VMCOREINFO as
+// kernel/printk/printk.c log_buf_vmcoreinfo_setup prints it, with the
+// struct layouts of that release: struct prb_desc_ring without
+// last_finalized_seq (40 bytes), printk_info of 88 bytes.
 var vmcoreinfo61 = fmt.Sprintf(`OSRELEASE=6.1.0-28-amd64
 PAGESIZE=4096
 SYMBOL(prb)=%x
@@ -138,8 +138,10 @@ SIZE(latched_seq)=24
 OFFSET(latched_seq.val)=8
 `, uint64(symPrb), uint64(addrRB))
 
-// vmcoreinfo612 differs from 6.1 where 6.12 differs: prb_desc_ring grew
-// last_finalized_seq (6.7), moving text_data_ring and fail.
+// vmcoreinfo612 differs from 6.1.0 where 6.12 differs: prb_desc_ring grew
+// last_finalized_seq (6.7, and backported to later 6.1 stable releases, as
+// testdata/vmcoreinfo-6.1.0-56-cloud-amd64.txt shows), moving
+// text_data_ring and fail.
 var vmcoreinfo612 = func() string {
 	s := vmcoreinfo61
 	for _, r := range [][2]string{

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -126,14 +127,20 @@ type fixture struct {
 // after that, and one vmalloc page.
 func newFixture(t *testing.T, levels int, sme uint64, extra string) *fixture {
 	t.Helper()
-	const physBase = 0x2c00000
-	const kaslr = 0x1e000000
+	return newFixtureAt(t, levels, sme, extra, 0x2c00000, 0x1e000000, 0x1a0a000)
+}
+
+// newFixtureAt places the image with the given phys_base (which KASLR can
+// make negative: __pa_symbol only needs vaddr - __START_KERNEL_map +
+// phys_base to be right modulo 2^64), KASLR offset and PGD offset.
+func newFixtureAt(t *testing.T, levels int, sme uint64, extra string, physBase, kaslr, pgdOff uint64) *fixture {
+	t.Helper()
 	pageOffset := uint64(0xffff9b5c40000000)
 	if levels == 5 {
 		pageOffset = 0xff4a3b0000000000 | 0x40000000*5
 	}
 	mem := newFakeMem(1 << 31) // 2 GiB of "RAM"
-	pgdVaddr := uint64(StartKernelMap + kaslr + 0x1a0a000)
+	pgdVaddr := StartKernelMap + kaslr + pgdOff
 	pgdPhys := pgdVaddr - StartKernelMap + physBase
 	pt := &pageTables{mem: mem, levels: levels, sme: sme, pgd: pgdPhys, next: 0x10000000}
 	mem.page(pgdPhys >> 12)
@@ -155,7 +162,7 @@ func newFixture(t *testing.T, levels int, sme uint64, extra string) *fixture {
 
 	note := fmt.Sprintf("OSRELEASE=6.1.0\nPAGESIZE=4096\nSYMBOL(init_top_pgt)=%x\nSYMBOL(swapper_pg_dir)=%x\n"+
 		"NUMBER(phys_base)=%d\nNUMBER(pgtable_l5_enabled)=%d\nNUMBER(sme_mask)=%d\nKERNELOFFSET=%x\nNUMBER(KERNEL_IMAGE_SIZE)=1073741824\n%s",
-		pgdVaddr, pgdVaddr, physBase, map[bool]int{true: 1}[levels == 5], sme, kaslr, extra)
+		pgdVaddr, pgdVaddr, int64(physBase), map[bool]int{true: 1}[levels == 5], sme, kaslr, extra)
 	info, err := vmcoreinfo.Parse([]byte(note))
 	if err != nil {
 		t.Fatal(err)
@@ -201,6 +208,27 @@ func TestTranslate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The lab's Debian 6.1 dump: NUMBER(phys_base)=-364904448,
+// KERNELOFFSET=2ac00000, SYMBOL(init_top_pgt)=ffffffffad610000.
+func TestNegativePhysBase(t *testing.T) {
+	physBase := uint64(0xffffffffea400000) // -364904448
+	f := newFixtureAt(t, 4, 0, "", physBase, 0x2ac00000, 0x2d610000-0x2ac00000)
+	if !strings.Contains(string(f.info.Raw()), "NUMBER(phys_base)=-364904448") {
+		t.Fatalf("fixture note: %s", f.info.Raw())
+	}
+	tr, err := NewTranslator(f.mem, f.info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.PGD() != 0x17a10000 {
+		t.Errorf("PGD at %#x, want 0x17a10000", tr.PGD())
+	}
+	p, _, err := tr.Translate(StartKernelMap + 0x2ac00000 + 0x123456)
+	if err != nil || p != 0x15000000+0x123456 {
+		t.Errorf("text address -> %#x, %v", p, err)
 	}
 }
 
@@ -290,11 +318,11 @@ func TestNewTranslatorErrors(t *testing.T) {
 		t.Error("nil info accepted")
 	}
 	noPgd, _ := vmcoreinfo.Parse([]byte("OSRELEASE=6.1\nNUMBER(phys_base)=0\n"))
-	if _, err := NewTranslator(f.mem, noPgd); err == nil || !contains(err.Error(), "init_top_pgt") {
+	if _, err := NewTranslator(f.mem, noPgd); err == nil || !strings.Contains(err.Error(), "init_top_pgt") {
 		t.Errorf("missing init_top_pgt: %v", err)
 	}
 	noBase, _ := vmcoreinfo.Parse([]byte(fmt.Sprintf("SYMBOL(init_top_pgt)=%x\n", f.pgdVaddr)))
-	if _, err := NewTranslator(f.mem, noBase); err == nil || !contains(err.Error(), "phys_base") {
+	if _, err := NewTranslator(f.mem, noBase); err == nil || !strings.Contains(err.Error(), "phys_base") {
 		t.Errorf("missing phys_base: %v", err)
 	}
 	f.mem.excluded[(f.pgdVaddr-StartKernelMap+f.physBase)>>12] = true
@@ -317,15 +345,4 @@ func TestPhysBaseSearch(t *testing.T) {
 	if tr.PhysBase() != f.physBase {
 		t.Errorf("PhysBase = %#x, want %#x", tr.PhysBase(), f.physBase)
 	}
-}
-
-func contains(s, sub string) bool { return len(sub) == 0 || indexOf(s, sub) >= 0 }
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }
