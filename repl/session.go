@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/vmcoretools/vmcore/arch/amd64"
+	"github.com/vmcoretools/vmcore/dwarfsym"
+	"github.com/vmcoretools/vmcore/value"
 	"github.com/vmcoretools/vmcore/vmcore"
 )
 
@@ -39,7 +41,15 @@ type Session struct {
 	// Names feeds completion of symbol and type names; may be nil.
 	Names NameLister
 
+	// Debug is the vmlinux's symbols and types, nil without a vmlinux.
+	Debug *dwarfsym.File
+
 	klog kernelLog
+	// printCount numbers p's results ($1, $2, ...) as gdb does.
+	printCount int
+
+	valuesOnce sync.Once
+	values     *value.Context
 
 	transOnce sync.Once
 	trans     *amd64.Translator

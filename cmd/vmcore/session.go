@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/chzyer/readline"
+	"github.com/vmcoretools/vmcore/dwarfsym"
 	"github.com/vmcoretools/vmcore/repl"
 	"github.com/vmcoretools/vmcore/vmcore"
 )
@@ -223,8 +224,17 @@ func openSession(files []string, stderr io.Writer) (*repl.Session, func(), error
 			fmt.Fprintf(stderr, "WARNING: %s (build ID %s) is not the kernel of the dump (build ID %s)\n", vmlinux, got, want)
 		}
 	}
-	s := repl.NewSession(d, vmlinux, nil, nil)
-	return s, func() { d.Close() }, nil
+	if vmlinux == "" {
+		return repl.NewSession(d, "", nil, nil), func() { d.Close() }, nil
+	}
+	f, err := dwarfsym.Open(vmlinux)
+	if err != nil {
+		fmt.Fprintf(stderr, "WARNING: %s: %v; going on without it\n", vmlinux, err)
+		return repl.NewSession(d, "", nil, nil), func() { d.Close() }, nil
+	}
+	s := repl.NewKernelSession(d, vmlinux, f)
+	checkBanner(s, stderr)
+	return s, func() { f.Close(); d.Close() }, nil
 }
 
 type fileKind int
@@ -320,4 +330,25 @@ func elfBuildID(path string) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// checkBanner warns, as crash does, when the vmlinux's linux_banner is not
+// the one in the dump's memory: the wrong kernel gives wrong answers.
+func checkBanner(s *repl.Session, stderr io.Writer) {
+	want, err := s.Debug.Banner()
+	if err != nil {
+		return
+	}
+	addr, ok := s.Symbols.LookupSymbol("linux_banner")
+	if !ok {
+		return
+	}
+	got := make([]byte, len(want))
+	if _, err := s.ReadVirt(got, addr); err != nil {
+		fmt.Fprintf(stderr, "WARNING: cannot read linux_banner from the dump (%v): %s may not match the dump\n", err, s.VMLinux)
+		return
+	}
+	if string(got) != want {
+		fmt.Fprintf(stderr, "WARNING: kernel version inconsistency between vmlinux and dumpfile\n")
+	}
 }
