@@ -116,9 +116,11 @@ type tlbEntry struct{ paddr, size uint64 }
 const maxCachedTables = 4096
 const maxTLB = 1 << 16
 
-// maxPageOffsetProbes bounds the direct-map search: a 4-level kernel half
-// has 256*512 PUD entries; the direct map is found long before that.
-const maxPageOffsetProbes = 1 << 17
+// maxPageOffsetProbes bounds the direct-map search, counting present
+// entries visited. Below the direct map a kernel has at most the PTI LDT
+// remap (a few entries), so a real search ends within a handful of probes;
+// the bound only stops hostile tables.
+const maxPageOffsetProbes = 1 << 14
 
 // NewTranslator prepares translation for the dump whose physical memory is
 // mem and whose VMCOREINFO is info. It fails with an error naming the missing
