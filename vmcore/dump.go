@@ -172,6 +172,13 @@ func (d *Dump) init() error {
 	case d.elf != nil:
 		raw = d.elf.VMCOREINFO()
 		d.warnings = append(d.warnings, d.elf.Warnings...)
+		for _, r := range d.elf.Ranges() {
+			if r.Kind == elfcore.RangeZero {
+				d.warnings = append(d.warnings, "some segments are shorter in the file than in memory (p_filesz < p_memsz): "+
+					"their tails read as zeros; in makedumpfile -E output these are pages excluded by the dump level, not real zeros")
+				break
+			}
+		}
 		if d.elf.Incomplete() {
 			d.warnings = append(d.warnings, "incomplete dump: the writer could not save all of memory (ELF e_flags bit 0)")
 		}

@@ -1,5 +1,7 @@
 package vmcore
 
+import "github.com/vmcoretools/vmcore/elfcore"
+
 // PageStats counts a dump's page frames by what the dump holds for them.
 type PageStats struct {
 	PageSize    int
@@ -34,47 +36,32 @@ func (d *Dump) PageStats() (PageStats, error) {
 	return st, nil
 }
 
-// elfPageStats counts the pages of an ELF dump. Segments may overlap (the
-// kernel's /proc/vmcore maps the kernel image twice: once at its text
-// address, once in the direct map) and need not be page aligned, so each
-// physical page is counted once, by the first segment that covers it.
+// elfPageStats counts the pages of an ELF dump from its disjoint physical
+// ranges (segments may overlap: /proc/vmcore maps the kernel image twice).
+// A page shared by two ranges (segments need not be page aligned) is
+// counted once, by the first.
 func (d *Dump) elfPageStats(st *PageStats) {
 	ps := uint64(st.PageSize)
-	size := uint64(d.elf.Size())
-	var covered uint64 // physical addresses below this are counted
-	next := uint64(0)  // first pfn not yet counted
-	count := func(n *uint64, start, end uint64) {
-		start = max(start, covered)
-		if end <= start {
-			return
-		}
-		covered = end
-		first := max(start/ps, next)
-		last := (end + ps - 1) / ps
-		if last > first {
-			*n += last - first
-			next = last
-		}
-	}
-	var memory uint64
-	for _, s := range d.elf.Segments {
-		if s.MemSize == 0 {
+	next := uint64(0) // first pfn not yet counted
+	var pages uint64
+	for _, r := range d.elf.Ranges() {
+		first, last := max(r.Start/ps, next), (r.End+ps-1)/ps
+		if last <= first {
 			continue
 		}
-		fileSize := min(s.FileSize, s.MemSize)
-		avail := fileSize
-		if s.Offset >= size {
-			avail = 0
-		} else if size-s.Offset < fileSize {
-			avail = size - s.Offset
+		n := last - first
+		next = last
+		pages += n
+		switch r.Kind {
+		case elfcore.RangeData:
+			st.Present += n
+		case elfcore.RangeZero:
+			st.Zero += n
+			st.Present += n // Present counts zero pages too, as for kdumps
+		case elfcore.RangeLost:
+			st.Lost += n
 		}
-		before := st.Present + st.Lost + st.Zero
-		count(&st.Present, s.PAddr, s.PAddr+avail)
-		count(&st.Lost, s.PAddr+avail, s.PAddr+fileSize)
-		count(&st.Zero, s.PAddr+fileSize, s.PAddr+s.MemSize)
-		memory += st.Present + st.Lost + st.Zero - before
 	}
-	st.Present += st.Zero // Present counts zero pages too, as for kdumps
-	st.MemoryBytes = memory * ps
+	st.MemoryBytes = pages * ps
 	st.Compressions = []string{"none"}
 }
