@@ -31,6 +31,10 @@ The files of one split set (makedumpfile --split) are given together.
 
 On 5.10 and later kernels the level and facility are not in VMCOREINFO; they
 are derived from the layout of struct printk_info (see package printk).
+Records on pages the dump lacks (excluded, lost, not in the dump) are named on
+stderr and left out of the text output (in -json they appear with
+"missing": true); the exit status stays 0 as long as the log could be walked.
+
 -T adds the timestamp to the boot time, which is estimated as the crash time
 minus the last record's timestamp in whole seconds (crash uses the uptime
 from jiffies, which a dump without vmlinux does not give), in local time.
@@ -78,6 +82,9 @@ func runDmesg(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	werr := f.Write(stdout, recs)
+	for _, w := range d.Warnings() {
+		fmt.Fprintf(stderr, "vmcore dmesg: warning: %s\n", w)
+	}
 	for _, w := range warns {
 		fmt.Fprintf(stderr, "vmcore dmesg: warning: %s\n", w)
 	}
