@@ -8,7 +8,7 @@ import (
 )
 
 // parseAddress reads an address argument as crash does: hexadecimal with or
-// without 0x, a symbol, or a parenthesised expression of numbers, symbols
+// without 0x, a symbol, symbol+offset, or a parenthesised expression of numbers, symbols
 // and C operators, e.g. `(init_task + 0x100)`.
 func (s *Session) parseAddress(arg string) (uint64, error) {
 	if strings.HasPrefix(arg, "(") {
@@ -19,6 +19,15 @@ func (s *Session) parseAddress(arg string) (uint64, error) {
 	}
 	if a, ok := s.Symbols.LookupSymbol(arg); ok {
 		return a, nil
+	}
+	if name, off, ok := strings.Cut(arg, "+"); ok {
+		if a, found := s.Symbols.LookupSymbol(name); found {
+			n, err := strconv.ParseUint(off, 0, 64)
+			if err != nil {
+				return 0, fmt.Errorf("invalid offset in %s", arg)
+			}
+			return a + n, nil
+		}
 	}
 	if s.VMLinux == "" {
 		return 0, fmt.Errorf("symbol not found: %s (without a vmlinux only the symbols in VMCOREINFO are known)", arg)
