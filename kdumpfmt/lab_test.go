@@ -3,11 +3,14 @@ package kdumpfmt
 // Checks against real dumps made by the lab (a QEMU guest that crashes a
 // Debian kernel and saves /proc/vmcore plus makedumpfile conversions of it
 // under ~/.cache/vmcore-lab/dumps/NAME/). The dumps are too large to
-// commit, so these tests skip, saying why, where the lab has not run.
+// commit and the checks take minutes, so they run only when asked:
+//
+//	VMCORE_LAB=~/.cache/vmcore-lab/dumps go test -run Lab -v ./kdumpfmt
 
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,10 +23,9 @@ import (
 // labDumps returns the lab directories holding an ELF vmcore and at least
 // one kdump-format file beside it.
 func labDumps(t *testing.T) map[string][]string {
-	home, _ := os.UserHomeDir()
 	root := os.Getenv("VMCORE_LAB")
 	if root == "" {
-		root = filepath.Join(home, ".cache", "vmcore-lab", "dumps")
+		t.Skip("set VMCORE_LAB to the lab's dumps directory to check real dumps")
 	}
 	dirs, _ := filepath.Glob(filepath.Join(root, "*", "vmcore"))
 	found := map[string][]string{}
@@ -229,5 +231,104 @@ func TestLabMakedumpfileConversions(t *testing.T) {
 		}
 		comparePages(t, "split", f, ef)
 		f.Close()
+	}
+}
+
+// labVmlinux finds the debug vmlinux of the kernel whose release the dump
+// directory names (the lab keeps kernels beside the dumps).
+func labVmlinux(dumpDir string) string {
+	rel, err := os.ReadFile(filepath.Join(dumpDir, "release"))
+	if err != nil {
+		return ""
+	}
+	home, _ := os.UserHomeDir()
+	cands, _ := filepath.Glob(filepath.Join(home, ".cache", "vmcore-lab", "kernel", "*", "release"))
+	for _, c := range cands {
+		if r, err := os.ReadFile(c); err == nil && bytes.Equal(bytes.TrimSpace(r), bytes.TrimSpace(rel)) {
+			return filepath.Join(filepath.Dir(c), "vmlinux")
+		}
+	}
+	return ""
+}
+
+// TestLabRewriteReadByCrash rewrites a real dump with every compression,
+// plain and flattened, and checks that crash prints the same "sys" and
+// "log" for each as for makedumpfile's own file.
+func TestLabRewriteReadByCrash(t *testing.T) {
+	mdf := needMakedumpfile(t)
+	crashBin, err := exec.LookPath("crash")
+	if err != nil {
+		t.Skip("crash not installed")
+	}
+	if testing.Short() {
+		t.Skip("runs crash a dozen times")
+	}
+	checked := 0
+	defer func() {
+		if checked == 0 && !t.Failed() {
+			t.Skip("no lab dump has a vmlinux of its release")
+		}
+	}()
+	for dir, files := range labDumps(t) {
+		vmlinux := labVmlinux(dir)
+		if vmlinux == "" {
+			t.Logf("%s: no vmlinux for its release", dir)
+			continue
+		}
+		checked++
+		src := files[0]
+		f, err := Open(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		tmp := t.TempDir()
+		crashOut := func(dump string) string {
+			cmd := exec.Command(crashBin, "-s", vmlinux, dump)
+			cmd.Stdin = bytes.NewReader([]byte("sys\nlog\nquit\n"))
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("crash %s: %v\n%s", dump, err, out)
+			}
+			return string(bytes.ReplaceAll(out, []byte(dump), []byte("DUMP")))
+		}
+		// The reference: makedumpfile's file as written (rearranged if flat).
+		ref := filepath.Join(tmp, "ref")
+		if f.Flattened() {
+			in, _ := os.Open(src)
+			cmd := exec.Command(mdf, "-R", ref)
+			cmd.Stdin = in
+			if msg, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("makedumpfile -R: %v %s", err, msg)
+			}
+			in.Close()
+		} else {
+			ref = src
+		}
+		want := crashOut(ref)
+		if !bytes.Contains([]byte(want), []byte("Linux version")) {
+			t.Fatalf("crash shows no kernel log for the reference dump:\n%s", want)
+		}
+		for c := None; c <= Zstd; c++ {
+			for _, flat := range []bool{false, true} {
+				out := filepath.Join(tmp, fmt.Sprintf("%v-flat%v", c, flat))
+				fh, err := os.Create(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if flat {
+					err = WriteFlattened(fh, FromFile(f), WriteOptions{Compression: c})
+				} else {
+					err = Write(fh, FromFile(f), WriteOptions{Compression: c})
+				}
+				fh.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := crashOut(out); got != want {
+					t.Errorf("%v flat=%v: crash output differs from the reference", c, flat)
+				}
+			}
+		}
 	}
 }
