@@ -51,7 +51,8 @@ type Formatter struct {
 
 // Append appends the formatted record to dst. Missing records produce
 // nothing in the text styles (the caller reports them from Record.Err) and
-// an object with "missing": true in StyleJSON.
+// an object with "missing": true in StyleJSON. Wrap markers appear only in
+// StyleDmesg (see Record.WrapMarker).
 func (f *Formatter) Append(dst []byte, r *Record) []byte {
 	switch f.Style {
 	case StyleCrash:
@@ -126,7 +127,7 @@ func appendDmesg(dst []byte, r *Record) []byte {
 }
 
 func (f *Formatter) appendCrash(dst []byte, r *Record) []byte {
-	if r.Missing {
+	if r.Missing || r.WrapMarker {
 		return dst
 	}
 	if r.Plain {
@@ -238,6 +239,9 @@ type jsonRecord struct {
 // appendJSON writes one object per line. Text is a JSON string; bytes that
 // are not valid UTF-8 become U+FFFD, as encoding/json does.
 func appendJSON(dst []byte, r *Record) []byte {
+	if r.WrapMarker {
+		return dst
+	}
 	j := jsonRecord{Seq: r.Seq, TsNsec: r.TsNsec, Text: r.Text, Subsystem: r.Subsystem, Device: r.Device, Missing: r.Missing}
 	if r.Level != Unknown {
 		v := r.Level

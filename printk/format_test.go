@@ -96,3 +96,17 @@ func TestFormatJSON(t *testing.T) {
 		t.Errorf("-want +got:\n%s", diff)
 	}
 }
+
+// A 3.5-5.9 wrap marker is a line in vmcore-dmesg's output and nowhere else.
+func TestFormatWrapMarker(t *testing.T) {
+	recs := []Record{{TsNsec: 1e9, Text: "a"}, {WrapMarker: true, Level: Unknown, Facility: Unknown}, {TsNsec: 2e9, Text: "b"}}
+	if got, want := format(t, &Formatter{}, recs), "[    1.000000] a\n[    0.000000] \n[    2.000000] b\n"; got != want {
+		t.Errorf("dmesg %q, want %q", got, want)
+	}
+	if got, want := format(t, &Formatter{Style: StyleCrash}, recs), "[    1.000000] a\n[    2.000000] b\n"; got != want {
+		t.Errorf("crash %q, want %q", got, want)
+	}
+	if got := format(t, &Formatter{Style: StyleJSON}, recs); strings.Count(got, "\n") != 2 {
+		t.Errorf("json %q", got)
+	}
+}

@@ -149,9 +149,25 @@ func TestStructured(t *testing.T) {
 			if w.next >= w.first {
 				t.Fatalf("fixture did not wrap: first %d next %d", w.first, w.next)
 			}
-			got, warns, err := Read(m, l)
+			all, warns, err := Read(m, l)
 			if err != nil || len(warns) != 0 {
 				t.Fatalf("err %v warns %v", err, warns)
+			}
+			// The wrap shows as one marker (which only StyleDmesg prints).
+			var got []Record
+			markers := 0
+			for _, r := range all {
+				if r.WrapMarker {
+					markers++
+					if r.TsNsec != 0 || r.Text != "" {
+						t.Errorf("wrap marker %+v", r)
+					}
+					continue
+				}
+				got = append(got, r)
+			}
+			if markers != 1 {
+				t.Errorf("%d wrap markers, want 1", markers)
 			}
 			var want []Record
 			for i, r := range w.recs {

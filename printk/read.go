@@ -408,6 +408,7 @@ func readStructured(m *pagedMem, l *StructuredLayout) ([]Record, []Warning, erro
 				warns = append(warns, Warning{Addr: addr, Msg: "corrupt log: zero-length record at index 0; stopped"})
 				break
 			}
+			recs = append(recs, wrapMarker(m, l, hdr, addr, bufLen-idx))
 			idx = 0
 			continue
 		}
@@ -456,6 +457,22 @@ func readStructured(m *pagedMem, l *StructuredLayout) ([]Record, []Warning, erro
 		}
 	}
 	return recs, warns, nil
+}
+
+// wrapMarker records a zero-length wrap record as vmcore-dmesg sees it: it
+// prints every header it meets, this one included, before following the
+// wrap, so its timestamp (zero, as the kernel clears the header) and its
+// text_len bytes of text (none) make one line of its output.
+func wrapMarker(m *pagedMem, l *StructuredLayout, hdr image, addr uint64, room uint32) Record {
+	r := Record{WrapMarker: true, Level: Unknown, Facility: Unknown}
+	r.TsNsec, _ = hdr.u64(l.TsNsec)
+	textLen, _ := hdr.u16(l.TextLen)
+	n := min(int(textLen), max(int(room)-l.RecordSize, 0))
+	text := make([]byte, n)
+	if m.read(text, addr+uint64(l.RecordSize)) == nil {
+		r.Text = string(text)
+	}
+	return r
 }
 
 // dictDevice picks SUBSYSTEM= and DEVICE= out of a record dictionary.

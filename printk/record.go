@@ -27,6 +27,13 @@ type Record struct {
 	// (an empty line, or a message whose data could not be allocated).
 	NoData bool
 
+	// WrapMarker marks no message but the zero-length record with which
+	// the 3.5-5.9 buffer says "continued at the start". vmcore-dmesg
+	// prints it as a line of its own (a bare zero timestamp), so
+	// StyleDmesg does too, for byte-identical output; the other styles
+	// and the JSON output leave it out, as crash and makedumpfile do.
+	WrapMarker bool
+
 	// Missing marks a record that could not be read because its descriptor,
 	// info or text lies on a page the dump lacks; Err says why. Fields that
 	// were read (Seq, TsNsec) are filled in.
