@@ -17,11 +17,11 @@ type Format struct {
 	// Elements bounds array elements and string characters printed, as
 	// gdb's "set print elements" (0 means gdb's default, 200).
 	Elements int
+	// Repeats is gdb's "print repeats": runs of identical elements longer
+	// than this print as "<repeats N times>". 0 turns it off, as crash
+	// does (its p shows every '\000' of a char array); gdb's default is 10.
+	Repeats int
 }
-
-// repeatThreshold is gdb's "print repeats": runs longer than this print as
-// "<repeats N times>".
-const repeatThreshold = 10
 
 // String renders the value as crash's p command prints it (gdb with
 // "set print pretty on"), without the "$1 = " prefix: scalars as numbers,
@@ -294,7 +294,7 @@ func (p *printer) pointer(t *dwarf.PtrType, b []byte) {
 		if len(s) > p.opt.Elements {
 			s, tail = s[:p.opt.Elements], "..."
 		}
-		p.w.WriteString(" " + quoteRuns([]byte(s), p.opt.Elements) + tail)
+		p.w.WriteString(" " + quoteRuns([]byte(s), p.opt.Elements, p.opt.Repeats) + tail)
 	}
 }
 
@@ -316,7 +316,7 @@ func (p *printer) array(t *dwarf.ArrayType, b []byte, indent int) {
 			p.w.WriteString(`""`)
 			return
 		}
-		out := quoteRuns(s, p.opt.Elements)
+		out := quoteRuns(s, p.opt.Elements, p.opt.Repeats)
 		if len(s) > p.opt.Elements {
 			out += "..."
 		}
@@ -332,16 +332,16 @@ func (p *printer) array(t *dwarf.ArrayType, b []byte, indent int) {
 		}
 		cur := b[i*es : (i+1)*es]
 		j := i + 1
-		for j < n && string(b[j*es:(j+1)*es]) == string(cur) {
+		for p.opt.Repeats > 0 && j < n && string(b[j*es:(j+1)*es]) == string(cur) {
 			j++
 		}
 		if i > 0 {
 			p.w.WriteString(", ")
 		}
 		p.value(elem, cur, indent)
-		if reps := j - i; reps > repeatThreshold {
+		if reps := j - i; p.opt.Repeats > 0 && reps > int64(p.opt.Repeats) {
 			fmt.Fprintf(p.w, " <repeats %d times>", reps)
-			printed += repeatThreshold
+			printed += p.opt.Repeats
 			i = j
 			continue
 		}
@@ -352,8 +352,8 @@ func (p *printer) array(t *dwarf.ArrayType, b []byte, indent int) {
 }
 
 // quoteRuns renders bytes as gdb does: quoted runs, with runs of one byte
-// longer than the threshold as 'c' <repeats N times>.
-func quoteRuns(s []byte, limit int) string {
+// longer than repeats (when non-zero) as 'c' <repeats N times>.
+func quoteRuns(s []byte, limit, repeats int) string {
 	if len(s) > limit {
 		s = s[:limit]
 	}
@@ -370,7 +370,7 @@ func quoteRuns(s []byte, limit int) string {
 		for j < len(s) && s[j] == s[i] {
 			j++
 		}
-		if j-i > repeatThreshold {
+		if repeats > 0 && j-i > repeats {
 			flush()
 			parts = append(parts, fmt.Sprintf("%s <repeats %d times>", charLit(s[i]), j-i))
 			i = j

@@ -219,6 +219,10 @@ func TestFormat(t *testing.T) {
 			continue
 		}
 		if tc.want == "" {
+			if !strings.Contains(got, `comm = "\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000",`) {
+				t.Errorf("zero task, crash style: %s", got)
+			}
+			got, _ = tc.v.Format(Format{Repeats: 10})
 			if !strings.Contains(got, `comm = '\000' <repeats 15 times>,`) {
 				t.Errorf("zero task: %s", got)
 			}
