@@ -36,8 +36,9 @@ stderr and left out of the text output (in -json they appear with
 "missing": true); the exit status stays 0 as long as the log could be walked.
 
 -T adds the timestamp to the boot time, which is estimated as the crash time
-minus the last record's timestamp in whole seconds (crash uses the uptime
-from jiffies, which a dump without vmlinux does not give), in local time.
+minus the last record's timestamp rounded to whole seconds (crash uses the
+uptime from jiffies, which a dump without vmlinux does not give, so a stamp
+can be a second off), in local time.
 `
 
 func runDmesg(args []string, stdout, stderr io.Writer) int {
@@ -134,9 +135,13 @@ func dumpLog(d *vmcore.Dump) ([]printk.Record, []printk.Warning, error) {
 	return printk.Read(tr.ReaderAt(), layout)
 }
 
-// bootTime estimates the wall-clock time of boot for -T: the crash time
-// minus the uptime in whole seconds, taken from the last record's
-// timestamp (crash takes the uptime from jiffies instead).
+// bootTime estimates the wall-clock time of boot for -T. crash computes it
+// as the dump's date minus the uptime in whole seconds from jiffies, which a
+// dump without vmlinux does not give; the last record's timestamp, rounded
+// to the nearest second, stands in for it. On the lab's 6.1 dumps jiffies ran
+// a fraction of a second ahead of the log clock (uptimes 6 and 15 s for last
+// records at 6.22 and 14.93 s), which rounding reproduces and truncation did
+// not; it remains an estimate that can be a second off.
 func bootTime(d *vmcore.Dump, recs []printk.Record) time.Time {
 	crash, ok := d.CrashTime()
 	if !ok {
@@ -148,5 +153,5 @@ func bootTime(d *vmcore.Dump, recs []printk.Record) time.Time {
 			last = recs[i].TsNsec
 		}
 	}
-	return crash.Add(-time.Duration(last/1e9) * time.Second)
+	return crash.Add(-time.Duration((last+5e8)/1e9) * time.Second)
 }
