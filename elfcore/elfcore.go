@@ -156,7 +156,7 @@ func NewFile(r io.ReaderAt, size int64) (*File, error) {
 	}
 	var noteSegs []Segment
 	f.Segments = make([]Segment, 0, min(h.phnum, 1<<16))
-	err = readProgramHeaders(r, size, h, func(i uint64, typ elf.ProgType, s Segment) error {
+	err = readProgramHeaders(r, h, func(i uint64, typ elf.ProgType, s Segment) error {
 		switch typ {
 		case elf.PT_LOAD:
 			return f.addLoad(i, h, s)
@@ -322,7 +322,7 @@ func readHeader(r io.ReaderAt, size int64) (*header, error) {
 
 // readProgramHeaders calls fn for each program header, reading the table in
 // bounded chunks. readHeader has checked that the table lies in the file.
-func readProgramHeaders(r io.ReaderAt, size int64, h *header, fn func(i uint64, typ elf.ProgType, s Segment) error) error {
+func readProgramHeaders(r io.ReaderAt, h *header, fn func(i uint64, typ elf.ProgType, s Segment) error) error {
 	chunk := max(1, (256<<10)/h.phentsize) // headers per read: 256 KiB
 	buf := make([]byte, min(h.phnum, chunk)*h.phentsize)
 	o := h.order
