@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/vmcoretools/vmcore/arch/amd64"
 	"github.com/vmcoretools/vmcore/internal/lab"
 	"github.com/vmcoretools/vmcore/printk"
 	"github.com/vmcoretools/vmcore/vmcore"
@@ -93,6 +97,91 @@ func TestDmesgLab(t *testing.T) {
 			if compared == 0 {
 				t.Skipf("no reference outputs recorded for %s yet", d.Name)
 			}
+		})
+	}
+}
+
+// TestTranslateLab checks the VMCOREINFO-only address translation that
+// dmesg rests on against crash with the vmlinux: every 64-bit word crash's
+// `rd` printed at a kernel virtual address must read the same through the
+// page tables, and every word `rd -p` printed at a physical address must
+// read the same through the direct map at the page_offset_base found
+// without the vmlinux.
+func TestTranslateLab(t *testing.T) {
+	l := lab.Open(t)
+	for _, d := range l.Dumps {
+		t.Run(d.Name, func(t *testing.T) {
+			// The ELF twin holds the same memory; a filtered dump may lack
+			// some of the pages crash read there.
+			files, _ := filepath.Glob(filepath.Join(d.RefFile("crash-8.0.6", ""), "rd-*.txt"))
+			if tw := l.Dump(d.ELFTwin); len(files) == 0 && tw != nil {
+				files, _ = filepath.Glob(filepath.Join(tw.RefFile("crash-8.0.6", ""), "rd-*.txt"))
+			}
+			if len(files) == 0 {
+				t.Skipf("no crash rd references for %s", d.Name)
+			}
+			dump, err := vmcore.Open(d.Files...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dump.Close()
+			info, err := dump.VMCOREINFO()
+			if err != nil {
+				t.Skipf("no VMCOREINFO: %v", err)
+			}
+			tr, err := amd64.NewTranslator(dump.Phys(), info)
+			if err != nil {
+				t.Fatal(err)
+			}
+			base, ok := tr.PageOffset()
+			if !ok {
+				t.Fatal("direct map not found")
+			}
+			words, excluded := 0, 0
+			for _, f := range files {
+				phys := strings.HasPrefix(filepath.Base(f), "rd-p-")
+				if strings.HasPrefix(filepath.Base(f), "rd-a-") {
+					continue // ASCII dump, no words
+				}
+				text, _ := os.ReadFile(f)
+				for _, line := range strings.Split(string(text), "\n") {
+					addrText, rest, ok := strings.Cut(line, ":")
+					if !ok {
+						continue
+					}
+					addr, err := strconv.ParseUint(strings.TrimSpace(addrText), 16, 64)
+					if err != nil {
+						continue
+					}
+					if phys {
+						addr += base
+					}
+					for i, w := range strings.Fields(rest) {
+						want, err := strconv.ParseUint(w, 16, 64)
+						if err != nil || len(w) != 16 {
+							break // the ASCII column
+						}
+						var b [8]byte
+						va := addr + uint64(8*i)
+						if _, err := tr.ReadVirt(b[:], va); err != nil {
+							if errors.Is(err, vmcore.ErrExcluded) && d.DumpLevel != 0 {
+								excluded++
+								continue
+							}
+							t.Errorf("%s: %#x: %v", filepath.Base(f), va, err)
+							continue
+						}
+						if got := binary.LittleEndian.Uint64(b[:]); got != want {
+							t.Errorf("%s: %#x holds %#016x, crash read %#016x", filepath.Base(f), va, got, want)
+						}
+						words++
+					}
+				}
+			}
+			if words == 0 {
+				t.Fatal("no words compared")
+			}
+			t.Logf("%d words agree, %d on pages the dump level excluded; page_offset_base %#x", words, excluded, base)
 		})
 	}
 }
