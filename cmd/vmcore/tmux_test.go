@@ -54,7 +54,9 @@ func (s *tmuxSession) tmux(args ...string) string {
 	return string(out)
 }
 
-func (s *tmuxSession) keys(keys ...string) { s.tmux(append([]string{"send-keys", "-t", s.name}, keys...)...) }
+func (s *tmuxSession) keys(keys ...string) {
+	s.tmux(append([]string{"send-keys", "-t", s.name}, keys...)...)
+}
 
 // typeText types literally (no key names).
 func (s *tmuxSession) typeText(text string) { s.tmux("send-keys", "-t", s.name, "-l", text) }
@@ -129,13 +131,17 @@ sleep 60
 	s.waitFor("-16 completed", func(sc string) bool { return strings.HasSuffix(lastLine(sc), "vmcore> rd -p -16") })
 	s.typeText(" 200000 2")
 	s.keys("Enter")
-	s.waitFor("rd -16 output", func(sc string) bool { return strings.Contains(sc, "          200000:  0100 0302                                 ....") })
+	s.waitFor("rd -16 output", func(sc string) bool {
+		return strings.Contains(sc, "          200000:  0100 0302                                 ....")
+	})
 
 	// Ctrl-C during a long command.
 	before := promptCount(s.screen())
 	s.typeText("rd -p 0 100000000")
 	s.keys("Enter")
-	s.waitFor("rd running", func(sc string) bool { return strings.Contains(sc, "00000000 00000000") || strings.Contains(sc, "0000000000000000 0000000000000000") })
+	s.waitFor("rd running", func(sc string) bool {
+		return strings.Contains(sc, "00000000 00000000") || strings.Contains(sc, "0000000000000000 0000000000000000")
+	})
 	s.keys("C-c")
 	sc = s.waitFor("the interruption and a new prompt", func(sc string) bool {
 		return strings.Contains(sc, "rd: interrupted") && strings.HasSuffix(lastLine(sc), "vmcore>")
