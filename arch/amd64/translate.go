@@ -275,7 +275,9 @@ func (t *Translator) entryAddr(e uint64) uint64 { return e &^ t.smeMask & pteAdd
 
 // Translate returns the physical address of kernel virtual address vaddr and
 // the size of the page that maps it (4 KiB, 2 MiB or 1 GiB). The error is a
-// *TranslateError naming the level where the walk stopped.
+// *TranslateError naming the level where the walk stopped. When a page-table
+// page is missing from the dump, addresses of the kernel image and the
+// direct map are still translated by formula (reported as 4 KiB pages).
 func (t *Translator) Translate(vaddr uint64) (paddr, size uint64, err error) {
 	page := vaddr &^ (PageSize4K - 1)
 	t.mu.Lock()
@@ -286,7 +288,11 @@ func (t *Translator) Translate(vaddr uint64) (paddr, size uint64, err error) {
 	}
 	paddr, size, err = t.Walk(vaddr)
 	if err != nil {
-		return 0, 0, err
+		p, ok := t.linear(vaddr, err)
+		if !ok {
+			return 0, 0, err
+		}
+		return p, PageSize4K, nil
 	}
 	t.mu.Lock()
 	if len(t.tlb) >= maxTLB {
@@ -296,6 +302,33 @@ func (t *Translator) Translate(vaddr uint64) (paddr, size uint64, err error) {
 	t.mu.Unlock()
 	return paddr, size, nil
 }
+
+// linear translates the two linear kernel mappings by formula when their
+// page tables cannot be read (a lost or excluded page-table page in a
+// damaged dump): the kernel image (vaddr - __START_KERNEL_map + phys_base)
+// and the direct map (vaddr - page_offset_base), as makedumpfile always
+// does. An entry found not present is believed, not overridden.
+func (t *Translator) linear(vaddr uint64, walkErr error) (uint64, bool) {
+	if errors.Is(walkErr, ErrNotMapped) || errors.Is(walkErr, ErrNonCanonical) {
+		return 0, false
+	}
+	if t.inImage(vaddr) {
+		return vaddr - StartKernelMap + t.physBase, true
+	}
+	// Only the direct map's first TiB: the region after it (vmalloc) is
+	// not linear, and it starts at least the machine's memory plus KASLR's
+	// padding (CONFIG_RANDOMIZE_MEMORY_PHYSICAL_PADDING, 10 TiB by default)
+	// above page_offset_base, or 64 TiB above it without KASLR. Which
+	// addresses past the memory lie in the direct map is not known here.
+	if t.pageOffOK && vaddr >= t.pageOffset && vaddr-t.pageOffset < directMapLinear {
+		return vaddr - t.pageOffset, true
+	}
+	return 0, false
+}
+
+// directMapLinear is how far above page_offset_base the formula fallback
+// is trusted.
+const directMapLinear = 1 << 40
 
 // Walk translates vaddr by reading the page tables, bypassing the cache of
 // earlier results (page-table pages are still cached).

@@ -272,6 +272,33 @@ func TestTranslateErrors(t *testing.T) {
 		t.Errorf("excluded PTE table: %v", err)
 	}
 	delete(f.mem.excluded, ptePage>>12)
+
+	// The direct map's and the image's tables lost: both are linear, so
+	// Translate still answers by formula; Walk reports the loss.
+	tab, _ := tr.table(tr.pgd)
+	f.mem.excluded[tr.entryAddr(tab[(f.pageOffset>>39)&511])>>12] = true
+	f.mem.excluded[tr.entryAddr(tab[511])>>12] = true
+	tr4, err := NewTranslator(f.mem, f.info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tr4.Walk(f.pageOffset + 0x12345678); !errors.Is(err, physmem.ErrExcluded) {
+		t.Errorf("Walk with an excluded PUD table: %v", err)
+	}
+	// The direct map base was not found this time, so only the image is
+	// linear; give the translator the base found before.
+	tr4.pageOffset, tr4.pageOffOK = f.pageOffset, true
+	if p, _, err := tr4.Translate(f.pageOffset + 0x12345678); err != nil || p != 0x12345678 {
+		t.Errorf("direct map by formula: %#x %v", p, err)
+	}
+	if p, _, err := tr4.Translate(StartKernelMap + 0x1e000000 + 0x10); err != nil || p != f.physBase+0x1e000000+0x10 {
+		t.Errorf("image by formula: %#x %v", p, err)
+	}
+	// vmalloc is not linear: without its PTE table there is no answer.
+	f.mem.excluded[ptePage>>12] = true
+	if _, _, err := tr4.Translate(0xffffc90000001000); !errors.Is(err, physmem.ErrExcluded) {
+		t.Errorf("vmalloc address without its tables: %v", err)
+	}
 }
 
 func TestReadVirt(t *testing.T) {
