@@ -323,6 +323,9 @@ func readHeader(r io.ReaderAt, size int64) (*header, error) {
 // readProgramHeaders calls fn for each program header, reading the table in
 // bounded chunks. readHeader has checked that the table lies in the file.
 func readProgramHeaders(r io.ReaderAt, h *header, fn func(i uint64, typ elf.ProgType, s Segment) error) error {
+	if h.phnum == 0 {
+		return nil // e_phentsize is unchecked then, and may be 0
+	}
 	chunk := max(1, (256<<10)/h.phentsize) // headers per read: 256 KiB
 	buf := make([]byte, min(h.phnum, chunk)*h.phentsize)
 	o := h.order

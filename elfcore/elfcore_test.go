@@ -587,6 +587,12 @@ func TestBadFiles(t *testing.T) {
 		})
 	}
 
+	// No program headers and e_phentsize 0: a valid, empty core.
+	empty := patch(func(b []byte) { le.PutUint16(b[54:], 0); le.PutUint16(b[56:], 0) })
+	if f, err := NewFile(bytes.NewReader(empty), int64(len(empty))); err != nil || len(f.Segments) != 0 || len(f.Warnings) != 1 {
+		t.Errorf("core without program headers: %v", err)
+	}
+
 	exec := patch(func(b []byte) { le.PutUint16(b[16:], uint16(elf.ET_EXEC)) })
 	if _, err := NewFile(bytes.NewReader(exec), int64(len(exec))); !errors.Is(err, ErrNotCore) {
 		t.Errorf("ET_EXEC: err = %v, want ErrNotCore", err)
