@@ -96,7 +96,9 @@ func runP(c *Context, args []string) error {
 			return err
 		}
 		s.printCount++
-		if bare {
+		// crash names the variable only for a bare symbol: "jiffies = $1 =
+		// ...", but "$1 = {...}" for init_uts_ns.name.
+		if bare || members != "" {
 			fmt.Fprintf(c.Out, "$%d = %s\n", s.printCount, out)
 		} else {
 			fmt.Fprintf(c.Out, "%s = $%d = %s\n", it.label, s.printCount, out)
