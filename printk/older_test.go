@@ -287,7 +287,8 @@ func TestPlain(t *testing.T) {
 		t.Errorf("last %+v", last)
 	}
 	mid := got[len(got)-2]
-	if mid.Prefix != "<7>" || mid.Level != 7 || mid.Facility != 0 || !strings.HasSuffix(mid.Text, "line 399 of the old log") {
+	if mid.Prefix != "<7>" || mid.Level != 7 || mid.Facility != 0 || !strings.HasSuffix(mid.Text, "line 399 of the old log") ||
+		mid.TsNsec != 399*1e9+399*7*1e3 {
 		t.Errorf("mid %+v", mid)
 	}
 	// A log that has not wrapped yet.

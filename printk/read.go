@@ -568,10 +568,42 @@ func readPlain(m *pagedMem, l *PlainLayout) ([]Record, []Warning, error) {
 				rec.Level, rec.Facility = v&7, v>>3
 			}
 			rec.Text = string(line)
+			rec.TsNsec = plainTimestamp(line)
 			recs = append(recs, rec)
 		}
 	}
 	return recs, warns, nil
+}
+
+// plainTimestamp parses the "[%5lu.%06lu] " stamp that CONFIG_PRINTK_TIME
+// kernels up to 3.4 put at the start of a line's text, or returns 0.
+func plainTimestamp(line []byte) uint64 {
+	if len(line) < 10 || line[0] != '[' {
+		return 0
+	}
+	i := 1
+	for i < len(line) && line[i] == ' ' {
+		i++
+	}
+	var sec, usec uint64
+	digits := 0
+	for ; i < len(line) && line[i] >= '0' && line[i] <= '9' && digits < 12; i++ {
+		sec = sec*10 + uint64(line[i]-'0')
+		digits++
+	}
+	if digits == 0 || i >= len(line) || line[i] != '.' {
+		return 0
+	}
+	i++
+	digits = 0
+	for ; i < len(line) && line[i] >= '0' && line[i] <= '9' && digits < 6; i++ {
+		usec = usec*10 + uint64(line[i]-'0')
+		digits++
+	}
+	if digits != 6 || i >= len(line) || line[i] != ']' {
+		return 0
+	}
+	return sec*1e9 + usec*1e3
 }
 
 // splitLevelPrefix splits a "<N>" prefix (one to three digits) off a line.

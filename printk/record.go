@@ -43,7 +43,8 @@ type Record struct {
 	// Plain-buffer records (3.4 and earlier) keep the line as it was: Prefix
 	// is the "<N>" level prefix exactly as found (empty when the line had
 	// none), Text the rest of the line, and Partial marks a last line that
-	// had no newline yet. Their timestamps are part of Text.
+	// had no newline yet. Their timestamps stay part of Text; TsNsec is
+	// parsed from it when the line starts with one (CONFIG_PRINTK_TIME).
 	Plain   bool
 	Prefix  string
 	Partial bool
