@@ -138,10 +138,11 @@ func dumpLog(d *vmcore.Dump) ([]printk.Record, []printk.Warning, error) {
 // bootTime estimates the wall-clock time of boot for -T. crash computes it
 // as the dump's date minus the uptime in whole seconds from jiffies, which a
 // dump without vmlinux does not give; the last record's timestamp, rounded
-// to the nearest second, stands in for it. On the lab's 6.1 dumps jiffies ran
-// a fraction of a second ahead of the log clock (uptimes 6 and 15 s for last
-// records at 6.22 and 14.93 s), which rounding reproduces and truncation did
-// not; it remains an estimate that can be a second off.
+// to the nearest second, stands in for it. Jiffies and the log clock differ
+// by a fraction of a second either way: on three lab crashes crash's uptimes
+// were 6, 15 and 21 s for last records at 6.22, 14.93 and 21.61 s, so the
+// stamps can be a second off crash's (reading jiffies_64 through kallsyms,
+// which VMCOREINFO locates from 6.0, would make them exact).
 func bootTime(d *vmcore.Dump, recs []printk.Record) time.Time {
 	crash, ok := d.CrashTime()
 	if !ok {
