@@ -179,9 +179,6 @@ func (d *Dump) init() error {
 				break
 			}
 		}
-		if d.elf.Incomplete() {
-			d.warnings = append(d.warnings, "incomplete dump: the writer could not save all of memory (ELF e_flags bit 0)")
-		}
 		prs, err := d.elf.PRStatus()
 		if err != nil {
 			d.warnings = append(d.warnings, "CPU registers: "+err.Error())
