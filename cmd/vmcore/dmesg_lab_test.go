@@ -21,6 +21,7 @@ import (
 // reference tools' outputs for the same crash:
 //   - kexec-tools vmcore-dmesg on the ELF dump (this dump's ELF twin):
 //     byte for byte;
+//   - drgn's dmesg on this dump: byte for byte;
 //   - makedumpfile --dump-dmesg on this dump: every record's timestamp and
 //     text, ignoring its caller-id column and continuation indent;
 //   - crash `log` on this dump: byte for byte against printk.StyleCrash;
@@ -52,6 +53,14 @@ func TestDmesgLab(t *testing.T) {
 				compared++
 				if out != string(ref) {
 					t.Errorf("differs from vmcore-dmesg on %s:\n%s", twin.Name, firstDiff(string(ref), out))
+				}
+			}
+			// drgn prints vmcore-dmesg's layout and reads the dumps
+			// vmcore-dmesg cannot (QEMU's, without virtual addresses).
+			if ref, err := os.ReadFile(d.RefFile("drgn", "dmesg.txt")); err == nil && len(ref) > 0 {
+				compared++
+				if out != string(ref) {
+					t.Errorf("differs from drgn's dmesg:\n%s", firstDiff(string(ref), out))
 				}
 			}
 			if ref, err := os.ReadFile(d.RefFile("", "makedumpfile-dump-dmesg.txt")); err == nil && len(ref) > 0 {
