@@ -73,6 +73,7 @@ func BenchmarkReadPage(b *testing.B) {
 			b.SetBytes(4096)
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := processCPUTime()
 			for i := 0; i < b.N; i++ {
 				pfn := order[i&(len(order)-1)]
 				if err := f.ReadPage(pfn, dst); err != nil {
@@ -80,6 +81,7 @@ func BenchmarkReadPage(b *testing.B) {
 				}
 			}
 			b.StopTimer()
+			b.ReportMetric(float64(processCPUTime()-cpu)/float64(b.N), "cpu-ns/op")
 			if !bytes.Equal(dst, pages[order[(b.N-1)&(len(order)-1)]]) {
 				b.Fatal("last page read differs")
 			}

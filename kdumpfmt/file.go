@@ -131,6 +131,7 @@ type part struct {
 	rankBase  uint64 // set bits of the dumpable bitmap below start
 	ndesc     uint64 // descriptors in this file
 	truncated bool   // the descriptor table runs past the end of the file
+	descs     *descCache
 	ram       *bitmap
 	dumpable  *bitmap
 }
@@ -278,6 +279,7 @@ func newFile(readers []io.ReaderAt, sizes []int64, names []string) (*File, error
 	for _, p := range f.parts {
 		p.rankBase = f.rank.rank(p.start)
 		p.ndesc = f.rank.rank(p.end) - p.rankBase
+		p.descs = newDescCache(p.ndesc)
 		if p.ndesc > uint64(p.size) || p.pdOff+int64(p.ndesc)*pageDescSize > p.size {
 			p.truncated = true
 			if p.hdr.Status&StatusIncomplete == 0 {
@@ -625,12 +627,12 @@ func (f *File) loadPage(pfn uint64, dst []byte) error {
 	idx := f.rank.rank(pfn) - p.rankBase
 	s := getScratch(f.pageSize)
 	defer putScratch(s)
-	pdPos := p.pdOff + int64(idx)*pageDescSize
-	if n, err := p.r.ReadAt(s.pdBuf[:], pdPos); n < pageDescSize {
-		if pdPos+pageDescSize > p.size { // past the end: the dump stopped early
-			return physErr(pfn, f.pageSize, physmem.Lost)
-		}
-		return fmt.Errorf("kdumpfmt: page %#x: reading descriptor at %d: %w", pfn, pdPos, noEOF(err))
+	ok, err := p.descs.read(p, idx, &s.pdBuf)
+	if err != nil {
+		return fmt.Errorf("kdumpfmt: page %#x: reading descriptor %d: %w", pfn, idx, err)
+	}
+	if !ok { // past the end of the file: the dump stopped early
+		return physErr(pfn, f.pageSize, physmem.Lost)
 	}
 	pd := decodePageDesc(s.pdBuf[:], p.hdr.ByteOrder)
 	if pd.Offset == 0 {
