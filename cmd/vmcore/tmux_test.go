@@ -136,7 +136,6 @@ sleep 60
 	})
 
 	// Ctrl-C during a long command.
-	before := promptCount(s.screen())
 	s.typeText("rd -p 0 100000000")
 	s.keys("Enter")
 	s.waitFor("rd running", func(sc string) bool {
@@ -146,7 +145,6 @@ sleep 60
 	sc = s.waitFor("the interruption and a new prompt", func(sc string) bool {
 		return strings.Contains(sc, "rd: interrupted") && strings.HasSuffix(lastLine(sc), "vmcore>")
 	})
-	_ = before
 
 	// The session still works, then Ctrl-D quits.
 	s.typeText("log -t | tail -n 1")
@@ -174,9 +172,14 @@ sleep 60
 	s2.keys("C-u")
 	s2.typeText("q")
 	s2.keys("Enter")
-	sc = s2.waitFor("the exit", func(sc string) bool { return strings.Contains(sc, "EXIT=") })
+	sc = s2.waitFor("the exit and the terminal modes", func(sc string) bool {
+		return strings.Contains(sc, "EXIT=") && strings.Contains(sc[strings.Index(sc, "EXIT="):], "canon")
+	})
 	if !strings.Contains(sc, "EXIT=0") {
 		t.Errorf("q: vmcore did not exit with status 0:\n%s", sc)
+	}
+	if modes := strings.Fields(sc[strings.Index(sc, "EXIT="):]); strings.Join(modes[1:], " ") != "icanon echo" {
+		t.Errorf("terminal not restored after q: modes %q, want icanon echo", modes[1:])
 	}
 	h, err := os.ReadFile(hist)
 	if err != nil || !strings.Contains(string(h), "rd -p 0 100000000\n") {
