@@ -8,7 +8,11 @@
 # step is keyed (stamps/), so a second run does nothing. Prints the lab's path
 # on the last line of stdout. See testdata/lab/README.md.
 #
-# Usage: build.sh [--only-6.1]   (--only-6.1 skips the second kernel)
+# Usage: build.sh [--only-6.1] [--export]
+#   --only-6.1  skips the second kernel (6.12)
+#   --export    rewrites the committed copies (testdata/lab/expected/,
+#               testdata/demo/) from this lab; otherwise they are written
+#               only where missing
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$LABSRC/tools.sh"
@@ -19,7 +23,15 @@ source "$LABSRC/convert.sh"
 [[ -f $LABSRC/demo.sh ]] && source "$LABSRC/demo.sh"
 
 ONLY61=0
-[[ ${1:-} == --only-6.1 ]] && ONLY61=1
+EXPORT=0
+for arg in "$@"; do
+	case $arg in
+	--only-6.1) ONLY61=1 ;;
+	--export) EXPORT=1 ;;
+	*) die "usage: build.sh [--only-6.1] [--export]" ;;
+	esac
+done
+export EXPORT
 [[ $(id -u) == 0 ]] || die "run as root (apt-get install, apt-get download)"
 
 T0=$SECONDS
@@ -32,9 +44,15 @@ run_step host-packages "$(step_key tools.sh "${HOST_PACKAGES[*]}")" install_host
 run_step trixie-tools "$(step_key tools.sh "${TRIXIE_PACKAGES[*]}")" build_trixie_root
 TOOLS_KEY=$(cat "$LAB/stamps/trixie-tools")
 
-# kernel_lab SERIES PREFIX MEM CRASHKERNEL: one kernel's kdump, conversions.
+# kernel_lab SERIES PREFIX MEM CRASHKERNEL FULL: one kernel's kdump,
+# conversions, QEMU dumps. FULL=0 makes a smaller set (the second kernel).
 kernel_lab() {
-	local series=$1 p=$2 mem=$3 ck=$4
+	local series=$1 p=$2 mem=$3 ck=$4 full=$5
+	local -a conv=() qruns=(live panic novmci)
+	if [[ $full == 0 ]]; then
+		conv=(kdump-zlib-d31 kdump-lzo-d31 kdump-zstd-d31 elf-d31)
+		qruns=(panic)
+	fi
 	choose_kernel "$series"
 	local k_kernel k_initrd k_kdump k_conv
 	k_kernel=$(step_key "" "$(cat "$LAB/kernel-$series.env")")
@@ -44,26 +62,30 @@ kernel_lab() {
 	[[ -f $LAB/accel ]] || choose_accel "$series"
 	k_kdump=$(step_key "guest.sh" "$k_initrd" "$mem" "$ck")
 	run_step "kdump-$series" "$k_kdump" run_kdump "$series" "$p-kdump" "$mem" "$ck"
-	k_conv=$(step_key "convert.sh lib.sh" "$k_kdump")
+	k_conv=$(step_key "convert.sh lib.sh" "$k_kdump" "${conv[*]}")
 	run_step "register-$series" "$k_conv" register_kdump_run "$series" "$p-kdump" "$p"
-	run_step "convert-$series" "$k_conv" convert_dumps "$series" "$p-kdump" "$p"
+	run_step "convert-$series" "$k_conv" convert_dumps "$series" "$p-kdump" "$p" "${conv[@]}"
 	# Snappy depends on the project's writer; its step is re-tried until it ran.
 	if [[ $(cat "$LAB/dumps/$p-kdump/conv/snappy.status" 2>/dev/null) != done ]]; then
 		convert_snappy "$series" "$p-kdump" "$p"
 	fi
 	if declare -F run_qemu_dumps >/dev/null; then
-		run_step "qemudump-$series" "$(step_key "qemudump.sh guest.sh" "$k_initrd")" run_qemu_dumps "$series" "$p"
+		run_step "qemudump-$series" "$(step_key "qemudump.sh guest.sh" "$k_initrd" "${qruns[*]}")" \
+			run_qemu_dumps "$series" "$p" "${qruns[@]}"
 	fi
 }
 
-kernel_lab 6.1 k61 1G 256M
-[[ $ONLY61 == 1 ]] || kernel_lab 6.12 k612 1G 256M
+kernel_lab 6.1 k61 1G 256M 1
+[[ $ONLY61 == 1 ]] || kernel_lab 6.12 k612 1G 256M 0
 if declare -F make_demo >/dev/null; then
 	run_step demo "$(step_key "demo.sh guest.sh" "$(cat "$LAB/stamps/initramfs-6.1")")" make_demo
 fi
 write_manifest
 if declare -F record_all >/dev/null; then
 	record_all
+fi
+if declare -F export_demo >/dev/null; then
+	export_demo
 fi
 
 log "lab built in $((SECONDS - T0))s: $LAB (manifest: $LAB/manifest.tsv)"

@@ -26,14 +26,19 @@ CONVERSIONS=(
 	"split-lzo-d31	kdump-split	lzo	31	--split -l -d 31"
 )
 
+# convert_dumps SERIES RUN PREFIX [NAME...]: all CONVERSIONS, or only the
+# named ones (the second kernel gets fewer, to keep the first run short).
 convert_dumps() {
 	local series=$1 run=$2 p=$3
-	local src=$LAB/dumps/$run/vmcore out=$LAB/dumps/$run/conv
+	shift 3
+	local only=" $* "
+	local src=$LAB/dumps/$run/vmcore out=$LAB/dumps/$run/conv.new
 	rm -rf "$out"
 	mkdir -p "$out"
 	local line name format comp level args
 	for line in "${CONVERSIONS[@]}"; do
 		IFS=$'\t' read -r name format comp level args <<<"$line"
+		[[ $only == "  " || $only == *" $name "* ]] || continue
 		local t0=$SECONDS files
 		case $format in
 		kdump-split)
@@ -56,13 +61,23 @@ convert_dumps() {
 			;;
 		esac
 		printf '%s\t%ss\n' "$name" "$((SECONDS - t0))" >>"$out/timings.tsv"
-		register_dump "$p-$name" "$format" "$comp" "$level" "$series" "$files" "$p-elf" \
-			"host: makedumpfile 1.7.6 $args ${src#"$LAB"/}"
 	done
 	# The guest's flattened stream, rearranged by makedumpfile -R: must read
 	# the same as the stream itself.
 	makedumpfile_trixie -R "$out/flat-lzo-d31-R" <"$LAB/dumps/$run/flat-lzo-d31" >"$out/flat-lzo-d31-R.log" 2>&1 ||
 		die "makedumpfile -R failed"
+	chmod a+r "$out"/*
+	rm -rf "$LAB/dumps/$run/conv"
+	mv "$out" "$LAB/dumps/$run/conv"
+	local line name format comp level args files
+	for line in "${CONVERSIONS[@]}"; do
+		IFS=$'\t' read -r name format comp level args <<<"$line"
+		[[ $only == "  " || $only == *" $name "* ]] || continue
+		files=dumps/$run/conv/$name
+		[[ $format == kdump-split ]] && files="$files.1,$files.2,$files.3"
+		register_dump "$p-$name" "$format" "$comp" "$level" "$series" "$files" "$p-elf" \
+			"host: makedumpfile 1.7.6 $args dumps/$run/vmcore"
+	done
 	register_dump "$p-kdump-lzo-d31-R" kdump lzo 31 "$series" "dumps/$run/conv/flat-lzo-d31-R" "$p-elf" \
 		"host: makedumpfile 1.7.6 -R < dumps/$run/flat-lzo-d31"
 }
@@ -70,7 +85,9 @@ convert_dumps() {
 # Snappy: nothing on Debian writes it, so the project's own writer does.
 # Runs only once `go run ./cmd/vmcore convert` works; otherwise says so.
 vmcore_convert_works() {
-	(cd "$REPO" && go run ./cmd/vmcore convert -h 2>&1 | grep -qi 'snappy')
+	local usage
+	usage=$(cd "$REPO" && go run ./cmd/vmcore convert -h 2>&1) || true
+	grep -qi 'snappy' <<<"$usage"
 }
 convert_snappy() {
 	local series=$1 run=$2 p=$3 out=$LAB/dumps/$2/conv
@@ -82,11 +99,11 @@ convert_snappy() {
 	local bin=$LAB/bin/vmcore
 	mkdir -p "$LAB/bin"
 	(cd "$REPO" && go build -o "$bin" ./cmd/vmcore)
-	"$bin" convert -c snappy "$out/kdump-zlib-d31" "$out/kdump-snappy-d31" >"$out/kdump-snappy-d31.log" 2>&1 ||
+	"$bin" convert -f -c snappy "$out/kdump-zlib-d31" "$out/kdump-snappy-d31" >"$out/kdump-snappy-d31.log" 2>&1 ||
 		die "vmcore convert -c snappy failed (see $out/kdump-snappy-d31.log)"
 	register_dump "$p-kdump-snappy-d31" kdump snappy 31 "$series" "dumps/$run/conv/kdump-snappy-d31" "$p-elf" \
 		"host: vmcore convert -c snappy dumps/$run/conv/kdump-zlib-d31 (this project's writer)"
-	"$bin" convert -c snappy -F "$out/kdump-zlib-d31" "$out/flat-snappy-d31" >"$out/flat-snappy-d31.log" 2>&1 ||
+	"$bin" convert -f -c snappy -F "$out/kdump-zlib-d31" "$out/flat-snappy-d31" >"$out/flat-snappy-d31.log" 2>&1 ||
 		die "vmcore convert -c snappy -F failed (see $out/flat-snappy-d31.log)"
 	register_dump "$p-flat-snappy-d31" kdump-flat snappy 31 "$series" "dumps/$run/conv/flat-snappy-d31" "$p-elf" \
 		"host: vmcore convert -c snappy -F dumps/$run/conv/kdump-zlib-d31 (this project's writer)"

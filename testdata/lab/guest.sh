@@ -1,9 +1,11 @@
 # Step functions: kernel download, busybox initramfs, QEMU runs.
 # Sourced by build.sh.
 
-# Modules the guest needs for virtio disks, in load order (missing ones are
-# skipped, so one list serves 6.1 and 6.12).
-GUEST_MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk)
+# Modules the guest needs, in load order: virtio disks for the capture
+# kernel, and qemu_fw_cfg, through which the kernel hands its VMCOREINFO to
+# QEMU's -device vmcoreinfo (without it QEMU warns "guest note is not
+# present"). Missing ones are skipped, so one list serves 6.1 and 6.12.
+GUEST_MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk qemu_fw_cfg)
 
 # choose_kernel SERIES: records in $LAB/kernel-SERIES.env the newest ABI of a
 # Debian cloud kernel series on the mirror; once chosen it stays (the .debs
@@ -150,7 +152,8 @@ accel_args() {
 run_kdump() {
 	local series=$1 name=$2 mem=$3 ck=$4 kd out
 	kd=$(kernel_dir "$series")
-	out=$LAB/dumps/$name
+	# Built aside and renamed at the end: tests may be reading the old run.
+	out=$LAB/dumps/$name.new
 	rm -rf "$out"
 	mkdir -p "$out"
 	local disk=$LAB/tmp-$name.img
@@ -173,4 +176,6 @@ run_kdump() {
 	rm -f "$disk"
 	[[ -s $out/vmcore ]] || die "kdump $name: no vmcore saved"
 	cp "$kd/release" "$out/release"
+	rm -rf "$LAB/dumps/$name"
+	mv "$out" "$LAB/dumps/$name"
 }
