@@ -136,6 +136,9 @@ func (s *Session) disassemble(code []byte, pc uint64) (string, int) {
 		return "(bad)", 1
 	}
 	text := x86asm.GNUSyntax(inst, pc, nil)
+	if strings.HasPrefix(text, "prefix(") || strings.HasPrefix(text, "op(") || strings.HasPrefix(text, "error:") {
+		return "(bad)", 1
+	}
 	mnem, operands, _ := strings.Cut(text, " ")
 	switch mnem {
 	case "callq":
@@ -156,7 +159,7 @@ func (s *Session) disassemble(code []byte, pc uint64) (string, int) {
 	}
 	if mnem == "nopl" && inst.Len == 5 && bytes.HasPrefix(code, []byte{0x0f, 0x1f, 0x44, 0, 0}) {
 		operands = "0x0(%rax,%rax,1)"
-		if _, off, ok := s.Debug.SymbolAt(pc); ok && off == 0 {
+		if _, off, ok := s.Symbols.SymbolAt(pc); ok && off == 0 {
 			operands += " [FTRACE NOP]"
 		}
 	}

@@ -76,6 +76,9 @@ func crashRefs(dir string) []crashRef {
 	return refs
 }
 
+// noVMLinux matches the reference commands that need no vmlinux.
+var noVMLinux = regexp.MustCompile(`^(log( -[Ttdmc]+)?|rd( -[0-9a-zA-Z]+)* -p .*)$`)
+
 // notYet are crash commands this package does not implement yet.
 var notYet = regexp.MustCompile(`^(ps|bt|foreach|runq|kmem|task|set)\b`)
 
@@ -123,6 +126,24 @@ func TestLabAgainstCrash(t *testing.T) {
 					if crashed, ok := d.CrashTime(); ok && !strings.Contains(string(sysRef), "DATE: "+crashDate(crashed)+"\n") {
 						t.Skipf("the reference outputs are from another capture than %s (crash time %s)", r.files[0], crashDate(crashed))
 					}
+				}
+				// The commands that need no vmlinux must give the same
+				// output from the dump alone.
+				bare := NewSession(d, "", nil, nil)
+				for _, ref := range refs {
+					if !noVMLinux.MatchString(ref.cmd) {
+						continue
+					}
+					want, _ := os.ReadFile(ref.file)
+					t.Run("without-vmlinux/"+ref.cmd, func(t *testing.T) {
+						var out bytes.Buffer
+						l := &Loop{Session: bare, Out: &out, Err: &out}
+						l.RunLine(ref.cmd)
+						ran++
+						if out.String() != string(want) {
+							t.Errorf("%s without the vmlinux differs from %s (-crash +ours):\n%s", ref.cmd, version, cmp.Diff(string(want), out.String()))
+						}
+					})
 				}
 				for _, ref := range refs {
 					want, err := os.ReadFile(ref.file)
