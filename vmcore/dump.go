@@ -55,6 +55,7 @@ type Dump struct {
 	cpus     []CPU
 	warnings []string
 	paths    []string
+	virt     virt
 }
 
 // CPU is the state one CPU saved at the crash: an NT_PRSTATUS note written

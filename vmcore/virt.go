@@ -1,0 +1,72 @@
+package vmcore
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/vmcoretools/vmcore/arch/amd64"
+	"github.com/vmcoretools/vmcore/printk"
+)
+
+// virt holds what kernel virtual reads need, made once per Dump.
+type virt struct {
+	once sync.Once
+	tr   *amd64.Translator
+	err  error
+}
+
+// Translator returns the dump's x86_64 kernel address translator, made from
+// VMCOREINFO alone on first use and shared by every caller after.
+func (d *Dump) Translator() (*amd64.Translator, error) {
+	d.virt.once.Do(func() {
+		info, err := d.VMCOREINFO()
+		switch {
+		case err != nil:
+			d.virt.err = fmt.Errorf("kernel virtual addresses: %w", err)
+		case d.Arch() != "x86_64":
+			d.virt.err = fmt.Errorf("kernel virtual addresses of %q dumps cannot be translated yet (only x86_64)", d.Arch())
+		default:
+			d.virt.tr, d.virt.err = amd64.NewTranslator(d.phys, info)
+		}
+	})
+	return d.virt.tr, d.virt.err
+}
+
+// ReadVirt reads kernel virtual memory at addr, as io.ReaderAt does. A
+// failure names the address and why: not mapped, or a physical page the
+// dump lacks (errors.Is matches ErrExcluded and the other physical errors).
+func (d *Dump) ReadVirt(p []byte, addr uint64) (int, error) {
+	tr, err := d.Translator()
+	if err != nil {
+		return 0, err
+	}
+	return tr.ReadVirt(p, addr)
+}
+
+// KernelLog reads the kernel log (printk records) from the dump's memory,
+// using VMCOREINFO alone: no vmlinux is needed. Records on pages the dump
+// lacks come back with Missing set; damage to the ring ends the walk with a
+// warning rather than an error.
+func (d *Dump) KernelLog() ([]printk.Record, []printk.Warning, error) {
+	info, err := d.VMCOREINFO()
+	if errors.Is(err, ErrNoVMCOREINFO) {
+		hint := "for a QEMU dump, start the guest with -device vmcoreinfo before dump-guest-memory, or take the dump with kdump"
+		if d.Format() == FormatELF {
+			hint += "; a vmlinux would supply the log's symbols and layout, but reading the log with a vmlinux instead of VMCOREINFO is not implemented yet"
+		}
+		return nil, nil, fmt.Errorf("the dump has no VMCOREINFO note, which the kernel log is found through (%s)", hint)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	tr, err := d.Translator()
+	if err != nil {
+		return nil, nil, err
+	}
+	layout, err := printk.LayoutFromVMCOREINFO(info)
+	if err != nil {
+		return nil, nil, err
+	}
+	return printk.Read(tr.ReaderAt(), layout)
+}
