@@ -608,3 +608,26 @@ func TestSniffAndRearrange(t *testing.T) {
 		t.Error("Rearrange accepted a plain dump")
 	}
 }
+
+func TestStatsZeroPageWithoutDumpLevel(t *testing.T) {
+	// A writer that shares the zero page without setting dump level bit 1:
+	// several descriptors pointing at the first data block still mark it.
+	d := newTestDump(6, "64", false)
+	d.dumpLevel = 0
+	var zero uint64
+	for _, pg := range d.pages {
+		if pg.codec == "zero" {
+			zero++
+		}
+	}
+	st, err := openBytes(t, d.build()).Stats()
+	if err != nil || st.Zero != zero || zero < 2 {
+		t.Errorf("zero %d, want %d (%v)", st.Zero, zero, err)
+	}
+	// A single raw page first in the data is not a zero page.
+	d.pages = []tPage{{pfn: 0, data: tPageData(0, 4096), codec: "raw"}, {pfn: 1, data: tPageData(1, 4096), codec: "zlib"}}
+	st, err = openBytes(t, d.build()).Stats()
+	if err != nil || st.Zero != 0 || !cmp.Equal(st.Compressions, []string{"none", "zlib"}) {
+		t.Errorf("stats %+v (%v)", st, err)
+	}
+}

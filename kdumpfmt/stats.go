@@ -49,7 +49,11 @@ func (f *File) Stats() (Stats, error) {
 	for _, p := range f.parts {
 		covered += countBits(f.ram, p.start, p.end)
 		dataStart := uint64(p.pdOff) + p.ndesc*pageDescSize
+		// makedumpfile and QEMU write the shared zero page first in the
+		// data; it is the zero page if the dump level says zero pages are
+		// shared or if several descriptors point at it.
 		zeroShared := p.sub.DumpLevel&1 != 0
+		var zeroRefs uint64
 		for idx := uint64(0); idx < p.ndesc; idx += chunk {
 			n := min(chunk, p.ndesc-idx)
 			off := p.pdOff + int64(idx)*pageDescSize
@@ -64,14 +68,19 @@ func (f *File) Stats() (Stats, error) {
 				switch {
 				case d.Offset == 0, d.Offset > uint64(p.size), uint64(d.Size) > uint64(p.size)-d.Offset:
 					st.Lost++
-				case zeroShared && d.Offset == dataStart && d.Flags&compressMask == 0 && int(d.Size) == f.pageSize:
+				case d.Offset == dataStart && d.Flags&compressMask == 0 && int(d.Size) == f.pageSize:
 					st.Present++
-					st.Zero++
+					zeroRefs++
 				default:
 					st.Present++
 					seen[compressionName(d.Flags)] = true
 				}
 			}
+		}
+		if zeroShared || zeroRefs > 1 {
+			st.Zero += zeroRefs
+		} else if zeroRefs == 1 {
+			seen["none"] = true // an ordinary raw page that happens to come first
 		}
 	}
 	st.Excluded = covered - f.rank.total()
