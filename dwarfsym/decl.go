@@ -105,9 +105,23 @@ func baseName(t dwarf.Type) string {
 		return v.Name
 	}
 	if c := t.Common(); c != nil && c.Name != "" {
+		if n, ok := gdbBaseNames[c.Name]; ok {
+			return n
+		}
 		return c.Name
 	}
 	return t.String()
+}
+
+// gdbBaseNames spells GCC's base type names the way gdb (and so crash)
+// prints them.
+var gdbBaseNames = map[string]string{
+	"long int":               "long",
+	"long unsigned int":      "unsigned long",
+	"short int":              "short",
+	"short unsigned int":     "unsigned short",
+	"long long int":          "long long",
+	"long long unsigned int": "unsigned long long",
 }
 
 // WriteLayout prints a struct or union the way crash's "struct -o" does:
@@ -128,16 +142,20 @@ func WriteLayout(w io.Writer, t dwarf.Type, hex bool) error {
 		return err
 	}
 	// crash right-aligns the offsets three columns past the widest.
+	// crash right-aligns the offsets in the width of "[SIZE]" plus two.
+	width := len("["+num(st.ByteSize, hex)+"]") + 2
 	budget := maxLayoutLines
-	width := len("["+num(maxOffset(st, 0, 0, &budget), hex)+"]") + 3
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s {\n", baseName(st))
-	budget = maxLayoutLines
-	writeFields(&b, st, 0, 1, width, hex, &budget)
+	writeFields(&b, st, 0, 0, width, hex, &budget)
 	fmt.Fprintf(&b, "}\nSIZE: %s\n", num(st.ByteSize, hex))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// maxLayoutLines bounds a layout: anonymous members nest, and a corrupt
+// file can make an anonymous struct contain itself.
+const maxLayoutLines = 1 << 14
 
 func num(n int64, hex bool) string {
 	if hex {
@@ -146,47 +164,26 @@ func num(n int64, hex bool) string {
 	return fmt.Sprint(n)
 }
 
-// maxLayoutLines bounds a layout: anonymous members nest, and a corrupt
-// file can make an anonymous struct contain itself.
-const maxLayoutLines = 1 << 14
-
-func maxOffset(st *dwarf.StructType, base int64, depth int, budget *int) int64 {
-	m := base
-	if depth > 16 {
-		return m
-	}
-	for _, f := range st.Field {
-		if *budget--; *budget < 0 {
-			return m
-		}
-		off, _ := FieldBits(f)
-		m = max(m, base+off)
-		if inner, ok := Strip(f.Type).(*dwarf.StructType); ok && f.Name == "" {
-			m = max(m, maxOffset(inner, base+off, depth+1, budget))
-		}
-	}
-	return m
-}
-
 func writeFields(b *strings.Builder, st *dwarf.StructType, base int64, depth, width int, hex bool, budget *int) {
 	indent := strings.Repeat("    ", depth)
+	blank := strings.Repeat(" ", width)
 	for _, f := range st.Field {
 		if *budget--; *budget < 0 {
-			b.WriteString("    ...\n")
+			b.WriteString(blank + " " + indent + "...\n")
 			return
 		}
 		off, _ := FieldBits(f)
-		label := fmt.Sprintf("%*s", width, "["+num(base+off, hex)+"]")
 		if inner, ok := Strip(f.Type).(*dwarf.StructType); ok && f.Name == "" && depth < 16 {
-			fmt.Fprintf(b, "%s %s%s {\n", strings.Repeat(" ", width), indent[4:]+"    ", inner.Kind)
+			fmt.Fprintf(b, "%s %s%s {\n", blank, indent, inner.Kind)
 			writeFields(b, inner, base+off, depth+1, width, hex, budget)
-			fmt.Fprintf(b, "%s %s};\n", strings.Repeat(" ", width), indent)
+			fmt.Fprintf(b, "%s %s};\n", blank, indent)
 			continue
 		}
+		label := fmt.Sprintf("%*s", width, "["+num(base+off, hex)+"]")
 		decl := Declare(f.Type, f.Name)
 		if f.BitSize != 0 {
 			decl += fmt.Sprintf(" : %d", f.BitSize)
 		}
-		fmt.Fprintf(b, "%s %s%s;\n", label, indent[4:], decl)
+		fmt.Fprintf(b, "%s %s%s;\n", label, indent, decl)
 	}
 }

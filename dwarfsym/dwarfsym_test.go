@@ -129,7 +129,7 @@ func TestTypesAndMembers(t *testing.T) {
 		decl              string
 	}
 	for path, w := range map[string]want{
-		"state":      {0, 0, 0, "long int state"},
+		"state":      {0, 0, 0, "long state"},
 		"pid":        {8, 0, 0, "pid_t pid"},
 		"comm":       {12, 0, 0, "char comm[16]"},
 		"tasks.next": {32, 0, 0, "struct list_head *next"},
@@ -196,7 +196,7 @@ func TestLayout(t *testing.T) {
 	st, _ := f.Type("struct task")
 	b.Reset()
 	WriteLayout(&b, st, true)
-	for _, line := range []string{"\n    [0xc] char comm[16];\n", "\n   [0x30] struct flags fl;\n", "    union {\n", "   [0x3c]         unsigned int hi;\n", "SIZE: 0x78\n"} {
+	for _, line := range []string{"\n   [0xc] char comm[16];\n", "\n  [0x30] struct flags fl;\n", "\n         union {\n", "\n  [0x3c]         unsigned int hi;\n", "\n             };\n", "SIZE: 0x78\n"} {
 		if !strings.Contains(b.String(), line) {
 			t.Errorf("struct -o -x output lacks %q:\n%s", line, b.String())
 		}

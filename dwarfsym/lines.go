@@ -181,9 +181,9 @@ func (f *File) Lines(addr uint64) ([]Frame, error) {
 	if err != nil || lr == nil {
 		return nil, fmt.Errorf("%w (%#x: unit has no line table)", ErrNoLine, addr)
 	}
-	var le dwarf.LineEntry
-	if err := lr.SeekPC(pc, &le); err != nil {
-		return nil, fmt.Errorf("%w (%#x: %v)", ErrNoLine, addr, err)
+	le, ok := seekPC(lr, pc)
+	if !ok {
+		return nil, fmt.Errorf("%w (%#x)", ErrNoLine, addr)
 	}
 	frames := []Frame{{File: fileName(le.File), Line: le.Line}}
 	files := lr.Files()
@@ -305,4 +305,27 @@ func (f *File) entryName(d *dwarf.Data, e *dwarf.Entry) string {
 		e = ne
 	}
 	return ""
+}
+
+// seekPC finds the row for pc. debug/dwarf's SeekPC assumes a unit's
+// sequences are sorted by address; a kernel unit's are not (.text,
+// .init.text, .sched.text ... in link order), so every row is looked at:
+// the answer is the last row at or below pc whose successor in the same
+// sequence is above it.
+func seekPC(lr *dwarf.LineReader, pc uint64) (dwarf.LineEntry, bool) {
+	var best, prev dwarf.LineEntry
+	found, havePrev := false, false
+	for n := 0; n < 1<<24; n++ {
+		var e dwarf.LineEntry
+		if err := lr.Next(&e); err != nil {
+			break
+		}
+		if havePrev && !prev.EndSequence && prev.Address <= pc && pc < e.Address {
+			if !found || prev.Address >= best.Address {
+				best, found = prev, true
+			}
+		}
+		prev, havePrev = e, true
+	}
+	return best, found
 }

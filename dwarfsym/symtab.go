@@ -19,6 +19,10 @@ type Symbol struct {
 	Bind    elf.SymBind
 	Section string // "" for absolute symbols
 	PerCPU  bool   // in .data..percpu: Addr is an offset into each CPU's area
+
+	SectionFlags elf.SectionFlag // of the symbol's section
+
+	nobits bool // the section has no file contents (.bss and the like)
 }
 
 // Kind is the symbol's nm(1) letter, as crash's sym command shows it in
@@ -29,14 +33,14 @@ func (s Symbol) Kind() byte {
 	switch {
 	case s.Section == "":
 		c = 'A'
-	case strings.HasPrefix(s.Section, ".text") || strings.Contains(s.Section, ".text") || s.Type == elf.STT_FUNC:
+	case s.SectionFlags&elf.SHF_EXECINSTR != 0:
 		c = 'T'
-	case strings.HasPrefix(s.Section, ".bss") || strings.HasSuffix(s.Section, "..bss"):
+	case s.nobits || strings.HasPrefix(s.Section, ".bss"):
 		c = 'B'
-	case strings.HasPrefix(s.Section, ".rodata") || strings.HasPrefix(s.Section, "__ksymtab") || strings.HasPrefix(s.Section, ".notes"):
-		c = 'R'
-	default:
+	case s.SectionFlags&elf.SHF_WRITE != 0:
 		c = 'D'
+	default:
+		c = 'R'
 	}
 	if s.Bind == elf.STB_WEAK {
 		c = 'W'
@@ -70,7 +74,7 @@ type symtab struct {
 	shnames []string
 
 	nameOnce sync.Once
-	byName   map[string]int32 // first global (else first) symbol of each name
+	byName   []int32 // entries sorted by name, then global before local, then address
 }
 
 func (t *symtab) name(e *symEntry) string {
@@ -155,7 +159,9 @@ func (f *File) loadSymbols() (*symtab, error) {
 		if typ == elf.STT_SECTION || typ == elf.STT_FILE || e.shndx == uint16(elf.SHN_UNDEF) || e.name == 0 {
 			continue
 		}
-		if int(e.shndx) == percpu {
+		// Per-CPU symbols are offsets into .data..percpu, linked at 0;
+		// markers such as __per_cpu_load carry its index but a real address.
+		if int(e.shndx) == percpu && e.addr-f.elf.Sections[percpu].Addr < f.elf.Sections[percpu].Size+1 {
 			e.flags |= symPerCPU
 		}
 		if e.shndx == uint16(elf.SHN_ABS) {
@@ -201,12 +207,51 @@ func (f *File) symbol(t *symtab, e *symEntry) Symbol {
 	}
 	if e.flags&symAbs == 0 && int(e.shndx) < len(t.shnames) {
 		s.Section = t.shnames[e.shndx]
+		s.SectionFlags = f.elf.Sections[e.shndx].Flags
+		s.nobits = f.elf.Sections[e.shndx].Type == elf.SHT_NOBITS
 	}
 	s.PerCPU = e.flags&symPerCPU != 0
 	if e.flags&(symPerCPU|symAbs) == 0 {
 		s.Addr += f.reloc.Load()
 	}
 	return s
+}
+
+// nameBytes is an entry's name without allocating.
+func (t *symtab) nameBytes(e *symEntry) []byte {
+	if int(e.name) >= len(t.strtab) {
+		return nil
+	}
+	b := t.strtab[e.name:]
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return b
+}
+
+// named returns the entries of that name, globals first.
+func (t *symtab) named(name string) []int32 {
+	t.nameOnce.Do(func() {
+		idx := make([]int32, len(t.entries))
+		for i := range idx {
+			idx[i] = int32(i)
+		}
+		sort.SliceStable(idx, func(i, j int) bool {
+			a, b := &t.entries[idx[i]], &t.entries[idx[j]]
+			if c := bytes.Compare(t.nameBytes(a), t.nameBytes(b)); c != 0 {
+				return c < 0
+			}
+			return elf.ST_BIND(a.info) != elf.STB_LOCAL && elf.ST_BIND(b.info) == elf.STB_LOCAL
+		})
+		t.byName = idx
+	})
+	key := []byte(name)
+	lo := sort.Search(len(t.byName), func(i int) bool { return bytes.Compare(t.nameBytes(&t.entries[t.byName[i]]), key) >= 0 })
+	hi := lo
+	for hi < len(t.byName) && bytes.Equal(t.nameBytes(&t.entries[t.byName[hi]]), key) {
+		hi++
+	}
+	return t.byName[lo:hi]
 }
 
 // Lookup returns the symbol of that name: the global one when there are
@@ -217,40 +262,23 @@ func (f *File) Lookup(name string) (Symbol, bool) {
 	if err != nil {
 		return Symbol{}, false
 	}
-	t.nameOnce.Do(func() {
-		t.byName = make(map[string]int32, len(t.entries))
-		for i := range t.entries {
-			e := &t.entries[i]
-			nm := t.name(e)
-			if j, ok := t.byName[nm]; ok {
-				old := &t.entries[j]
-				if elf.ST_BIND(old.info) == elf.STB_LOCAL && elf.ST_BIND(e.info) != elf.STB_LOCAL {
-					t.byName[nm] = int32(i)
-				}
-				continue
-			}
-			t.byName[nm] = int32(i)
-		}
-	})
-	i, ok := t.byName[name]
-	if !ok {
+	idx := t.named(name)
+	if len(idx) == 0 {
 		return Symbol{}, false
 	}
-	return f.symbol(t, &t.entries[i]), true
+	return f.symbol(t, &t.entries[idx[0]]), true
 }
 
-// LookupAll returns every symbol of that name, by address.
+// LookupAll returns every symbol of that name, globals first, then by
+// address.
 func (f *File) LookupAll(name string) []Symbol {
 	t, err := f.symbols()
 	if err != nil {
 		return nil
 	}
 	var out []Symbol
-	for i := range t.entries {
-		e := &t.entries[i]
-		if t.name(e) == name {
-			out = append(out, f.symbol(t, e))
-		}
+	for _, i := range t.named(name) {
+		out = append(out, f.symbol(t, &t.entries[i]))
 	}
 	return out
 }
@@ -294,7 +322,7 @@ func (f *File) SymbolAt(addr uint64) (sym Symbol, off uint64, ok bool) {
 	}
 	if int(best.shndx) < len(f.elf.Sections) {
 		s := f.elf.Sections[best.shndx]
-		if a >= s.Addr+s.Size && !(a == s.Addr+s.Size && best.addr == a) {
+		if a >= s.Addr+s.Size && best.addr != a {
 			return Symbol{}, 0, false
 		}
 	}

@@ -1,0 +1,158 @@
+package dwarfsym
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/vmcoretools/vmcore/internal/lab"
+	"github.com/vmcoretools/vmcore/vmcoreinfo"
+)
+
+func labVmlinux(t *testing.T, kernel string) *File {
+	t.Helper()
+	l := lab.Open(t)
+	p := filepath.Join(l.Dir, "kernel", kernel, "vmlinux")
+	f, err := Open(p)
+	if err != nil {
+		t.Skipf("no %s vmlinux in the lab: %v", kernel, err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// TestLabSymbolsLikeNm checks every symbol nm(1) lists (the reference
+// for System.map, which Debian ships only as a stub), both ways: name to
+// address, and address to a symbol at that address.
+func TestLabSymbolsLikeNm(t *testing.T) {
+	f := labVmlinux(t, "6.1")
+	nm, err := exec.LookPath("nm")
+	if err != nil {
+		t.Skip("nm (binutils) not installed")
+	}
+	out, err := exec.Command(nm, f.Path()).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	n, bad := 0, 0
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		if len(fs) != 3 {
+			continue
+		}
+		addr, err := strconv.ParseUint(fs[0], 16, 64)
+		if err != nil || strings.ContainsAny(fs[1], "aAuUwWvVN") {
+			continue
+		}
+		all := f.LookupAll(fs[2])
+		match := false
+		for _, x := range all {
+			if x.Addr == addr {
+				match = true
+				if x.Kind() != fs[1][0] {
+					if bad++; bad < 10 {
+						t.Errorf("%s: kind %c, nm says %s", fs[2], x.Kind(), fs[1])
+					}
+				}
+			}
+		}
+		if !match {
+			if bad++; bad < 10 {
+				t.Errorf("nm: %s at %#x; LookupAll finds %d of that name elsewhere", fs[2], addr, len(all))
+			}
+			continue
+		}
+		if addr >= 0xffffffff80000000 {
+			got, off, ok := f.SymbolAt(addr)
+			if !ok || off != 0 || got.Addr != addr {
+				if bad++; bad < 10 {
+					t.Errorf("SymbolAt(%#x) = %s+%#x %v, nm says %s", addr, got.Name, off, ok, fs[2])
+				}
+			}
+		}
+		n++
+	}
+	if n < 100000 {
+		t.Errorf("only %d symbols checked", n)
+	}
+	t.Logf("%d symbols checked against nm, %d bad", n, bad)
+}
+
+// TestLabVMCOREINFO checks every SIZE() and OFFSET() the kernel exported
+// in VMCOREINFO (the kernel's own sizeof and offsetof) against DWARF.
+func TestLabVMCOREINFO(t *testing.T) {
+	f := labVmlinux(t, "6.1")
+	raw, err := os.ReadFile("../printk/testdata/vmcoreinfo-6.1.0-56-cloud-amd64.txt")
+	if err != nil {
+		t.Skip(err)
+	}
+	info, err := vmcoreinfo.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := f.BuildID(); id != info.BuildID() {
+		t.Skipf("VMCOREINFO of build %s, vmlinux %s", info.BuildID(), id)
+	}
+	n := 0
+	for _, k := range info.Keys() {
+		v, _ := info.Get(k)
+		want, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(k, "SIZE("):
+			name := strings.TrimSuffix(strings.TrimPrefix(k, "SIZE("), ")")
+			got, err := f.Sizeof(name)
+			if err != nil {
+				got, err = f.Sizeof("struct " + name)
+			}
+			if err != nil || got != want {
+				t.Errorf("%s = %d; DWARF says %d (%v)", k, want, got, err)
+			}
+			n++
+		case strings.HasPrefix(k, "OFFSET("):
+			typ, member, _ := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(k, "OFFSET("), ")"), ".")
+			got, err := f.Offset(typ, member)
+			if err != nil {
+				got, err = f.Offset("struct "+typ, member)
+			}
+			if err != nil || got != want {
+				t.Errorf("%s = %d; DWARF says %d (%v)", k, want, got, err)
+			}
+			n++
+		}
+	}
+	if n < 40 {
+		t.Errorf("only %d SIZE/OFFSET entries checked", n)
+	}
+	t.Logf("%d SIZE/OFFSET entries agree", n)
+}
+
+// TestLabLayoutLikeCrash compares struct -o task_struct with crash 8.0.6's
+// output for the same vmlinux, line by line.
+func TestLabLayoutLikeCrash(t *testing.T) {
+	f := labVmlinux(t, "6.1")
+	want, err := os.ReadFile("testdata/crash-8.0.6-struct-o-task_struct-6.1.0-56-cloud-amd64.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := f.Release(); r != "6.1.0-56-cloud-amd64" {
+		t.Skipf("lab vmlinux is %s", r)
+	}
+	ts, err := f.Type("struct task_struct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	WriteLayout(&b, ts, false)
+	if diff := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(b.String(), "\n")); diff != "" {
+		t.Errorf("struct -o task_struct (-crash +ours):\n%s", diff)
+	}
+}
