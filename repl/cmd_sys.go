@@ -2,6 +2,7 @@ package repl
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"time"
@@ -62,9 +63,9 @@ func runSys(c *Context, args []string) error {
 	} else {
 		fmt.Fprintf(w, "        DATE: (unknown)\n")
 	}
-	fmt.Fprintf(w, "      UPTIME: %s\n", unknownNoVMLinux)
-	fmt.Fprintf(w, "LOAD AVERAGE: %s\n", unknownNoVMLinux)
-	fmt.Fprintf(w, "       TASKS: %s\n", unknownNoVMLinux)
+	fmt.Fprintf(w, "      UPTIME: %s\n", notYetOr(s, "(not computed yet)"))
+	fmt.Fprintf(w, "LOAD AVERAGE: %s\n", s.loadAverage())
+	fmt.Fprintf(w, "       TASKS: %s\n", notYetOr(s, "(not computed yet: needs the task list)"))
 	uts, utsErr := s.utsname()
 	if utsErr != nil {
 		uts.release = d.Release()
@@ -73,8 +74,10 @@ func runSys(c *Context, args []string) error {
 	fmt.Fprintf(w, "    NODENAME: %s\n", orUnknown(uts.nodename))
 	fmt.Fprintf(w, "     RELEASE: %s\n", orUnknown(uts.release))
 	fmt.Fprintf(w, "     VERSION: %s\n", orUnknown(uts.version))
-	fmt.Fprintf(w, "     MACHINE: %s  (unknown Mhz)\n", orUnknown(uts.machine))
-	if st, err := d.PageStats(); err == nil {
+	fmt.Fprintf(w, "     MACHINE: %s  (%s Mhz)\n", orUnknown(uts.machine), s.cpuMhz())
+	if pages, ok := s.presentPages(); ok {
+		fmt.Fprintf(w, "      MEMORY: %s\n", memorySize(pages*uint64(d.PageSize())))
+	} else if st, err := d.PageStats(); err == nil {
 		fmt.Fprintf(w, "      MEMORY: %s\n", memorySize(st.MemoryBytes))
 	} else {
 		fmt.Fprintf(w, "      MEMORY: (unknown: %v)\n", err)
@@ -208,4 +211,92 @@ func (s *Session) panicMessage() string {
 		}
 	}
 	return ""
+}
+
+// notYetOr says why a sys field is missing: no vmlinux, or not done yet.
+func notYetOr(s *Session, reason string) string {
+	if s.Debug == nil {
+		return unknownNoVMLinux
+	}
+	return reason
+}
+
+// loadAverage formats avenrun[] as the kernel's /proc/loadavg and crash
+// do: fixed point with 11 fraction bits, rounded by FIXED_1/200.
+func (s *Session) loadAverage() string {
+	if s.Debug == nil {
+		return unknownNoVMLinux
+	}
+	addr, ok := s.Symbols.LookupSymbol("avenrun")
+	if !ok {
+		return "(no avenrun symbol)"
+	}
+	var buf [24]byte
+	if _, err := s.ReadVirt(buf[:], addr); err != nil {
+		return fmt.Sprintf("(unreadable: %v)", err)
+	}
+	const fshift, fixed1 = 11, 1 << 11
+	var parts []string
+	for i := 0; i < 3; i++ {
+		a := binary.LittleEndian.Uint64(buf[i*8:]) + fixed1/200
+		parts = append(parts, fmt.Sprintf("%d.%02d", a>>fshift, ((a&(fixed1-1))*100)>>fshift))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// cpuMhz is cpu_khz / 1000, as crash's x86_64 processor speed.
+func (s *Session) cpuMhz() string {
+	if s.Debug == nil {
+		return "unknown"
+	}
+	addr, ok := s.Symbols.LookupSymbol("cpu_khz")
+	if !ok {
+		return "unknown"
+	}
+	var buf [4]byte
+	if _, err := s.ReadVirt(buf[:], addr); err != nil {
+		return "unknown"
+	}
+	return fmt.Sprint(binary.LittleEndian.Uint32(buf[:]) / 1000)
+}
+
+// presentPages sums node_present_pages over the memory nodes, as crash
+// counts memory; without a vmlinux sys falls back to the RAM the dump
+// describes, which leaves out memory the capture did not cover (such as
+// the crash kernel's reservation).
+func (s *Session) presentPages() (uint64, bool) {
+	vals, err := s.Values()
+	if err != nil {
+		return 0, false
+	}
+	var total uint64
+	if nodes, err := vals.Var("node_data"); err == nil {
+		for i := 0; i < 1024; i++ {
+			p, err := nodes.Index(i)
+			if err != nil {
+				break
+			}
+			if addr, err := p.Uint(); err != nil || addr == 0 {
+				continue
+			}
+			n, err := p.Member("node_present_pages")
+			if err != nil {
+				return 0, false
+			}
+			v, err := n.Uint()
+			if err != nil {
+				return 0, false
+			}
+			total += v
+		}
+		return total, total > 0
+	}
+	if contig, err := vals.Var("contig_page_data"); err == nil {
+		if n, err := contig.Member("node_present_pages"); err == nil {
+			if v, err := n.Uint(); err == nil {
+				return v, v > 0
+			}
+		}
+	}
+	return 0, false
 }
