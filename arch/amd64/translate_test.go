@@ -378,3 +378,34 @@ func TestPhysBaseSearch(t *testing.T) {
 		t.Errorf("PhysBase = %#x, want %#x", tr.PhysBase(), f.physBase)
 	}
 }
+
+// Translator promises safety for concurrent use (run with -race).
+func TestConcurrentTranslate(t *testing.T) {
+	f := newFixture(t, 4, 0, "")
+	tr, err := NewTranslator(f.mem, f.info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	for g := range 4 {
+		go func() {
+			for i := range 2000 {
+				off := uint64((g*2000+i)%4096) * PageSize4K
+				p, _, err := tr.Translate(f.pageOffset + off)
+				if err == nil && p != off {
+					err = fmt.Errorf("%#x -> %#x", f.pageOffset+off, p)
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
