@@ -88,3 +88,16 @@ func withPrefix(all []string, prefix string) []string {
 	}
 	return out
 }
+
+// WarmCompletion builds the completion lists in the background, so that
+// the first Tab on a symbol or type name does not wait for the vmlinux's
+// whole DWARF to be read (about 5 s for a distribution kernel).
+func (s *Session) WarmCompletion() {
+	if s.Names == nil {
+		return
+	}
+	go func() {
+		s.Names.SymbolNames("", 0)
+		s.Names.TypeNames("", 0)
+	}()
+}

@@ -133,6 +133,7 @@ func runSession(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitStatus(loop)
 	}
+	s.WarmCompletion()
 	if !f.silent {
 		banner(loop, stdout)
 	}
