@@ -117,6 +117,29 @@ func (x *index) find(kind dieKind, name string, acceptDecl bool) (dieRef, bool) 
 	}
 }
 
+// findDef returns the first definition of name among kinds, preferring
+// earlier kinds among those found in the units scanned so far; it scans on
+// only while none is found, so a bare "task_struct" does not scan the whole
+// file looking for a typedef of that name.
+func (x *index) findDef(kinds []dieKind, name string) (dieRef, bool) {
+	for {
+		x.mu.Lock()
+		for _, k := range kinds {
+			if r, ok := x.names[nameKey{k, name}]; ok && !r.decl {
+				x.mu.Unlock()
+				return r, true
+			}
+		}
+		done := x.unitsDone && x.scanned == len(x.units)
+		start := x.scanned
+		x.mu.Unlock()
+		if done {
+			return dieRef{}, false
+		}
+		x.advance(start, false)
+	}
+}
+
 // advance scans the next batch of units (or all the rest), unless another
 // caller has done so since from was read. Batches double, so that a name
 // found in the first units costs little and a full scan needs few rounds.

@@ -2,11 +2,14 @@ package dwarfsym
 
 import (
 	"bytes"
+	"cmp"
 	"debug/elf"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Symbol is one ELF symbol. Addr includes the relocation set by SetRelocation
@@ -54,12 +57,13 @@ func (s Symbol) Kind() byte {
 // symEntry is a symbol as the table keeps it: 32 bytes, name as an offset
 // into the string table, so that 100k kernel symbols cost no allocations.
 type symEntry struct {
-	addr  uint64
-	size  uint64
-	name  uint32
-	shndx uint16
-	info  uint8
-	flags uint8
+	addr    uint64
+	size    uint64
+	name    uint32
+	nameLen uint32
+	shndx   uint16
+	info    uint8
+	flags   uint8
 }
 
 const (
@@ -75,18 +79,15 @@ type symtab struct {
 
 	nameOnce sync.Once
 	byName   []int32 // entries sorted by name, then global before local, then address
+	lookups  atomic.Int32
 }
 
-func (t *symtab) name(e *symEntry) string {
-	if int(e.name) >= len(t.strtab) {
-		return ""
-	}
-	b := t.strtab[e.name:]
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	return string(b)
-}
+// scanLookups is how many name lookups are answered by scanning the table
+// before it is sorted by name: pairing a dump needs a handful, and a scan
+// costs less than a millisecond where the sort costs tens.
+const scanLookups = 16
+
+func (t *symtab) name(e *symEntry) string { return string(t.nameBytes(e)) }
 
 // symbols loads the symbol table on first use.
 func (f *File) symbols() (*symtab, error) {
@@ -156,8 +157,13 @@ func (f *File) loadSymbols() (*symtab, error) {
 			e.shndx = bo.Uint16(b[14:])
 		}
 		typ := elf.ST_TYPE(e.info)
-		if typ == elf.STT_SECTION || typ == elf.STT_FILE || e.shndx == uint16(elf.SHN_UNDEF) || e.name == 0 {
+		if typ == elf.STT_SECTION || typ == elf.STT_FILE || e.shndx == uint16(elf.SHN_UNDEF) || e.name == 0 || int(e.name) >= len(strtab) {
 			continue
+		}
+		if n := bytes.IndexByte(strtab[e.name:], 0); n >= 0 {
+			e.nameLen = uint32(n)
+		} else {
+			e.nameLen = uint32(len(strtab) - int(e.name))
 		}
 		// Per-CPU symbols are offsets into .data..percpu, linked at 0;
 		// markers such as __per_cpu_load carry its index but a real address.
@@ -169,12 +175,11 @@ func (f *File) loadSymbols() (*symtab, error) {
 		}
 		t.entries = append(t.entries, e)
 	}
-	sort.Slice(t.entries, func(i, j int) bool {
-		a, b := &t.entries[i], &t.entries[j]
-		if a.addr != b.addr {
-			return a.addr < b.addr
+	slices.SortFunc(t.entries, func(a, b symEntry) int {
+		if c := cmp.Compare(a.addr, b.addr); c != 0 {
+			return c
 		}
-		return a.name < b.name
+		return cmp.Compare(a.name, b.name)
 	})
 	for i := range t.entries {
 		e := &t.entries[i]
@@ -219,33 +224,47 @@ func (f *File) symbol(t *symtab, e *symEntry) Symbol {
 
 // nameBytes is an entry's name without allocating.
 func (t *symtab) nameBytes(e *symEntry) []byte {
-	if int(e.name) >= len(t.strtab) {
-		return nil
-	}
-	b := t.strtab[e.name:]
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	return b
+	return t.strtab[e.name : e.name+e.nameLen]
 }
 
 // named returns the entries of that name, globals first.
 func (t *symtab) named(name string) []int32 {
+	key := []byte(name)
+	if t.lookups.Add(1) <= scanLookups {
+		var globals, locals []int32
+		for i := range t.entries {
+			e := &t.entries[i]
+			if int(e.nameLen) == len(key) && bytes.Equal(t.nameBytes(e), key) {
+				if elf.ST_BIND(e.info) == elf.STB_LOCAL {
+					locals = append(locals, int32(i))
+				} else {
+					globals = append(globals, int32(i))
+				}
+			}
+		}
+		return append(globals, locals...)
+	}
 	t.nameOnce.Do(func() {
 		idx := make([]int32, len(t.entries))
 		for i := range idx {
 			idx[i] = int32(i)
 		}
-		sort.SliceStable(idx, func(i, j int) bool {
-			a, b := &t.entries[idx[i]], &t.entries[idx[j]]
+		slices.SortStableFunc(idx, func(i, j int32) int {
+			a, b := &t.entries[i], &t.entries[j]
 			if c := bytes.Compare(t.nameBytes(a), t.nameBytes(b)); c != 0 {
-				return c < 0
+				return c
 			}
-			return elf.ST_BIND(a.info) != elf.STB_LOCAL && elf.ST_BIND(b.info) == elf.STB_LOCAL
+			al, bl := elf.ST_BIND(a.info) == elf.STB_LOCAL, elf.ST_BIND(b.info) == elf.STB_LOCAL
+			switch {
+			case !al && bl:
+				return -1
+			case al && !bl:
+				return 1
+			}
+			return 0
 		})
 		t.byName = idx
 	})
-	key := []byte(name)
 	lo := sort.Search(len(t.byName), func(i int) bool { return bytes.Compare(t.nameBytes(&t.entries[t.byName[i]]), key) >= 0 })
 	hi := lo
 	for hi < len(t.byName) && bytes.Equal(t.nameBytes(&t.entries[t.byName[hi]]), key) {

@@ -105,13 +105,9 @@ func (f *File) namedType(name string) (dwarf.Type, error) {
 	}
 	// A bare name is most often a struct in kernel use (crash: "struct
 	// task_struct" and "task_struct" both work), but a typedef of the same
-	// name must win, as in C. Look for each kind in turn without forcing a
-	// full scan for kinds that are absent: first ask for all of them in the
-	// units already scanned, then scan on.
-	for _, k := range kinds {
-		if r, ok := x.find(k, bare, false); ok && !r.decl {
-			return f.typeAt(r.off)
-		}
+	// name wins, as in C.
+	if r, ok := x.findDef(kinds, bare); ok {
+		return f.typeAt(r.off)
 	}
 	return nil, &NotFoundError{"type", name}
 }
