@@ -57,6 +57,11 @@ func (v Value) Format(opt Format) (string, error) {
 		return "", err
 	}
 	var sb strings.Builder
+	// gdb prefixes a pointer printed on its own with its type, except
+	// for char pointers, whose string it shows instead.
+	if pt, ok := v.stripped().(*dwarf.PtrType); ok && (pt.Type == nil || !isChar(pt.Type)) {
+		sb.WriteString("(" + dwarfsym.Declare(v.Type, "") + ") ")
+	}
 	p := printer{c: v.c, opt: opt, w: &sb}
 	p.value(v.Type, b, 0)
 	return sb.String(), nil

@@ -211,7 +211,8 @@ func TestFormat(t *testing.T) {
 		{V(it.Member("matrix")), "{{1, 2, 3}, {4, 5, 6}}"},
 		{V(it.Member("st")), "SLEEPING"},
 		{V(it.Member("fl.d")), "-3"},
-		{V(st.Member("parent")), fmt.Sprintf("%#x <init_task>", it.Addr)},
+		{V(st.Member("parent")), fmt.Sprintf("(struct task *) %#x <init_task>", it.Addr)},
+		{V(it.Member("name")), fmt.Sprintf("%#x \"init\"", U(V(it.Member("name")).Uint()))},
 	} {
 		got, err := tc.v.Format(Format{})
 		if err != nil {
