@@ -144,7 +144,7 @@ func (s *Session) utsname() (utsFields, error) {
 	}
 	base, ok := s.Symbols.LookupSymbol("init_uts_ns")
 	if !ok {
-		return u, fmt.Errorf("VMCOREINFO has no SYMBOL(init_uts_ns)")
+		return u, fmt.Errorf("no symbol init_uts_ns")
 	}
 	off, ok := info.Offset("uts_namespace", "name")
 	if !ok {

@@ -72,7 +72,7 @@ func (l *Loop) ExecLine(ctx context.Context, line *Line) (quit bool) {
 	}
 	sw := &stopWriter{w: out}
 	bw := bufio.NewWriterSize(sw, 32<<10)
-	c := &Context{Context: ctx, Session: l.Session, Out: &stopWriter{w: bw}, Err: l.Err, Name: name}
+	c := &Context{Context: ctx, Session: l.Session, Out: &stopWriter{w: bw}, Err: &flushFirst{bw, l.Err}, Name: name}
 	runErr := safeRun(cmd, c, line.Args[1:])
 	if err := bw.Flush(); err != nil && runErr == nil && ctx.Err() == nil && !isBrokenPipe(err) {
 		runErr = err
@@ -264,4 +264,16 @@ func (l *Loop) RunArgs(args []string) bool {
 		}
 	}()
 	return l.ExecLine(ctx, &Line{Args: args})
+}
+
+// flushFirst writes a command's warnings after the output it printed
+// before them, so that both read in order on a terminal.
+type flushFirst struct {
+	out *bufio.Writer
+	w   io.Writer
+}
+
+func (f *flushFirst) Write(p []byte) (int, error) {
+	f.out.Flush()
+	return f.w.Write(p)
 }

@@ -122,8 +122,26 @@ func synthMemory() []byte {
 
 // Write writes the synthetic dump to path as an uncompressed
 // makedumpfile kdump with dump level 31 (one page excluded).
-func Write(path string) error {
+func Write(path string) error { return WriteImage(path, nil) }
+
+// Segment is bytes to place at a kernel image address (KernelMap and up),
+// such as a test vmlinux's loadable segments.
+type Segment struct {
+	Vaddr uint64
+	Data  []byte
+}
+
+// WriteImage writes the synthetic dump with segments copied into the
+// kernel image mapping, so that a vmlinux linked at those addresses finds
+// its data in the dump.
+func WriteImage(path string, segments []Segment) error {
 	mem := synthMemory()
+	for _, seg := range segments {
+		if seg.Vaddr < KernelMap || seg.Vaddr-KernelMap+uint64(len(seg.Data)) > synthMem {
+			return fmt.Errorf("synthdump: segment at %#x (%d bytes) is outside the kernel image mapping", seg.Vaddr, len(seg.Data))
+		}
+		copy(mem[seg.Vaddr-KernelMap:], seg.Data)
+	}
 	info := synthVMCOREINFO()
 	src := &kdumpfmt.Source{
 		Utsname:      kdumpfmt.Utsname{Sysname: "Linux", Nodename: "testhost", Release: "6.1.0-test", Version: "#1", Machine: "x86_64"},
