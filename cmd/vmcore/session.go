@@ -273,20 +273,26 @@ func classify(path string) (fileKind, error) {
 	return fileDump, nil
 }
 
+// debugRoot is where findVMLinux's paths start; tests point it elsewhere.
+var debugRoot = "/"
+
 // findVMLinux looks for the debuginfo vmlinux of the dump's kernel where
 // distributions install it, checking the build ID when the dump has one.
 func findVMLinux(d *vmcore.Dump) string {
 	id, rel := d.BuildID(), d.Release()
 	var candidates []string
 	if len(id) > 2 {
-		candidates = append(candidates, filepath.Join("/usr/lib/debug/.build-id", id[:2], id[2:]+".debug"))
+		candidates = append(candidates, filepath.Join(debugRoot, "usr/lib/debug/.build-id", id[:2], id[2:]+".debug"))
 	}
 	if rel != "" {
-		candidates = append(candidates,
-			"/usr/lib/debug/boot/vmlinux-"+rel,
-			"/usr/lib/debug/lib/modules/"+rel+"/vmlinux",
-			"/boot/vmlinux-"+rel,
-			"/lib/modules/"+rel+"/build/vmlinux")
+		for _, p := range []string{
+			"usr/lib/debug/boot/vmlinux-" + rel,
+			"usr/lib/debug/lib/modules/" + rel + "/vmlinux",
+			"boot/vmlinux-" + rel,
+			"lib/modules/" + rel + "/build/vmlinux",
+		} {
+			candidates = append(candidates, filepath.Join(debugRoot, p))
+		}
 	}
 	for _, c := range candidates {
 		got, err := elfBuildID(c)
