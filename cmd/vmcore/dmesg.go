@@ -36,7 +36,7 @@ stderr and left out of the text output (in -json they appear with
 "missing": true); the exit status stays 0 as long as the log could be walked.
 
 -T adds the timestamp to the boot time, which is estimated as the crash time
-minus the last record's timestamp rounded to whole seconds (crash uses the
+minus the last record's timestamp in whole seconds (crash uses the
 uptime from jiffies, which a dump without vmlinux does not give, so a stamp
 can be a second off), in local time.
 `
@@ -137,12 +137,12 @@ func dumpLog(d *vmcore.Dump) ([]printk.Record, []printk.Warning, error) {
 
 // bootTime estimates the wall-clock time of boot for -T. crash computes it
 // as the dump's date minus the uptime in whole seconds from jiffies, which a
-// dump without vmlinux does not give; the last record's timestamp, rounded
-// to the nearest second, stands in for it. Jiffies and the log clock differ
-// by a fraction of a second either way: on three lab crashes crash's uptimes
-// were 6, 15 and 21 s for last records at 6.22, 14.93 and 21.61 s, so the
-// stamps can be a second off crash's (reading jiffies_64 through kallsyms,
-// which VMCOREINFO locates from 6.0, would make them exact).
+// dump without vmlinux does not give; the last record's timestamp, truncated
+// to whole seconds, stands in for it. Jiffies and the log clock differ by a
+// fraction of a second: on four lab crashes crash's uptimes were 6, 21, 21
+// and 15 s for last records at 6.22, 21.61, 21.87 and 14.93 s, so the stamps
+// matched crash's on three and were a second off on one (reading jiffies_64
+// through kallsyms, which VMCOREINFO locates from 6.0, would make them exact).
 func bootTime(d *vmcore.Dump, recs []printk.Record) time.Time {
 	crash, ok := d.CrashTime()
 	if !ok {
@@ -154,5 +154,5 @@ func bootTime(d *vmcore.Dump, recs []printk.Record) time.Time {
 			last = recs[i].TsNsec
 		}
 	}
-	return crash.Add(-time.Duration((last+5e8)/1e9) * time.Second)
+	return crash.Add(-time.Duration(last/1e9) * time.Second)
 }
