@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"debug/dwarf"
+	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"os"
@@ -192,6 +194,101 @@ func TestTranslateLab(t *testing.T) {
 			}
 			t.Logf("%d words agree, %d on pages the dump level excluded; page_offset_base %#x", words, excluded, base)
 		})
+	}
+}
+
+// TestLevelOffsetsLab checks the level and facility offsets that printk
+// derives for 5.10+ kernels (VMCOREINFO does not export them) against the
+// DWARF of the lab kernels' vmlinux: struct printk_info's facility byte and
+// the byte and bit position of its level:3 bitfield.
+func TestLevelOffsetsLab(t *testing.T) {
+	l := lab.Open(t)
+	seen := map[string]bool{}
+	for _, d := range l.Dumps {
+		if d.Vmlinux == "" || seen[d.Vmlinux] || strings.HasPrefix(d.Name, "q") {
+			continue
+		}
+		seen[d.Vmlinux] = true
+		t.Run(d.Kernel, func(t *testing.T) {
+			dump, err := vmcore.Open(d.Files...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			layout, err := printk.LayoutFromVMCOREINFO(dump.Info())
+			dump.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			facility, levelBit := printkInfoFromDWARF(t, d.Vmlinux)
+			k := layout.Lockless
+			t.Logf("DWARF: facility at byte %d, level:3 at bit %d; derived: bytes %d and %d", facility, levelBit, k.InfoFacility, k.InfoLevel)
+			if k.InfoFacility != facility {
+				t.Errorf("facility at %d, DWARF says %d", k.InfoFacility, facility)
+			}
+			// printk reads the level as the top 3 bits of byte InfoLevel.
+			if want := k.InfoLevel*8 + 5; levelBit != want {
+				t.Errorf("level:3 at bit %d, printk reads bit %d", levelBit, want)
+			}
+		})
+	}
+}
+
+// printkInfoFromDWARF returns the byte offset of printk_info.facility and
+// the bit offset of printk_info.level, from the vmlinux's DWARF. Only the
+// compilation unit of kernel/printk/printk_ringbuffer.c is read.
+func printkInfoFromDWARF(t *testing.T, vmlinux string) (facility, levelBit int) {
+	f, err := elf.Open(vmlinux)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dw, err := f.DWARF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := dw.Reader()
+	for {
+		cu, err := r.Next()
+		if err != nil || cu == nil {
+			t.Fatalf("no struct printk_info in %s (%v)", vmlinux, err)
+		}
+		name, _ := cu.Val(dwarf.AttrName).(string)
+		if cu.Tag != dwarf.TagCompileUnit || !strings.HasSuffix(name, "kernel/printk/printk_ringbuffer.c") {
+			r.SkipChildren()
+			continue
+		}
+		for {
+			e, err := r.Next()
+			if err != nil || e == nil || e.Tag == 0 && e.Offset == 0 {
+				t.Fatalf("no struct printk_info in %s", name)
+			}
+			if e.Tag != dwarf.TagStructType || e.Val(dwarf.AttrName) != "printk_info" || !e.Children {
+				if e.Children {
+					r.SkipChildren()
+				}
+				continue
+			}
+			facility, levelBit = -1, -1
+			for {
+				m, err := r.Next()
+				if err != nil || m == nil || m.Tag == 0 {
+					break
+				}
+				off, _ := m.Val(dwarf.AttrDataMemberLoc).(int64)
+				switch m.Val(dwarf.AttrName) {
+				case "facility":
+					facility = int(off)
+				case "level":
+					if b, ok := m.Val(dwarf.AttrDataBitOffset).(int64); ok {
+						levelBit = int(b)
+					}
+				}
+			}
+			if facility < 0 || levelBit < 0 {
+				t.Fatalf("struct printk_info in %s lacks facility or level (DWARF 4+ bitfield)", name)
+			}
+			return facility, levelBit
+		}
 	}
 }
 
