@@ -181,6 +181,7 @@ func rdValues(c *Context, o rdOptions, addr uint64, count int64) error {
 	var line strings.Builder
 	var chars []byte
 	buf := make([]byte, 8)
+	mem := &pageReader{s: c.Session, space: o.space}
 	endLine := func() {
 		if withASCII && len(chars) > 0 {
 			if pad := asciiStart - line.Len(); pad > 0 {
@@ -197,7 +198,7 @@ func rdValues(c *Context, o rdOptions, addr uint64, count int64) error {
 	for i := int64(0); i < count; i++ {
 		// Read first, as crash does: a failing read prints no address.
 		b := buf[:o.size]
-		if err := c.Session.read(o.space, b, addr); err != nil {
+		if err := mem.read(b, addr); err != nil {
 			if line.Len() > 0 {
 				endLine()
 			}
@@ -337,4 +338,35 @@ func rdASCII(c *Context, o rdOptions, addr uint64, count int64) error {
 		fmt.Fprintln(c.Out)
 	}
 	return nil
+}
+
+// pageReader serves rd's small reads from one page read at a time; a page
+// that cannot be read whole is read value by value, so that the error names
+// the first address that failed, as crash's does.
+type pageReader struct {
+	s     *Session
+	space addrSpace
+	base  uint64
+	page  []byte
+	valid bool
+}
+
+const rdPage = 4096
+
+func (r *pageReader) read(p []byte, addr uint64) error {
+	base := addr &^ (rdPage - 1)
+	if addr+uint64(len(p)) <= base+rdPage {
+		if !r.valid || r.base != base {
+			if r.page == nil {
+				r.page = make([]byte, rdPage)
+			}
+			r.valid = r.s.read(r.space, r.page, base) == nil
+			r.base = base
+		}
+		if r.valid {
+			copy(p, r.page[addr-base:])
+			return nil
+		}
+	}
+	return r.s.read(r.space, p, addr)
 }
