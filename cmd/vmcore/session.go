@@ -34,6 +34,8 @@ without one, the commands that need none (log, rd, vtop, sys, help) work.
   -history FILE  the history file (default ~/.vmcore_history, or $VMCORE_HISTORY)
 
 Commands on a non-terminal stdin run as a script, without a prompt.
+Command output goes to stdout, errors to stderr; with -c or a script the
+exit status is 1 when a command failed.
 `
 
 type sessionFlags struct {
