@@ -79,7 +79,12 @@ func runDmesg(args []string, stdout, stderr io.Writer) int {
 		f.Style = printk.StyleCrash
 		f.CTime, f.Level, f.Caller = *ctime, *level, *caller
 		if *ctime {
-			f.BootTime = bootTime(d, recs)
+			boot, ok := bootTime(d, recs)
+			if !ok {
+				fmt.Fprintln(stderr, "vmcore dmesg: -T: the dump records no crash time (no CRASHTIME, as in a QEMU dump of a running guest); printing seconds since boot")
+				f.CTime = false
+			}
+			f.BootTime = boot
 		}
 	}
 	werr := f.Write(stdout, recs)
@@ -143,10 +148,10 @@ func dumpLog(d *vmcore.Dump) ([]printk.Record, []printk.Warning, error) {
 // and 15 s for last records at 6.22, 21.61, 21.87 and 14.93 s, so the stamps
 // matched crash's on three and were a second off on one (reading jiffies_64
 // through kallsyms, which VMCOREINFO locates from 6.0, would make them exact).
-func bootTime(d *vmcore.Dump, recs []printk.Record) time.Time {
+func bootTime(d *vmcore.Dump, recs []printk.Record) (time.Time, bool) {
 	crash, ok := d.CrashTime()
 	if !ok {
-		return time.Unix(0, 0)
+		return time.Time{}, false
 	}
 	var last uint64
 	for i := range recs {
@@ -154,5 +159,5 @@ func bootTime(d *vmcore.Dump, recs []printk.Record) time.Time {
 			last = recs[i].TsNsec
 		}
 	}
-	return crash.Add(-time.Duration(last/1e9) * time.Second)
+	return crash.Add(-time.Duration(last/1e9) * time.Second), true
 }

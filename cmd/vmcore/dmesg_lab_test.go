@@ -59,7 +59,10 @@ func TestDmesgLab(t *testing.T) {
 			}
 			// drgn prints vmcore-dmesg's layout and reads the dumps
 			// vmcore-dmesg cannot (QEMU's, without virtual addresses).
-			if ref, err := os.ReadFile(d.RefFile("drgn", "dmesg.txt")); err == nil && len(ref) > 0 {
+			if ref, err := os.ReadFile(d.RefFile("drgn", "dmesg.txt")); err == nil && bytes.HasPrefix(ref, []byte("DRGN-ERROR")) {
+				lines := strings.Split(strings.TrimSpace(string(ref)), "\n")
+				t.Logf("drgn could not read this dump (%s); we could", lines[len(lines)-1])
+			} else if err == nil && len(ref) > 0 {
 				compared++
 				if out != string(ref) {
 					t.Errorf("differs from drgn's dmesg:\n%s", firstDiff(string(ref), out))
@@ -90,10 +93,12 @@ func TestDmesgLab(t *testing.T) {
 						t.Errorf("StyleCrash differs from crash log:\n%s", firstDiff(string(crashLog), b.String()))
 					}
 				}
-				if len(crashLogT) > 0 {
+				if boot, ok := bootTime(dump, recs); !ok {
+					t.Logf("no crash time in the dump: -T falls back to seconds since boot")
+				} else if len(crashLogT) > 0 {
 					compared++
 					var b bytes.Buffer
-					(&printk.Formatter{Style: printk.StyleCrash, CTime: true, BootTime: bootTime(dump, recs)}).Write(&b, recs)
+					(&printk.Formatter{Style: printk.StyleCrash, CTime: true, BootTime: boot}).Write(&b, recs)
 					if b.String() != string(crashLogT) {
 						stamp := regexp.MustCompile(`(?m)^\[[^]]*\] `)
 						if a, c := stamp.ReplaceAllString(string(crashLogT), ""), stamp.ReplaceAllString(b.String(), ""); a != c {
