@@ -1,8 +1,11 @@
 package repl
 
 import (
+	"bytes"
+	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzParseLine checks that any command line parses or is refused with an
@@ -137,4 +140,38 @@ func TestComplete(t *testing.T) {
 			t.Errorf("Complete(%q) = %q, %d; want %q, %d", tc.line, got, n, tc.want, tc.wordN)
 		}
 	}
+}
+
+// FuzzExec runs arbitrary command lines (without pipes or redirections,
+// which would run shells and write files) against the synthetic dump:
+// every command must answer or refuse with an error, never panic (the loop
+// turns a panic into an "internal error" message, which fails here) and
+// never run past its cancellation.
+func FuzzExec(f *testing.F) {
+	for _, s := range []string{
+		"rd -p 200000 4", "rd -8 -x linux_banner 20", "rd -a -p 140000", "rd -R -p 200018 3",
+		"rd (linux_banner + 0x10)", "rd -o 0x10 -e ffffffff80140040 linux_banner",
+		"log -T", "log -tmcd", "vtop ffff888000200000 linux_banner", "sys", "help rd",
+		"sym linux_banner", "struct thing", "p counter", "dis linux_banner",
+	} {
+		f.Add(s)
+	}
+	s := openSynth(f)
+	f.Fuzz(func(t *testing.T, line string) {
+		if strings.ContainsAny(line, "|>") || len(line) > 1024 {
+			return
+		}
+		var out bytes.Buffer
+		l := &Loop{Session: s, Out: &out, Err: &out}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		l.Exec(ctx, line)
+		if strings.Contains(out.String(), "internal error") {
+			t.Fatalf("%q: %s", line, out.String())
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("%q ran %v past a 200 ms deadline", line, d)
+		}
+	})
 }
