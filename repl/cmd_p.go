@@ -1,9 +1,11 @@
 package repl
 
 import (
+	"debug/dwarf"
 	"fmt"
 	"strings"
 
+	"github.com/vmcoretools/vmcore/dwarfsym"
 	"github.com/vmcoretools/vmcore/value"
 )
 
@@ -19,7 +21,8 @@ for CPU N or :a for every CPU. p/x is p -x.
    -x  integers in hexadecimal.
    -d  integers in decimal (the default).
 
-Only variables and member paths are evaluated, not C expressions.`,
+Besides variables and member paths, sizeof(type) and &symbol are
+understood; other C expressions are not evaluated.`,
 		Aliases:      []string{"p/x", "p/d"},
 		Options:      []string{"-x", "-d"},
 		Args:         ArgSymbol,
@@ -58,6 +61,9 @@ func runP(c *Context, args []string) error {
 		return err
 	}
 	expr := rest[0]
+	if handled, err := s.printSpecial(c, expr, f); handled {
+		return err
+	}
 	path, cpuSpec, perCPU := strings.Cut(expr, ":")
 	name, members, _ := strings.Cut(path, ".")
 	type item struct {
@@ -105,4 +111,33 @@ func runP(c *Context, args []string) error {
 		}
 	}
 	return nil
+}
+
+// printSpecial handles the two expressions crash users type most besides
+// variables: sizeof(struct x) and &symbol.
+func (s *Session) printSpecial(c *Context, expr string, f value.Format) (bool, error) {
+	if inner, ok := strings.CutPrefix(expr, "sizeof("); ok && strings.HasSuffix(inner, ")") {
+		typ := strings.TrimSpace(strings.TrimSuffix(inner, ")"))
+		t, err := s.Debug.Type(typ)
+		if err != nil {
+			return true, fmt.Errorf("no type %s", typ)
+		}
+		s.printCount++
+		if f.Hex {
+			fmt.Fprintf(c.Out, "$%d = 0x%x\n", s.printCount, t.Size())
+		} else {
+			fmt.Fprintf(c.Out, "$%d = %d\n", s.printCount, t.Size())
+		}
+		return true, nil
+	}
+	if name, ok := strings.CutPrefix(expr, "&"); ok {
+		v, err := s.Debug.Variable(name)
+		if err != nil {
+			return true, err
+		}
+		s.printCount++
+		fmt.Fprintf(c.Out, "$%d = (%s) 0x%x <%s>\n", s.printCount, dwarfsym.Declare(&dwarf.PtrType{Type: v.Type}, ""), v.Addr, name)
+		return true, nil
+	}
+	return false, nil
 }
