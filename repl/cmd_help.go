@@ -31,7 +31,7 @@ func runHelp(c *Context, args []string) error {
 		}
 		cmd := Lookup(name)
 		if cmd == nil {
-			if what, ok := planned[name]; ok {
+			if what, ok := planned[name]; ok && Lookup(name) == nil {
 				fmt.Fprintf(c.Out, "%s - %s: not available yet (it needs the task layer, which a later change adds)\n", name, what)
 				continue
 			}
@@ -74,9 +74,13 @@ func writeCommandList(w io.Writer, haveVMLinux bool) {
 	}
 	var later []string
 	for n := range planned {
-		later = append(later, n)
+		if Lookup(n) == nil {
+			later = append(later, n)
+		}
 	}
 	sort.Strings(later)
-	fmt.Fprintf(w, "Not available yet: %s\n", strings.Join(later, " "))
+	if len(later) > 0 {
+		fmt.Fprintf(w, "Not available yet: %s\n", strings.Join(later, " "))
+	}
 	fmt.Fprintln(w, "\nEnter \"help COMMAND\" for details; q, exit or Ctrl-D quits.")
 }

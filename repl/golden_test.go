@@ -164,3 +164,50 @@ func tail(s string, n int) string {
 	}
 	return s
 }
+
+// TestHelpLists checks help against the table itself, so that it holds
+// whatever commands other changes add: every command is listed, those
+// needing a vmlinux are named as such, and planned commands not yet in
+// the table are listed as not available.
+func TestHelpLists(t *testing.T) {
+	s := openSynth(t)
+	out, failed := runScript(t, s, "help\n")
+	if failed != 0 {
+		t.Fatalf("help failed:\n%s", out)
+	}
+	listing, rest, _ := strings.Cut(out, "\n\n")
+	words := map[string]bool{}
+	for _, w := range strings.Fields(listing) {
+		words[w] = true
+	}
+	var needVM []string
+	for _, c := range Commands() {
+		if !words[c.Name] {
+			t.Errorf("help does not list %s", c.Name)
+		}
+		if c.NeedsVMLinux {
+			needVM = append(needVM, c.Name)
+		}
+	}
+	if len(words) != len(Commands()) {
+		t.Errorf("help lists %d names, the table has %d commands", len(words), len(Commands()))
+	}
+	if len(needVM) > 0 && !strings.Contains(rest, "  "+strings.Join(needVM, " ")+"\n") {
+		t.Errorf("help does not name the vmlinux commands %q:\n%s", needVM, rest)
+	}
+	for name := range planned {
+		if Lookup(name) != nil {
+			continue
+		}
+		if !strings.Contains(rest, name) {
+			t.Errorf("help does not say %s is not available yet", name)
+		}
+		if out, failed := runScript(t, s, name+"\n"); failed != 1 || !strings.Contains(out, "not available yet") {
+			t.Errorf("%s: %q", name, out)
+		}
+	}
+	out, _ = runScript(t, s, "help rd\n")
+	if !strings.HasPrefix(out, "NAME\n  rd - read memory\n\nSYNOPSIS\n  rd [") || !strings.Contains(out, "DESCRIPTION\n") {
+		t.Errorf("help rd:\n%s", out)
+	}
+}
