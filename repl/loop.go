@@ -24,6 +24,8 @@ type Loop struct {
 
 	// Failed counts the commands that reported an error, for exit status.
 	Failed int
+	// Quit is set once a command (q, exit) asked to end the session.
+	Quit bool
 
 	mu     sync.Mutex
 	cancel context.CancelFunc // of the running command, for Ctrl-C
@@ -82,6 +84,7 @@ func (l *Loop) ExecLine(ctx context.Context, line *Line) (quit bool) {
 	}
 	switch {
 	case errors.Is(runErr, errQuit):
+		l.Quit = true
 		return true
 	case runErr == nil:
 	case ctx.Err() != nil && errors.Is(runErr, ctx.Err()):

@@ -115,6 +115,9 @@ func runSession(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return 130
 		}
+		if loop.Quit {
+			return exitStatus(loop)
+		}
 	}
 	if f.haveC {
 		for _, c := range repl.SplitCommands(f.commands) {

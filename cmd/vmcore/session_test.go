@@ -112,6 +112,11 @@ func TestSessionInitFile(t *testing.T) {
 	if code != 0 || out != want {
 		t.Errorf("code %d, stdout:\n%s\nwant:\n%s", code, out, want)
 	}
+	// q in the file ends the session before -c runs.
+	os.WriteFile(init, []byte("rd -p 200000\nq\n"), 0o644)
+	if code, out, _ := runCmd("-i", init, "-c", "log -t", dump); code != 0 || out != rdLine {
+		t.Errorf("q in -i FILE: code %d, stdout:\n%s", code, out)
+	}
 }
 
 // TestSessionStdinScript runs commands from a non-terminal stdin, as
