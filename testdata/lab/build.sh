@@ -21,6 +21,7 @@ source "$LABSRC/convert.sh"
 [[ -f $LABSRC/qemudump.sh ]] && source "$LABSRC/qemudump.sh"
 [[ -f $LABSRC/record.sh ]] && source "$LABSRC/record.sh"
 [[ -f $LABSRC/demo.sh ]] && source "$LABSRC/demo.sh"
+source "$LABSRC/summary.sh"
 
 ONLY61=0
 EXPORT=0
@@ -83,6 +84,7 @@ fi
 write_manifest
 if declare -F record_all >/dev/null; then
 	record_all
+	summarize_refs
 fi
 if declare -F export_demo >/dev/null; then
 	export_demo
