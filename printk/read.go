@@ -239,13 +239,14 @@ func readLockless(m *pagedMem, l *LocklessLayout) ([]Record, []Warning, error) {
 		tailID = (headID - span) & descIDMask
 	}
 
-	var recs []Record
+	recs := make([]Record, 0, min(span+1, 4096)) // the default ring's count
 	var textTotal uint64 // legitimate blocks do not overlap: at most the ring
 	var unreadable int   // descriptors in the current run of unreadable ones
 	var mismatched int
 	var firstMismatch uint64
 	desc := make(image, l.DescSize)
 	info := make(image, l.InfoSize)
+	var textBuf []byte // reused; each record's Text is its own string
 	for i := uint64(0); i <= span; i++ {
 		id := (tailID + i) & descIDMask
 		slot := id % count
@@ -335,7 +336,10 @@ func readLockless(m *pagedMem, l *LocklessLayout) ([]Record, []Warning, error) {
 			warns = append(warns, Warning{Addr: descAddr, Msg: "corrupt ring: the records' text adds up to more than the text ring holds; stopped"})
 			break
 		}
-		text := make([]byte, n)
+		if uint64(cap(textBuf)) < n {
+			textBuf = make([]byte, n)
+		}
+		text := textBuf[:n]
 		if err := m.read(text, data+begin); err != nil {
 			rec.Missing, rec.Err = true, fmt.Errorf("text of record %d: %w", rec.Seq, err)
 			recs = append(recs, rec)
