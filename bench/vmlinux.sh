@@ -34,6 +34,7 @@ cat >"$tmp/sym.py" <<PY
 print(prog.symbol(0x$ADDR))
 PY
 cat >"$tmp/sizeof.py" <<PY
+from drgn import sizeof, offsetof
 t = prog.type("struct task_struct")
 print(sizeof(t), offsetof(t, "comm"))
 PY

@@ -156,3 +156,71 @@ func TestLabLayoutLikeCrash(t *testing.T) {
 		t.Errorf("struct -o task_struct (-crash +ours):\n%s", diff)
 	}
 }
+
+// TestLabInlinedLines: schedule+5 in the 6.1 kernel is get_current()
+// inlined into schedule (arch/x86/include/asm/current.h, called from
+// kernel/sched/core.c), per the unit's line table and inlined-subroutine
+// entries (as addr2line -i reports).
+func TestLabInlinedLines(t *testing.T) {
+	f := labVmlinux(t, "6.1")
+	s, ok := f.Lookup("schedule")
+	if !ok {
+		t.Fatal("no schedule")
+	}
+	fr, err := f.Lines(s.Addr)
+	if err != nil || len(fr) != 1 || fr[0].Function != "schedule" || !strings.HasSuffix(fr[0].File, "kernel/sched/core.c") {
+		t.Fatalf("Lines(schedule) = %+v, %v", fr, err)
+	}
+	a2l, err := exec.LookPath("addr2line")
+	if err != nil {
+		t.Skip("no addr2line")
+	}
+	// One addr2line run for all addresses: -a prints each address before
+	// its function and file:line pairs (innermost first).
+	args := []string{"-a", "-i", "-f", "-e", f.Path()}
+	for off := uint64(1); off < 48; off++ {
+		args = append(args, strconv.FormatUint(s.Addr+off, 16))
+	}
+	out, err := exec.Command(a2l, args...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[uint64][]string{}
+	var cur uint64
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for i := 0; i < len(lines); i++ {
+		if strings.HasPrefix(lines[i], "0x") {
+			cur, _ = strconv.ParseUint(strings.TrimPrefix(lines[i], "0x"), 16, 64)
+			continue
+		}
+		if i+1 >= len(lines) {
+			break
+		}
+		fl := lines[i+1]
+		if j := strings.Index(fl, " (discriminator"); j >= 0 {
+			fl = fl[:j]
+		}
+		want[cur] = append(want[cur], lines[i]+" "+filepath.Base(fl))
+		i++
+	}
+	inlined := 0
+	for off := uint64(1); off < 48; off++ {
+		fr, err := f.Lines(s.Addr + off)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, x := range fr {
+			got = append(got, x.Function+" "+filepath.Base(x.File)+":"+strconv.Itoa(x.Line))
+		}
+		if len(fr) > 1 {
+			inlined++
+		}
+		if diff := cmp.Diff(want[s.Addr+off], got); diff != "" {
+			t.Errorf("schedule+%d (-addr2line +ours):\n%s", off, diff)
+		}
+	}
+	if inlined == 0 {
+		t.Error("no inlined frames in schedule's first 48 bytes")
+	}
+}
