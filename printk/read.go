@@ -239,9 +239,10 @@ func readLockless(m *pagedMem, l *LocklessLayout) ([]Record, []Warning, error) {
 		tailID = (headID - span) & descIDMask
 	}
 
-	recs := make([]Record, 0, min(span+1, 4096)) // the default ring's count
-	var textTotal uint64                         // legitimate blocks do not overlap: at most the ring
-	var unreadable int                           // descriptors in the current run of unreadable ones
+	// Room for the default ring (4096 descriptors); more grows by append.
+	recs := make([]Record, 0, min(span+1, 4096))
+	var textTotal uint64 // legitimate blocks do not overlap: at most the ring
+	var unreadable int   // descriptors in the current run of unreadable ones
 	var mismatched int
 	var firstMismatch uint64
 	desc := make(image, l.DescSize)
