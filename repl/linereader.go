@@ -100,7 +100,12 @@ func (t *terminalReader) ReadLine() (string, error) {
 	return line, nil
 }
 
+// Close puts the terminal back first, so that it is restored even if
+// readline's own Close blocks.
 func (t *terminalReader) Close() error {
+	if t.saved != nil {
+		readline.Restore(t.fd, t.saved)
+	}
 	err := t.rl.Close()
 	if t.saved != nil {
 		readline.Restore(t.fd, t.saved)

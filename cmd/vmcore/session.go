@@ -9,8 +9,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/chzyer/readline"
 	"github.com/vmcoretools/vmcore/dwarfsym"
@@ -157,8 +161,29 @@ func runSession(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vmcore: %v\n", err)
 		return 1
 	}
+	// SIGTERM or SIGHUP at the prompt would leave the terminal in raw mode
+	// (readline restores it only on its own exit path): restore, then go.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	var killedBy atomic.Int32
+	go func() {
+		sig, ok := <-sigs
+		if !ok {
+			return
+		}
+		killedBy.Store(int32(sig.(syscall.Signal)))
+		// Closing the reader ends loop.Run, which returns the status
+		// below; should readline's Close block, exit from here.
+		lr.Close()
+		time.Sleep(2 * time.Second)
+		os.Exit(128 + int(sig.(syscall.Signal)))
+	}()
 	err = loop.Run(lr, true)
 	lr.Close()
+	if sig := killedBy.Load(); sig != 0 {
+		return 128 + int(sig)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "vmcore: %v\n", err)
 		return 1

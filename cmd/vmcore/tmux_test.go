@@ -5,7 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -100,13 +102,14 @@ func TestTerminal(t *testing.T) {
 	// terminal modes, then waits, so the test can read them. The trap keeps
 	// the shell alive through Ctrl-C without changing what vmcore inherits.
 	script := filepath.Join(dir, "run.sh")
+	pidFile := filepath.Join(dir, "pid")
 	err := os.WriteFile(script, []byte(fmt.Sprintf(`trap : INT
-VMCORE_HISTORY=%s TZ=UTC %s %s
+VMCORE_HISTORY=%s TZ=UTC sh -c 'echo $$ > %s; exec "$0" "$@"' %s %s
 echo EXIT=$?
 stty -a | tr ' ;' '\n\n' | grep -x -e -icanon -e icanon -e -echo -e echo | tr '\n' ' '
 echo
 sleep 60
-`, hist, bin, dump)), 0o755)
+`, hist, pidFile, bin, dump)), 0o755)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,6 +184,28 @@ sleep 60
 	if modes := strings.Fields(sc[strings.Index(sc, "EXIT="):]); strings.Join(modes[1:], " ") != "icanon echo" {
 		t.Errorf("terminal not restored after q: modes %q, want icanon echo", modes[1:])
 	}
+	// SIGTERM at the prompt: the terminal is restored before exiting.
+	os.Remove(pidFile)
+	s3 := startTmux(t, "sh "+script)
+	s3.waitFor("the prompt", func(sc string) bool { return strings.HasSuffix(strings.TrimRight(sc, "\n "), "vmcore>") })
+	pidText, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(pidText)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	sc = s3.waitFor("the exit and the terminal modes", func(sc string) bool {
+		return strings.Contains(sc, "EXIT=") && strings.Contains(sc[strings.Index(sc, "EXIT="):], "canon")
+	})
+	if modes := strings.Fields(sc[strings.Index(sc, "EXIT="):]); modes[0] != "EXIT=143" || strings.Join(modes[1:], " ") != "icanon echo" {
+		t.Errorf("after SIGTERM: %q, want EXIT=143 icanon echo", modes)
+	}
+
 	h, err := os.ReadFile(hist)
 	if err != nil || !strings.Contains(string(h), "rd -p 0 100000000\n") {
 		t.Errorf("history file: %v\n%s", err, h)
