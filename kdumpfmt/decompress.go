@@ -35,6 +35,7 @@ type scratch struct {
 	zr     io.ReadCloser
 	zsrc   bytes.Reader
 	pdBuf  [pageDescSize]byte
+	one    [1]byte // probes for zlib output past the page
 	pageSz int
 }
 
@@ -73,8 +74,7 @@ func (s *scratch) decompressPage(dst, src []byte, flags uint32) error {
 		if _, err := io.ReadFull(s.zr, dst); err != nil {
 			return fmt.Errorf("zlib: %w", noEOF(err))
 		}
-		var one [1]byte
-		if n, _ := s.zr.Read(one[:]); n != 0 {
+		if n, _ := s.zr.Read(s.one[:]); n != 0 {
 			return errors.New("zlib: page decompresses to more than one page")
 		}
 		return nil
