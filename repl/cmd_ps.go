@@ -1,0 +1,249 @@
+package repl
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/vmcoretools/vmcore/tasks"
+)
+
+func init() {
+	register(&Command{
+		Name:    "ps",
+		Usage:   "[-k|-u] [-p|-c|-l] [pid | task | command] ...",
+		Summary: "display process status information",
+		Help: `Lists every task as crash's ps does: pid, parent pid, CPU, task_struct
+address, state (RU IN UN ID ZO ST TR DE PA WA NE), %MEM, VSZ and RSS in
+KiB, and the command; kernel threads in [brackets]; '>' marks the task a
+CPU was running. Arguments select tasks by pid, task address or command
+name (a leading '\' takes a name that looks like a number).
+
+  -k  kernel threads only
+  -u  user tasks only
+  -p  each selected task's line of parents, from pid 0
+  -c  each selected task's children
+  -l  sched_info.last_arrival (ns) and state before each task's header`,
+		Options:      []string{"-k", "-u", "-p", "-c", "-l"},
+		NeedsVMLinux: true,
+		Run:          runPs,
+	})
+	delete(planned, "ps")
+}
+
+// taskTables caches one task table per session: the dump never changes.
+var taskTables sync.Map // *Session -> *taskTableEntry
+
+type taskTableEntry struct {
+	once sync.Once
+	tb   *tasks.Table
+	err  error
+}
+
+// TaskTable walks the dump's tasks once per session.
+func (s *Session) TaskTable() (*tasks.Table, error) {
+	v, err := s.Values()
+	if err != nil {
+		return nil, err
+	}
+	e, _ := taskTables.LoadOrStore(s, &taskTableEntry{})
+	ent := e.(*taskTableEntry)
+	ent.once.Do(func() { ent.tb, ent.err = tasks.Load(v) })
+	return ent.tb, ent.err
+}
+
+// selectTasks resolves crash's task arguments: a decimal pid, a hex task
+// address, or a command name.
+func selectTasks(tb *tasks.Table, args []string) ([]*tasks.Task, error) {
+	var out []*tasks.Task
+	for _, a := range args {
+		if strings.HasPrefix(a, "\\") {
+			out = appendComm(out, tb, a[1:])
+			continue
+		}
+		if pid, err := strconv.Atoi(a); err == nil {
+			ts := tb.ByPID(pid)
+			if len(ts) == 0 {
+				return out, fmt.Errorf("invalid task or pid value: %s", a)
+			}
+			out = append(out, ts...)
+			continue
+		}
+		if addr, ok := parseHex(a); ok {
+			if t := tb.ByAddr(addr); t != nil {
+				out = append(out, t)
+				continue
+			}
+			if strings.HasPrefix(a, "0x") || len(a) >= 8 {
+				return out, fmt.Errorf("invalid task or pid value: %s", a)
+			}
+		}
+		// A command no task runs selects nothing, silently, as in crash.
+		out = appendComm(out, tb, a)
+	}
+	return out, nil
+}
+
+func appendComm(out []*tasks.Task, tb *tasks.Table, comm string) []*tasks.Task {
+	for _, t := range tb.Tasks {
+		if t.Comm == comm {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func runPs(c *Context, args []string) error {
+	opts, rest, err := getopt(args, "kupcl", "")
+	if err != nil {
+		return err
+	}
+	var kernel, user, parents, children, lastRun bool
+	for _, o := range opts {
+		switch o.name {
+		case "k":
+			kernel = true
+		case "u":
+			user = true
+		case "p":
+			parents = true
+		case "c":
+			children = true
+		case "l":
+			lastRun = true
+		}
+	}
+	if kernel && user {
+		return usagef("-k and -u exclude each other")
+	}
+	tb, err := c.Session.TaskTable()
+	if err != nil {
+		return err
+	}
+	sel := tb.Tasks
+	if len(rest) > 0 {
+		picked, err := selectTasks(tb, rest)
+		if err != nil {
+			return err
+		}
+		// crash prints the selected tasks in its table's order, once each.
+		want := map[*tasks.Task]bool{}
+		for _, t := range picked {
+			want[t] = true
+		}
+		sel = nil
+		for _, t := range tb.Tasks {
+			if want[t] {
+				sel = append(sel, t)
+			}
+		}
+	}
+	keep := func(t *tasks.Task) bool {
+		return !(kernel && !t.KernelThread()) && !(user && t.KernelThread())
+	}
+	switch {
+	case parents:
+		for _, t := range sel {
+			if !keep(t) {
+				continue
+			}
+			writeParents(c.Out, tb, t)
+			fmt.Fprintln(c.Out)
+		}
+	case children:
+		for _, t := range sel {
+			if !keep(t) {
+				continue
+			}
+			writeTaskHeader(c.Out, t)
+			n := 0
+			for _, ch := range tb.Tasks {
+				if ch.Parent == t.Addr && ch != t {
+					fmt.Fprint(c.Out, "  ")
+					writeTaskHeader(c.Out, ch)
+					n++
+				}
+			}
+			if n == 0 {
+				fmt.Fprintln(c.Out, "  (no children)")
+			}
+			fmt.Fprintln(c.Out)
+		}
+	case lastRun:
+		width := 1
+		if len(tb.Tasks) > 0 {
+			width = len(strconv.FormatUint(tb.Tasks[0].LastRun, 16))
+		}
+		for _, t := range sel {
+			if !keep(t) {
+				continue
+			}
+			fmt.Fprintf(c.Out, "[%*x] [%s]  ", width, t.LastRun, t.StateString())
+			writeTaskHeader(c.Out, t)
+		}
+	default:
+		fmt.Fprintln(c.Out, "      PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM")
+		for _, t := range sel {
+			if err := c.Stopped(); err != nil {
+				return err
+			}
+			if keep(t) {
+				writePsLine(c.Out, tb, t)
+			}
+		}
+	}
+	return nil
+}
+
+// writePsLine prints one line of ps in crash's columns.
+func writePsLine(w io.Writer, tb *tasks.Table, t *tasks.Task) {
+	mark := "  "
+	if t.Active {
+		mark = "> "
+	}
+	st := t.StateString()
+	pad := "  "
+	if len(st) > 3 {
+		pad = " "
+	}
+	pct := fmt.Sprintf("%.1f", tb.PercentMem(t))
+	if len(pct) == 3 {
+		pct = " " + pct
+	}
+	fmt.Fprintf(w, "%s%7d %7d %3d  %016x %3s%s%s %8d %8d  %s\n", mark, t.PID, t.PPID, t.CPU, t.Addr, st, pad, pct,
+		t.TotalVM*tb.PageSize/1024, t.RSS*tb.PageSize/1024, psComm(t))
+}
+
+func psComm(t *tasks.Task) string {
+	if t.KernelThread() {
+		return "[" + t.Comm + "]"
+	}
+	return t.Comm
+}
+
+// writeTaskHeader prints crash's task header line.
+func writeTaskHeader(w io.Writer, t *tasks.Task) {
+	fmt.Fprintf(w, "PID: %-7d  TASK: %016x  CPU: %-3d  COMMAND: \"%s\"\n", t.PID, t.Addr, t.CPU, t.Comm)
+}
+
+// writeParents prints the chain from pid 0 down to t, indented a step a
+// generation, as crash's ps -p.
+func writeParents(w io.Writer, tb *tasks.Table, t *tasks.Task) {
+	chain := []*tasks.Task{t}
+	seen := map[*tasks.Task]bool{t: true}
+	for cur := t; ; {
+		p := tb.ByAddr(cur.Parent)
+		if p == nil || seen[p] {
+			break
+		}
+		seen[p] = true
+		chain = append(chain, p)
+		cur = p
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		fmt.Fprint(w, strings.Repeat(" ", len(chain)-1-i))
+		writeTaskHeader(w, chain[i])
+	}
+}

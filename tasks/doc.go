@@ -1,0 +1,12 @@
+// Package tasks reads the kernel's processes out of a dump: every task and
+// thread (init_task's list and each thread group), each CPU's current task,
+// and what ps shows of them (state letters as crash prints them, memory
+// counters, parent, CPU, command).
+//
+// It works on typed reads (package value) of a vmlinux's types, so it
+// follows the layout of whatever kernel the dump holds; it reads each
+// task_struct in one piece and decodes fields at offsets found once, which
+// keeps a whole-table walk to one read per task. Lists are walked with a
+// bound and cycle detection, and a task that cannot be read is reported
+// and skipped, never a panic.
+package tasks
