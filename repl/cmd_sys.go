@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
+	"math/bits"
 	"strings"
 	"time"
 
@@ -40,10 +42,58 @@ func runSys(c *Context, args []string) error {
 	}
 	fmt.Fprintf(w, "      KERNEL: %s\n", kernel)
 	paths := d.Paths()
-	label := "    DUMPFILE: "
 	if len(paths) > 1 {
-		label = "   DUMPFILES: "
+		// crash's show_split_dumpfiles: one file a line.
+		mark := ""
+		if d.DumpLevel() > 0 {
+			mark = " [PARTIAL DUMP]"
+		}
+		for i, p := range paths {
+			label := "              "
+			if i == 0 {
+				label = "   DUMPFILES: "
+			}
+			fmt.Fprintf(w, "%s%s%s\n", label, p, mark)
+		}
+	} else {
+		writeDumpFile(w, d)
 	}
+	present, online := s.cpuMask("__cpu_present_mask"), s.cpuMask("__cpu_online_mask")
+	switch {
+	case present > 0 && online > 0 && present > online:
+		fmt.Fprintf(w, "        CPUS: %d [OFFLINE: %d]\n", present, present-online)
+	case present > 0:
+		fmt.Fprintf(w, "        CPUS: %d\n", present)
+	default:
+		fmt.Fprintf(w, "        CPUS: %d\n", d.NumCPUs())
+	}
+	if t, ok := s.dumpTime(); ok {
+		fmt.Fprintf(w, "        DATE: %s\n", crashDate(t))
+	} else {
+		fmt.Fprintf(w, "        DATE: (unknown)\n")
+	}
+	if up, ok := s.uptime(); ok {
+		fmt.Fprintf(w, "      UPTIME: %s\n", formatUptime(up))
+	} else {
+		fmt.Fprintf(w, "      UPTIME: %s\n", notYetOr(s, "(unknown: no timekeeper)"))
+	}
+	return runSysRest(c, s, d, w)
+}
+
+// formatUptime is crash's convert_time: [N days, ]HH:MM:SS.
+func formatUptime(sec uint64) string {
+	days := sec / 86400
+	sec %= 86400
+	out := fmt.Sprintf("%02d:%02d:%02d", sec/3600, sec%3600/60, sec%60)
+	if days > 0 {
+		out = fmt.Sprintf("%d days, %s", days, out)
+	}
+	return out
+}
+
+func writeDumpFile(w io.Writer, d *vmcore.Dump) {
+	paths := d.Paths()
+	label := "    DUMPFILE: "
 	flags := ""
 	if d.Format() != vmcore.FormatELF && (d.DumpLevel() > 0 || d.Incomplete()) {
 		flags = " "
@@ -57,13 +107,9 @@ func runSys(c *Context, args []string) error {
 		flags = "  [INCOMPLETE]"
 	}
 	fmt.Fprintf(w, "%s%s%s\n", label, strings.Join(paths, " "), flags)
-	fmt.Fprintf(w, "        CPUS: %d\n", d.NumCPUs())
-	if t, ok := d.CrashTime(); ok {
-		fmt.Fprintf(w, "        DATE: %s\n", crashDate(t))
-	} else {
-		fmt.Fprintf(w, "        DATE: (unknown)\n")
-	}
-	fmt.Fprintf(w, "      UPTIME: %s\n", notYetOr(s, "(not computed yet)"))
+}
+
+func runSysRest(c *Context, s *Session, d *vmcore.Dump, w io.Writer) error {
 	fmt.Fprintf(w, "LOAD AVERAGE: %s\n", s.loadAverage())
 	fmt.Fprintf(w, "       TASKS: %s\n", notYetOr(s, "(not computed yet: needs the task list)"))
 	uts, utsErr := s.utsname()
@@ -299,4 +345,26 @@ func (s *Session) presentPages() (uint64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// cpuMask counts the bits of a kernel cpumask (__cpu_present_mask,
+// __cpu_online_mask), as crash's get_cpus_present and get_cpus_online do;
+// 0 without a vmlinux or when it cannot be read.
+func (s *Session) cpuMask(name string) int {
+	if s.Debug == nil {
+		return 0
+	}
+	v, err := s.Debug.Variable(name)
+	if err != nil || v.Type == nil || v.Type.Size() <= 0 || v.Type.Size() > 1<<16 {
+		return 0
+	}
+	buf := make([]byte, v.Type.Size())
+	if _, err := s.ReadVirt(buf, v.Addr); err != nil {
+		return 0
+	}
+	n := 0
+	for _, b := range buf {
+		n += bits.OnesCount8(b)
+	}
+	return n
 }

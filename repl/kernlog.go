@@ -43,14 +43,18 @@ func (s *Session) KernelLog() ([]printk.Record, []printk.Warning, error) {
 	return s.klog.records, s.klog.warnings, s.klog.err
 }
 
-// bootTime estimates when the crashed kernel booted, for log -T. crash
-// takes the dump's date minus the uptime in whole seconds (from jiffies);
-// without a vmlinux the uptime is taken as the last log record's timestamp,
-// which the crash follows within a second or so.
+// bootTime is when the crashed kernel booted, for log -T: as crash, the
+// dump's date minus the uptime in whole seconds. With a vmlinux the uptime
+// is the timekeeper's monotonic seconds; without one it is taken as the
+// last log record's timestamp, which the crash follows within a second or
+// so (not so for a dump of a live system).
 func (s *Session) bootTime() (time.Time, bool) {
-	crashed, ok := s.Dump.CrashTime()
+	crashed, ok := s.dumpTime()
 	if !ok {
 		return time.Time{}, false
+	}
+	if up, ok := s.uptime(); ok {
+		return crashed.Add(-time.Duration(up) * time.Second), true
 	}
 	recs, _, err := s.KernelLog()
 	if err != nil || len(recs) == 0 {
@@ -63,4 +67,43 @@ func (s *Session) bootTime() (time.Time, bool) {
 		}
 	}
 	return crashed.Add(-time.Duration(last/1e9) * time.Second), true
+}
+
+// dumpTime is the date of the dump: VMCOREINFO's CRASHTIME or the kdump
+// header, else (a dump of a live system, a QEMU dump) the kernel's clock,
+// tk_core.timekeeper.xtime_sec, read as crash's get_xtime does.
+func (s *Session) dumpTime() (time.Time, bool) {
+	if t, ok := s.Dump.CrashTime(); ok {
+		return t, true
+	}
+	if sec, ok := s.timekeeper("xtime_sec"); ok {
+		return time.Unix(int64(sec), 0), true
+	}
+	return time.Time{}, false
+}
+
+// uptime is the kernel's monotonic clock in whole seconds
+// (tk_core.timekeeper.ktime_sec); it needs the vmlinux.
+func (s *Session) uptime() (uint64, bool) {
+	return s.timekeeper("ktime_sec")
+}
+
+func (s *Session) timekeeper(member string) (uint64, bool) {
+	if s.Debug == nil {
+		return 0, false
+	}
+	vals, err := s.Values()
+	if err != nil {
+		return 0, false
+	}
+	tk, err := vals.Var("tk_core")
+	if err != nil {
+		return 0, false
+	}
+	v, err := tk.Member("timekeeper." + member)
+	if err != nil {
+		return 0, false
+	}
+	n, err := v.Uint()
+	return n, err == nil
 }
