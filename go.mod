@@ -10,4 +10,7 @@ require (
 	golang.org/x/arch v0.33.0
 )
 
-require golang.org/x/sys v0.0.0-20220310020820-b874c991c1a5 // indirect
+require (
+	github.com/go-delve/delve v1.27.2 // indirect
+	golang.org/x/sys v0.46.0 // indirect
+)

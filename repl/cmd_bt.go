@@ -1,0 +1,230 @@
+package repl
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/vmcoretools/vmcore/tasks"
+	"github.com/vmcoretools/vmcore/unwind"
+)
+
+func init() {
+	register(&Command{
+		Name:    "bt",
+		Usage:   "[-a] [-f] [-l] [pid | task] ...",
+		Summary: "backtrace",
+		Help: `Prints a task's kernel stack trace as crash does: its header, then
+"#N [stack address] function at return address" from the innermost frame,
+and the user registers saved at the system call entry. Without an argument,
+the current context (set; the panic task at start). Tasks that were running
+start where the crash path left its mark on their stack (machine_kexec,
+crash_nmi_callback, panic), others from the frame they switched out with.
+Unwinds with the vmlinux's ORC tables, frame pointers where ORC has no entry.
+
+  -a  the active task of every CPU
+  -f  the stack words of each frame
+  -l  the source file and line of each frame`,
+		Options:      []string{"-a", "-f", "-l"},
+		NeedsVMLinux: true,
+		Run:          runBt,
+	})
+	delete(planned, "bt")
+}
+
+var tracers sync.Map // *Session -> *tracerEntry
+
+type tracerEntry struct {
+	once sync.Once
+	tr   *tasks.Tracer
+	err  error
+}
+
+// Tracer returns the session's stack tracer, made on first use.
+func (s *Session) Tracer() (*tasks.Tracer, error) {
+	tb, err := s.TaskTable()
+	if err != nil {
+		return nil, err
+	}
+	v, _ := s.Values()
+	e, _ := tracers.LoadOrStore(s, &tracerEntry{})
+	ent := e.(*tracerEntry)
+	ent.once.Do(func() {
+		orc, err := unwind.LoadORC(s.Debug.ELF())
+		if err != nil {
+			ent.err = err
+			return
+		}
+		var regs []*unwind.Regs
+		for _, c := range s.Dump.CPUs() {
+			for len(regs) <= c.Index {
+				regs = append(regs, nil)
+			}
+			if c.PRStatus != nil {
+				if r, ok := c.PRStatus.AMD64(); ok {
+					regs[c.Index] = &unwind.Regs{R15: r.R15, R14: r.R14, R13: r.R13, R12: r.R12, BP: r.RBP, BX: r.RBX,
+						R11: r.R11, R10: r.R10, R9: r.R9, R8: r.R8, AX: r.RAX, CX: r.RCX, DX: r.RDX, SI: r.RSI, DI: r.RDI,
+						OrigAX: r.OrigRAX, IP: r.RIP, CS: r.CS, Flags: r.EFlags, SP: r.RSP, SS: r.SS}
+				}
+			}
+		}
+		ent.tr = tasks.NewTracer(tb, v, orc, regs)
+		// .debug_frame covers what ORC leaves out; without it the walk
+		// stops there and says so.
+		if cfi, err := unwind.LoadCFI(s.Debug.ELF()); err == nil {
+			ent.tr.Walker.CFI = cfi
+		}
+	})
+	return ent.tr, ent.err
+}
+
+// currentTasks holds set's context per session.
+var currentTasks sync.Map // *Session -> *tasks.Task
+
+// CurrentTask is the context bt and task use without arguments: set by
+// set, else the panic task, else the first active task.
+func (s *Session) CurrentTask() (*tasks.Task, error) {
+	if t, ok := currentTasks.Load(s); ok {
+		return t.(*tasks.Task), nil
+	}
+	tr, err := s.Tracer()
+	if err != nil {
+		return nil, err
+	}
+	if t := tr.PanicTask(); t != nil {
+		return t, nil
+	}
+	for _, a := range tr.Table.Current {
+		if t := tr.Table.ByAddr(a); t != nil {
+			return t, nil
+		}
+	}
+	if len(tr.Table.Tasks) > 0 {
+		return tr.Table.Tasks[0], nil
+	}
+	return nil, fmt.Errorf("no tasks")
+}
+
+type btOptions struct{ frames, lines bool }
+
+func runBt(c *Context, args []string) error {
+	opts, rest, err := getopt(args, "afl", "")
+	if err != nil {
+		return err
+	}
+	var all bool
+	var bo btOptions
+	for _, o := range opts {
+		switch o.name {
+		case "a":
+			all = true
+		case "f":
+			bo.frames = true
+		case "l":
+			bo.lines = true
+		}
+	}
+	tr, err := c.Session.Tracer()
+	if err != nil {
+		return err
+	}
+	var sel []*tasks.Task
+	switch {
+	case all:
+		for _, a := range tr.Table.Current {
+			if t := tr.Table.ByAddr(a); t != nil {
+				sel = append(sel, t)
+			}
+		}
+	case len(rest) > 0:
+		if sel, err = selectTasks(tr.Table, rest); err != nil {
+			return err
+		}
+	default:
+		t, err := c.Session.CurrentTask()
+		if err != nil {
+			return err
+		}
+		sel = []*tasks.Task{t}
+	}
+	for i, t := range sel {
+		if err := c.Stopped(); err != nil {
+			return err
+		}
+		if i > 0 {
+			fmt.Fprintln(c.Out)
+		}
+		writeBacktrace(c, tr, t, bo)
+	}
+	return nil
+}
+
+// writeBacktrace prints one task's trace in crash's format.
+func writeBacktrace(c *Context, tr *tasks.Tracer, t *tasks.Task, bo btOptions) {
+	w := c.Out
+	s := c.Session
+	writeTaskHeader(w, t)
+	trace := tr.Backtrace(t)
+	for i, f := range trace.Frames {
+		name := "??"
+		if sym, _, ok := s.Debug.SymbolAt(f.PC); ok {
+			name = sym.Name
+		}
+		lead := " "
+		if i >= 10 {
+			lead = ""
+		}
+		slot := f.Slot
+		fmt.Fprintf(w, "%s#%d [%x] %s at %x\n", lead, i, slot, name, f.PC)
+		if bo.lines {
+			if fr, err := s.Debug.Lines(f.PC - 1); err == nil && len(fr) > 0 {
+				l := fr[0]
+				fmt.Fprintf(w, "    %s: %d\n", l.File, l.Line)
+			}
+		}
+		if bo.frames && i+1 < len(trace.Frames) && trace.Frames[i+1].Slot > slot {
+			writeFrameWords(w, tr, slot+8, trace.Frames[i+1].Slot)
+		}
+		if f.Regs != nil {
+			writeExceptionFrame(w, f.Regs, f.Partial)
+		}
+	}
+	if trace.Err != nil {
+		fmt.Fprintf(w, "bt: the trace ends here: %v\n", trace.Err)
+	}
+}
+
+// writeFrameWords prints the stack words [from, to) two a line, as bt -f.
+func writeFrameWords(w io.Writer, tr *tasks.Tracer, from, to uint64) {
+	if to-from > 1<<16 {
+		to = from + 1<<16
+	}
+	buf := make([]byte, to-from)
+	if err := tr.Values.Read(buf, from, "stack frame"); err != nil {
+		fmt.Fprintf(w, "    (%v)\n", err)
+		return
+	}
+	for off := uint64(0); off < uint64(len(buf)); off += 16 {
+		fmt.Fprintf(w, "    %x: %016x", from+off, binary.LittleEndian.Uint64(buf[off:]))
+		if off+8 < uint64(len(buf)) {
+			fmt.Fprintf(w, " %016x", binary.LittleEndian.Uint64(buf[off+8:]))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// writeExceptionFrame prints saved registers as crash's exception frames.
+func writeExceptionFrame(w io.Writer, r *unwind.Regs, partial bool) {
+	fmt.Fprintf(w, "    RIP: %016x  RSP: %016x  RFLAGS: %08x\n", r.IP, r.SP, r.Flags)
+	if !partial {
+		fmt.Fprintf(w, "    RAX: %016x  RBX: %016x  RCX: %016x\n", r.AX, r.BX, r.CX)
+		fmt.Fprintf(w, "    RDX: %016x  RSI: %016x  RDI: %016x\n", r.DX, r.SI, r.DI)
+		fmt.Fprintf(w, "    RBP: %016x   R8: %016x   R9: %016x\n", r.BP, r.R8, r.R9)
+		fmt.Fprintf(w, "    R10: %016x  R11: %016x  R12: %016x\n", r.R10, r.R11, r.R12)
+		fmt.Fprintf(w, "    R13: %016x  R14: %016x  R15: %016x\n", r.R13, r.R14, r.R15)
+		fmt.Fprintf(w, "    ORIG_RAX: %016x  CS: %04x  SS: %04x\n", r.OrigAX, r.CS, r.SS)
+	} else {
+		fmt.Fprintf(w, "    CS: %04x  SS: %04x\n", r.CS, r.SS)
+	}
+}

@@ -1,0 +1,171 @@
+package tasks
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/vmcoretools/vmcore/unwind"
+	"github.com/vmcoretools/vmcore/value"
+)
+
+// Trace is a task's stack trace.
+type Trace struct {
+	Task   *Task
+	Frames []unwind.Frame
+	// Err says why the walk stopped before the outermost frame, nil when
+	// it got there.
+	Err error
+}
+
+// Tracer finds where each task's stack trace starts and unwinds it.
+type Tracer struct {
+	Table  *Table
+	Values *value.Context
+	Walker *unwind.Walker
+	// CPURegs are the registers the dump saved for each CPU (NT_PRSTATUS
+	// or QEMU's note), by CPU number; nil entries are unknown.
+	CPURegs []*unwind.Regs
+	// PanicCPU is the CPU that called panic, -1 when none did.
+	PanicCPU int
+
+	threadSize uint64
+	retOff     int64 // inactive_task_frame.ret_addr
+	bpOff      int64 // inactive_task_frame.bp
+}
+
+// NewTracer prepares traces of tb's tasks, unwinding with orc.
+func NewTracer(tb *Table, c *value.Context, orc *unwind.Table, cpuRegs []*unwind.Regs) *Tracer {
+	tr := &Tracer{Table: tb, Values: c, CPURegs: cpuRegs, PanicCPU: -1, threadSize: 16384, retOff: 48, bpOff: 40}
+	tr.Walker = &unwind.Walker{ORC: orc, Reloc: c.Syms.Relocation(), Mem: c.Mem}
+	if n, err := c.Syms.Sizeof("union thread_union"); err == nil && n >= 4096 && n <= 1<<20 {
+		tr.threadSize = uint64(n)
+	}
+	if off, _, err := offsetOf(c.Syms, "struct inactive_task_frame", "ret_addr"); err == nil {
+		tr.retOff = off
+	}
+	if off, _, err := offsetOf(c.Syms, "struct inactive_task_frame", "bp"); err == nil {
+		tr.bpOff = off
+	}
+	if v, err := c.Var("panic_cpu"); err == nil {
+		if m, err := v.Member("counter"); err == nil {
+			v = m
+		}
+		if n, err := v.Int(); err == nil && n >= 0 && int(n) < len(tb.Current) {
+			tr.PanicCPU = int(n)
+		}
+	}
+	return tr
+}
+
+// PanicTask is the task that called panic: the current task of the
+// panicking CPU, or nil.
+func (tr *Tracer) PanicTask() *Task {
+	if tr.PanicCPU < 0 || tr.PanicCPU >= len(tr.Table.Current) {
+		return nil
+	}
+	return tr.Table.ByAddr(tr.Table.Current[tr.PanicCPU])
+}
+
+// inStack accepts addresses on t's kernel stack and on the per-CPU
+// stacks above the direct map (IRQ and exception stacks live in the
+// vmalloc area and the CPU entry area).
+func (tr *Tracer) inStack(t *Task) func(uint64) bool {
+	return func(a uint64) bool {
+		if a >= t.Stack && a < t.Stack+tr.threadSize {
+			return true
+		}
+		return a >= 0xffff800000000000
+	}
+}
+
+// Backtrace unwinds t: an active task from the spot on its stack where
+// the crash path left its mark (as crash finds it), a sleeping task from
+// the frame __switch_to_asm saved at thread.sp.
+func (tr *Tracer) Backtrace(t *Task) *Trace {
+	tc := &Trace{Task: t}
+	var start unwind.Start
+	var err error
+	if t.Active {
+		start, err = tr.activeStart(t)
+	} else {
+		start, err = tr.sleepingStart(t)
+	}
+	if err != nil {
+		tc.Err = err
+		return tc
+	}
+	tc.Frames, tc.Err = tr.Walker.Walk(start, tr.inStack(t))
+	return tc
+}
+
+func (tr *Tracer) sleepingStart(t *Task) (unwind.Start, error) {
+	sp := t.ThreadSP
+	if sp < t.Stack || sp >= t.Stack+tr.threadSize {
+		return unwind.Start{}, fmt.Errorf("thread.sp %#x is not on the task's stack %#x-%#x", sp, t.Stack, t.Stack+tr.threadSize)
+	}
+	var b [8]byte
+	if err := tr.Values.Read(b[:], sp+uint64(tr.retOff), "inactive_task_frame.ret_addr"); err != nil {
+		return unwind.Start{}, err
+	}
+	ret := binary.LittleEndian.Uint64(b[:])
+	if err := tr.Values.Read(b[:], sp+uint64(tr.bpOff), "inactive_task_frame.bp"); err != nil {
+		return unwind.Start{}, err
+	}
+	bp := binary.LittleEndian.Uint64(b[:])
+	slot := sp + uint64(tr.retOff)
+	return unwind.Start{PC: ret, Slot: slot, SP: slot + 8, BP: bp}, nil
+}
+
+// activeStart finds where to start an active task's trace as crash does
+// for a dump: the registers saved for a CPU are those of the context the
+// crash interrupted (user mode, for a CPU stopped by NMI) or of
+// crash_setup_regs, so the stack is searched for the return addresses the
+// crash path leaves: machine_kexec, crash_kexec, crash_nmi_callback (on
+// other CPUs), the last panic, the last sysrq_handle_crash.
+func (tr *Tracer) activeStart(t *Task) (unwind.Start, error) {
+	panicTask := tr.PanicTask() == t
+	n := tr.threadSize / 8
+	buf := make([]byte, tr.threadSize)
+	if err := tr.Values.Read(buf, t.Stack, "kernel stack"); err != nil {
+		return unwind.Start{}, err
+	}
+	syms := tr.Values.Syms
+	var panicAt, sysrqAt uint64
+	var panicPC, sysrqPC uint64
+	for i := range n {
+		w := binary.LittleEndian.Uint64(buf[8*i:])
+		if w < 0xffffffff80000000 {
+			continue
+		}
+		s, _, ok := syms.SymbolAt(w)
+		if !ok {
+			continue
+		}
+		slot := t.Stack + 8*i
+		switch s.Name {
+		case "machine_kexec", "crash_kexec", "try_crashdump":
+			return unwind.Start{PC: w, Slot: slot, SP: slot + 8}, nil
+		case "panic":
+			panicAt, panicPC = slot, w
+		case "sysrq_handle_crash":
+			sysrqAt, sysrqPC = slot, w
+		case "crash_nmi_callback":
+			if !panicTask {
+				return unwind.Start{PC: w, Slot: slot, SP: slot + 8}, nil
+			}
+		}
+	}
+	if panicAt != 0 {
+		return unwind.Start{PC: panicPC, Slot: panicAt, SP: panicAt + 8}, nil
+	}
+	if sysrqAt != 0 {
+		return unwind.Start{PC: sysrqPC, Slot: sysrqAt, SP: sysrqAt + 8}, nil
+	}
+	if t.CPU < len(tr.CPURegs) {
+		if r := tr.CPURegs[t.CPU]; r != nil && !r.UserMode() && r.IP != 0 {
+			return unwind.Start{PC: r.IP, SP: r.SP, BP: r.BP, Signal: true, Slot: r.SP}, nil
+		}
+	}
+	// Nothing marks the stack: fall back to the last switch frame.
+	return tr.sleepingStart(t)
+}
