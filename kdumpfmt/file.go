@@ -581,15 +581,19 @@ func physErr(pfn uint64, pageSize int, k physmem.Kind) error {
 	return &physmem.Error{Addr: pfn * uint64(pageSize), Kind: k}
 }
 
-// CorruptError reports a structure of the dump that cannot be right.
+// CorruptError reports a page descriptor or page data that cannot be
+// right.
 type CorruptError struct {
 	PFN uint64 // page being read
 	Msg string
+	Err error // underlying decoder error, if any
 }
 
 func (e *CorruptError) Error() string {
 	return fmt.Sprintf("kdumpfmt: page %#x: %s", e.PFN, e.Msg)
 }
+
+func (e *CorruptError) Unwrap() error { return e.Err }
 
 // ReadPage reads page frame pfn into dst, which must hold a page. Pages
 // the dump cannot supply give a *physmem.Error.
@@ -640,14 +644,19 @@ func (f *File) loadPage(pfn uint64, dst []byte) error {
 		if f.incomplete || p.truncated {
 			return physErr(pfn, f.pageSize, physmem.Lost)
 		}
-		return &CorruptError{pfn, "descriptor has data offset 0 in a dump not marked incomplete"}
+		return &CorruptError{PFN: pfn, Msg: "descriptor has data offset 0 in a dump not marked incomplete"}
 	}
 	if pd.Offset > uint64(p.size) || uint64(pd.Size) > uint64(p.size)-pd.Offset {
 		return physErr(pfn, f.pageSize, physmem.Lost) // data past the end of the file
 	}
-	if pd.Flags&compressMask == 0 {
+	if pd.Flags&compressMask == 0 && pd.Flags != 0 {
+		// A method this package does not know (a newer makedumpfile's).
+		err := fmt.Errorf("%w: flags %#x", ErrUnsupportedCompression, pd.Flags)
+		return &CorruptError{PFN: pfn, Msg: err.Error(), Err: err}
+	}
+	if pd.Flags == 0 {
 		if int(pd.Size) != f.pageSize {
-			return &CorruptError{pfn, fmt.Sprintf("raw page of %d bytes, page size is %d", pd.Size, f.pageSize)}
+			return &CorruptError{PFN: pfn, Msg: fmt.Sprintf("raw page of %d bytes, page size is %d", pd.Size, f.pageSize)}
 		}
 		if _, err := p.r.ReadAt(dst, int64(pd.Offset)); err != nil {
 			return fmt.Errorf("kdumpfmt: page %#x: reading data at %d: %w", pfn, pd.Offset, noEOF(err))
@@ -655,14 +664,14 @@ func (f *File) loadPage(pfn uint64, dst []byte) error {
 		return nil
 	}
 	if pd.Size == 0 || int(pd.Size) > maxStoredSize(f.pageSize) {
-		return &CorruptError{pfn, fmt.Sprintf("compressed page of %d bytes, page size is %d", pd.Size, f.pageSize)}
+		return &CorruptError{PFN: pfn, Msg: fmt.Sprintf("compressed page of %d bytes, page size is %d", pd.Size, f.pageSize)}
 	}
 	src := s.comp[:pd.Size]
 	if _, err := p.r.ReadAt(src, int64(pd.Offset)); err != nil {
 		return fmt.Errorf("kdumpfmt: page %#x: reading data at %d: %w", pfn, pd.Offset, noEOF(err))
 	}
 	if err := s.decompressPage(dst, src, pd.Flags); err != nil {
-		return &CorruptError{pfn, err.Error()}
+		return &CorruptError{PFN: pfn, Msg: err.Error(), Err: err}
 	}
 	return nil
 }

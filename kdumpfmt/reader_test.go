@@ -515,6 +515,9 @@ func TestCorruptDescriptors(t *testing.T) {
 		if !errors.As(err, &ce) {
 			t.Errorf("%s: got %v, want a CorruptError", c.name, err)
 		}
+		if c.name == "unknown codec" && !errors.Is(err, ErrUnsupportedCompression) {
+			t.Errorf("%s: %v is not ErrUnsupportedCompression", c.name, err)
+		}
 	}
 }
 
