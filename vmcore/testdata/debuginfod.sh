@@ -33,7 +33,8 @@ trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 url=http://127.0.0.1:$PORT
 
 # Indexing a 280 MB xz-compressed .deb takes a minute or more.
-metric() { curl -sf "$url/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
+# metric NAME{LABELS}: the value of one metric (label values may hold spaces).
+metric() { curl -sf "$url/metrics" | grep -F "$1 " | awk '{ print $NF }'; }
 for ((i = 0; i < 900; i++)); do
 	found=$(metric 'found_debuginfo_total{source=".deb archive"}' || true)
 	busy=$(metric 'thread_busy{role="scan"}' || true)
