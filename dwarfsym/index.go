@@ -64,7 +64,7 @@ func (f *File) loadIndex() (*index, error) {
 			return nil, err
 		}
 	}
-	x := &index{sc: sc, names: map[nameKey]dieRef{}, views: map[uint64]*unitView{}}
+	x := &index{sc: sc, names: make(map[nameKey]dieRef, 1024), views: map[uint64]*unitView{}}
 	x.mu.Lock()
 	x.moreUnits(1, 0)
 	x.mu.Unlock()

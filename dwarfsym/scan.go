@@ -2,6 +2,7 @@ package dwarfsym
 
 import (
 	"debug/dwarf"
+	"slices"
 	"encoding/binary"
 	"fmt"
 	"sync"
@@ -224,8 +225,8 @@ func parseAbbrevTable(data []byte, off uint64) (*abbrevTable, error) {
 			}
 		}
 		if code < maxAbbrevCode {
-			for uint64(len(t.dense)) <= code {
-				t.dense = append(t.dense, abbrev{})
+			if code >= uint64(len(t.dense)) {
+				t.dense = slices.Grow(t.dense, int(code)+1-len(t.dense))[:code+1]
 			}
 			t.dense[code] = a
 		} else {
@@ -437,6 +438,8 @@ func (s *scanner) scanUnit(u unitHeader, out []named) ([]named, error) {
 		return out, err
 	}
 	r := reader{data: s.info[:u.end], off: u.dieOff, name: ".debug_info"}
+	// About one named top-level entry per 200 bytes of a kernel unit.
+	out = slices.Grow(out, int(min((u.end-u.dieOff)/200, 1<<16)))
 	offSize := uint64(4)
 	if u.is64 {
 		offSize = 8
