@@ -2,9 +2,9 @@ package dwarfsym
 
 import (
 	"debug/dwarf"
-	"slices"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 )
 
