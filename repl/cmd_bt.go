@@ -83,7 +83,7 @@ func (s *Session) Tracer() (*tasks.Tracer, error) {
 var currentTasks sync.Map // *Session -> *tasks.Task
 
 // CurrentTask is the context bt and task use without arguments: set by
-// set, else the panic task, else the first active task.
+// set, else the panic task, else pid 0 on CPU 0 as crash.
 func (s *Session) CurrentTask() (*tasks.Task, error) {
 	if t, ok := currentTasks.Load(s); ok {
 		return t.(*tasks.Task), nil
@@ -95,11 +95,7 @@ func (s *Session) CurrentTask() (*tasks.Task, error) {
 	if t := tr.PanicTask(); t != nil {
 		return t, nil
 	}
-	for _, a := range tr.Table.Current {
-		if t := tr.Table.ByAddr(a); t != nil {
-			return t, nil
-		}
-	}
+	// Without a panic, crash starts in the context of CPU 0's idle task.
 	if len(tr.Table.Tasks) > 0 {
 		return tr.Table.Tasks[0], nil
 	}
@@ -166,29 +162,48 @@ func writeBacktrace(c *Context, tr *tasks.Tracer, t *tasks.Task, bo btOptions) {
 	s := c.Session
 	writeTaskHeader(w, t)
 	trace := tr.Backtrace(t)
+	level := 0
 	for i, f := range trace.Frames {
+		if f.Interrupted {
+			// crash names the interrupted instruction inside the
+			// exception frame printed above, not as a frame of its own.
+			continue
+		}
 		name := "??"
 		if sym, _, ok := s.Debug.SymbolAt(f.PC); ok {
 			name = sym.Name
 		}
 		lead := " "
-		if i >= 10 {
+		if level >= 10 {
 			lead = ""
 		}
-		slot := f.Slot
-		fmt.Fprintf(w, "%s#%d [%x] %s at %x\n", lead, i, slot, name, f.PC)
+		fmt.Fprintf(w, "%s#%d [%x] %s at %x\n", lead, level, f.Slot, name, f.PC)
+		level++
 		if bo.lines {
 			if fr, err := s.Debug.Lines(f.PC - 1); err == nil && len(fr) > 0 {
 				l := fr[0]
 				fmt.Fprintf(w, "    %s: %d\n", l.File, l.Line)
 			}
 		}
-		if bo.frames && i+1 < len(trace.Frames) && trace.Frames[i+1].Slot > slot {
-			writeFrameWords(w, tr, slot+8, trace.Frames[i+1].Slot)
+		if bo.frames && i+1 < len(trace.Frames) && trace.Frames[i+1].Slot > f.Slot {
+			writeFrameWords(w, tr, f.Slot+8, trace.Frames[i+1].Slot)
 		}
 		if f.Regs != nil {
+			if !f.Regs.UserMode() {
+				where := fmt.Sprintf("%x", f.Regs.IP)
+				if sym, off, ok := s.Debug.SymbolAt(f.Regs.IP); ok {
+					where = sym.Name
+					if off != 0 {
+						where = fmt.Sprintf("%s+%d", sym.Name, off)
+					}
+				}
+				fmt.Fprintf(w, "    [exception RIP: %s]\n", where)
+			}
 			writeExceptionFrame(w, f.Regs, f.Partial)
 		}
+	}
+	if trace.UserRegs != nil {
+		writeExceptionFrame(w, trace.UserRegs, false)
 	}
 	if trace.Err != nil {
 		fmt.Fprintf(w, "bt: the trace ends here: %v\n", trace.Err)

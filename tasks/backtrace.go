@@ -12,6 +12,11 @@ import (
 type Trace struct {
 	Task   *Task
 	Frames []unwind.Frame
+	// UserRegs, when set, are user-mode registers shown instead of
+	// frames: those of a task forked but never run (at the top of its
+	// stack), or of a CPU that was running user code when the dump was
+	// taken.
+	UserRegs *unwind.Regs
 	// Err says why the walk stopped before the outermost frame, nil when
 	// it got there.
 	Err error
@@ -85,8 +90,15 @@ func (tr *Tracer) Backtrace(t *Task) *Trace {
 	tc := &Trace{Task: t}
 	var start unwind.Start
 	var err error
+	scanned := false
 	if t.Active {
-		start, err = tr.activeStart(t)
+		if t.CPU < len(tr.CPURegs) && tr.CPURegs[t.CPU] != nil && tr.CPURegs[t.CPU].UserMode() && tr.PanicCPU < 0 {
+			// A dump of a running machine (QEMU's dump-guest-memory
+			// without a panic) caught this CPU in user code.
+			tc.UserRegs = tr.CPURegs[t.CPU]
+			return tc
+		}
+		start, scanned, err = tr.activeStart(t)
 	} else {
 		start, err = tr.sleepingStart(t)
 	}
@@ -94,8 +106,73 @@ func (tr *Tracer) Backtrace(t *Task) *Trace {
 		tc.Err = err
 		return tc
 	}
+	if s, ok := tr.Values.Syms.Lookup("ret_from_fork"); ok && start.PC == s.Addr {
+		// Forked, never run: the switch frame returns to the start of
+		// ret_from_fork, and the only context is the user one.
+		if r := tr.topRegs(t); r != nil && r.UserMode() {
+			tc.UserRegs = r
+			return tc
+		}
+	}
 	tc.Frames, tc.Err = tr.Walker.Walk(start, tr.inStack(t))
+	if tc.Err != nil && len(tc.Frames) == 1 && scanned {
+		// The function the search stopped in keeps its frame with the
+		// frame pointer, whose value at that point is lost: find its
+		// caller's return address by the call instruction before it.
+		if slot, ok := tr.callerSlot(t, start); ok {
+			var b [8]byte
+			if err := tr.Values.Read(b[:], slot, "return address"); err == nil {
+				pc := binary.LittleEndian.Uint64(b[:])
+				more, err := tr.Walker.Walk(unwind.Start{PC: pc, Slot: slot, SP: slot + 8}, tr.inStack(t))
+				tc.Frames, tc.Err = append(tc.Frames, more...), err
+			}
+		}
+	}
 	return tc
+}
+
+// topRegs reads the struct pt_regs at the top of t's stack, where the
+// entry code saves the user context.
+func (tr *Tracer) topRegs(t *Task) *unwind.Regs {
+	buf := make([]byte, unwind.PtRegsSize)
+	if err := tr.Values.Read(buf, t.Stack+tr.threadSize-unwind.PtRegsSize, "pt_regs"); err != nil {
+		return nil
+	}
+	return unwind.DecodeRegs(buf)
+}
+
+// callerSlot searches t's stack above the start for the first return
+// address whose call instruction (e8 rel32) calls the function holding
+// start.PC, as crash's x86_64_function_called_by.
+func (tr *Tracer) callerSlot(t *Task, start unwind.Start) (uint64, bool) {
+	syms := tr.Values.Syms
+	fn, _, ok := syms.SymbolAt(start.PC)
+	if !ok {
+		return 0, false
+	}
+	top := t.Stack + tr.threadSize
+	if start.SP >= top || start.SP < t.Stack {
+		return 0, false
+	}
+	buf := make([]byte, top-start.SP)
+	if err := tr.Values.Read(buf, start.SP, "kernel stack"); err != nil {
+		return 0, false
+	}
+	for off := 0; off+8 <= len(buf); off += 8 {
+		ret := binary.LittleEndian.Uint64(buf[off:])
+		if ret < 0xffffffff80000000 {
+			continue
+		}
+		var call [5]byte
+		if err := tr.Values.Read(call[:], ret-5, "call instruction"); err != nil || call[0] != 0xe8 {
+			continue
+		}
+		target := ret + uint64(int64(int32(binary.LittleEndian.Uint32(call[1:]))))
+		if target == fn.Addr {
+			return start.SP + uint64(off), true
+		}
+	}
+	return 0, false
 }
 
 func (tr *Tracer) sleepingStart(t *Task) (unwind.Start, error) {
@@ -122,7 +199,15 @@ func (tr *Tracer) sleepingStart(t *Task) (unwind.Start, error) {
 // crash_setup_regs, so the stack is searched for the return addresses the
 // crash path leaves: machine_kexec, crash_kexec, crash_nmi_callback (on
 // other CPUs), the last panic, the last sysrq_handle_crash.
-func (tr *Tracer) activeStart(t *Task) (unwind.Start, error) {
+func (tr *Tracer) activeStart(t *Task) (start unwind.Start, scanned bool, err error) {
+	start, err = tr.scanStart(t)
+	if err == nil && start.Slot != 0 && !start.Signal {
+		return start, true, nil
+	}
+	return start, false, err
+}
+
+func (tr *Tracer) scanStart(t *Task) (unwind.Start, error) {
 	panicTask := tr.PanicTask() == t
 	n := tr.threadSize / 8
 	buf := make([]byte, tr.threadSize)

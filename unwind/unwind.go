@@ -49,6 +49,10 @@ type Frame struct {
 	// Partial marks an iret frame: only IP, CS, Flags, SP and SS of Regs
 	// are valid.
 	Partial bool
+	// Interrupted marks a frame whose PC is the IP an exception frame
+	// saved (the interrupted instruction), not a return address; Slot is
+	// then the interrupted stack pointer.
+	Interrupted bool
 }
 
 // Start is where a walk begins: a PC, the stack pointer just above the
@@ -242,7 +246,7 @@ func (w *Walker) Walk(s Start, inStack func(uint64) bool) ([]Frame, error) {
 			} else {
 				regs = nil
 			}
-			frames = append(frames, Frame{PC: r.IP})
+			frames = append(frames, Frame{PC: r.IP, Slot: r.SP, Interrupted: true})
 			pc, sp, signal = r.IP, r.SP, true
 		}
 	}
