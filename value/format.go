@@ -419,3 +419,34 @@ func escape(c byte, quote byte) string {
 	}
 	return string(c)
 }
+
+// WriteMembers renders chosen members as crash's "struct TYPE.m1,m2 ADDR"
+// does: one "  name = value," line each, in the order given.
+func (v Value) WriteMembers(members []string, opt Format) (string, error) {
+	var b strings.Builder
+	for _, m := range members {
+		mv, err := v.Member(m)
+		if err != nil {
+			return b.String(), err
+		}
+		s, err := mv.formatInner(opt)
+		if err != nil {
+			return b.String(), err
+		}
+		b.WriteString("  " + m + " = " + strings.ReplaceAll(s, "\n", "\n  ") + ",\n")
+	}
+	return b.String(), nil
+}
+
+// formatInner formats as a member inside a struct: pointers without the
+// type prefix that a top-level p shows.
+func (v Value) formatInner(opt Format) (string, error) {
+	s, err := v.Format(opt)
+	if err != nil {
+		return "", err
+	}
+	if pt, ok := v.stripped().(*dwarf.PtrType); ok && (pt.Type == nil || !isChar(pt.Type)) {
+		s = strings.TrimPrefix(s, "("+dwarfsym.Declare(v.Type, "")+") ")
+	}
+	return s, nil
+}

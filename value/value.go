@@ -494,3 +494,26 @@ func (c *Context) ListEntries(head uint64, typ, member string, max int) ([]Value
 	}
 	return out, fmt.Errorf("value: list at %#x has more than %d entries (corrupt or circular without its head)", head, max)
 }
+
+// Elements returns every element of a fixed-size array.
+func (v Value) Elements() ([]Value, error) {
+	at, ok := v.stripped().(*dwarf.ArrayType)
+	if !ok {
+		return nil, fmt.Errorf("value: %s is a %s, not an array", v.Expr, dwarfsym.Declare(v.Type, ""))
+	}
+	if at.Count < 0 {
+		return nil, fmt.Errorf("value: %s has no fixed length", v.Expr)
+	}
+	if at.Count > maxRead {
+		return nil, fmt.Errorf("value: %s has %d elements, more than the limit", v.Expr, at.Count)
+	}
+	out := make([]Value, 0, at.Count)
+	for i := 0; i < int(at.Count); i++ {
+		e, err := v.Index(i)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}

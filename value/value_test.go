@@ -240,6 +240,13 @@ func TestFormat(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("struct list_head (-want +got):\n%s", diff)
 	}
+	if got := S(st.WriteMembers([]string{"pid", "comm", "parent"}, Format{})); got != fmt.Sprintf("  pid = 42,\n  comm = \"kworker/0:1\\000\\000\\000\\000\",\n  parent = %#x <init_task>,\n", it.Addr) {
+		t.Errorf("WriteMembers = %q", got)
+	}
+	row := L(V(it.Member("matrix[1]")).Elements())
+	if len(row) != 3 || I(row[2].Int()) != 6 {
+		t.Errorf("matrix[1] elements = %v", row)
+	}
 	full := S(it.Format(Format{Hex: true}))
 	for _, line := range []string{"\n  pid = 0x0,\n", "\n  fl = {\n    a = 0x1,\n    b = 0x5,\n    c = 0xabc,\n    d = 0xd,\n", "\n  name = 0x", ` "init"`, "\n  {\n    raw = 0x1122334455667788,\n", "\n      hi = 0x11223344\n", "tail = 0x7\n"} {
 		if !strings.Contains(full, line) {

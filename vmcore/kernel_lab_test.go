@@ -256,21 +256,12 @@ func checkAgainstCrash(t *testing.T, k *Kernel, ld *lab.Dump) {
 	if want := ref("struct-init_task.txt"); want != "" {
 		// struct task_struct.pid,tgid,comm init_task
 		it, _ := k.Var("init_task")
-		var b strings.Builder
-		for i, m := range []string{"pid", "tgid", "comm"} {
-			mv, err := it.Member(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := mv.Format(value.Format{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			_ = i
-			fmt.Fprintf(&b, "  %s = %s,\n", m, s)
+		got, err := it.WriteMembers([]string{"pid", "tgid", "comm"}, value.Format{})
+		if err != nil {
+			t.Fatal(err)
 		}
-		if b.String() != want {
-			t.Errorf("struct task_struct.pid,tgid,comm init_task:\ngot\n%s\ncrash\n%s", b.String(), want)
+		if got != want {
+			t.Errorf("struct task_struct.pid,tgid,comm init_task:\ngot\n%s\ncrash\n%s", got, want)
 		}
 		checked++
 	}
