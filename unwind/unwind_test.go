@@ -1,0 +1,291 @@
+package unwind
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// orcRow is one synthetic ORC entry.
+type orcRow struct {
+	ip                 uint64
+	spReg, bpReg, typ  uint16
+	end                bool
+	spOffset, bpOffset int16
+}
+
+// buildORC encodes rows as .orc_unwind_ip (at ipAddr) and .orc_unwind in
+// layout V1.
+func buildORC(ipAddr uint64, rows []orcRow) (ip, orc []byte) {
+	ip = make([]byte, 4*len(rows))
+	orc = make([]byte, 6*len(rows))
+	for i, r := range rows {
+		binary.LittleEndian.PutUint32(ip[4*i:], uint32(int32(int64(r.ip)-int64(ipAddr+uint64(4*i)))))
+		binary.LittleEndian.PutUint16(orc[6*i:], uint16(r.spOffset))
+		binary.LittleEndian.PutUint16(orc[6*i+2:], uint16(r.bpOffset))
+		w := r.spReg | r.bpReg<<4 | r.typ<<8
+		if r.end {
+			w |= 1 << 10
+		}
+		binary.LittleEndian.PutUint16(orc[6*i+4:], w)
+	}
+	return ip, orc
+}
+
+// stack is sparse memory of 8-byte words.
+type stack map[uint64]uint64
+
+func (s stack) ReadAt(p []byte, off int64) (int, error) {
+	for i := 0; i+8 <= len(p); i += 8 {
+		v, ok := s[uint64(off)+uint64(i)]
+		if !ok {
+			return i, errors.New("page excluded")
+		}
+		binary.LittleEndian.PutUint64(p[i:], v)
+	}
+	return len(p), nil
+}
+
+const ipBase = 0xffffffff81000000
+
+func testTable(t *testing.T) *Table {
+	t.Helper()
+	// Rows out of order: ParseORC sorts them.
+	rows := []orcRow{
+		{ip: 0xffffffff81002000, spReg: RegSP, spOffset: 8, typ: 0},                                   // B: no locals
+		{ip: 0xffffffff81001000, spReg: RegSP, spOffset: 16, bpReg: RegPrevSP, bpOffset: -16, typ: 0}, // A: pushes rbp
+		{ip: 0xffffffff81003000, spReg: RegUndefined, end: true},                                      // entry: end of stack
+		{ip: 0xffffffff81004000, spReg: RegSP, spOffset: 0, typ: 1},                                   // entry with pt_regs
+		{ip: 0xffffffff81005000, spReg: RegUndefined},                                                 // no information
+	}
+	ip, orc := buildORC(ipBase, rows)
+	tb, err := ParseORC(ip, ipBase, orc, LayoutV1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
+func TestORCLookup(t *testing.T) {
+	tb := testTable(t)
+	if tb.Len() != 5 {
+		t.Fatalf("Len = %d", tb.Len())
+	}
+	for _, c := range []struct {
+		pc   uint64
+		ok   bool
+		kind Kind
+		off  int16
+	}{
+		{0xffffffff80ffffff, false, 0, 0},
+		{0xffffffff81001000, true, KindCall, 16},
+		{0xffffffff81001fff, true, KindCall, 16},
+		{0xffffffff81002005, true, KindCall, 8},
+		{0xffffffff81003001, true, KindEnd, 0},
+		{0xffffffff81004000, true, KindRegs, 0},
+		{0xffffffff81005000, true, KindUndefined, 0},
+	} {
+		e, ok := tb.Lookup(c.pc)
+		if ok != c.ok || (ok && (e.Kind != c.kind || e.SPOffset != c.off)) {
+			t.Errorf("Lookup(%#x) = %+v, %v; want kind %v offset %d, %v", c.pc, e, ok, c.kind, c.off, c.ok)
+		}
+	}
+}
+
+func TestParseORCErrors(t *testing.T) {
+	if _, err := ParseORC(make([]byte, 5), 0, nil, LayoutV1); err == nil {
+		t.Error("odd .orc_unwind_ip size accepted")
+	}
+	if _, err := ParseORC(make([]byte, 8), 0, make([]byte, 6), LayoutV1); err == nil {
+		t.Error("mismatched .orc_unwind size accepted")
+	}
+	if _, err := ParseORC(nil, 0, nil, Layout(7)); err == nil {
+		t.Error("unknown layout accepted")
+	}
+}
+
+func TestV2Decode(t *testing.T) {
+	// sp_reg SP, type CALL (2) in V2, signal bit set.
+	b := []byte{8, 0, 0, 0, RegSP, 2 | 1<<3}
+	e := decodeEntry(b, LayoutV2)
+	if e.Kind != KindCall || !e.Signal || e.SPOffset != 8 {
+		t.Errorf("V2 entry = %+v", e)
+	}
+	if e := decodeEntry([]byte{0, 0, 0, 0, 0, 1}, LayoutV2); e.Kind != KindEnd {
+		t.Errorf("V2 end entry = %+v", e)
+	}
+}
+
+// TestWalkCallChain unwinds A -> B -> entry code: A saved rbp, B has no
+// frame, the entry code ends the stack.
+func TestWalkCallChain(t *testing.T) {
+	w := &Walker{ORC: testTable(t), Mem: stack{
+		0x10000: 0xdead0000,         // A's saved rbp (CFA-16)
+		0x10008: 0xffffffff81002010, // return into B
+		0x10010: 0xffffffff81003005, // return into the entry code
+	}}
+	frames, err := w.Walk(Start{PC: 0xffffffff81001010, SP: 0x10000, Slot: 0xfff8}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Frame{
+		{Slot: 0xfff8, PC: 0xffffffff81001010},
+		{Slot: 0x10008, PC: 0xffffffff81002010},
+		{Slot: 0x10010, PC: 0xffffffff81003005},
+	}
+	if diff := cmp.Diff(want, frames); diff != "" {
+		t.Errorf("frames (-want +got):\n%s", diff)
+	}
+}
+
+// TestWalkRelocated applies a KASLR offset.
+func TestWalkRelocated(t *testing.T) {
+	const reloc = 0x1e000000
+	w := &Walker{ORC: testTable(t), Reloc: reloc, Mem: stack{0x10000: 0xffffffff81003005 + reloc}}
+	frames, err := w.Walk(Start{PC: 0xffffffff81002010 + reloc, SP: 0x10000}, nil)
+	if err != nil || len(frames) != 2 || frames[1].PC != 0xffffffff81003005+reloc {
+		t.Fatalf("frames %+v, %v", frames, err)
+	}
+}
+
+// TestWalkUserRegs stops at a user-mode exception frame and returns it.
+func TestWalkUserRegs(t *testing.T) {
+	mem := stack{0x20000: 0xffffffff81004010} // B returns into the entry code
+	regs := make([]uint64, 21)
+	regs[16], regs[17], regs[19], regs[20] = 0x47b7a0, 0x33, 0x7ffe0000, 0x2b // ip, cs, sp, ss
+	for i, v := range regs {
+		mem[0x20008+uint64(8*i)] = v
+	}
+	w := &Walker{ORC: testTable(t), Mem: mem}
+	frames, err := w.Walk(Start{PC: 0xffffffff81002010, SP: 0x20000}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(frames) != 2 || frames[1].Regs == nil || frames[1].Regs.IP != 0x47b7a0 || !frames[1].Regs.UserMode() || frames[1].RegsAddr != 0x20008 {
+		t.Fatalf("frames %+v", frames)
+	}
+}
+
+// TestWalkStops checks the ends that are not the outermost frame: an
+// unreadable stack word, an address with no unwind information, a loop.
+func TestWalkStops(t *testing.T) {
+	w := &Walker{ORC: testTable(t), Mem: stack{}}
+	frames, err := w.Walk(Start{PC: 0xffffffff81002010, SP: 0x10000}, nil)
+	var se *StackError
+	if !errors.As(err, &se) || se.Addr != 0x10000 || len(frames) != 1 {
+		t.Errorf("unreadable stack: %v, %+v", err, frames)
+	}
+	w.Mem = stack{0x10000: 0xffffffff81005010}
+	frames, err = w.Walk(Start{PC: 0xffffffff81002010, SP: 0x10000}, nil)
+	if err == nil || len(frames) != 2 {
+		t.Errorf("undefined ORC: %v, %+v", err, frames)
+	}
+	// B's frame that returns into B at the same SP forever: the walk must
+	// see the stack pointer not move, or give up at MaxFrames.
+	w.Mem = stack{}
+	for a := uint64(0x10000); a < 0x10000+8*300; a += 8 {
+		w.Mem.(stack)[a] = 0xffffffff81002010
+	}
+	w.MaxFrames = 50
+	frames, err = w.Walk(Start{PC: 0xffffffff81002010, SP: 0x10000}, nil)
+	if err == nil || len(frames) > 50 {
+		t.Errorf("endless chain: %v, %d frames", err, len(frames))
+	}
+	// The stack check refuses frames outside the stack.
+	w.Mem = stack{0x10000: 0xffffffff81002010}
+	_, err = w.Walk(Start{PC: 0xffffffff81002010, SP: 0x10000}, func(a uint64) bool { return a < 0x10000 })
+	if err == nil {
+		t.Error("a frame off the stack was followed")
+	}
+}
+
+// FuzzORC parses arbitrary ORC sections and walks arbitrary stacks with
+// them: errors are fine, panics and hangs are not.
+func FuzzORC(f *testing.F) {
+	ip, orc := buildORC(ipBase, []orcRow{{ip: ipBase + 0x100, spReg: RegSP, spOffset: 8}, {ip: ipBase + 0x200, spReg: RegUndefined, end: true}})
+	f.Add(append(append([]byte{2}, ip...), orc...), uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, layout uint8) {
+		if len(data) < 1 {
+			return
+		}
+		n := int(data[0])
+		data = data[1:]
+		if len(data) < 10*n {
+			return
+		}
+		tb, err := ParseORC(data[:4*n], ipBase, data[4*n:10*n], Layout(layout%3))
+		if err != nil {
+			return
+		}
+		mem := stack{}
+		rest := data[10*n:]
+		for i := 0; i+8 <= len(rest); i += 8 {
+			mem[0x10000+uint64(i)] = binary.LittleEndian.Uint64(rest[i:])
+		}
+		w := &Walker{ORC: tb, Mem: mem, MaxFrames: 64}
+		for _, pc := range []uint64{ipBase + 0x100, ipBase + 0x201, ipBase} {
+			frames, _ := w.Walk(Start{PC: pc, SP: 0x10000, BP: 0x10010}, nil)
+			if len(frames) > 64 {
+				t.Fatalf("%d frames, more than MaxFrames", len(frames))
+			}
+		}
+	})
+}
+
+var _ io.ReaderAt = stack{}
+
+// FuzzCFI parses arbitrary .debug_frame bytes and asks for rules: delve's
+// parser panics on some bad input, which ParseCFI must turn into errors.
+func FuzzCFI(f *testing.F) {
+	f.Add(testCFI(), uint64(0x1008))
+	f.Fuzz(func(t *testing.T, data []byte, pc uint64) {
+		c, err := ParseCFI(data)
+		if err != nil {
+			return
+		}
+		c.rule(pc)
+		c.rule(0x1008)
+	})
+}
+
+// testCFI is a .debug_frame with one CIE (CFA = rsp+8, return address at
+// CFA-8) and one FDE for 0x1000-0x1100: "advance 4; CFA offset 16".
+func testCFI() []byte {
+	cie := []byte{
+		0x12, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 1, 0, 1, 0x78, 16,
+		0x0c, 7, 8, 0x90, 1, 0, 0, 0, 0,
+	}
+	fde := []byte{0x1c, 0, 0, 0, 0, 0, 0, 0}
+	fde = binary.LittleEndian.AppendUint64(fde, 0x1000)
+	fde = binary.LittleEndian.AppendUint64(fde, 0x100)
+	fde = append(fde, 0x44, 0x0e, 16, 0, 0, 0, 0, 0)
+	return append(cie, fde...)
+}
+
+func TestCFIRule(t *testing.T) {
+	c, err := ParseCFI(testCFI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		pc  uint64
+		off int64
+	}{{0x1000, 8}, {0x1003, 8}, {0x1004, 16}, {0x10ff, 16}} {
+		r, err := c.rule(tc.pc)
+		if err != nil || r.cfaReg != dwarfRSP || r.cfaOff != tc.off || r.raOff != -8 {
+			t.Errorf("rule(%#x) = %+v, %v; want CFA rsp+%d, RA at CFA-8", tc.pc, r, err, tc.off)
+		}
+	}
+	if _, err := c.rule(0x1100); err == nil {
+		t.Error("rule outside every FDE found")
+	}
+	// A walk through CFI where ORC has no entry.
+	w := &Walker{ORC: &Table{}, CFI: c, Mem: stack{0x10008: 0xffffffff81003005}}
+	frames, _ := w.Walk(Start{PC: 0x1009, SP: 0x10000}, nil)
+	if len(frames) < 2 || frames[1].Slot != 0x10008 || frames[1].PC != 0xffffffff81003005 {
+		t.Errorf("CFI walk: %+v", frames)
+	}
+}
