@@ -247,3 +247,27 @@ func writeParents(w io.Writer, tb *tasks.Table, t *tasks.Task) {
 		writeTaskHeader(w, chain[i])
 	}
 }
+
+// SelectTasks resolves task arguments (pid, task address, command) as ps
+// and bt do, in the table's order.
+func (s *Session) SelectTasks(args []string) ([]*tasks.Task, error) {
+	tb, err := s.TaskTable()
+	if err != nil {
+		return nil, err
+	}
+	picked, err := selectTasks(tb, args)
+	if err != nil {
+		return nil, err
+	}
+	want := map[*tasks.Task]bool{}
+	for _, t := range picked {
+		want[t] = true
+	}
+	var out []*tasks.Task
+	for _, t := range tb.Tasks {
+		if want[t] {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}

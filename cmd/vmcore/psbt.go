@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/vmcoretools/vmcore/unwind"
 )
 
 func init() {
@@ -107,6 +109,134 @@ func psJSON(args []string, stdout, stderr io.Writer) int {
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(out); err != nil {
 		fmt.Fprintf(stderr, "vmcore ps: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func init() {
+	register(subcommand{
+		name:    "bt",
+		summary: "stack traces as crash's bt prints them: vmcore bt [-json] VMLINUX DUMP [-a|-f|-l] [pid | task]",
+		run: func(args []string, stdout, stderr io.Writer) int {
+			if hasJSON(args) {
+				return btJSON(dropJSON(args), stdout, stderr)
+			}
+			files, rest := splitFiles(args)
+			for _, a := range rest {
+				if a == "-A" {
+					// every task: the session's foreach bt
+					var others []string
+					for _, b := range rest {
+						if b != "-A" {
+							others = append(others, b)
+						}
+					}
+					return oneShot("foreach", append(append(files, others...), "bt"), stdout, stderr, btUsage)
+				}
+			}
+			return oneShot("bt", args, stdout, stderr, btUsage)
+		},
+	})
+}
+
+const btUsage = `usage: vmcore bt [-json] VMLINUX DUMP [-a | -A] [-f] [-l] [pid | task | command] ...
+
+Prints kernel stack traces as crash's bt does (see 'help bt' in the
+session): the panic task by default, -a the task active on each CPU, -A
+every task (crash's foreach bt). -json prints the traces of the tasks
+named (every task without arguments) as JSON.
+`
+
+// btFrame and btTask are `vmcore bt -json`'s records.
+type btFrame struct {
+	Level    int    `json:"level"`
+	SP       string `json:"sp"`
+	PC       string `json:"pc"`
+	Function string `json:"function"`
+	Offset   uint64 `json:"offset"`
+	// Regs is the exception frame saved above this frame, if any.
+	Regs map[string]string `json:"exception_regs,omitempty"`
+}
+
+type btTask struct {
+	PID      int               `json:"pid"`
+	Task     string            `json:"task"`
+	CPU      int               `json:"cpu"`
+	Comm     string            `json:"comm"`
+	Active   bool              `json:"active"`
+	Frames   []btFrame         `json:"frames"`
+	UserRegs map[string]string `json:"user_regs,omitempty"`
+	Error    string            `json:"error,omitempty"`
+}
+
+func regsMap(r *unwind.Regs) map[string]string {
+	if r == nil {
+		return nil
+	}
+	m := map[string]string{}
+	for _, kv := range []struct {
+		k string
+		v uint64
+	}{{"rip", r.IP}, {"rsp", r.SP}, {"rflags", r.Flags}, {"rax", r.AX}, {"rbx", r.BX}, {"rcx", r.CX},
+		{"rdx", r.DX}, {"rsi", r.SI}, {"rdi", r.DI}, {"rbp", r.BP}, {"r8", r.R8}, {"r9", r.R9},
+		{"r10", r.R10}, {"r11", r.R11}, {"r12", r.R12}, {"r13", r.R13}, {"r14", r.R14}, {"r15", r.R15},
+		{"orig_rax", r.OrigAX}, {"cs", r.CS}, {"ss", r.SS}} {
+		m[kv.k] = fmt.Sprintf("%#x", kv.v)
+	}
+	return m
+}
+
+func btJSON(args []string, stdout, stderr io.Writer) int {
+	files, rest := splitFiles(args)
+	if len(files) == 0 {
+		fmt.Fprintf(stderr, "vmcore bt -json: no dump file given\n\n%s", btUsage)
+		return 2
+	}
+	s, closeFn, err := openSession(files, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "vmcore bt: %v\n", err)
+		return 1
+	}
+	defer closeFn()
+	tr, err := s.Tracer()
+	if err != nil {
+		fmt.Fprintf(stderr, "vmcore bt: %v\n", err)
+		return 1
+	}
+	sel := tr.Table.Tasks
+	if len(rest) > 0 {
+		if sel, err = s.SelectTasks(rest); err != nil {
+			fmt.Fprintf(stderr, "vmcore bt: %v\n", err)
+			return 1
+		}
+	}
+	out := make([]btTask, 0, len(sel))
+	for _, t := range sel {
+		trace := tr.Backtrace(t)
+		bt := btTask{PID: t.PID, Task: fmt.Sprintf("%#x", t.Addr), CPU: t.CPU, Comm: t.Comm, Active: t.Active,
+			Frames: []btFrame{}, UserRegs: regsMap(trace.UserRegs)}
+		level := 0
+		for _, f := range trace.Frames {
+			if f.Interrupted {
+				continue
+			}
+			bf := btFrame{Level: level, SP: fmt.Sprintf("%#x", f.Slot), PC: fmt.Sprintf("%#x", f.PC), Regs: regsMap(f.Regs)}
+			if sym, off, ok := s.Debug.SymbolAt(f.PC); ok {
+				bf.Function, bf.Offset = sym.Name, off
+			}
+			bt.Frames = append(bt.Frames, bf)
+			level++
+		}
+		if trace.Err != nil {
+			bt.Error = trace.Err.Error()
+		}
+		out = append(out, bt)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		fmt.Fprintf(stderr, "vmcore bt: %v\n", err)
 		return 1
 	}
 	return 0
