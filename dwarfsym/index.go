@@ -35,6 +35,7 @@ type index struct {
 	names     map[nameKey]dieRef
 	errs      []error
 	views     map[uint64]*unitView // by unit offset
+	mapped    bool                 // sc.info is part of a file mapping
 
 	advMu sync.Mutex // one batch at a time
 }
@@ -64,7 +65,7 @@ func (f *File) loadIndex() (*index, error) {
 			return nil, err
 		}
 	}
-	x := &index{sc: sc, names: make(map[nameKey]dieRef, 1024), views: map[uint64]*unitView{}}
+	x := &index{sc: sc, names: make(map[nameKey]dieRef, 1024), views: map[uint64]*unitView{}, mapped: f.mapped != nil}
 	x.mu.Lock()
 	x.moreUnits(1, 0)
 	x.mu.Unlock()
@@ -155,7 +156,9 @@ func (x *index) advance(from int, all bool) {
 	}
 	n := max(8*workers, start)
 	if all {
-		n = 1 << 30
+		// Bulk scans go in chunks, so that the names of a chunk are
+		// merged and its pages dropped before the next is read.
+		n = 64 * workers
 	}
 	x.moreUnits(start+n, 0)
 	end := min(start+n, len(x.units))
@@ -165,10 +168,10 @@ func (x *index) advance(from int, all bool) {
 		return
 	}
 	x.mu.Unlock()
-	x.scanRange(start, units, workers)
+	x.scanRange(start, units, workers, all)
 }
 
-func (x *index) scanRange(start int, units []unitHeader, workers int) {
+func (x *index) scanRange(start int, units []unitHeader, workers int, bulk bool) {
 	results := make([][]named, len(units))
 	errs := make([]error, len(units))
 	var next int
@@ -186,7 +189,14 @@ func (x *index) scanRange(start int, units []unitHeader, workers int) {
 				if i >= len(units) {
 					return
 				}
-				results[i], errs[i] = x.sc.scanUnit(units[i], nil)
+				u := units[i]
+				results[i], errs[i] = x.sc.scanUnit(u, nil)
+				if bulk && x.mapped {
+					// A bulk scan reads every unit once: give its pages
+					// back (they stay in the page cache) so that
+					// resident memory does not grow by the section.
+					dropPages(x.sc.info[u.off:u.end])
+				}
 			}
 		}()
 	}

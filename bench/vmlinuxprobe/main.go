@@ -3,7 +3,8 @@
 // (address to symbol+offset), "sizeof VMLINUX [DUMP...]"
 // (sizeof(struct task_struct) and offsetof comm), and "prompt VMLINUX
 // DUMP..." (the dump opened, the vmlinux paired and checked against it:
-// what a REPL needs before its first prompt). With a dump, sym and sizeof
+// what a REPL needs before its first prompt); "index VMLINUX" builds the
+// whole name index, for comparison. With a dump, sym and sizeof
 // pair it first, as crash and drgn must. It prints the answer and the time
 // it took.
 package main
@@ -60,6 +61,15 @@ func run(mode, vmlinux string, args []string) error {
 			return err
 		}
 		fmt.Printf("SIZE: %d comm: %d\n", n, off)
+	case "index":
+		f, err := dwarfsym.Open(vmlinux)
+		if err != nil {
+			return err
+		}
+		if err := f.IndexAll(); err != nil {
+			return err
+		}
+		fmt.Printf("%+v\n", f.IndexStats())
 	case "prompt":
 		d, err := vmcore.Open(args...)
 		if err != nil {
