@@ -96,7 +96,8 @@ func OpenKernel(d *Dump, vmlinux string, opt KernelOptions) (*Kernel, error) {
 //   - linux_banner read from the dump's memory must be the vmlinux's.
 //
 // Any failure refuses the pair with a *MismatchError unless
-// opt.IgnoreMismatch is set. NewKernel sets syms' relocation.
+// opt.IgnoreMismatch is set. NewKernel sets syms' relocation, so one open
+// vmlinux serves one dump at a time.
 func NewKernel(d *Dump, syms *dwarfsym.File, opt KernelOptions) (*Kernel, error) {
 	info := d.Info()
 	if info == nil {
