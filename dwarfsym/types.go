@@ -141,6 +141,16 @@ func (f *File) Variable(name string) (*Variable, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dwarfsym: variable %s: %w", name, err)
 	}
+	if r.decl && t.Size() < 0 {
+		// "extern struct x arr[];" has no size; the definition has.
+		if d, ok := x.find(kindVar, name, false); ok && !d.decl {
+			if e, base, err := f.entryAt(d.off); err == nil {
+				if dt, err := f.entryType(e, base); err == nil {
+					t = dt
+				}
+			}
+		}
+	}
 	v := &Variable{Name: name, Type: t}
 	if s, ok := f.Lookup(name); ok {
 		v.Symbol, v.Addr, v.PerCPU = s, s.Addr, s.PerCPU
