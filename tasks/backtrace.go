@@ -42,8 +42,13 @@ type Tracer struct {
 func NewTracer(tb *Table, c *value.Context, orc *unwind.Table, cpuRegs []*unwind.Regs) *Tracer {
 	tr := &Tracer{Table: tb, Values: c, CPURegs: cpuRegs, PanicCPU: -1, threadSize: 16384, retOff: 48, bpOff: 40}
 	tr.Walker = &unwind.Walker{ORC: orc, Reloc: c.Syms.Relocation(), Mem: c.Mem}
-	if n, err := c.Syms.Sizeof("union thread_union"); err == nil && n >= 4096 && n <= 1<<20 {
-		tr.threadSize = uint64(n)
+	// THREAD_SIZE from the linker script's init stack bounds (a DWARF
+	// type lookup of union thread_union scans every unit when, as in
+	// Debian's 6.1, the type is absent).
+	if a, ok := c.Syms.Lookup("__start_init_task"); ok {
+		if b, ok := c.Syms.Lookup("__end_init_task"); ok && b.Addr > a.Addr && b.Addr-a.Addr <= 1<<20 && b.Addr-a.Addr >= 4096 {
+			tr.threadSize = b.Addr - a.Addr
+		}
 	}
 	if off, _, err := offsetOf(c.Syms, "struct inactive_task_frame", "ret_addr"); err == nil {
 		tr.retOff = off
