@@ -1,14 +1,12 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
-	"github.com/vmcoretools/vmcore/arch/amd64"
 	"github.com/vmcoretools/vmcore/printk"
 	"github.com/vmcoretools/vmcore/vmcore"
 )
@@ -27,7 +25,9 @@ Prints the kernel log from the dump's memory, using only its VMCOREINFO.
 Without flags the output is that of kexec-tools vmcore-dmesg. -T, -level and
 -caller switch to the layout of crash's log command (-T, -m, -c): its prefixes,
 and continuation lines of a multi-line record indented by the prefix width.
-The files of one split set (makedumpfile --split) are given together.
+The files of one split set (makedumpfile --split) are given together. Several
+dumps print one after the other, each under a "==> FILES <==" line (as tail
+does), so that a fleet's dumps need one process, not one each.
 
 On 5.10 and later kernels the level and facility are not in VMCOREINFO; they
 are derived from the layout of struct printk_info (see package printk).
@@ -59,26 +59,49 @@ func runDmesg(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	d, err := vmcore.Open(fs.Args()...)
+	opts := dmesgOptions{json: *asJSON, ctime: *ctime, level: *level, caller: *caller}
+	groups := vmcore.GroupSplitSets(fs.Args())
+	status := 0
+	for i, files := range groups {
+		if len(groups) > 1 {
+			if i > 0 {
+				fmt.Fprintln(stdout)
+			}
+			fmt.Fprintf(stdout, "==> %s <==\n", strings.Join(files, " "))
+		}
+		if !dmesgOne(files, opts, stdout, stderr) {
+			status = 1
+		}
+	}
+	return status
+}
+
+// dmesgOptions are the flags of vmcore dmesg.
+type dmesgOptions struct{ json, ctime, level, caller bool }
+
+// dmesgOne prints the log of one dump (one file, or the files of a split
+// set); false when it could not be read.
+func dmesgOne(files []string, opts dmesgOptions, stdout, stderr io.Writer) bool {
+	d, err := vmcore.Open(files...)
 	if err != nil {
 		fmt.Fprintf(stderr, "vmcore dmesg: %s\n", strings.TrimPrefix(err.Error(), "vmcore: "))
-		return 1
+		return false
 	}
 	defer d.Close()
 
-	recs, warns, err := dumpLog(d)
+	recs, warns, err := d.KernelLog()
 	if err != nil {
-		fmt.Fprintf(stderr, "vmcore dmesg: %s: %v\n", strings.Join(fs.Args(), ", "), err)
-		return 1
+		fmt.Fprintf(stderr, "vmcore dmesg: %s: %v\n", strings.Join(files, ", "), err)
+		return false
 	}
 	f := printk.Formatter{}
 	switch {
-	case *asJSON:
+	case opts.json:
 		f.Style = printk.StyleJSON
-	case *ctime || *level || *caller:
+	case opts.ctime || opts.level || opts.caller:
 		f.Style = printk.StyleCrash
-		f.CTime, f.Level, f.Caller = *ctime, *level, *caller
-		if *ctime {
+		f.CTime, f.Level, f.Caller = opts.ctime, opts.level, opts.caller
+		if opts.ctime {
 			boot, ok := bootTime(d, recs)
 			if !ok {
 				fmt.Fprintln(stderr, "vmcore dmesg: -T: the dump records no crash time (no CRASHTIME, as in a QEMU dump of a running guest); printing seconds since boot")
@@ -108,36 +131,9 @@ func runDmesg(args []string, stdout, stderr io.Writer) int {
 	}
 	if werr != nil {
 		fmt.Fprintf(stderr, "vmcore dmesg: %v\n", werr)
-		return 1
+		return false
 	}
-	return 0
-}
-
-// dumpLog reads the log records of an open dump.
-func dumpLog(d *vmcore.Dump) ([]printk.Record, []printk.Warning, error) {
-	info, err := d.VMCOREINFO()
-	if err != nil {
-		if errors.Is(err, vmcore.ErrNoVMCOREINFO) {
-			hint := "for a QEMU dump, start the guest with -device vmcoreinfo before dump-guest-memory, or take the dump with kdump"
-			if d.Format() == vmcore.FormatELF {
-				hint += "; a vmlinux would supply the log's symbols and layout, but reading the log with a vmlinux instead of VMCOREINFO is not implemented yet"
-			}
-			return nil, nil, fmt.Errorf("the dump has no VMCOREINFO note, which the kernel log is found through (%s)", hint)
-		}
-		return nil, nil, err
-	}
-	if a := d.Arch(); a != "x86_64" {
-		return nil, nil, fmt.Errorf("kernel addresses of %q dumps cannot be translated yet (only x86_64)", a)
-	}
-	tr, err := amd64.NewTranslator(d.Phys(), info)
-	if err != nil {
-		return nil, nil, err
-	}
-	layout, err := printk.LayoutFromVMCOREINFO(info)
-	if err != nil {
-		return nil, nil, err
-	}
-	return printk.Read(tr.ReaderAt(), layout)
+	return true
 }
 
 // bootTime estimates the wall-clock time of boot for -T. crash computes it

@@ -81,7 +81,7 @@ func TestDmesgLab(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				recs, _, err := dumpLog(dump)
+				recs, _, err := dump.KernelLog()
 				if err != nil {
 					t.Fatal(err)
 				}

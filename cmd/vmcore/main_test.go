@@ -153,3 +153,25 @@ func TestConvertRoundTrip(t *testing.T) {
 		t.Errorf("bad compression: exit %d %q", code, e)
 	}
 }
+
+// TestDmesgSeveralDumps: several dumps in one call print one after the
+// other under tail-style headers, each exactly as it prints alone, and a
+// bad file among them is named on stderr without stopping the rest.
+func TestDmesgSeveralDumps(t *testing.T) {
+	demo := "../../testdata/demo/vmcore-6.1-kdump-zstd-d31"
+	code, alone, _ := runCmd("dmesg", demo)
+	if code != 0 || !strings.Contains(alone, "Linux version 6.1.0") {
+		t.Fatalf("dmesg of the demo dump: exit %d\n%s", code, alone)
+	}
+	bad := filepath.Join(t.TempDir(), "bad")
+	os.WriteFile(bad, []byte("not a dump"), 0o644)
+	code, out, errOut := runCmd("dmesg", demo, bad, demo)
+	if code != 1 || !strings.Contains(errOut, "bad: not a crash dump") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	header := "==> " + demo + " <==\n"
+	want := header + alone + "\n==> " + bad + " <==\n\n" + header + alone
+	if out != want {
+		t.Errorf("several dumps: got %d bytes, want %d", len(out), len(want))
+	}
+}
