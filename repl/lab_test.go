@@ -87,6 +87,22 @@ var knownDifferences = map[string]string{
 	"mod":          "crash adds [CONFIG_KALLSYMS] after (not loaded); module symbols are not loaded here",
 }
 
+// labCompared are the commands this test compares: those of this
+// change. ps, bt and foreach are compared by their own lab tests.
+var labCompared = map[string]bool{
+	"log": true, "rd": true, "sys": true, "sym": true, "struct": true, "union": true,
+	"p": true, "whatis": true, "dis": true, "mod": true, "vtop": true,
+}
+
+// crashWrong are outputs where crash itself is wrong, per kernel: the
+// comparison is skipped with the reason.
+var crashWrong = map[string]map[string]string{
+	"6.12": {
+		"log -T": "crash 8.0.6 guesses HZ wrongly on 6.12 (its uptime for a kernel that panicked 11.6 s after boot is 00:03:47), so its -T times are early by the difference",
+		"sys":    "crash 8.0.6's UPTIME on 6.12 is wrong (HZ guess): not compared; the other fields are",
+	},
+}
+
 // TestLabAgainstCrash runs the commands crash ran on each lab dump, with
 // the dump's vmlinux, and compares the outputs byte for byte (sys: the
 // fields known without task data).
@@ -94,6 +110,8 @@ func TestLabAgainstCrash(t *testing.T) {
 	lab, rows := labRows(t)
 	ran := 0
 	for _, r := range rows {
+		// The newest crash whose outputs the lab holds: crash's layouts
+		// change between versions (ps did from 8.0.2 to 8.0.6).
 		for _, version := range []string{"crash-8.0.6", "crash-8.0.2"} {
 			dir := filepath.Join(lab, r.ref, version)
 			refs := crashRefs(dir)
@@ -136,6 +154,9 @@ func TestLabAgainstCrash(t *testing.T) {
 					}
 					want, _ := os.ReadFile(ref.file)
 					t.Run("without-vmlinux/"+ref.cmd, func(t *testing.T) {
+						if why, ok := crashWrong[r.kernel][ref.cmd]; ok {
+							t.Skip(why)
+						}
 						if _, ok := d.CrashTime(); !ok && strings.HasPrefix(ref.cmd, "log -T") {
 							t.Skip("the dump does not record when it was taken; crash reads the kernel's clock, which needs the vmlinux")
 						}
@@ -155,16 +176,20 @@ func TestLabAgainstCrash(t *testing.T) {
 						continue
 					}
 					t.Run(ref.cmd, func(t *testing.T) {
-						if name := strings.Fields(ref.cmd)[0]; Lookup(name) == nil {
-							t.Skipf("%s: not implemented yet", name)
+						if name := strings.Fields(ref.cmd)[0]; !labCompared[name] {
+							t.Skipf("%s: not compared here (the task commands have their own lab tests)", name)
 						}
 						var out bytes.Buffer
 						l := &Loop{Session: s, Out: &out, Err: &out}
 						l.RunLine(ref.cmd)
 						got := out.String()
+						if why, ok := crashWrong[r.kernel][ref.cmd]; ok && got != string(want) && ref.cmd != "sys" {
+							t.Skipf("%s\n%s", why, cmp.Diff(string(want), got))
+						}
 						ran++
 						if ref.cmd == "sys" {
-							compareSys(t, string(want), got)
+							_, crashUptimeWrong := crashWrong[r.kernel]["sys"]
+							compareSys(t, string(want), got, crashUptimeWrong)
 							return
 						}
 						// crash's rd -a leaves the last line without a newline.
@@ -178,6 +203,7 @@ func TestLabAgainstCrash(t *testing.T) {
 					})
 				}
 			})
+			break
 		}
 	}
 	if ran == 0 {
@@ -186,7 +212,7 @@ func TestLabAgainstCrash(t *testing.T) {
 }
 
 // compareSys checks the sys lines computed without task data.
-func compareSys(t *testing.T, want, got string) {
+func compareSys(t *testing.T, want, got string, skipUptime bool) {
 	field := func(text, label string) string {
 		for _, line := range strings.Split(text, "\n") {
 			if l, v, ok := strings.Cut(line, ": "); ok && strings.TrimSpace(l) == label {
@@ -214,6 +240,9 @@ func compareSys(t *testing.T, want, got string) {
 	}
 	// TASKS is not computed yet.
 	for _, label := range []string{"CPUS", "DATE", "UPTIME", "LOAD AVERAGE", "NODENAME", "RELEASE", "VERSION", "MACHINE", "MEMORY", "PANIC"} {
+		if label == "UPTIME" && skipUptime {
+			continue
+		}
 		if w, g := field(want, label), field(got, label); w != g {
 			t.Errorf("sys %s: crash %q, ours %q", label, w, g)
 		}
