@@ -48,7 +48,7 @@ func TestBuildIDAndBanner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id != "1d7818dccd0afd3b2a40bb6e8cc6d1eef15c765c" {
+	if id != "f841270601c4a7c606ea3ca434fc0c14d8b99348" {
 		t.Errorf("BuildID = %q", id)
 	}
 	b, err := f.Banner()
@@ -218,6 +218,11 @@ func TestVariables(t *testing.T) {
 	}
 	if !c.PerCPU || c.Addr != 0 || Declare(c.Type, "") != "struct task *" {
 		t.Errorf("Variable(current_task) = %+v", c)
+	}
+	// Declared "extern struct list_head waitqueues[];", defined with 4.
+	w, err := f.Variable("waitqueues")
+	if err != nil || Declare(w.Type, w.Name) != "struct list_head waitqueues[4]" || w.Type.Size() != 64 {
+		t.Errorf("Variable(waitqueues) = %+v, %v", w, err)
 	}
 	if _, err := f.Variable("nosuch"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Variable(nosuch) = %v", err)

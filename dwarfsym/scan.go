@@ -466,6 +466,7 @@ func (s *scanner) scanUnit(u unitHeader, out []named) ([]named, error) {
 			strxName = -1
 			decl     bool
 			sibling  uint64
+			spec     uint64
 		)
 		for _, sp := range a.attrs {
 			form := uint64(sp.form)
@@ -540,6 +541,13 @@ func (s *scanner) scanUnit(u unitHeader, out []named) ([]named, error) {
 				}
 			case dwarf.AttrDeclaration:
 				decl = v != 0
+			case dwarf.AttrSpecification:
+				switch form {
+				case formRefAddr:
+					spec = v
+				case formRef1, formRef2, formRef4, formRef8, formRefUdata:
+					spec = u.off + v
+				}
 			case dwarf.AttrSibling:
 				switch form {
 				case formRefAddr:
@@ -576,6 +584,13 @@ func (s *scanner) scanUnit(u unitHeader, out []named) ([]named, error) {
 			depth = 1
 			continue
 		}
+		if depth == 1 && !hasName && spec > u.off && spec < dieOff {
+			// A definition completing an earlier declaration of this
+			// unit ("extern int x[]; int x[4];") carries no name of its
+			// own: it is the declaration's.
+			name, hasName = s.nameAt(u, t, spec)
+			decl = false
+		}
 		if depth == 1 && hasName {
 			if k := kindOfTag(a.tag); k != kindNone {
 				out = append(out, named{kind: k, decl: decl, name: name, off: dieOff})
@@ -593,4 +608,89 @@ func (s *scanner) scanUnit(u unitHeader, out []named) ([]named, error) {
 		return out, r.err
 	}
 	return out, nil
+}
+
+// nameAt reads DW_AT_name of the entry at off in unit u (strp, line_strp
+// and inline strings; other forms give no name).
+func (s *scanner) nameAt(u unitHeader, t *abbrevTable, off uint64) (string, bool) {
+	r := reader{data: s.info[:u.end], off: off, name: ".debug_info"}
+	a := t.get(r.uleb())
+	if a == nil || r.err != nil {
+		return "", false
+	}
+	offSize := uint64(4)
+	if u.is64 {
+		offSize = 8
+	}
+	for _, sp := range a.attrs {
+		form := uint64(sp.form)
+		if form == formIndirect {
+			form = r.uleb()
+		}
+		if sp.attr == uint32(dwarf.AttrName) {
+			switch form {
+			case formStrp:
+				return cstring(s.str, r.uint(offSize, s.bo))
+			case formLineStrp:
+				return cstring(s.lineStr, r.uint(offSize, s.bo))
+			case formString:
+				return cstring(r.data, r.off)
+			}
+			return "", false
+		}
+		if !s.skipForm(&r, form, u, offSize, sp) {
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// skipForm steps over one attribute value; false for a form it does not
+// know or a read past the data.
+func (s *scanner) skipForm(r *reader, form uint64, u unitHeader, offSize uint64, sp attrSpec) bool {
+	switch form {
+	case formAddr:
+		r.skip(uint64(u.asize))
+	case formBlock1:
+		r.skip(r.uint(1, s.bo))
+	case formBlock2:
+		r.skip(r.uint(2, s.bo))
+	case formBlock4:
+		r.skip(r.uint(4, s.bo))
+	case formBlock, formExprloc:
+		r.skip(r.uleb())
+	case formData1, formRef1, formFlag, formStrx1, formAddrx1:
+		r.skip(1)
+	case formData2, formRef2, formStrx2, formAddrx2:
+		r.skip(2)
+	case formStrx3, formAddrx3:
+		r.skip(3)
+	case formData4, formRef4, formRefSup4, formStrx4, formAddrx4:
+		r.skip(4)
+	case formData8, formRef8, formRefSig8, formRefSup8:
+		r.skip(8)
+	case formData16:
+		r.skip(16)
+	case formSdata:
+		r.sleb()
+	case formUdata, formRefUdata, formStrx, formAddrx, formLoclistx, formRnglistx, formGNUAddrIndex, formGNUStrIndex:
+		r.uleb()
+	case formString:
+		for r.off < uint64(len(r.data)) && r.data[r.off] != 0 {
+			r.off++
+		}
+		r.skip(1)
+	case formStrp, formLineStrp, formSecOffset, formStrpSup, formGNURefAlt, formGNUStrpAlt:
+		r.skip(offSize)
+	case formRefAddr:
+		if u.vers == 2 {
+			r.skip(uint64(u.asize))
+		} else {
+			r.skip(offSize)
+		}
+	case formFlagPresent, formImplicitConst:
+	default:
+		return false
+	}
+	return r.err == nil
 }

@@ -14,7 +14,7 @@ import (
 
 const (
 	tinyVmlinux = "../dwarfsym/testdata/tiny.elf"
-	tinyBuildID = "1d7818dccd0afd3b2a40bb6e8cc6d1eef15c765c"
+	tinyBuildID = "f841270601c4a7c606ea3ca434fc0c14d8b99348"
 	testKASLR   = 0x2a00000
 	startKernel = 0xffffffff80000000
 )

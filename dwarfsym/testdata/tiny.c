@@ -80,3 +80,8 @@ int _start(void)
 	task_fn(&second_task, 3);
 	return add_twice(second_task.pid);
 }
+
+/* Declared without a size, then defined with one in the same unit: GCC
+ * emits a named declaration and an unnamed definition that points to it. */
+extern struct list_head waitqueues[];
+struct list_head waitqueues[4];
