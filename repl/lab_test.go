@@ -1,7 +1,6 @@
 package repl
 
 import (
-	"bufio"
 	"bytes"
 	"os"
 	"path/filepath"
@@ -11,51 +10,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmcoretools/vmcore/dwarfsym"
+	"github.com/vmcoretools/vmcore/internal/lab"
 	"github.com/vmcoretools/vmcore/vmcore"
 )
-
-// labRow is one dump of the real-kernel lab's manifest.
-type labRow struct {
-	name, kernel, vmlinux, ref string
-	files                      []string
-}
-
-func labRows(t *testing.T) (string, []labRow) {
-	lab := os.Getenv("VMCORE_LAB")
-	if lab == "" {
-		t.Skip("VMCORE_LAB is not set: the comparison with crash on real dumps did not run (see testdata/lab/README.md)")
-	}
-	f, err := os.Open(filepath.Join(lab, "manifest.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	var cols map[string]int
-	var rows []labRow
-	for sc.Scan() {
-		fields := strings.Split(sc.Text(), "\t")
-		if cols == nil {
-			cols = map[string]int{}
-			for i, c := range fields {
-				cols[c] = i
-			}
-			continue
-		}
-		get := func(c string) string {
-			if i, ok := cols[c]; ok && i < len(fields) {
-				return fields[i]
-			}
-			return ""
-		}
-		r := labRow{name: get("name"), kernel: get("kernel"), vmlinux: get("vmlinux"), ref: get("ref")}
-		for _, p := range strings.Split(get("files"), ",") {
-			r.files = append(r.files, filepath.Join(lab, p))
-		}
-		rows = append(rows, r)
-	}
-	return lab, rows
-}
 
 // crashRef is one command crash ran and the file holding its output.
 type crashRef struct{ cmd, file string }
@@ -107,24 +64,24 @@ var crashWrong = map[string]map[string]string{
 // the dump's vmlinux, and compares the outputs byte for byte (sys: the
 // fields known without task data).
 func TestLabAgainstCrash(t *testing.T) {
-	lab, rows := labRows(t)
+	l := lab.Open(t)
 	ran := 0
-	for _, r := range rows {
+	for _, r := range l.Dumps {
 		// The newest crash whose outputs the lab holds: crash's layouts
 		// change between versions (ps did from 8.0.2 to 8.0.6).
 		for _, version := range []string{"crash-8.0.6", "crash-8.0.2"} {
-			dir := filepath.Join(lab, r.ref, version)
+			dir := filepath.Join(r.Ref, version)
 			refs := crashRefs(dir)
 			if len(refs) == 0 {
 				continue
 			}
-			t.Run(r.name+"/"+version, func(t *testing.T) {
-				d, err := vmcore.Open(r.files...)
+			t.Run(r.Name+"/"+version, func(t *testing.T) {
+				d, err := vmcore.Open(r.Files...)
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer d.Close()
-				f, err := dwarfsym.Open(filepath.Join(lab, r.vmlinux))
+				f, err := dwarfsym.Open(r.Vmlinux)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -132,7 +89,7 @@ func TestLabAgainstCrash(t *testing.T) {
 				if d.Info() == nil {
 					t.Skipf("the dump has no VMCOREINFO: kernel addresses are translated from VMCOREINFO here; crash finds the KASLR offset from the IDT (not implemented)")
 				}
-				s := NewKernelSession(d, filepath.Join(lab, r.vmlinux), f)
+				s := NewKernelSession(d, r.Vmlinux, f)
 				for _, ref := range refs {
 					if _, err := os.Stat(ref.file); err != nil {
 						t.Skipf("reference outputs incomplete (%v): the lab is still being built", err)
@@ -142,7 +99,7 @@ func TestLabAgainstCrash(t *testing.T) {
 				// of the same name are not comparable.
 				if sysRef, err := os.ReadFile(filepath.Join(dir, "sys.txt")); err == nil {
 					if crashed, ok := d.CrashTime(); ok && !strings.Contains(string(sysRef), "DATE: "+crashDate(crashed)+"\n") {
-						t.Skipf("the reference outputs are from another capture than %s (crash time %s)", r.files[0], crashDate(crashed))
+						t.Skipf("the reference outputs are from another capture than %s (crash time %s)", r.Files[0], crashDate(crashed))
 					}
 				}
 				// The commands that need no vmlinux must give the same
@@ -154,7 +111,7 @@ func TestLabAgainstCrash(t *testing.T) {
 					}
 					want, _ := os.ReadFile(ref.file)
 					t.Run("without-vmlinux/"+ref.cmd, func(t *testing.T) {
-						if why, ok := crashWrong[r.kernel][ref.cmd]; ok {
+						if why, ok := crashWrong[r.Kernel][ref.cmd]; ok {
 							t.Skip(why)
 						}
 						if _, ok := d.CrashTime(); !ok && strings.HasPrefix(ref.cmd, "log -T") {
@@ -183,12 +140,12 @@ func TestLabAgainstCrash(t *testing.T) {
 						l := &Loop{Session: s, Out: &out, Err: &out}
 						l.RunLine(ref.cmd)
 						got := out.String()
-						if why, ok := crashWrong[r.kernel][ref.cmd]; ok && got != string(want) && ref.cmd != "sys" {
+						if why, ok := crashWrong[r.Kernel][ref.cmd]; ok && got != string(want) && ref.cmd != "sys" {
 							t.Skipf("%s\n%s", why, cmp.Diff(string(want), got))
 						}
 						ran++
 						if ref.cmd == "sys" {
-							_, crashUptimeWrong := crashWrong[r.kernel]["sys"]
+							_, crashUptimeWrong := crashWrong[r.Kernel]["sys"]
 							compareSys(t, string(want), got, crashUptimeWrong)
 							return
 						}
