@@ -162,6 +162,13 @@ func writeBacktrace(c *Context, tr *tasks.Tracer, t *tasks.Task, bo btOptions) {
 	s := c.Session
 	writeTaskHeader(w, t)
 	trace := tr.Backtrace(t)
+	if r := trace.StartRegs; r != nil {
+		// Started from the registers the dump saved for the CPU: crash
+		// shows them as an exception frame without ORIG_RAX.
+		fmt.Fprintf(w, "    [exception RIP: %s]\n", symOff(s, r.IP))
+		writeRegs(w, r)
+		fmt.Fprintf(w, "    CS: %04x  SS: %04x\n", r.CS, r.SS)
+	}
 	level := 0
 	for i, f := range trace.Frames {
 		if f.Interrupted {
@@ -190,14 +197,7 @@ func writeBacktrace(c *Context, tr *tasks.Tracer, t *tasks.Task, bo btOptions) {
 		}
 		if f.Regs != nil {
 			if !f.Regs.UserMode() {
-				where := fmt.Sprintf("%x", f.Regs.IP)
-				if sym, off, ok := s.Debug.SymbolAt(f.Regs.IP); ok {
-					where = sym.Name
-					if off != 0 {
-						where = fmt.Sprintf("%s+%d", sym.Name, off)
-					}
-				}
-				fmt.Fprintf(w, "    [exception RIP: %s]\n", where)
+				fmt.Fprintf(w, "    [exception RIP: %s]\n", symOff(s, f.Regs.IP))
 			}
 			writeExceptionFrame(w, f.Regs, f.Partial)
 		}
@@ -229,17 +229,35 @@ func writeFrameWords(w io.Writer, tr *tasks.Tracer, from, to uint64) {
 	}
 }
 
+// symOff names a code address as crash's exception frames do: sym+off.
+func symOff(s *Session, pc uint64) string {
+	sym, off, ok := s.Debug.SymbolAt(pc)
+	switch {
+	case !ok:
+		return fmt.Sprintf("%x", pc)
+	case off == 0:
+		return sym.Name
+	}
+	return fmt.Sprintf("%s+%d", sym.Name, off)
+}
+
+// writeRegs prints the general registers of an exception frame.
+func writeRegs(w io.Writer, r *unwind.Regs) {
+	fmt.Fprintf(w, "    RIP: %016x  RSP: %016x  RFLAGS: %08x\n", r.IP, r.SP, r.Flags)
+	fmt.Fprintf(w, "    RAX: %016x  RBX: %016x  RCX: %016x\n", r.AX, r.BX, r.CX)
+	fmt.Fprintf(w, "    RDX: %016x  RSI: %016x  RDI: %016x\n", r.DX, r.SI, r.DI)
+	fmt.Fprintf(w, "    RBP: %016x   R8: %016x   R9: %016x\n", r.BP, r.R8, r.R9)
+	fmt.Fprintf(w, "    R10: %016x  R11: %016x  R12: %016x\n", r.R10, r.R11, r.R12)
+	fmt.Fprintf(w, "    R13: %016x  R14: %016x  R15: %016x\n", r.R13, r.R14, r.R15)
+}
+
 // writeExceptionFrame prints saved registers as crash's exception frames.
 func writeExceptionFrame(w io.Writer, r *unwind.Regs, partial bool) {
-	fmt.Fprintf(w, "    RIP: %016x  RSP: %016x  RFLAGS: %08x\n", r.IP, r.SP, r.Flags)
-	if !partial {
-		fmt.Fprintf(w, "    RAX: %016x  RBX: %016x  RCX: %016x\n", r.AX, r.BX, r.CX)
-		fmt.Fprintf(w, "    RDX: %016x  RSI: %016x  RDI: %016x\n", r.DX, r.SI, r.DI)
-		fmt.Fprintf(w, "    RBP: %016x   R8: %016x   R9: %016x\n", r.BP, r.R8, r.R9)
-		fmt.Fprintf(w, "    R10: %016x  R11: %016x  R12: %016x\n", r.R10, r.R11, r.R12)
-		fmt.Fprintf(w, "    R13: %016x  R14: %016x  R15: %016x\n", r.R13, r.R14, r.R15)
-		fmt.Fprintf(w, "    ORIG_RAX: %016x  CS: %04x  SS: %04x\n", r.OrigAX, r.CS, r.SS)
-	} else {
+	if partial {
+		fmt.Fprintf(w, "    RIP: %016x  RSP: %016x  RFLAGS: %08x\n", r.IP, r.SP, r.Flags)
 		fmt.Fprintf(w, "    CS: %04x  SS: %04x\n", r.CS, r.SS)
+		return
 	}
+	writeRegs(w, r)
+	fmt.Fprintf(w, "    ORIG_RAX: %016x  CS: %04x  SS: %04x\n", r.OrigAX, r.CS, r.SS)
 }

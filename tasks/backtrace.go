@@ -12,6 +12,11 @@ import (
 type Trace struct {
 	Task   *Task
 	Frames []unwind.Frame
+	// StartRegs, when set, are the CPU registers the trace started from
+	// (a dump that saved the CPU's state, such as QEMU's, where the crash
+	// path left no mark on the stack); the first frame is the interrupted
+	// instruction.
+	StartRegs *unwind.Regs
 	// UserRegs, when set, are user-mode registers shown instead of
 	// frames: those of a task forked but never run (at the top of its
 	// stack), or of a CPU that was running user code when the dump was
@@ -120,6 +125,10 @@ func (tr *Tracer) Backtrace(t *Task) *Trace {
 		}
 	}
 	tc.Frames, tc.Err = tr.Walker.Walk(start, tr.inStack(t))
+	if start.Signal && t.Active && t.CPU < len(tr.CPURegs) && tr.CPURegs[t.CPU] != nil && len(tc.Frames) > 0 {
+		tc.StartRegs = tr.CPURegs[t.CPU]
+		tc.Frames[0].Interrupted = true
+	}
 	if tc.Err != nil && len(tc.Frames) == 1 && scanned {
 		// The function the search stopped in keeps its frame with the
 		// frame pointer, whose value at that point is lost: find its
