@@ -613,3 +613,36 @@ func totalPages(c *value.Context) uint64 {
 	}
 	return (h - base) / 4096
 }
+
+// StateName spells a state word out as crash's set and task do:
+// TASK_RUNNING, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE|TASK_NOLOAD, ...
+func StateName(state uint64) string {
+	if state == 0 {
+		return "TASK_RUNNING"
+	}
+	if state == taskParked {
+		return "TASK_PARKED"
+	}
+	names := []struct {
+		bit  uint64
+		name string
+	}{
+		{taskInterruptible, "TASK_INTERRUPTIBLE"}, {taskUninterruptible, "TASK_UNINTERRUPTIBLE"},
+		{taskStopped, "TASK_STOPPED"}, {taskTraced, "TASK_TRACED"}, {exitDead, "EXIT_DEAD"},
+		{exitZombie, "EXIT_ZOMBIE"}, {taskParked, "TASK_PARKED"}, {taskDead, "TASK_DEAD"},
+		{0x100, "TASK_WAKEKILL"}, {taskWaking, "TASK_WAKING"}, {taskNoLoad, "TASK_NOLOAD"}, {taskNew, "TASK_NEW"},
+	}
+	s := ""
+	for _, n := range names {
+		if state&n.bit != 0 {
+			if s != "" {
+				s += "|"
+			}
+			s += n.name
+		}
+	}
+	if s == "" {
+		return fmt.Sprintf("%#x", state)
+	}
+	return s
+}
