@@ -20,22 +20,7 @@ type kernelLog struct {
 // layout VMCOREINFO describes.
 func (s *Session) KernelLog() ([]printk.Record, []printk.Warning, error) {
 	s.klog.once.Do(func() {
-		info, err := s.Dump.VMCOREINFO()
-		if err != nil {
-			s.klog.err = err
-			return
-		}
-		layout, err := printk.LayoutFromVMCOREINFO(info)
-		if err != nil {
-			s.klog.err = err
-			return
-		}
-		t, err := s.Translator()
-		if err != nil {
-			s.klog.err = err
-			return
-		}
-		s.klog.records, s.klog.warnings, s.klog.err = printk.Read(t.ReaderAt(), layout)
+		s.klog.records, s.klog.warnings, s.klog.err = s.Dump.KernelLog()
 		if s.klog.err != nil {
 			s.klog.err = fmt.Errorf("kernel log: %w", s.klog.err)
 		}

@@ -1,7 +1,6 @@
 package repl
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -50,10 +49,6 @@ type Session struct {
 
 	valuesOnce sync.Once
 	values     *value.Context
-
-	transOnce sync.Once
-	trans     *amd64.Translator
-	transErr  error
 }
 
 // NewSession prepares a session on d. symbols and names may be nil: the
@@ -72,22 +67,10 @@ func NewSession(d *vmcore.Dump, vmlinux string, symbols Symbols, names NameListe
 	return s
 }
 
-// Translator returns the kernel virtual address translator, built on first
-// use from VMCOREINFO and the dump's page tables.
+// Translator returns the dump's kernel virtual address translator, shared
+// with every other user of the dump.
 func (s *Session) Translator() (*amd64.Translator, error) {
-	s.transOnce.Do(func() {
-		if arch := s.Dump.Arch(); arch != "" && arch != "x86_64" {
-			s.transErr = fmt.Errorf("kernel virtual addresses of %s dumps are not supported yet (x86_64 only)", arch)
-			return
-		}
-		info, err := s.Dump.VMCOREINFO()
-		if err != nil {
-			s.transErr = fmt.Errorf("kernel virtual addresses: %w", err)
-			return
-		}
-		s.trans, s.transErr = amd64.NewTranslator(s.Dump.Phys(), info)
-	})
-	return s.trans, s.transErr
+	return s.Dump.Translator()
 }
 
 // ReadVirt reads kernel virtual memory.

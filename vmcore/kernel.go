@@ -152,7 +152,7 @@ func NewKernel(d *Dump, syms *dwarfsym.File, opt KernelOptions) (*Kernel, error)
 		m.Reasons = append(m.Reasons, fmt.Sprintf("release %s (dump) vs %s (vmlinux)", r, vmRel))
 	}
 
-	t, err := amd64.NewTranslator(d.Phys(), info)
+	t, err := d.Translator()
 	if err != nil {
 		return nil, fmt.Errorf("vmcore: kernel virtual memory: %w", err)
 	}
