@@ -24,7 +24,9 @@ func (d *Dump) Translator() (*amd64.Translator, error) {
 		switch {
 		case err != nil:
 			d.virt.err = fmt.Errorf("kernel virtual addresses: %w", err)
-		case d.Arch() != "x86_64":
+		case d.Arch() != "x86_64" && d.Arch() != "":
+			// An unknown architecture (a dump whose header does not
+			// say) is tried as x86_64: the page-table walk checks itself.
 			d.virt.err = fmt.Errorf("kernel virtual addresses of %q dumps cannot be translated yet (only x86_64)", d.Arch())
 		default:
 			d.virt.tr, d.virt.err = amd64.NewTranslator(d.phys, info)
