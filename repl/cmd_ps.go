@@ -3,6 +3,7 @@ package repl
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,7 +14,7 @@ import (
 func init() {
 	register(&Command{
 		Name:    "ps",
-		Usage:   "[-k|-u] [-p|-c|-l] [pid | task | command] ...",
+		Usage:   "[-k|-u] [-p|-c|-l|-t] [pid | task | command] ...",
 		Summary: "display process status information",
 		Help: `Lists every task as crash's ps does: pid, parent pid, CPU, task_struct
 address, state (RU IN UN ID ZO ST TR DE PA WA NE), %MEM, VSZ and RSS in
@@ -25,8 +26,11 @@ name (a leading '\' takes a name that looks like a number).
   -u  user tasks only
   -p  each selected task's line of parents, from pid 0
   -c  each selected task's children
-  -l  sched_info.last_arrival (ns) and state before each task's header`,
-		Options:      []string{"-k", "-u", "-p", "-c", "-l"},
+  -l  sched_info.last_arrival (ns, decimal) and state before each header
+  -t  run time, start time and user and system CPU time (ns), oldest
+      first; the run time is the latest runqueue clock minus start_time
+      (crash converts through HZ instead, and may differ by rounding)`,
+		Options:      []string{"-k", "-u", "-p", "-c", "-l", "-t"},
 		NeedsVMLinux: true,
 		Run:          runPs,
 	})
@@ -96,11 +100,11 @@ func appendComm(out []*tasks.Task, tb *tasks.Table, comm string) []*tasks.Task {
 }
 
 func runPs(c *Context, args []string) error {
-	opts, rest, err := getopt(args, "kupcl", "")
+	opts, rest, err := getopt(args, "kupclt", "")
 	if err != nil {
 		return err
 	}
-	var kernel, user, parents, children, lastRun bool
+	var kernel, user, parents, children, lastRun, times bool
 	for _, o := range opts {
 		switch o.name {
 		case "k":
@@ -113,6 +117,8 @@ func runPs(c *Context, args []string) error {
 			children = true
 		case "l":
 			lastRun = true
+		case "t":
+			times = true
 		}
 	}
 	if kernel && user {
@@ -144,6 +150,23 @@ func runPs(c *Context, args []string) error {
 		return !(kernel && !t.KernelThread()) && !(user && t.KernelThread())
 	}
 	switch {
+	case times:
+		byStart := append([]*tasks.Task(nil), sel...)
+		sort.SliceStable(byStart, func(i, j int) bool { return byStart[i].StartTime < byStart[j].StartTime })
+		for _, t := range byStart {
+			if !keep(t) {
+				continue
+			}
+			writeTaskHeader(c.Out, t)
+			run := uint64(0)
+			if tb.Clock > t.StartTime {
+				run = tb.Clock - t.StartTime
+			}
+			fmt.Fprintf(c.Out, "    RUN TIME: %s\n", runTime(run))
+			fmt.Fprintf(c.Out, "  START TIME: %d\n", t.StartTime)
+			fmt.Fprintf(c.Out, "       UTIME: %d\n", t.UTime)
+			fmt.Fprintf(c.Out, "       STIME: %d\n\n", t.STime)
+		}
 	case parents:
 		for _, t := range sel {
 			if !keep(t) {
@@ -160,7 +183,7 @@ func runPs(c *Context, args []string) error {
 			writeTaskHeader(c.Out, t)
 			n := 0
 			for _, ch := range tb.Tasks {
-				if ch.Parent == t.Addr && ch != t {
+				if ch.Parent == t.Addr && ch != t && ch.PID != 0 {
 					fmt.Fprint(c.Out, "  ")
 					writeTaskHeader(c.Out, ch)
 					n++
@@ -174,13 +197,13 @@ func runPs(c *Context, args []string) error {
 	case lastRun:
 		width := 1
 		if len(tb.Tasks) > 0 {
-			width = len(strconv.FormatUint(tb.Tasks[0].LastRun, 16))
+			width = len(strconv.FormatUint(tb.Tasks[0].LastRun, 10))
 		}
 		for _, t := range sel {
 			if !keep(t) {
 				continue
 			}
-			fmt.Fprintf(c.Out, "[%*x] [%s]  ", width, t.LastRun, t.StateString())
+			fmt.Fprintf(c.Out, "[%*d] [%s]  ", width, t.LastRun, t.StateString())
 			writeTaskHeader(c.Out, t)
 		}
 	default:
@@ -195,6 +218,17 @@ func runPs(c *Context, args []string) error {
 		}
 	}
 	return nil
+}
+
+// runTime spells nanoseconds as crash's convert_time: [N days, ]hh:mm:ss.
+func runTime(ns uint64) string {
+	s := ns / 1e9
+	days, s := s/86400, s%86400
+	out := fmt.Sprintf("%02d:%02d:%02d", s/3600, s%3600/60, s%60)
+	if days > 0 {
+		out = fmt.Sprintf("%d days, %s", days, out)
+	}
+	return out
 }
 
 // writePsLine prints one line of ps in crash's columns.

@@ -47,6 +47,9 @@ type Task struct {
 	Stack    uint64 // base of the kernel stack (task->stack)
 	ThreadSP uint64 // saved stack pointer of a switched-out task (thread.sp)
 	LastRun  uint64 // sched_info.last_arrival, ns of rq clock
+	// StartTime is start_time (ns since boot); UTime and STime are the
+	// user and system CPU time (ns).
+	StartTime, UTime, STime uint64
 	// Active is set for the task each CPU was running at the crash.
 	Active bool
 	// RSS and TotalVM are in pages; zero for kernel threads.
@@ -114,6 +117,9 @@ type Table struct {
 	// high_memory, as crash's vt->total_pages.
 	TotalPages uint64
 	PageSize   uint64
+	// Clock is the latest runqueue clock of any CPU (ns since boot), the
+	// "now" of the dump for run times; 0 when unknown.
+	Clock uint64
 	// Warnings name tasks or lists that could not be read in full.
 	Warnings []string
 
@@ -152,7 +158,8 @@ type layout struct {
 	mmTotalVM, mmRSS, mmCount                      int64
 	mmRSSPerCPU                                    bool // 6.2+: percpu_counter rss_stat[]
 	pcpuCounterSize, pcpuCount, pcpuCounters       int64
-	rqCurr, rqIdle                                 int64
+	rqCurr, rqIdle, rqClock                        int64
+	startTime, utime, stime                        int64
 	nrMMCounters                                   int
 }
 
@@ -215,6 +222,10 @@ func newLayout(s *dwarfsym.File) (*layout, error) {
 	l.cpu, _, _ = firstOffset(s, ts, "cpu", "thread_info.cpu")
 	l.lastRun, _, _ = firstOffset(s, ts, "sched_info.last_arrival")
 	l.threadGroup, _, _ = firstOffset(s, ts, "thread_group")
+	l.startTime, _, _ = firstOffset(s, ts, "start_time")
+	l.utime, _, _ = firstOffset(s, ts, "utime")
+	l.stime, _, _ = firstOffset(s, ts, "stime")
+	l.rqClock, _, _ = firstOffset(s, "struct rq", "clock")
 	l.taskRSS, _, _ = firstOffset(s, ts, "rss_stat.count")
 	l.mmCount, _, _ = firstOffset(s, "struct mm_struct", "mm_count")
 	var rssSize int64
@@ -356,6 +367,11 @@ func Load(c *value.Context) (*Table, error) {
 			} else {
 				r.warnf("CPU %d: %v", cpu, err)
 			}
+			if l.rqClock >= 0 {
+				if clk, err := r.u64(base+uint64(l.rqClock), "rq.clock"); err == nil {
+					tb.Clock = max(tb.Clock, clk)
+				}
+			}
 			if cur, err := r.u64(base+uint64(l.rqCurr), fmt.Sprintf("runqueues:%d.curr", cpu)); err == nil {
 				tb.Current[cpu] = cur
 				add(cur)
@@ -459,6 +475,9 @@ func (r *reader) task(addr uint64, buf []byte) (*Task, error) {
 	if l.lastRun >= 0 {
 		t.LastRun = r.uintAt(buf, l.lastRun, 8)
 	}
+	t.StartTime = r.uintAt(buf, l.startTime, 8)
+	t.UTime = r.uintAt(buf, l.utime, 8)
+	t.STime = r.uintAt(buf, l.stime, 8)
 	return t, nil
 }
 

@@ -23,7 +23,7 @@ func init() {
 	})
 }
 
-const psUsage = `usage: vmcore ps [-json] VMLINUX DUMP [-k|-u] [-p|-c|-l] [pid | task | command] ...
+const psUsage = `usage: vmcore ps [-json] VMLINUX DUMP [-k|-u] [-p|-c|-l|-t] [pid | task | command] ...
 
 Lists the dump's tasks as crash's ps does (see 'help ps' in the session).
 -json prints every task as a JSON object instead.
