@@ -195,11 +195,15 @@ func runPs(c *Context, args []string) error {
 			fmt.Fprintln(c.Out)
 		}
 	case lastRun:
+		// Most recently run first, as crash; the width is that of the
+		// largest value.
+		byRun := append([]*tasks.Task(nil), sel...)
+		sort.SliceStable(byRun, func(i, j int) bool { return byRun[i].LastRun > byRun[j].LastRun })
 		width := 1
-		if len(tb.Tasks) > 0 {
-			width = len(strconv.FormatUint(tb.Tasks[0].LastRun, 10))
+		if len(byRun) > 0 {
+			width = len(strconv.FormatUint(byRun[0].LastRun, 10))
 		}
-		for _, t := range sel {
+		for _, t := range byRun {
 			if !keep(t) {
 				continue
 			}
