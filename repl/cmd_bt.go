@@ -187,13 +187,13 @@ func writeBacktrace(c *Context, tr *tasks.Tracer, t *tasks.Task, bo btOptions) {
 		fmt.Fprintf(w, "%s#%d [%x] %s at %x\n", lead, level, f.Slot, name, f.PC)
 		level++
 		if bo.lines {
-			if fr, err := s.Debug.Lines(f.PC - 1); err == nil && len(fr) > 0 {
+			if fr, err := s.Debug.Lines(f.PC); err == nil && len(fr) > 0 {
 				l := fr[0]
 				fmt.Fprintf(w, "    %s: %d\n", l.File, l.Line)
 			}
 		}
 		if bo.frames && i+1 < len(trace.Frames) && trace.Frames[i+1].Slot > f.Slot {
-			writeFrameWords(w, tr, f.Slot+8, trace.Frames[i+1].Slot)
+			writeFrameWords(w, tr, f.Slot+8, trace.Frames[i+1].Slot+8)
 		}
 		if f.Regs != nil {
 			if !f.Regs.UserMode() {
@@ -210,7 +210,9 @@ func writeBacktrace(c *Context, tr *tasks.Tracer, t *tasks.Task, bo btOptions) {
 	}
 }
 
-// writeFrameWords prints the stack words [from, to) two a line, as bt -f.
+// writeFrameWords prints the stack words [from, to) two a line, as bt -f:
+// a frame's words run up to and including the return address into the
+// next frame.
 func writeFrameWords(w io.Writer, tr *tasks.Tracer, from, to uint64) {
 	if to-from > 1<<16 {
 		to = from + 1<<16
@@ -221,9 +223,9 @@ func writeFrameWords(w io.Writer, tr *tasks.Tracer, from, to uint64) {
 		return
 	}
 	for off := uint64(0); off < uint64(len(buf)); off += 16 {
-		fmt.Fprintf(w, "    %x: %016x", from+off, binary.LittleEndian.Uint64(buf[off:]))
+		fmt.Fprintf(w, "    %x: %016x ", from+off, binary.LittleEndian.Uint64(buf[off:]))
 		if off+8 < uint64(len(buf)) {
-			fmt.Fprintf(w, " %016x", binary.LittleEndian.Uint64(buf[off+8:]))
+			fmt.Fprintf(w, "%016x ", binary.LittleEndian.Uint64(buf[off+8:]))
 		}
 		fmt.Fprintln(w)
 	}

@@ -50,12 +50,9 @@ func runTask(c *Context, args []string) error {
 	} else if sel, err = c.Session.SelectTasks(rest); err != nil {
 		return err
 	}
-	for i, t := range sel {
+	for _, t := range sel {
 		if err := c.Stopped(); err != nil {
 			return err
-		}
-		if i > 0 {
-			fmt.Fprintln(c.Out)
 		}
 		writeTaskHeader(c.Out, t)
 		name := "task_struct"
@@ -65,6 +62,8 @@ func runTask(c *Context, args []string) error {
 		if err := runStruct(c, "struct", append(append([]string{}, flags...), name, fmt.Sprintf("%x", t.Addr))); err != nil {
 			return err
 		}
+		// crash ends each task's members with an empty line.
+		fmt.Fprintln(c.Out)
 	}
 	return nil
 }

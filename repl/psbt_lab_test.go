@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -351,5 +353,48 @@ func TestLabBtMatchesDrgn(t *testing.T) {
 	}
 	if n == 0 {
 		t.Skip("no lab dump has drgn's stacks.txt")
+	}
+}
+
+// TestLabPsBtOptionsMatchCrash runs trixie's crash 8.0.6 from the lab on
+// one dump with the ps and bt options the lab's references do not cover
+// (-l -p -c -t -k -u, bt -f, set, task -R, ps filters), and compares
+// with ours. bt -l is left out: our lines agree with crash's but crash
+// prefixes the build directory (debian/build/build_amd64_none_cloud-amd64/)
+// to every path, which the line table does not hold.
+func TestLabPsBtOptionsMatchCrash(t *testing.T) {
+	l := lab.Open(t)
+	d := l.Dump("k61-kdump-zlib-d31")
+	root := filepath.Join(l.Dir, "trixie", "root")
+	ld := filepath.Join(root, "usr/lib64/ld-linux-x86-64.so.2")
+	if d == nil {
+		t.Skip("no k61-kdump-zlib-d31 in the lab")
+	}
+	if _, err := os.Stat(ld); err != nil {
+		t.Skip("the lab has no trixie crash")
+	}
+	cmds := []string{"ps -l", "ps -p 117", "ps -c 1", "ps -t 1 117", "ps -k", "ps -u", "bt -f", "set", "task -R pid,comm 1", "ps 117 1 lab-spin"}
+	in := filepath.Join(t.TempDir(), "cmds")
+	if err := os.WriteFile(in, []byte(strings.Join(cmds, "\n")+"\nquit\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(ld, "--library-path", filepath.Join(root, "usr/lib/x86_64-linux-gnu"), filepath.Join(root, "usr/bin/crash"),
+		"-s", "-i", in, d.Vmlinux, d.Files[0])
+	want, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("crash: %v", err)
+	}
+	s, done := labSession(t, d)
+	defer done()
+	var got strings.Builder
+	for _, c := range cmds {
+		out, errs := runLine(t, s, strings.Fields(c)...)
+		if errs != "" {
+			t.Errorf("%s: %s", c, errs)
+		}
+		got.WriteString(out)
+	}
+	if diff := cmp.Diff(string(want), got.String()); diff != "" {
+		t.Errorf("(-crash +ours):\n%s", diff)
 	}
 }
