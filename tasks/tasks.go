@@ -155,6 +155,7 @@ type layout struct {
 	stateSize, exitStateSize, flagsSize            int64
 	flags, comm, mm, cpu, stack, threadSP, lastRun int64
 	threadGroup, taskRSS                           int64 // -1 when absent
+	signal, threadNode, sigThreadHead              int64 // 6.7+: threads on signal->thread_head
 	mmTotalVM, mmRSS, mmCount                      int64
 	mmRSSPerCPU                                    bool // 6.2+: percpu_counter rss_stat[]
 	pcpuCounterSize, pcpuCount, pcpuCounters       int64
@@ -222,6 +223,9 @@ func newLayout(s *dwarfsym.File) (*layout, error) {
 	l.cpu, _, _ = firstOffset(s, ts, "cpu", "thread_info.cpu")
 	l.lastRun, _, _ = firstOffset(s, ts, "sched_info.last_arrival")
 	l.threadGroup, _, _ = firstOffset(s, ts, "thread_group")
+	l.signal, _, _ = firstOffset(s, ts, "signal")
+	l.threadNode, _, _ = firstOffset(s, ts, "thread_node")
+	l.sigThreadHead, _, _ = firstOffset(s, "struct signal_struct", "thread_head")
 	l.startTime, _, _ = firstOffset(s, ts, "start_time")
 	l.utime, _, _ = firstOffset(s, ts, "utime")
 	l.stime, _, _ = firstOffset(s, ts, "stime")
@@ -345,15 +349,25 @@ func Load(c *value.Context) (*Table, error) {
 	for _, a := range leaders {
 		add(a)
 	}
-	if l.threadGroup >= 0 {
-		for _, lead := range append([]uint64{initTask.Addr}, leaders...) {
-			threads, err := r.ring(lead+uint64(l.threadGroup), l.threadGroup, fmt.Sprintf("thread group of %#x", lead))
-			if err != nil {
-				r.warnf("%v", err)
+	for _, lead := range append([]uint64{initTask.Addr}, leaders...) {
+		var threads []uint64
+		var err error
+		switch {
+		case l.threadGroup >= 0:
+			threads, err = r.ring(lead+uint64(l.threadGroup), l.threadGroup, fmt.Sprintf("thread group of %#x", lead))
+		case l.signal >= 0 && l.threadNode >= 0 && l.sigThreadHead >= 0:
+			// 6.7 dropped thread_group: the threads hang off the
+			// signal_struct the group shares.
+			var sig uint64
+			if sig, err = r.u64(lead+uint64(l.signal), "task_struct.signal"); err == nil && sig != 0 {
+				threads, err = r.ring(sig+uint64(l.sigThreadHead), l.threadNode, fmt.Sprintf("threads of %#x", lead))
 			}
-			for _, a := range threads {
-				add(a)
-			}
+		}
+		if err != nil {
+			r.warnf("%v", err)
+		}
+		for _, a := range threads {
+			add(a)
 		}
 	}
 	// Per-CPU runqueues: the current task of every CPU, and the idle
