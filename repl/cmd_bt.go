@@ -169,6 +169,8 @@ func writeBacktrace(c *Context, tr *tasks.Tracer, t *tasks.Task, bo btOptions) {
 		writeRegs(w, r)
 		fmt.Fprintf(w, "    CS: %04x  SS: %04x\n", r.CS, r.SS)
 	}
+	irqLo, irqHi, irqOK := tr.IRQStack(t.CPU)
+	onIRQ := func(a uint64) bool { return irqOK && a >= irqLo && a < irqHi }
 	level := 0
 	for i, f := range trace.Frames {
 		if f.Interrupted {
@@ -191,6 +193,9 @@ func writeBacktrace(c *Context, tr *tasks.Tracer, t *tasks.Task, bo btOptions) {
 				l := fr[0]
 				fmt.Fprintf(w, "    %s: %d\n", l.File, l.Line)
 			}
+		}
+		if i+1 < len(trace.Frames) && onIRQ(f.Slot) && !onIRQ(trace.Frames[i+1].Slot) {
+			fmt.Fprintln(w, "--- <IRQ stack> ---")
 		}
 		if bo.frames && i+1 < len(trace.Frames) && trace.Frames[i+1].Slot > f.Slot {
 			writeFrameWords(w, tr, f.Slot+8, trace.Frames[i+1].Slot+8)

@@ -268,3 +268,26 @@ func (tr *Tracer) scanStart(t *Task) (unwind.Start, error) {
 	// Nothing marks the stack: fall back to the last switch frame.
 	return tr.sleepingStart(t)
 }
+
+// IRQStack returns the bounds of a CPU's hard-IRQ stack, from
+// hardirq_stack_ptr (per-CPU until 6.1, in pcpu_hot since 6.2), which
+// points at the stack's last word.
+func (tr *Tracer) IRQStack(cpu int) (lo, hi uint64, ok bool) {
+	c := tr.Values
+	v, err := c.PerCPU("hardirq_stack_ptr", cpu)
+	if err != nil {
+		hot, err2 := c.PerCPU("pcpu_hot", cpu)
+		if err2 != nil {
+			return 0, 0, false
+		}
+		if v, err = hot.Member("hardirq_stack_ptr"); err != nil {
+			return 0, 0, false
+		}
+	}
+	p, err := v.Uint()
+	if err != nil || p == 0 {
+		return 0, 0, false
+	}
+	hi = p + 8
+	return hi - tr.threadSize, hi, true
+}
