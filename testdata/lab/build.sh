@@ -67,7 +67,7 @@ kernel_lab() {
 	run_step "register-$series" "$k_conv" register_kdump_run "$series" "$p-kdump" "$p"
 	run_step "convert-$series" "$k_conv" convert_dumps "$series" "$p-kdump" "$p" "${conv[@]}"
 	# Snappy depends on the project's writer; its step is re-tried until it ran.
-	if [[ $(cat "$LAB/dumps/$p-kdump/conv/snappy.status" 2>/dev/null) != done ]]; then
+	if [[ $(cat "$LAB/dumps/$p-kdump/conv/snappy.status" 2>/dev/null) != "done" ]]; then
 		convert_snappy "$series" "$p-kdump" "$p"
 	fi
 	if declare -F run_qemu_dumps >/dev/null; then
