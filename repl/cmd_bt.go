@@ -1,9 +1,11 @@
 package repl
 
 import (
+	"debug/dwarf"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"path"
 	"sync"
 
 	"github.com/vmcoretools/vmcore/tasks"
@@ -191,7 +193,7 @@ func writeBacktrace(c *Context, tr *tasks.Tracer, t *tasks.Task, bo btOptions) {
 		if bo.lines {
 			if fr, err := s.Debug.Lines(f.PC); err == nil && len(fr) > 0 {
 				l := fr[0]
-				fmt.Fprintf(w, "    %s: %d\n", l.File, l.Line)
+				fmt.Fprintf(w, "    %s: %d\n", withCompDir(s, f.PC, l.File), l.Line)
 			}
 		}
 		if i+1 < len(trace.Frames) && onIRQ(f.Slot) && !onIRQ(trace.Frames[i+1].Slot) {
@@ -234,6 +236,27 @@ func writeFrameWords(w io.Writer, tr *tasks.Tracer, from, to uint64) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// withCompDir joins a relative source path to the compilation directory
+// of the unit holding pc, as gdb (and so crash's bt -l) shows it:
+// debian/build/build_amd64_none_cloud-amd64/kernel/panic.c.
+func withCompDir(s *Session, pc uint64, file string) string {
+	if file == "" || path.IsAbs(file) {
+		return file
+	}
+	d, err := s.Debug.DWARF()
+	if err != nil {
+		return file
+	}
+	e, err := d.Reader().SeekPC(pc - s.Debug.Relocation())
+	if err != nil {
+		return file
+	}
+	if dir, ok := e.Val(dwarf.AttrCompDir).(string); ok && dir != "" {
+		return path.Join(dir, file)
+	}
+	return file
 }
 
 // symOff names a code address as crash's exception frames do: sym+off.

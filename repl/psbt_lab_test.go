@@ -358,10 +358,8 @@ func TestLabBtMatchesDrgn(t *testing.T) {
 
 // TestLabPsBtOptionsMatchCrash runs trixie's crash 8.0.6 from the lab on
 // one dump with the ps and bt options the lab's references do not cover
-// (-l -p -c -t -k -u, bt -f, set, task -R, ps filters), and compares
-// with ours. bt -l is left out: our lines agree with crash's but crash
-// prefixes the build directory (debian/build/build_amd64_none_cloud-amd64/)
-// to every path, which the line table does not hold.
+// (-l -p -c -t -k -u, bt -f, bt -l, set, task -R, ps filters), and
+// compares with ours.
 func TestLabPsBtOptionsMatchCrash(t *testing.T) {
 	l := lab.Open(t)
 	d := l.Dump("k61-kdump-zlib-d31")
@@ -373,7 +371,7 @@ func TestLabPsBtOptionsMatchCrash(t *testing.T) {
 	if _, err := os.Stat(ld); err != nil {
 		t.Skip("the lab has no trixie crash")
 	}
-	cmds := []string{"ps -l", "ps -p 117", "ps -c 1", "ps -t 1 117", "ps -k", "ps -u", "bt -f", "set", "task -R pid,comm 1", "ps 117 1 lab-spin"}
+	cmds := []string{"ps -l", "ps -p 117", "ps -c 1", "ps -t 1 117", "ps -k", "ps -u", "bt -f", "bt -l", "set", "task -R pid,comm 1", "ps 117 1 lab-spin"}
 	in := filepath.Join(t.TempDir(), "cmds")
 	if err := os.WriteFile(in, []byte(strings.Join(cmds, "\n")+"\nquit\n"), 0o644); err != nil {
 		t.Fatal(err)
