@@ -171,8 +171,15 @@ func writeBacktrace(c *Context, tr *tasks.Tracer, t *tasks.Task, bo btOptions) {
 		writeRegs(w, r)
 		fmt.Fprintf(w, "    CS: %04x  SS: %04x\n", r.CS, r.SS)
 	}
-	irqLo, irqHi, irqOK := tr.IRQStack(t.CPU)
-	onIRQ := func(a uint64) bool { return irqOK && a >= irqLo && a < irqHi }
+	cpuStacks := tr.CPUStacks(t.CPU)
+	stackOf := func(a uint64) int {
+		for i, st := range cpuStacks {
+			if a >= st.Lo && a < st.Hi {
+				return i
+			}
+		}
+		return -1
+	}
 	level := 0
 	for i, f := range trace.Frames {
 		if f.Interrupted {
@@ -196,8 +203,10 @@ func writeBacktrace(c *Context, tr *tasks.Tracer, t *tasks.Task, bo btOptions) {
 				fmt.Fprintf(w, "    %s: %d\n", withCompDir(s, f.PC, l.File), l.Line)
 			}
 		}
-		if i+1 < len(trace.Frames) && onIRQ(f.Slot) && !onIRQ(trace.Frames[i+1].Slot) {
-			fmt.Fprintln(w, "--- <IRQ stack> ---")
+		if i+1 < len(trace.Frames) {
+			if k := stackOf(f.Slot); k >= 0 && stackOf(trace.Frames[i+1].Slot) != k {
+				fmt.Fprintln(w, cpuStacks[k].Marker())
+			}
 		}
 		if bo.frames && i+1 < len(trace.Frames) && trace.Frames[i+1].Slot > f.Slot {
 			writeFrameWords(w, tr, f.Slot+8, trace.Frames[i+1].Slot+8)

@@ -1,8 +1,12 @@
 package tasks
 
 import (
+	"debug/dwarf"
 	"encoding/binary"
 	"fmt"
+	"strings"
+
+	"github.com/vmcoretools/vmcore/dwarfsym"
 
 	"github.com/vmcoretools/vmcore/unwind"
 	"github.com/vmcoretools/vmcore/value"
@@ -39,8 +43,9 @@ type Tracer struct {
 	PanicCPU int
 
 	threadSize uint64
-	retOff     int64 // inactive_task_frame.ret_addr
-	bpOff      int64 // inactive_task_frame.bp
+	stacks     [][]Stack // CPUStacks by CPU, filled on first use
+	retOff     int64     // inactive_task_frame.ret_addr
+	bpOff      int64     // inactive_task_frame.bp
 }
 
 // NewTracer prepares traces of tb's tasks, unwinding with orc.
@@ -223,39 +228,53 @@ func (tr *Tracer) activeStart(t *Task) (start unwind.Start, scanned bool, err er
 
 func (tr *Tracer) scanStart(t *Task) (unwind.Start, error) {
 	panicTask := tr.PanicTask() == t
-	n := tr.threadSize / 8
-	buf := make([]byte, tr.threadSize)
-	if err := tr.Values.Read(buf, t.Stack, "kernel stack"); err != nil {
-		return unwind.Start{}, err
-	}
-	syms := tr.Values.Syms
 	var panicAt, sysrqAt uint64
 	var panicPC, sysrqPC uint64
-	for i := range n {
-		w := binary.LittleEndian.Uint64(buf[8*i:])
-		if w < 0xffffffff80000000 {
+	// The task's stack first, then the CPU's IRQ and exception stacks,
+	// where an NMI that interrupted kernel code runs crash_nmi_callback.
+	ranges := []Stack{{Name: "task", Lo: t.Stack, Hi: t.Stack + tr.threadSize}}
+	if t.CPU >= 0 {
+		ranges = append(ranges, tr.CPUStacks(t.CPU)...)
+	}
+	syms := tr.Values.Syms
+	for ri, rg := range ranges {
+		buf := make([]byte, rg.Hi-rg.Lo)
+		if err := tr.Values.Read(buf, rg.Lo, rg.Name+" stack"); err != nil {
+			if ri == 0 {
+				return unwind.Start{}, err
+			}
 			continue
 		}
-		s, _, ok := syms.SymbolAt(w)
-		if !ok {
-			continue
-		}
-		slot := t.Stack + 8*i
-		switch s.Name {
-		case "machine_kexec", "crash_kexec", "try_crashdump":
-			return unwind.Start{PC: w, Slot: slot, SP: slot + 8}, nil
-		case "panic":
-			panicAt, panicPC = slot, w
-		case "sysrq_handle_crash":
-			sysrqAt, sysrqPC = slot, w
-		case "crash_nmi_callback":
-			if !panicTask {
+		for i := uint64(0); i+8 <= uint64(len(buf)); i += 8 {
+			w := binary.LittleEndian.Uint64(buf[i:])
+			if w < 0xffffffff80000000 {
+				continue
+			}
+			s, _, ok := syms.SymbolAt(w)
+			if !ok {
+				continue
+			}
+			slot := rg.Lo + i
+			switch s.Name {
+			case "machine_kexec", "crash_kexec", "try_crashdump":
 				return unwind.Start{PC: w, Slot: slot, SP: slot + 8}, nil
+			case "panic":
+				if ri == 0 {
+					panicAt, panicPC = slot, w
+				}
+			case "sysrq_handle_crash":
+				if ri == 0 {
+					sysrqAt, sysrqPC = slot, w
+				}
+			case "crash_nmi_callback":
+				if !panicTask {
+					return unwind.Start{PC: w, Slot: slot, SP: slot + 8}, nil
+				}
 			}
 		}
-	}
-	if panicAt != 0 {
-		return unwind.Start{PC: panicPC, Slot: panicAt, SP: panicAt + 8}, nil
+		if ri == 0 && panicAt != 0 {
+			return unwind.Start{PC: panicPC, Slot: panicAt, SP: panicAt + 8}, nil
+		}
 	}
 	if sysrqAt != 0 {
 		return unwind.Start{PC: sysrqPC, Slot: sysrqAt, SP: sysrqAt + 8}, nil
@@ -269,25 +288,67 @@ func (tr *Tracer) scanStart(t *Task) (unwind.Start, error) {
 	return tr.sleepingStart(t)
 }
 
-// IRQStack returns the bounds of a CPU's hard-IRQ stack, from
-// hardirq_stack_ptr (per-CPU until 6.1, in pcpu_hot since 6.2), which
-// points at the stack's last word.
-func (tr *Tracer) IRQStack(cpu int) (lo, hi uint64, ok bool) {
+// Stack is one of a CPU's own stacks: the hard-IRQ stack or an exception
+// (IST) stack in the CPU entry area.
+type Stack struct {
+	Name   string // "IRQ", or crash's exception stack names: "NMI", "DOUBLEFAULT", ...
+	Lo, Hi uint64
+}
+
+// Marker is the line crash prints where a trace leaves the stack.
+func (s Stack) Marker() string {
+	if s.Name == "IRQ" {
+		return "--- <IRQ stack> ---"
+	}
+	return "--- <" + s.Name + " exception stack> ---"
+}
+
+var estackNames = map[string]string{"DF": "DOUBLEFAULT", "NMI": "NMI", "DB": "DEBUG", "MCE": "MCE", "VC": "VC", "VC2": "VC2"}
+
+// CPUStacks lists a CPU's IRQ stack (hardirq_stack_ptr, per-CPU until
+// 6.1, in pcpu_hot since 6.2, points at its last word) and its exception
+// stacks (cea_exception_stacks), as far as the vmlinux describes them.
+func (tr *Tracer) CPUStacks(cpu int) []Stack {
+	if cpu >= 0 && cpu < len(tr.stacks) && tr.stacks[cpu] != nil {
+		return tr.stacks[cpu]
+	}
 	c := tr.Values
+	var out []Stack
 	v, err := c.PerCPU("hardirq_stack_ptr", cpu)
 	if err != nil {
-		hot, err2 := c.PerCPU("pcpu_hot", cpu)
-		if err2 != nil {
-			return 0, 0, false
-		}
-		if v, err = hot.Member("hardirq_stack_ptr"); err != nil {
-			return 0, 0, false
+		if hot, err2 := c.PerCPU("pcpu_hot", cpu); err2 == nil {
+			v, err = hot.Member("hardirq_stack_ptr")
 		}
 	}
-	p, err := v.Uint()
-	if err != nil || p == 0 {
-		return 0, 0, false
+	if err == nil {
+		if p, err := v.Uint(); err == nil && p != 0 {
+			out = append(out, Stack{Name: "IRQ", Lo: p + 8 - tr.threadSize, Hi: p + 8})
+		}
 	}
-	hi = p + 8
-	return hi - tr.threadSize, hi, true
+	if v, err := c.PerCPU("cea_exception_stacks", cpu); err == nil {
+		if base, err := v.Uint(); err == nil && base != 0 {
+			if ty, err := c.Syms.Type("struct cea_exception_stacks"); err == nil {
+				if st, ok := dwarfsym.Strip(ty).(*dwarf.StructType); ok {
+					for _, f := range st.Field {
+						name, ok := strings.CutSuffix(f.Name, "_stack")
+						if !ok || f.Type.Size() <= 0 || f.Type.Size() > 1<<20 {
+							continue
+						}
+						if n, ok := estackNames[name]; ok {
+							name = n
+						}
+						lo := base + uint64(f.ByteOffset)
+						out = append(out, Stack{Name: name, Lo: lo, Hi: lo + uint64(f.Type.Size())})
+					}
+				}
+			}
+		}
+	}
+	if cpu >= 0 && cpu < 4096 {
+		for len(tr.stacks) <= cpu {
+			tr.stacks = append(tr.stacks, nil)
+		}
+		tr.stacks[cpu] = out
+	}
+	return out
 }
