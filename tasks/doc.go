@@ -1,12 +1,15 @@
 // Package tasks reads the kernel's processes out of a dump: every task and
 // thread (init_task's list and each thread group), each CPU's current task,
 // and what ps shows of them (state letters as crash prints them, memory
-// counters, parent, CPU, command).
+// counters, parent, CPU, command); and where each task's stack trace
+// starts (Tracer): a sleeping task from the frame it switched out with, a
+// task running at the crash from the marks the crash path leaves on its
+// stack, as crash finds them, or from the registers the dump saved.
 //
 // It works on typed reads (package value) of a vmlinux's types, so it
 // follows the layout of whatever kernel the dump holds; it reads each
 // task_struct in one piece and decodes fields at offsets found once, which
 // keeps a whole-table walk to one read per task. Lists are walked with a
 // bound and cycle detection, and a task that cannot be read is reported
-// and skipped, never a panic.
+// and skipped, never a panic. Unwinding itself is package unwind's.
 package tasks
