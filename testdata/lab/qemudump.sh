@@ -65,7 +65,9 @@ register_qemu_run() { # SERIES RUN PREFIX WHAT
 	register_dump "$p-elf" qemu-elf none 0 "$series" "$d/elf" - "QEMU $v dump-guest-memory of $what"
 	for f in kdump-zlib kdump-lzo kdump-snappy; do
 		[[ -s $LAB/$d/$f ]] || continue
-		register_dump "$p-${f#kdump-}" qemu-kdump-flat "${f#kdump-}" 0 "$series" "$d/$f" "$p-elf" \
+		# QEMU's kdump writer records dump level 1 (DUMP_LEVEL in
+		# dump/dump.c: zero pages share one zero page), not 0.
+		register_dump "$p-${f#kdump-}" qemu-kdump-flat "${f#kdump-}" 1 "$series" "$d/$f" "$p-elf" \
 			"QEMU $v dump-guest-memory -${f:6:1} of $what (same stopped state as $p-elf)"
 	done
 }
