@@ -10,6 +10,7 @@ import (
 
 	"github.com/vmcoretools/vmcore/tasks"
 	"github.com/vmcoretools/vmcore/unwind"
+	"github.com/vmcoretools/vmcore/vmcore"
 )
 
 func init() {
@@ -72,6 +73,7 @@ func (s *Session) Tracer() (*tasks.Tracer, error) {
 			}
 		}
 		ent.tr = tasks.NewTracer(tb, v, orc, regs)
+		ent.tr.RegsBeforeIPIMarks = s.Dump.Format() != vmcore.FormatELF
 		// .debug_frame covers what ORC leaves out; without it the walk
 		// stops there and says so.
 		if cfi, err := unwind.LoadCFI(s.Debug.ELF()); err == nil {
@@ -195,7 +197,16 @@ func writeBacktrace(c *Context, tr *tasks.Tracer, t *tasks.Task, bo btOptions) {
 		if level >= 10 {
 			lead = ""
 		}
-		fmt.Fprintf(w, "%s#%d [%x] %s at %x\n", lead, level, f.Slot, name, f.PC)
+		slot := f.Slot
+		if i > 0 {
+			// crash shows the first frame after an IRQ stack at the
+			// stack pointer the IRQ stack saved, one word above the
+			// return address.
+			if k := stackOf(trace.Frames[i-1].Slot); k >= 0 && cpuStacks[k].Name == "IRQ" && stackOf(f.Slot) != k {
+				slot += 8
+			}
+		}
+		fmt.Fprintf(w, "%s#%d [%x] %s at %x\n", lead, level, slot, name, f.PC)
 		level++
 		if bo.lines {
 			if fr, err := s.Debug.Lines(f.PC); err == nil && len(fr) > 0 {

@@ -41,6 +41,13 @@ type Tracer struct {
 	CPURegs []*unwind.Regs
 	// PanicCPU is the CPU that called panic, -1 when none did.
 	PanicCPU int
+	// RegsBeforeIPIMarks says the CPU registers win over a stopped CPU's
+	// stop_this_cpu return address found on its IRQ stack. crash reads
+	// the registers of the other CPUs from compressed (diskdump) dumps
+	// but not from ELF ones, and so starts the same CPU's trace from its
+	// registers in the one and from the stack mark in the other; set it
+	// for compressed dumps to print what crash prints.
+	RegsBeforeIPIMarks bool
 
 	threadSize uint64
 	stacks     [][]Stack // CPUStacks by CPU, filled on first use
@@ -228,8 +235,8 @@ func (tr *Tracer) activeStart(t *Task) (start unwind.Start, scanned bool, err er
 
 func (tr *Tracer) scanStart(t *Task) (unwind.Start, error) {
 	panicTask := tr.PanicTask() == t
-	var panicAt, sysrqAt uint64
-	var panicPC, sysrqPC uint64
+	var panicAt, sysrqAt, callAt uint64
+	var panicPC, sysrqPC, callPC uint64
 	// The task's stack first, then the CPU's IRQ and exception stacks,
 	// where an NMI that interrupted kernel code runs crash_nmi_callback.
 	ranges := []Stack{{Name: "task", Lo: t.Stack, Hi: t.Stack + tr.threadSize}}
@@ -270,6 +277,11 @@ func (tr *Tracer) scanStart(t *Task) (unwind.Start, error) {
 				if !panicTask {
 					return unwind.Start{PC: w, Slot: slot, SP: slot + 8}, nil
 				}
+			case "stop_this_cpu", "smp_call_function_interrupt":
+				// A CPU stopped by the panic's IPI, on its IRQ stack.
+				if !panicTask && ri > 0 {
+					callAt, callPC = slot, w
+				}
 			}
 		}
 		if ri == 0 && panicAt != 0 {
@@ -278,6 +290,10 @@ func (tr *Tracer) scanStart(t *Task) (unwind.Start, error) {
 	}
 	if sysrqAt != 0 {
 		return unwind.Start{PC: sysrqPC, Slot: sysrqAt, SP: sysrqAt + 8}, nil
+	}
+	haveRegs := t.CPU >= 0 && t.CPU < len(tr.CPURegs) && tr.CPURegs[t.CPU] != nil && !tr.CPURegs[t.CPU].UserMode()
+	if callAt != 0 && !(tr.RegsBeforeIPIMarks && haveRegs) {
+		return unwind.Start{PC: callPC, Slot: callAt, SP: callAt + 8}, nil
 	}
 	if t.CPU < len(tr.CPURegs) {
 		if r := tr.CPURegs[t.CPU]; r != nil && !r.UserMode() && r.IP != 0 {
