@@ -3,6 +3,7 @@ package repl
 import (
 	"debug/dwarf"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -55,6 +56,11 @@ func (s *Session) Tracer() (*tasks.Tracer, error) {
 	ent := e.(*tracerEntry)
 	ent.once.Do(func() {
 		orc, err := unwind.LoadORC(s.Debug.ELF())
+		if errors.Is(err, unwind.ErrNoORC) {
+			// A kernel built with frame pointers: .debug_frame and the
+			// frame pointers do the unwinding.
+			orc, err = &unwind.Table{}, nil
+		}
 		if err != nil {
 			ent.err = err
 			return
