@@ -14,6 +14,7 @@ import (
 	"github.com/vmcoretools/vmcore/dwarfsym"
 	"github.com/vmcoretools/vmcore/internal/lab"
 	"github.com/vmcoretools/vmcore/tasks"
+	"github.com/vmcoretools/vmcore/unwind"
 	"github.com/vmcoretools/vmcore/vmcore"
 )
 
@@ -422,4 +423,31 @@ func TestLabPsBtOptionsMatchCrash(t *testing.T) {
 	if n == 0 {
 		t.Skip("neither dump is in the lab")
 	}
+}
+
+// TestLabBtCFIOnly unwinds every task without ORC, with .debug_frame and
+// frame pointers alone (the fallbacks), and still expects crash's foreach
+// bt, task for task.
+func TestLabBtCFIOnly(t *testing.T) {
+	l := lab.Open(t)
+	d := l.Dump("k61-kdump-zlib-d31")
+	if d == nil {
+		t.Skip("no k61-kdump-zlib-d31 in the lab")
+	}
+	s, done := labSession(t, d)
+	defer done()
+	tr, err := s.Tracer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Walker.CFI == nil {
+		t.Fatal("the vmlinux's .debug_frame was not loaded")
+	}
+	tr.Walker.ORC = &unwind.Table{}
+	want, err := os.ReadFile(d.RefFile("crash-8.0.6", "foreach-bt.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := runLine(t, s, "foreach", "bt")
+	compareBt(t, "foreach bt without ORC", string(want), got)
 }

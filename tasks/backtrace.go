@@ -141,6 +141,14 @@ func (tr *Tracer) Backtrace(t *Task) *Trace {
 		tc.StartRegs = tr.CPURegs[t.CPU]
 		tc.Frames[0].Interrupted = true
 	}
+	if n := len(tc.Frames); n > 0 && tc.Frames[n-1].Regs == nil && tc.Frames[n-1].Slot+8 == t.Stack+tr.threadSize-unwind.PtRegsSize {
+		// The last return address sits just below the pt_regs the entry
+		// code saved at the top of the stack, which CFI (no ORC) cannot
+		// describe: show the user registers there, as ORC's REGS would.
+		if r := tr.topRegs(t); r != nil && r.UserMode() {
+			tc.Frames[n-1].Regs, tc.Frames[n-1].RegsAddr = r, t.Stack+tr.threadSize-unwind.PtRegsSize
+		}
+	}
 	if tc.Err != nil && len(tc.Frames) == 1 && scanned {
 		// The function the search stopped in keeps its frame with the
 		// frame pointer, whose value at that point is lost: find its

@@ -152,6 +152,10 @@ func (w *Walker) Walk(s Start, inStack func(uint64) bool) ([]Frame, error) {
 			if e.Kind == KindUndefined && ok {
 				return frames, &StackError{Addr: pc, Msg: "no unwind information (neither ORC nor CFI)"}
 			}
+			if bp == 0 {
+				// A zero frame pointer ends a frame-pointer chain.
+				return frames, nil
+			}
 			e = frameFP
 		}
 		switch e.Kind {
