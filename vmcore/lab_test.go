@@ -64,12 +64,13 @@ func TestLabDumpsMatchELFTwin(t *testing.T) {
 			if d.Release() != twin.Release() || d.BuildID() != twin.BuildID() {
 				t.Errorf("release %q build-id %q, twin has %q %q", d.Release(), d.BuildID(), twin.Release(), twin.BuildID())
 			}
-			comparePhys(t, d, twin, ld.DumpLevel)
+			comparePhys(t, d, twin, ld)
 		})
 	}
 }
 
-func comparePhys(t *testing.T, d, twin *Dump, level int) {
+func comparePhys(t *testing.T, d, twin *Dump, ld *lab.Dump) {
+	level := ld.DumpLevel
 	ps := uint64(twin.PageSize())
 	a, b := make([]byte, ps), make([]byte, ps)
 	var same, excluded, zeroExcluded int
@@ -105,7 +106,9 @@ func comparePhys(t *testing.T, d, twin *Dump, level int) {
 	if level == 0 && excluded != 0 {
 		t.Errorf("dump level 0 but %d pages excluded", excluded)
 	}
-	if level&16 != 0 && excluded == 0 {
+	// makedumpfile 1.7.6 does not know 6.12 ("kernel version is not
+	// supported") and excludes nothing there (testdata/lab/README.md).
+	if level&16 != 0 && excluded == 0 && ld.Kernel != "6.12" {
 		t.Errorf("dump level %d excludes free pages but none is excluded", level)
 	}
 }
