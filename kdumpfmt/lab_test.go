@@ -221,6 +221,12 @@ func TestLabMakedumpfileConversions(t *testing.T) {
 	}
 	for dir := range labDumps(t) {
 		elfPath := labELF(dir)
+		if filepath.Base(elfPath) != "vmcore" {
+			// makedumpfile reads the kernel's /proc/vmcore, not QEMU's
+			// ELF dumps ("get_elf_info: Can't get the number of PT_LOAD").
+			t.Logf("%s: QEMU's ELF dump, which makedumpfile does not convert", dir)
+			continue
+		}
 		ef, err := elfcore.Open(elfPath)
 		if err != nil {
 			t.Fatal(err)
@@ -318,6 +324,12 @@ func TestLabRewriteReadByCrash(t *testing.T) {
 		}
 	}()
 	for dir, files := range labDumps(t) {
+		// crash takes 20 s to several minutes a run on this machine: judge
+		// the rewrites of one kdump and one QEMU dump of the 6.1 kernel
+		// (bookworm's crash 8.0.2 does not open 6.12).
+		if b := filepath.Base(dir); b != "k61-kdump" && b != "q61-panic" {
+			continue
+		}
 		vmlinux := labVmlinux(dir)
 		if vmlinux == "" {
 			t.Logf("%s: no vmlinux for its release", dir)
@@ -331,17 +343,28 @@ func TestLabRewriteReadByCrash(t *testing.T) {
 		}
 		defer f.Close()
 		tmp := t.TempDir()
-		crashOut := func(dump string) string {
+		crashRun := func(dump string) (string, error) {
 			cmd := exec.Command(crashBin, "-s", vmlinux, dump)
 			cmd.Stdin = bytes.NewReader([]byte("sys\nlog\nquit\n"))
 			out, err := cmd.CombinedOutput()
+			return string(bytes.ReplaceAll(out, []byte(dump), []byte("DUMP"))), err
+		}
+		crashOut := func(dump string) string {
+			out, err := crashRun(dump)
 			if err != nil {
 				t.Fatalf("crash %s: %v\n%s", dump, err, out)
 			}
-			return string(bytes.ReplaceAll(out, []byte(dump), []byte("DUMP")))
+			return out
 		}
 		// The reference: the original file (rearranged if flattened).
-		want := crashOut(rearranged(t, mdf, f, src, filepath.Join(tmp, "ref")))
+		want, err := crashRun(rearranged(t, mdf, f, src, filepath.Join(tmp, "ref")))
+		if err != nil {
+			// Bookworm's crash 8.0.2 stops on 6.12 kernels and on some
+			// QEMU dumps of a running guest: nothing to compare with.
+			t.Logf("%s: crash fails on the original dump itself (%v), so it cannot judge the rewrites", src, err)
+			checked--
+			continue
+		}
 		if !bytes.Contains([]byte(want), []byte("Linux version")) {
 			t.Fatalf("crash shows no kernel log for the reference dump:\n%s", want)
 		}
