@@ -9,10 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-40}
-LAB=${VMCORE_LAB:-${VMCORE_LAB_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vmcore-lab}}
+source bench/lib.sh
 [[ -f $LAB/manifest.tsv ]] || { echo "no lab at $LAB: run bash testdata/lab/build.sh" >&2; exit 1; }
-TRIXIE=$LAB/trixie/root
-mdf() { "$TRIXIE/usr/lib64/ld-linux-x86-64.so.2" --library-path "$TRIXIE/usr/lib/x86_64-linux-gnu" "$TRIXIE/usr/bin/makedumpfile" "$@"; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 bin=$tmp/vmcore

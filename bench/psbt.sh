@@ -8,12 +8,10 @@
 # Needs: GNU time (/usr/bin/time), trixie's crash 8.0.6 from the lab, Go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-LAB=${VMCORE_LAB_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vmcore-lab}
+source bench/lib.sh
 VMLINUX=${1:-$LAB/kernel/6.1/vmlinux}
 DUMP=${2:-$LAB/dumps/k61-kdump/conv/kdump-zlib-d31}
 RUNS=${RUNS:-3}
-TRIXIE=$LAB/trixie/root
-crash_cmd=("$TRIXIE/usr/lib64/ld-linux-x86-64.so.2" --library-path "$TRIXIE/usr/lib/x86_64-linux-gnu" "$TRIXIE/usr/bin/crash")
 [[ -x /usr/bin/time ]] || { echo "needs GNU time (apt-get install time)" >&2; exit 1; }
 [[ -f $VMLINUX && -f $DUMP ]] || { echo "missing $VMLINUX or $DUMP" >&2; exit 1; }
 
