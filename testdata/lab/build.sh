@@ -20,6 +20,7 @@ source "$LABSRC/guest.sh"
 source "$LABSRC/convert.sh"
 [[ -f $LABSRC/qemudump.sh ]] && source "$LABSRC/qemudump.sh"
 [[ -f $LABSRC/record.sh ]] && source "$LABSRC/record.sh"
+[[ -f $LABSRC/record_groups.sh ]] && source "$LABSRC/record_groups.sh"
 [[ -f $LABSRC/demo.sh ]] && source "$LABSRC/demo.sh"
 source "$LABSRC/summary.sh"
 
@@ -85,6 +86,9 @@ write_manifest
 if declare -F record_all >/dev/null; then
 	record_all
 	summarize_refs
+fi
+if declare -F record_groups >/dev/null; then
+	record_groups
 fi
 if declare -F export_demo >/dev/null; then
 	export_demo

@@ -1,0 +1,88 @@
+package repl
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/vmcoretools/vmcore/dwarfsym"
+	"github.com/vmcoretools/vmcore/internal/lab"
+	"github.com/vmcoretools/vmcore/vmcore"
+)
+
+// groupDiff is a known, explained difference from crash for one command of
+// a group: Cmd is the command as recorded (placeholders already replaced by
+// the recorder, so it is matched by prefix), Why says why our output should
+// or does differ. Kernel, if set, limits it to one kernel series ("6.12").
+type groupDiff struct {
+	Cmd, Kernel, Why string
+}
+
+// compareCrashGroup runs, on every lab dump that has them, the commands of
+// the crash command group recorded by testdata/lab/record_groups.sh
+// (ref/<dump>/crash-8.0.6-groups/GROUP/) and compares each output with
+// crash's byte for byte. A command listed in known is skipped with its
+// reason when it differs (and reported when it no longer does, so stale
+// entries get noticed). It returns the number of outputs compared.
+func compareCrashGroup(t *testing.T, group string, known []groupDiff) int {
+	t.Helper()
+	l := lab.Open(t)
+	compared, found := 0, 0
+	for _, r := range l.Dumps {
+		dir := filepath.Join(r.Ref, "crash-8.0.6-groups", group)
+		refs := crashRefs(dir)
+		if len(refs) == 0 {
+			continue
+		}
+		found++
+		t.Run(r.Name, func(t *testing.T) {
+			d, err := vmcore.Open(r.Files...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			f, err := dwarfsym.Open(r.Vmlinux)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			s := NewKernelSession(d, r.Vmlinux, f)
+			for _, ref := range refs {
+				want, err := os.ReadFile(ref.file)
+				if err != nil {
+					t.Errorf("%s: reference missing: %v", ref.cmd, err)
+					continue
+				}
+				t.Run(ref.cmd, func(t *testing.T) {
+					var out bytes.Buffer
+					lp := &Loop{Session: s, Out: &out, Err: &out}
+					lp.RunLine(ref.cmd)
+					got := out.String()
+					compared++
+					// crash leaves some outputs without a final newline.
+					same := strings.TrimRight(got, "\n") == strings.TrimRight(string(want), "\n")
+					for _, k := range known {
+						if !strings.HasPrefix(ref.cmd, k.Cmd) || (k.Kernel != "" && k.Kernel != r.Kernel) {
+							continue
+						}
+						if same {
+							t.Errorf("%s: listed as a known difference (%s) but now equals crash's output: drop the entry", ref.cmd, k.Why)
+							return
+						}
+						t.Skipf("known difference: %s\n%s", k.Why, cmp.Diff(string(want), got))
+					}
+					if !same {
+						t.Errorf("%s: differs from crash 8.0.6 (-crash +ours):\n%s", ref.cmd, cmp.Diff(string(want), got))
+					}
+				})
+			}
+		})
+	}
+	if found == 0 {
+		t.Skipf("the lab has no crash references for group %q: run bash testdata/lab/record_groups.sh %s", group, group)
+	}
+	return compared
+}
