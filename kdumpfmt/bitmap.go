@@ -2,7 +2,9 @@ package kdumpfmt
 
 import (
 	"encoding/binary"
+	"io"
 	"math/bits"
+	"unsafe"
 )
 
 // bitmap is a page-frame bitmap as makedumpfile stores it: bit pfn is
@@ -31,6 +33,38 @@ func newBitmap(b []byte, nbits uint64) *bitmap {
 	}
 	return bm
 }
+
+// readBitmap reads a bitmap of nbytes bytes at off straight into its words
+// on a little-endian host (no second copy: each fresh page of a 1 TiB
+// machine's 64 MiB bitmap pair is a page fault), converting on others.
+func readBitmap(r io.ReaderAt, off, nbytes int64, nbits uint64) (*bitmap, error) {
+	n := int((nbytes + 7) / 8)
+	words := make([]uint64, n)
+	var buf []byte
+	if hostLittleEndian {
+		buf = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), n*8)[:nbytes]
+	} else {
+		buf = make([]byte, nbytes)
+	}
+	if len(buf) > 0 {
+		if _, err := r.ReadAt(buf, off); err != nil {
+			return nil, err
+		}
+	}
+	if !hostLittleEndian {
+		return newBitmap(buf, nbits), nil
+	}
+	bm := &bitmap{words: words, nbits: nbits}
+	if w := nbits / 64; w < uint64(n) {
+		bm.words[w] &= 1<<(nbits%64) - 1
+		clear(bm.words[w+1:])
+	}
+	return bm, nil
+}
+
+// hostLittleEndian: the bitmap's bytes are in little-endian bit order, the
+// same as a little-endian host's uint64 words.
+var hostLittleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 func (b *bitmap) test(pfn uint64) bool {
 	if pfn >= b.nbits {

@@ -328,6 +328,42 @@ func maxPFNOf(h *Header, s *SubHeader) uint64 {
 	return uint64(h.MaxMapNr)
 }
 
+// ErrFlattened is ReadHeaders' answer for a flattened file, whose headers
+// can only be found by indexing the whole file (Open does).
+var ErrFlattened = errors.New("kdumpfmt: a flattened file: its headers are found by reading it whole (use Open)")
+
+// ReadHeaders decodes only the header and sub-header of a plain (not
+// flattened) kdump file: what a caller needs to tell files apart, such as
+// the members of a split set, without reading the bitmaps as Open does.
+func ReadHeaders(r io.ReaderAt) (Header, SubHeader, error) {
+	var head [headerReadSize]byte
+	n, err := r.ReadAt(head[:], 0)
+	if n < 32 {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return Header{}, SubHeader{}, fmt.Errorf("kdumpfmt: reading header: %w", err)
+	}
+	if IsFlattened(head[:n]) {
+		return Header{}, SubHeader{}, ErrFlattened
+	}
+	h, err := decodeHeader(head[:n])
+	if err != nil {
+		return Header{}, SubHeader{}, err
+	}
+	var subBuf [128]byte
+	m := 0
+	if bs := int64(h.BlockSize); h.Version >= 1 {
+		m, _ = r.ReadAt(subBuf[:], bs)
+	}
+	s, err := decodeSubHeader(&h, subBuf[:m])
+	return h, s, err
+}
+
+// MaxPFN is the number of page frames the headers describe (the 64-bit
+// sub-header field from version 6 on, else the header's), as File.MaxPFN.
+func MaxPFN(h *Header, s *SubHeader) uint64 { return maxPFNOf(h, s) }
+
 // openPart parses the headers and bitmaps of one file.
 func openPart(r io.ReaderAt, size int64, name string) (*part, error) {
 	p := &part{name: name, r: r, size: size, fileSize: size}
@@ -389,16 +425,13 @@ func openPart(r io.ReaderAt, size int64, name string) (*part, error) {
 	if mapBytes > p.fileSize {
 		return nil, fmt.Errorf("kdumpfmt: header claims %d pages, more than a file of %d bytes can describe", maxPFN, p.fileSize)
 	}
-	buf := make([]byte, mapBytes)
-	if _, err := p.r.ReadAt(buf, bitmapOff); err != nil {
+	if p.ram, err = readBitmap(p.r, bitmapOff, mapBytes, maxPFN); err != nil {
 		return nil, fmt.Errorf("kdumpfmt: reading the RAM bitmap: %w", noEOF(err))
 	}
-	p.ram = newBitmap(buf, maxPFN)
 	if twoMaps {
-		if _, err := p.r.ReadAt(buf, bitmapOff+half); err != nil {
+		if p.dumpable, err = readBitmap(p.r, bitmapOff+half, mapBytes, maxPFN); err != nil {
 			return nil, fmt.Errorf("kdumpfmt: reading the dumpable bitmap: %w", noEOF(err))
 		}
-		p.dumpable = newBitmap(buf, maxPFN)
 	} else {
 		p.dumpable = p.ram
 	}
@@ -691,8 +724,14 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 		addr := uint64(off) + uint64(n)
 		pfn, in := addr/ps, addr%ps
 		if in == 0 && len(p)-n >= int(ps) {
-			if err := f.ReadPage(pfn, p[n:n+int(ps)]); err != nil {
-				return n, fixAddr(err, addr)
+			// A whole page goes straight to the caller, who keeps it: not
+			// through the cache, which is for the partial reads of
+			// structures (a fresh cache slot per page would cost a page
+			// fault each to a short-lived process reading a log).
+			if dst := p[n : n+int(ps)]; !f.cache.get(pfn, dst) {
+				if err := f.loadPage(pfn, dst); err != nil {
+					return n, fixAddr(err, addr)
+				}
 			}
 			n += int(ps)
 			continue

@@ -634,3 +634,34 @@ func TestStatsZeroPageWithoutDumpLevel(t *testing.T) {
 		t.Errorf("stats %+v (%v)", st, err)
 	}
 }
+
+// ReadHeaders gives what Open gives for the headers, without the bitmaps,
+// and refuses a flattened file with ErrFlattened.
+func TestReadHeaders(t *testing.T) {
+	d := newTestDump(6, "64", false)
+	d.split, d.start, d.end = true, 90, 200
+	b := d.build()
+	h, s, err := ReadHeaders(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewFile(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(f.Header, h); diff != "" {
+		t.Errorf("header differs from Open's:\n%s", diff)
+	}
+	if diff := cmp.Diff(f.SubHeader, s); diff != "" {
+		t.Errorf("sub-header differs from Open's:\n%s", diff)
+	}
+	if s.Split == 0 || MaxPFN(&h, &s) != f.MaxPFN() {
+		t.Errorf("split %d, MaxPFN %d, File.MaxPFN %d", s.Split, MaxPFN(&h, &s), f.MaxPFN())
+	}
+	if _, _, err := ReadHeaders(bytes.NewReader(tFlatten(b, 3))); !errors.Is(err, ErrFlattened) {
+		t.Errorf("flattened: err %v, want ErrFlattened", err)
+	}
+	if _, _, err := ReadHeaders(bytes.NewReader(b[:20])); err == nil {
+		t.Error("a 20-byte file: no error")
+	}
+}

@@ -38,34 +38,59 @@ func Read(mem io.ReaderAt, layout *Layout) ([]Record, []Warning, error) {
 	return nil, nil, fmt.Errorf("printk: unknown layout kind %d", int(layout.Kind))
 }
 
-// pagedMem reads kernel memory a page at a time and remembers each page, so
-// that one unreadable page costs only the records on it, and so that the
-// many small reads of a ring walk become few large ones.
+// pagedMem reads kernel memory a page at a time and keeps the last few
+// pages, so that the many small reads of a ring walk become few large ones,
+// and so that one unreadable page costs only the records on it. A ring walk
+// reads three sequential streams (descriptors, infos, text), so a handful
+// of slots holds every page until its records are done; keeping all pages
+// would touch fresh memory for each, which costs more than the reads on a
+// short-lived process (a page fault per page).
 type pagedMem struct {
-	r     io.ReaderAt
-	pages map[uint64][]byte
-	bad   map[uint64]error
+	r    io.ReaderAt
+	slab []byte // memSlots pages
+	base [memSlots]uint64
+	used [memSlots]uint64 // last use, 0: empty
+	tick uint64
+	bad  map[uint64]error
 }
 
-const memPage = 4096
+const (
+	memPage  = 4096
+	memSlots = 16
+)
 
 func newPagedMem(r io.ReaderAt) *pagedMem {
-	return &pagedMem{r: r, pages: map[uint64][]byte{}, bad: map[uint64]error{}}
+	return &pagedMem{r: r}
 }
 
 func (m *pagedMem) page(base uint64) ([]byte, error) {
-	if p, ok := m.pages[base]; ok {
-		return p, nil
+	m.tick++
+	victim := 0
+	for i := range m.used {
+		if m.used[i] != 0 && m.base[i] == base {
+			m.used[i] = m.tick
+			return m.slab[i*memPage : (i+1)*memPage], nil
+		}
+		if m.used[i] < m.used[victim] {
+			victim = i
+		}
 	}
 	if err, ok := m.bad[base]; ok {
 		return nil, err
 	}
-	p := make([]byte, memPage)
+	if m.slab == nil {
+		m.slab = make([]byte, memSlots*memPage)
+	}
+	p := m.slab[victim*memPage : (victim+1)*memPage]
+	m.used[victim] = 0
 	if _, err := m.r.ReadAt(p, int64(base)); err != nil {
+		if m.bad == nil {
+			m.bad = map[uint64]error{}
+		}
 		m.bad[base] = err
 		return nil, err
 	}
-	m.pages[base] = p
+	m.base[victim], m.used[victim] = base, m.tick
 	return p, nil
 }
 
