@@ -1,0 +1,141 @@
+package vmcore
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/vmcoretools/vmcore/kallsyms"
+)
+
+// Kallsyms decodes the kernel's own symbol table from the dump's memory,
+// located by VMCOREINFO (kernels from 6.0 on): symbol names and addresses,
+// KASLR included, without a vmlinux. The addresses are checked against
+// VMCOREINFO's SYMBOL(_stext). Each call decodes the table again (tens of
+// milliseconds for 200,000 symbols); keep the result.
+func (d *Dump) Kallsyms() (*kallsyms.Table, error) {
+	info, err := d.VMCOREINFO()
+	if err != nil {
+		return nil, err
+	}
+	loc, err := kallsyms.LocationsFromVMCOREINFO(info)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := d.Translator()
+	if err != nil {
+		return nil, err
+	}
+	var opt kallsyms.Options
+	if stext, ok := info.Symbol("_stext"); ok {
+		opt.Anchor = kallsyms.Anchor{Name: "_stext", Addr: stext}
+	}
+	return kallsyms.Read(tr.ReaderAt(), loc, opt)
+}
+
+// ReadSymbol reads len(p) bytes at the kallsyms symbol name.
+func (d *Dump) ReadSymbol(syms *kallsyms.Table, name string, p []byte) error {
+	s, ok := syms.Lookup(name)
+	if !ok {
+		return fmt.Errorf("vmcore: the kernel's symbol table has no %s", name)
+	}
+	if _, err := d.ReadVirt(p, s.Addr); err != nil {
+		return fmt.Errorf("vmcore: reading %s at %#x: %w", name, s.Addr, err)
+	}
+	return nil
+}
+
+// Uptime is how long the kernel had run when it crashed, from its jiffies
+// counter, as crash computes it for its UPTIME and for log -T.
+type Uptime struct {
+	Jiffies uint64 // jiffies_64 at the crash
+	HZ      int    // the kernel's CONFIG_HZ, as derived (see HZFrom)
+	// HZFrom says how HZ was found: "tick_nsec" or "the log clock".
+	HZFrom string
+	// Seconds is (jiffies_64 - INITIAL_JIFFIES) / HZ, truncated, where
+	// INITIAL_JIFFIES is (unsigned long)(unsigned int)(-300*HZ): the
+	// kernel starts the counter 300 s before a 32-bit wrap.
+	Seconds uint64
+}
+
+// hzChoices are the values kernel/Kconfig.hz offers for CONFIG_HZ (the
+// choices on x86_64).
+var hzChoices = []int{100, 250, 300, 1000}
+
+// JiffiesUptime reads jiffies_64 through the kernel's symbol table and
+// turns it into whole seconds of uptime, as crash's get_uptime does. The
+// counter alone does not say how fast it ran: without a vmlinux (crash takes
+// HZ from the kernel config or from DWARF constants) HZ is derived here:
+//
+//  1. from tick_nsec, the kernel's tick length in nanoseconds
+//     (kernel/time/ntp.c sets it to NSEC_PER_SEC/HZ, adjusted by at most
+//     a few hundred ppm by NTP): the choice of CONFIG_HZ whose period is
+//     nearest, accepted within 5%;
+//  2. failing that, from the log clock: logClock is the newest printk
+//     timestamp, written shortly before the crash; the choice of CONFIG_HZ
+//     whose uptime is nearest to it is taken when within max(2 s, 5%) of it.
+//     Far from 300 s of uptime the choices are minutes apart; near 300 s
+//     they give nearly the same uptime, so the fit cannot mislead by much.
+func (d *Dump) JiffiesUptime(syms *kallsyms.Table, logClock time.Duration) (Uptime, error) {
+	var b [8]byte
+	if err := d.ReadSymbol(syms, "jiffies_64", b[:]); err != nil {
+		return Uptime{}, err
+	}
+	u := Uptime{Jiffies: binary.LittleEndian.Uint64(b[:])}
+	if err := d.ReadSymbol(syms, "tick_nsec", b[:]); err == nil {
+		if hz, ok := hzFromTick(binary.LittleEndian.Uint64(b[:])); ok {
+			u.HZ, u.HZFrom = hz, "tick_nsec"
+		}
+	}
+	if u.HZ == 0 {
+		hz, ok := hzFromLogClock(u.Jiffies, logClock)
+		if !ok {
+			return u, fmt.Errorf("vmcore: the kernel's HZ is unknown: no usable tick_nsec, and jiffies_64 %d fits no CONFIG_HZ choice %v against the log clock's %v", u.Jiffies, hzChoices, logClock)
+		}
+		u.HZ, u.HZFrom = hz, "the log clock"
+	}
+	u.Seconds = uptimeJiffies(u.Jiffies, u.HZ) / uint64(u.HZ)
+	return u, nil
+}
+
+// uptimeJiffies is jiffies_64 - INITIAL_JIFFIES for a 64-bit kernel, the
+// value crash's get_uptime computes (its two branches, with and without a
+// wrap of the low 32 bits, both come to this).
+func uptimeJiffies(j uint64, hz int) uint64 {
+	return j - uint64(uint32(-300*int32(hz)))
+}
+
+func hzFromTick(tickNsec uint64) (int, bool) {
+	best, bestErr := 0, math.Inf(1)
+	for _, hz := range hzChoices {
+		period := 1e9 / float64(hz)
+		if e := math.Abs(float64(tickNsec)-period) / period; e < bestErr {
+			best, bestErr = hz, e
+		}
+	}
+	return best, bestErr <= 0.05
+}
+
+func hzFromLogClock(j uint64, logClock time.Duration) (int, bool) {
+	if logClock <= 0 {
+		return 0, false
+	}
+	best, bestErr := 0, math.Inf(1)
+	for _, hz := range hzChoices {
+		up := float64(uptimeJiffies(j, hz)) / float64(hz)
+		if e := math.Abs(up - logClock.Seconds()); e < bestErr {
+			best, bestErr = hz, e
+		}
+	}
+	return best, bestErr <= max(2, 0.05*logClock.Seconds())
+}
+
+// PidMax reads the kernel's pid_max through its symbol table.
+func (d *Dump) PidMax(syms *kallsyms.Table) (int, error) {
+	var b [4]byte
+	if err := d.ReadSymbol(syms, "pid_max", b[:]); err != nil {
+		return 0, err
+	}
+	return int(int32(binary.LittleEndian.Uint32(b[:]))), nil
+}
