@@ -359,6 +359,47 @@ func (t *Translator) Walk(vaddr uint64) (paddr, size uint64, err error) {
 	return 0, 0, &TranslateError{Vaddr: vaddr, Err: errors.New("page walk did not end")} // not reached
 }
 
+// Step is one page-table entry read by Trace: the level it belongs to, the
+// physical address of the entry, and its value with the memory-encryption
+// bit removed. It exists for displays of the walk, such as crash's vtop.
+type Step struct {
+	Level     string // "PGD", "P4D", "PUD", "PMD" or "PTE"
+	EntryAddr uint64 // physical address of the entry
+	Entry     uint64
+}
+
+// Trace walks the page tables for vaddr as Walk does and also returns the
+// entries read on the way, the last one being the leaf or the entry found
+// not present. It neither reads nor fills the translation cache, so Walk
+// and Translate are unaffected by it.
+func (t *Translator) Trace(vaddr uint64) (steps []Step, paddr, size uint64, err error) {
+	if !t.canonical(vaddr) {
+		return nil, 0, 0, &TranslateError{Vaddr: vaddr, Err: ErrNonCanonical}
+	}
+	first := 5 - t.levels
+	tableAddr := t.pgd
+	for lvl := first; lvl < 5; lvl++ {
+		shift := uint(12 + 9*(4-lvl))
+		idx := (vaddr >> shift) & 511
+		tab, err := t.table(tableAddr)
+		if err != nil {
+			return steps, 0, 0, &TranslateError{Vaddr: vaddr, Level: t.levelName(lvl), Err: err}
+		}
+		ent := tab[idx]
+		base := tableAddr &^ (PageSize4K - 1)
+		steps = append(steps, Step{Level: t.levelName(lvl), EntryAddr: base + idx*8, Entry: ent &^ t.smeMask})
+		if ent&ptePresent == 0 {
+			return steps, 0, 0, &TranslateError{Vaddr: vaddr, Level: t.levelName(lvl), Entry: ent, Err: ErrNotMapped}
+		}
+		if lvl == 4 || ((lvl == 2 || lvl == 3) && ent&ptePSE != 0) {
+			size := uint64(1) << shift
+			return steps, t.entryAddr(ent)&^(size-1) | vaddr&(size-1), size, nil
+		}
+		tableAddr = t.entryAddr(ent)
+	}
+	return steps, 0, 0, &TranslateError{Vaddr: vaddr, Err: errors.New("page walk did not end")} // not reached
+}
+
 // levelName names walk level lvl (0 = the 5-level PGD .. 4 = PTE). With
 // 4-level paging the P4D is folded and the top table is the PGD.
 func (t *Translator) levelName(lvl int) string {

@@ -409,3 +409,69 @@ func TestConcurrentTranslate(t *testing.T) {
 		}
 	}
 }
+
+// Trace reports every entry of the walk, each at the physical address the
+// MMU reads it from, and stops at a leaf or at an entry not present.
+func TestTrace(t *testing.T) {
+	for _, levels := range []int{4, 5} {
+		t.Run(fmt.Sprintf("L%d", levels), func(t *testing.T) {
+			const sme = 1 << 47
+			f := newFixture(t, levels, sme, "")
+			tr, err := NewTranslator(f.mem, f.info)
+			if err != nil {
+				t.Fatal(err)
+			}
+			read := func(pa uint64) uint64 {
+				var b [8]byte
+				if _, err := f.mem.ReadAt(b[:], int64(pa)); err != nil {
+					t.Fatal(err)
+				}
+				return binary.LittleEndian.Uint64(b[:]) &^ sme
+			}
+			for _, tc := range []struct {
+				va         uint64
+				size       uint64
+				lastLevel  string
+				wantPaddr  uint64
+				notPresent bool
+			}{
+				{f.pageOffset + 0x1234, PageSize4K, "PTE", 0x1234, false},
+				{f.pageOffset + 0x12345678, PageSize2M, "PMD", 0x12345678, false},
+				{f.pageOffset + PageSize1G + 0x777, PageSize1G, "PUD", PageSize1G + 0x777, false},
+				{0xffffc90000003000, 0, "PTE", 0, true},
+			} {
+				steps, p, size, err := tr.Trace(tc.va)
+				wantSteps := map[string]int{"PUD": 2, "PMD": 3, "PTE": 4}[tc.lastLevel] + levels - 4
+				if len(steps) != wantSteps {
+					t.Fatalf("Trace(%#x): %d steps %+v, want %d", tc.va, len(steps), steps, wantSteps)
+				}
+				if steps[0].Level != "PGD" || steps[0].EntryAddr&^0xfff != tr.PGD() {
+					t.Errorf("Trace(%#x): first step %+v, want the PGD at %#x", tc.va, steps[0], tr.PGD())
+				}
+				if levels == 5 && steps[1].Level != "P4D" {
+					t.Errorf("Trace(%#x): second step %+v, want P4D", tc.va, steps[1])
+				}
+				if last := steps[len(steps)-1]; last.Level != tc.lastLevel {
+					t.Errorf("Trace(%#x): last level %s, want %s", tc.va, last.Level, tc.lastLevel)
+				}
+				for i, s := range steps {
+					if got := read(s.EntryAddr); got != s.Entry {
+						t.Errorf("Trace(%#x) step %d: entry %#x, memory holds %#x", tc.va, i, s.Entry, got)
+					}
+					if i > 0 && s.EntryAddr&^0xfff != steps[i-1].Entry&pteAddrMask {
+						t.Errorf("Trace(%#x) step %d at %#x is not in the table the step before points to (%#x)", tc.va, i, s.EntryAddr, steps[i-1].Entry)
+					}
+				}
+				if tc.notPresent {
+					if !errors.Is(err, ErrNotMapped) {
+						t.Errorf("Trace(%#x): err %v, want ErrNotMapped", tc.va, err)
+					}
+					continue
+				}
+				if err != nil || p != tc.wantPaddr || size != tc.size {
+					t.Errorf("Trace(%#x) = %#x, %#x, %v; want %#x, %#x", tc.va, p, size, err, tc.wantPaddr, tc.size)
+				}
+			}
+		})
+	}
+}
