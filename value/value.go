@@ -74,7 +74,22 @@ type Value struct {
 	Expr string // how the value was reached, for messages: "init_task.tasks.next"
 
 	bitSize, bitOff int64 // bitfields
+	// data holds a constant's bytes (see Constant); nil for objects in
+	// memory.
+	data []byte
 }
+
+// Constant returns a value of type t made of the bytes b instead of
+// memory: the result of arithmetic, a cast or &, which has no address.
+// Members and formatting work on it as on an object in memory; pointers in
+// it are followed into memory as usual.
+func (c *Context) Constant(t dwarf.Type, b []byte, expr string) Value {
+	return Value{c: c, Type: t, Expr: expr, data: append([]byte{}, b...)}
+}
+
+// IsConstant reports whether v was made by Constant rather than read from
+// memory.
+func (v Value) IsConstant() bool { return v.data != nil }
 
 // Var returns the global variable of that name.
 func (c *Context) Var(name string) (Value, error) {
@@ -183,7 +198,19 @@ func (v Value) Member(path string) (Value, error) {
 		if err != nil {
 			return Value{}, fmt.Errorf("value: %s: %w", strings.TrimRight(strings.TrimSuffix(v.Expr, "->"), "."), err)
 		}
-		v = Value{c: v.c, Type: m.Type, Addr: v.Addr + uint64(m.Offset), Expr: v.Expr + part, bitSize: m.BitSize, bitOff: m.BitOffset}
+		next := Value{c: v.c, Type: m.Type, Addr: v.Addr + uint64(m.Offset), Expr: v.Expr + part, bitSize: m.BitSize, bitOff: m.BitOffset}
+		if v.data != nil {
+			size := m.Type.Size()
+			if m.BitSize != 0 {
+				size = (m.BitOffset + m.BitSize + 7) / 8
+			}
+			if m.Offset < 0 || size < 0 || m.Offset+size > int64(len(v.data)) {
+				return Value{}, fmt.Errorf("value: %s lies outside the constant %s", part, v.Expr)
+			}
+			next.Addr = 0
+			next.data = v.data[m.Offset : m.Offset+size]
+		}
+		v = next
 	}
 	return v, nil
 }
@@ -235,7 +262,14 @@ func (v Value) Index(i int) (Value, error) {
 	if sz <= 0 {
 		return Value{}, fmt.Errorf("value: %s: element type %s has no size", v.Expr, dwarfsym.Declare(elem, ""))
 	}
-	return Value{c: v.c, Type: elem, Addr: base + uint64(int64(i)*sz), Expr: fmt.Sprintf("%s[%d]", v.Expr, i)}, nil
+	out := Value{c: v.c, Type: elem, Addr: base + uint64(int64(i)*sz), Expr: fmt.Sprintf("%s[%d]", v.Expr, i)}
+	if _, isArray := v.stripped().(*dwarf.ArrayType); isArray && v.data != nil {
+		if int64(i+1)*sz > int64(len(v.data)) {
+			return Value{}, fmt.Errorf("value: index %d outside the constant %s", i, v.Expr)
+		}
+		out.Addr, out.data = 0, v.data[int64(i)*sz:int64(i+1)*sz]
+	}
+	return out, nil
 }
 
 // ContainerOf treats v as a pointer to (or an embedded instance of) member
@@ -269,10 +303,25 @@ func (v Value) Bytes() ([]byte, error) {
 		return nil, fmt.Errorf("value: %s is %d bytes, more than the %d-byte read limit", v.Expr, n, maxRead)
 	}
 	b := make([]byte, n)
+	if v.data != nil {
+		copy(b, v.data)
+		return b, nil
+	}
 	if err := v.c.Read(b, v.Addr, v.Expr); err != nil {
 		return nil, err
 	}
 	return b, nil
+}
+
+// read fills p from the value's bytes at offset 0: its constant bytes, or
+// memory at its address.
+func (v Value) read(p []byte) error {
+	if v.data != nil {
+		clear(p)
+		copy(p, v.data)
+		return nil
+	}
+	return v.c.Read(p, v.Addr, v.Expr)
 }
 
 // Uint reads an integer, enum, bool, pointer or bitfield as unsigned.
@@ -326,7 +375,7 @@ func (v Value) rawInt() (uint64, error) {
 			return 0, fmt.Errorf("value: %s: bitfield of %d bits at bit %d spans more than 8 bytes", v.Expr, v.bitSize, v.bitOff)
 		}
 		b := make([]byte, 8)
-		if err := v.c.Read(b[:nbytes], v.Addr, v.Expr); err != nil {
+		if err := v.read(b[:nbytes]); err != nil {
 			return 0, err
 		}
 		raw := v.c.order().Uint64(b) >> uint(v.bitOff)
@@ -346,7 +395,7 @@ func (v Value) rawInt() (uint64, error) {
 	default:
 		return 0, fmt.Errorf("value: %s: cannot read a %d-byte %s as an integer", v.Expr, n, dwarfsym.Declare(v.Type, ""))
 	}
-	if err := v.c.Read(b[:n], v.Addr, v.Expr); err != nil {
+	if err := v.read(b[:n]); err != nil {
 		return 0, err
 	}
 	o := v.c.order()

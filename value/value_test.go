@@ -254,3 +254,42 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+// A constant (a computed value) has the bytes it was given, not memory's:
+// its members, elements and formatting come from them, and a pointer in it
+// is followed into memory.
+func TestConstant(t *testing.T) {
+	c := setup(t)
+	ck := newChecks(t)
+	it := ck.V(c.Var("init_task"))
+	raw, err := it.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := c.Constant(it.Type, raw, "copy")
+	if !k.IsConstant() || it.IsConstant() {
+		t.Fatalf("IsConstant: constant %v, variable %v", k.IsConstant(), it.IsConstant())
+	}
+	if got, want := ck.S(k.Format(Format{})), ck.S(it.Format(Format{})); got != want {
+		t.Errorf("constant copy formats as\n%s\nwant\n%s", got, want)
+	}
+	if pid := ck.I(ck.V(k.Member("pid")).Int()); pid != 0 {
+		t.Errorf("copy.pid = %d", pid)
+	}
+	if v := ck.I(ck.V(ck.V(ck.V(k.Member("matrix")).Index(1)).Index(2)).Int()); v != 6 {
+		t.Errorf("copy.matrix[1][2] = %d", v)
+	}
+	// Changing the constant's source does not change it.
+	clear(raw)
+	if d := ck.I(ck.V(k.Member("fl.d")).Int()); d != -3 {
+		t.Errorf("copy.fl.d = %d after clearing the source, want -3", d)
+	}
+	// The list pointer in the copy leads to second_task in memory.
+	st := ck.V(ck.V(k.Member("tasks.next")).ContainerOf("struct task", "tasks"))
+	if pid := ck.I(ck.V(st.Member("pid")).Int()); pid != 42 {
+		t.Errorf("container of copy.tasks.next has pid %d, want 42", pid)
+	}
+	if _, err := k.Index(0); err == nil {
+		t.Error("indexing a struct constant did not fail")
+	}
+}
