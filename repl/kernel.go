@@ -16,6 +16,12 @@ import (
 // symbols are relocated by the dump's KASLR offset, and struct, p, whatis,
 // sym and rd -s work from the vmlinux's symbols and types.
 func NewKernelSession(d *vmcore.Dump, vmlinux string, f *dwarfsym.File) *Session {
+	if d.Info() == nil {
+		// Without VMCOREINFO (a QEMU dump taken without -device
+		// vmcoreinfo) it is derived from the vmlinux and the CPU
+		// registers; when that fails, commands say why they cannot run.
+		_ = d.DeriveVMCOREINFO(f)
+	}
 	if info := d.Info(); info != nil {
 		if off, ok := info.KernelOffset(); ok {
 			f.SetRelocation(off)

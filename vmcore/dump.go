@@ -56,6 +56,8 @@ type Dump struct {
 	warnings []string
 	paths    []string
 	virt     virt
+
+	derivedInfo bool // info came from DeriveVMCOREINFO
 }
 
 // CPU is the state one CPU saved at the crash: an NT_PRSTATUS note written

@@ -99,10 +99,14 @@ func OpenKernel(d *Dump, vmlinux string, opt KernelOptions) (*Kernel, error) {
 // opt.IgnoreMismatch is set. NewKernel sets syms' relocation, so one open
 // vmlinux serves one dump at a time.
 func NewKernel(d *Dump, syms *dwarfsym.File, opt KernelOptions) (*Kernel, error) {
-	info := d.Info()
-	if info == nil {
-		return nil, fmt.Errorf("vmcore: %s has no VMCOREINFO, which kernel views need to translate addresses: %w", strings.Join(d.Paths(), ", "), ErrNoVMCOREINFO)
+	if d.Info() == nil {
+		// A QEMU dump without -device vmcoreinfo: derive it from the
+		// vmlinux and the saved CPU registers, as crash does.
+		if err := d.DeriveVMCOREINFO(syms); err != nil {
+			return nil, fmt.Errorf("vmcore: %s has no VMCOREINFO, which kernel views need to translate addresses, and it could not be derived: %w", strings.Join(d.Paths(), ", "), err)
+		}
 	}
+	info := d.Info()
 	if a := d.Arch(); a != "" && a != "x86_64" {
 		return nil, fmt.Errorf("vmcore: kernel views support x86_64 dumps only; this dump is %s", a)
 	}

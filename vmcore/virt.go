@@ -54,8 +54,8 @@ func (d *Dump) KernelLog() ([]printk.Record, []printk.Warning, error) {
 	info, err := d.VMCOREINFO()
 	if errors.Is(err, ErrNoVMCOREINFO) {
 		hint := "for a QEMU dump, start the guest with -device vmcoreinfo before dump-guest-memory, or take the dump with kdump"
-		if d.Format() == FormatELF {
-			hint += "; a vmlinux would supply the log's symbols and layout, but reading the log with a vmlinux instead of VMCOREINFO is not implemented yet"
+		if d.Format() == FormatELF || d.Format() == FormatKdumpFlat || d.Format() == FormatKdump {
+			hint += "; or give the vmlinux, from which and QEMU's saved registers it is derived: vmcore -c log VMLINUX DUMP"
 		}
 		return nil, nil, fmt.Errorf("the dump has no VMCOREINFO note, which the kernel log is found through (%s)", hint)
 	}
