@@ -50,6 +50,12 @@ type Task struct {
 	// StartTime is start_time (ns since boot); UTime and STime are the
 	// user and system CPU time (ns).
 	StartTime, UTime, STime uint64
+	// Policy is the scheduling policy (SCHED_NORMAL 0, FIFO 1, RR 2,
+	// BATCH 3, IDLE 5, DEADLINE 6) and Prio the dynamic priority.
+	Policy uint32
+	Prio   int
+	// Signal is the signal_struct the thread group shares (rlimits).
+	Signal uint64
 	// Active is set for the task each CPU was running at the crash.
 	Active bool
 	// RSS and TotalVM are in pages; zero for kernel threads.
@@ -120,6 +126,9 @@ type Table struct {
 	// Clock is the latest runqueue clock of any CPU (ns since boot), the
 	// "now" of the dump for run times; 0 when unknown.
 	Clock uint64
+	// Clocks is each CPU's runqueue clock (rq->clock), by CPU number:
+	// how long ago a task last ran is measured against its CPU's.
+	Clocks []uint64
 	// Warnings name tasks or lists that could not be read in full.
 	Warnings []string
 
@@ -161,6 +170,7 @@ type layout struct {
 	pcpuCounterSize, pcpuCount, pcpuCounters       int64
 	rqCurr, rqIdle, rqClock                        int64
 	startTime, utime, stime                        int64
+	policy, prio                                   int64
 	nrMMCounters                                   int
 }
 
@@ -226,6 +236,8 @@ func newLayout(s *dwarfsym.File) (*layout, error) {
 	l.signal, _, _ = firstOffset(s, ts, "signal")
 	l.threadNode, _, _ = firstOffset(s, ts, "thread_node")
 	l.sigThreadHead, _, _ = firstOffset(s, "struct signal_struct", "thread_head")
+	l.policy, _, _ = firstOffset(s, ts, "policy")
+	l.prio, _, _ = firstOffset(s, ts, "prio")
 	l.startTime, _, _ = firstOffset(s, ts, "start_time")
 	l.utime, _, _ = firstOffset(s, ts, "utime")
 	l.stime, _, _ = firstOffset(s, ts, "stime")
@@ -319,6 +331,7 @@ func Load(c *value.Context) (*Table, error) {
 	for _, cpu := range r.cpus {
 		maxCPU = max(maxCPU, cpu)
 	}
+	tb.Clocks = make([]uint64, maxCPU+1)
 	r.pcpu = make([]uint64, maxCPU+1)
 	if offs, err := c.Var("__per_cpu_offset"); err == nil {
 		for _, cpu := range r.cpus {
@@ -384,6 +397,7 @@ func Load(c *value.Context) (*Table, error) {
 			if l.rqClock >= 0 {
 				if clk, err := r.u64(base+uint64(l.rqClock), "rq.clock"); err == nil {
 					tb.Clock = max(tb.Clock, clk)
+					tb.Clocks[cpu] = clk
 				}
 			}
 			if cur, err := r.u64(base+uint64(l.rqCurr), fmt.Sprintf("runqueues:%d.curr", cpu)); err == nil {
@@ -488,6 +502,15 @@ func (r *reader) task(addr uint64, buf []byte) (*Task, error) {
 	t.ThreadSP = r.uintAt(buf, l.threadSP, 8)
 	if l.lastRun >= 0 {
 		t.LastRun = r.uintAt(buf, l.lastRun, 8)
+	}
+	if l.policy >= 0 {
+		t.Policy = uint32(r.uintAt(buf, l.policy, 4))
+	}
+	if l.prio >= 0 {
+		t.Prio = int(int32(r.uintAt(buf, l.prio, 4)))
+	}
+	if l.signal >= 0 {
+		t.Signal = r.uintAt(buf, l.signal, 8)
 	}
 	t.StartTime = r.uintAt(buf, l.startTime, 8)
 	t.UTime = r.uintAt(buf, l.utime, 8)
