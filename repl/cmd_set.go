@@ -2,6 +2,7 @@ package repl
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/vmcoretools/vmcore/tasks"
 )
@@ -9,12 +10,15 @@ import (
 func init() {
 	register(&Command{
 		Name:    "set",
-		Usage:   "[pid | task | -p]",
+		Usage:   "[pid | task | -c cpu | -p]",
 		Summary: "set a process context or internal crash variable",
 		Help: `Without an argument, shows the current context: the task bt and task use
-when given none. With a pid or task address, makes that task the current
-context; -p goes back to the panic task.`,
-		Options:      []string{"-p"},
+when given none. With a pid (its first task) or a task address, makes that
+task the current context.
+
+  -c  the task that was running on that CPU
+  -p  back to the panic task`,
+		Options:      []string{"-c", "-p"},
 		NeedsVMLinux: true,
 		Run:          runSet,
 	})
@@ -22,39 +26,74 @@ context; -p goes back to the panic task.`,
 }
 
 func runSet(c *Context, args []string) error {
-	opts, rest, err := getopt(args, "p", "")
+	opts, rest, err := getopt(args, "p", "c")
 	if err != nil {
 		return err
 	}
 	s := c.Session
-	if len(opts) > 0 {
-		currentTasks.Delete(s)
-	}
-	if len(rest) > 1 {
-		return usagef("one task at a time")
-	}
-	if len(rest) == 1 {
-		sel, err := s.SelectTasks(rest)
-		if err != nil {
-			return err
-		}
-		if len(sel) == 0 {
-			return fmt.Errorf("invalid task or pid value: %s", rest[0])
-		}
-		if len(sel) > 1 {
-			return fmt.Errorf("%s names %d tasks: give the task address", rest[0], len(sel))
-		}
-		currentTasks.Store(s, sel[0])
-	}
-	t, err := s.CurrentTask()
-	if err != nil {
-		return err
-	}
 	tr, err := s.Tracer()
 	if err != nil {
 		return err
 	}
-	writeContext(c, t, tr)
+	tb := tr.Table
+	// As crash, the first option decides and the rest is not looked at.
+	for _, o := range opts {
+		switch o.name {
+		case "p":
+			p := tr.PanicTask()
+			if p == nil {
+				fmt.Fprintln(c.Err, "set: no panic task found!")
+				return nil
+			}
+			currentTasks.Store(s, p)
+			writeContext(c, p, tr)
+			return nil
+		case "c":
+			cpu, err := strconv.Atoi(o.val)
+			if err != nil {
+				return fmt.Errorf("invalid expression: %s", o.val)
+			}
+			if cpu < 0 || cpu >= len(tb.Current) {
+				plural := "s"
+				if len(tb.Current) == 1 {
+					plural = ""
+				}
+				return fmt.Errorf("invalid cpu number: system has only %d cpu%s", len(tb.Current), plural)
+			}
+			t := tb.ByAddr(tb.Current[cpu])
+			if t == nil {
+				return fmt.Errorf("cannot determine active task on cpu %d", cpu)
+			}
+			if cur, err := s.CurrentTask(); err == nil && cur == t {
+				return nil // crash says nothing when the context does not change
+			}
+			currentTasks.Store(s, t)
+			writeContext(c, t, tr)
+			return nil
+		}
+	}
+	if len(rest) == 0 {
+		t, err := s.CurrentTask()
+		if err != nil {
+			return err
+		}
+		writeContext(c, t, tr)
+		return nil
+	}
+	for _, a := range rest {
+		var t *tasks.Task
+		switch kind, val := strToContext(tb, a); kind {
+		case argPID:
+			t = tb.ByPID(int(val))[0]
+		case argTask:
+			t = tb.ByAddr(val)
+		default:
+			fmt.Fprintf(c.Err, "set: invalid task or pid value: %s\n", a)
+			continue
+		}
+		currentTasks.Store(s, t)
+		writeContext(c, t, tr)
+	}
 	return nil
 }
 
@@ -63,14 +102,18 @@ func writeContext(c *Context, t *tasks.Task, tr *tasks.Tracer) {
 	w := c.Out
 	fmt.Fprintf(w, "    PID: %d\n", t.PID)
 	fmt.Fprintf(w, "COMMAND: \"%s\"\n", t.Comm)
-	fmt.Fprintf(w, "   TASK: %x  [THREAD_INFO: %x]\n", t.Addr, t.Addr)
+	fmt.Fprintf(w, "   TASK: %x  ", t.Addr)
+	if n := len(tr.Table.ByPID(t.PID)); n > 1 {
+		fmt.Fprintf(w, "(1 of %d)  ", n)
+	}
+	fmt.Fprintf(w, "[THREAD_INFO: %x]\n", t.Addr)
 	fmt.Fprintf(w, "    CPU: %d\n", t.CPU)
 	note := ""
 	switch {
 	case tr.PanicTask() == t:
-		note = " (PANIC)"
+		note = "(PANIC)"
 	case t.Active:
-		note = " (ACTIVE)"
+		note = "(ACTIVE)"
 	}
-	fmt.Fprintf(w, "  STATE: %s%s\n", tasks.StateName(t.State), note)
+	fmt.Fprintf(w, "  STATE: %s %s\n", tasks.StateName(t.State), note)
 }
