@@ -98,6 +98,7 @@ func TestParseLine(t *testing.T) {
 		{"p 'a | b' > out.txt", []string{"p", "a | b"}, "", "out.txt", false},
 		{"sys >> 'my file'", []string{"sys"}, "", "my file", true},
 		{"rd (a|b)|cat", []string{"rd", "(a|b)"}, "cat", "", false},
+		{"p a->b->c > out", []string{"p", "a->b->c"}, "", "out", false},
 		{"  ", nil, "", "", false},
 	} {
 		l, err := ParseLine(tc.in)

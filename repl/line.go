@@ -23,7 +23,7 @@ const maxLineLen = 1 << 16
 // ParseLine splits a command line. Quotes ('...' and "...") group words and
 // are removed; a parenthesised expression such as `(jiffies + 0x10)` is one
 // argument, kept with its parentheses. '|' and '>' inside quotes or
-// parentheses are plain characters.
+// parentheses are plain characters, and so is the '>' of C's "->".
 func ParseLine(s string) (*Line, error) {
 	if len(s) > maxLineLen {
 		return nil, fmt.Errorf("line too long (%d bytes, at most %d)", len(s), maxLineLen)
@@ -75,6 +75,10 @@ func ParseLine(s string) (*Line, error) {
 				return nil, errors.New("nothing after '|'")
 			}
 			return l, nil
+		case ch == '>' && i > 0 && s[i-1] == '-':
+			// C's -> is not a redirection (crash's rule too).
+			word.WriteByte(ch)
+			inWord = true
 		case ch == '>':
 			flush()
 			rest := s[i+1:]
