@@ -13,7 +13,11 @@ import (
 
 // Format options follow gdb's print settings as crash sets them.
 type Format struct {
-	Hex bool // integers in hexadecimal (crash -x)
+	Hex bool // integers in hexadecimal (crash -x: gdb's output radix 16)
+	// FormatX is gdb's print/x: every scalar as a bare hexadecimal number,
+	// chars, bools, enums and pointers included (no symbol, no string), and
+	// char arrays as lists of numbers. It implies Hex.
+	FormatX bool
 	// Elements bounds array elements and string characters printed, as
 	// gdb's "set print elements" (0 means gdb's default, 200).
 	Elements int
@@ -41,6 +45,9 @@ func (v Value) Format(opt Format) (string, error) {
 	if opt.Elements <= 0 {
 		opt.Elements = 200
 	}
+	if opt.FormatX {
+		opt.Hex = true
+	}
 	if v.bitSize != 0 {
 		u, err := v.Uint()
 		if err != nil {
@@ -59,7 +66,7 @@ func (v Value) Format(opt Format) (string, error) {
 	var sb strings.Builder
 	// gdb prefixes a pointer printed on its own with its type, except
 	// for char pointers, whose string it shows instead.
-	if pt, ok := v.stripped().(*dwarf.PtrType); ok && (pt.Type == nil || !isChar(pt.Type)) {
+	if pt, ok := v.stripped().(*dwarf.PtrType); ok && (pt.Type == nil || !isChar(pt.Type)) && !opt.FormatX {
 		sb.WriteString("(" + dwarfsym.Declare(v.Type, "") + ") ")
 	}
 	p := printer{c: v.c, opt: opt, w: &sb}
@@ -110,6 +117,10 @@ func (p *printer) value(t dwarf.Type, b []byte, indent int) {
 		p.w.WriteString("{" + dwarfsym.Declare(u, "") + "}")
 	case *dwarf.EnumType:
 		x := p.uint(b)
+		if p.opt.FormatX {
+			p.w.WriteString(fmtInt(x, false, p.opt))
+			return
+		}
 		for _, e := range u.Val {
 			if uint64(e.Val) == x || (len(b) < 8 && uint64(e.Val)&(1<<(8*len(b))-1) == x) {
 				p.w.WriteString(e.Name)
@@ -118,6 +129,10 @@ func (p *printer) value(t dwarf.Type, b []byte, indent int) {
 		}
 		p.w.WriteString(strconv.FormatUint(x, 10))
 	case *dwarf.BoolType:
+		if p.opt.FormatX {
+			p.w.WriteString(fmtInt(p.uint(b), false, p.opt))
+			return
+		}
 		if p.uint(b) != 0 {
 			p.w.WriteString("true")
 		} else {
@@ -136,7 +151,7 @@ func (p *printer) value(t dwarf.Type, b []byte, indent int) {
 		x := p.uint(b)
 		_, isSigned := u.(*dwarf.CharType)
 		if p.opt.Hex {
-			p.w.WriteString(fmtInt(x, false, p.opt))
+			p.w.WriteString(fmtInt(x, false, p.opt, 8*len(b)))
 		} else if isSigned && len(b) == 1 {
 			fmt.Fprintf(p.w, "%d %s", int8(x), charLit(byte(x)))
 		} else {
@@ -274,7 +289,7 @@ func padTo8(b []byte) []byte {
 func (p *printer) pointer(t *dwarf.PtrType, b []byte) {
 	x := p.uint(b)
 	fmt.Fprintf(p.w, "%#x", x)
-	if x == 0 {
+	if x == 0 || p.opt.FormatX {
 		return
 	}
 	if p.c.Syms != nil {
@@ -311,7 +326,7 @@ func (p *printer) array(t *dwarf.ArrayType, b []byte, indent int) {
 		return
 	}
 	n := int64(len(b)) / es
-	if isChar(elem) && es == 1 {
+	if isChar(elem) && es == 1 && !p.opt.FormatX {
 		s := b
 		// gdb drops one trailing NUL, the string's terminator.
 		if len(s) > 0 && s[len(s)-1] == 0 {
