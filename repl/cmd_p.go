@@ -3,6 +3,7 @@ package repl
 import (
 	"debug/dwarf"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/vmcoretools/vmcore/dwarfsym"
@@ -12,17 +13,21 @@ import (
 func init() {
 	register(&Command{
 		Name:    "p",
-		Usage:   "[-x|-d] symbol[.member...][:cpu]",
+		Usage:   "[-x|-d] expression[:cpu]",
 		Summary: "print the value of an expression",
-		Help: `Prints a kernel variable, or a member path inside it, as crash (gdb with
-pretty printing) does: "name = $N = value". A per-CPU variable takes :N
-for CPU N or :a for every CPU. p/x is p -x.
+		Help: `Prints the value of a C expression as crash (gdb with pretty printing)
+does, numbered "$N = value" (gdb's value history); a bare symbol is
+named first: "jiffies = $1 = ...". A per-CPU variable takes :N for CPU
+N, :a for every CPU; alone, it shows its type and each CPU's address.
 
-   -x  integers in hexadecimal.
+Expressions: variables and functions, integer literals and 'c',
+arithmetic, shifts, comparisons, && || ! ?:, casts to any type or
+pointer ((struct task_struct *)ADDR), & and *, . and ->, [index],
+sizeof(type) and sizeof expr.
+
+   -x  integers in hexadecimal (gdb's output radix 16).
    -d  integers in decimal (the default).
-
-Besides variables and member paths, sizeof(type) and &symbol are
-understood; other C expressions are not evaluated.`,
+   p/x and p/d format every integer in the value, as gdb's /x and /d do.`,
 		Aliases:      []string{"p/x", "p/d"},
 		Options:      []string{"-x", "-d"},
 		Args:         ArgSymbol,
@@ -32,112 +37,139 @@ understood; other C expressions are not evaluated.`,
 }
 
 func runP(c *Context, args []string) error {
-	opts, rest, err := getopt(args, "xdu", "")
+	opts, rest, err := getopt(args, "xdhu", "")
 	if err != nil {
 		return err
 	}
 	var f value.Format
-	bare := false
-	switch c.Name {
-	case "p/x":
-		f.Hex, bare = true, true
-	case "p/d":
-		bare = true
-	}
+	// crash has no p/x command: it hands the line to gdb, which prints no
+	// leader ("$1 = 0x..." even for a bare symbol).
+	bare := c.Name == "p/x" || c.Name == "p/d"
+	f.FormatX = c.Name == "p/x"
 	for _, o := range opts {
-		if o.name == "x" {
+		switch o.name {
+		case "x", "h":
 			f.Hex = true
-		}
-		if o.name == "d" {
+		case "d":
 			f.Hex = false
 		}
 	}
-	if len(rest) != 1 {
-		return usagef("need one variable")
+	if len(rest) == 0 {
+		return usagef("need an expression")
 	}
 	s := c.Session
 	vals, err := s.Values()
 	if err != nil {
 		return err
 	}
-	expr := rest[0]
-	if handled, err := s.printSpecial(c, expr, f); handled {
+	expr := strings.Join(rest, " ")
+
+	// crash: a trailing :cpuspec belongs to a per-CPU symbol; a bare
+	// symbol is printed with its name as a leader.
+	if name, cpuSpec, ok := cutLast(expr, ":"); ok && len(rest) == 1 {
+		if v, err := s.Debug.Variable(name); err == nil && v.PerCPU {
+			return s.printPerCPU(c, vals, v, cpuSpec, f)
+		}
+	}
+	leader := ""
+	if len(rest) == 1 && !bare {
+		if v, err := s.Debug.Variable(expr); err == nil && v.PerCPU {
+			return s.printPerCPU(c, vals, v, "", f)
+		}
+		if _, ok := s.Debug.Lookup(expr); ok {
+			leader = expr
+		}
+	}
+	v, err := s.evalC(expr, false)
+	if err != nil {
 		return err
 	}
-	path, cpuSpec, perCPU := strings.Cut(expr, ":")
-	name, members, _ := strings.Cut(path, ".")
-	type item struct {
-		label string
-		v     value.Value
+	out, err := formatP(v, f)
+	if err != nil {
+		return err
 	}
-	var items []item
-	if perCPU {
-		cpus, err := s.cpuList(cpuSpec)
-		if err != nil {
-			return err
-		}
-		for _, cpu := range cpus {
-			v, err := vals.PerCPU(name, cpu)
-			if err != nil {
-				return err
-			}
-			items = append(items, item{fmt.Sprintf("per_cpu(%s, %d)", name, cpu), v})
-		}
-	} else {
-		v, err := vals.Var(name)
-		if err != nil {
-			return err
-		}
-		items = append(items, item{name, v})
-	}
-	for _, it := range items {
-		v := it.v
-		if members != "" {
-			if v, err = v.Member(members); err != nil {
-				return err
-			}
-		}
-		out, err := v.Format(f)
-		if err != nil {
-			return err
-		}
-		s.printCount++
-		// crash names the variable only for a bare symbol: "jiffies = $1 =
-		// ...", but "$1 = {...}" for init_uts_ns.name.
-		if bare || members != "" {
-			fmt.Fprintf(c.Out, "$%d = %s\n", s.printCount, out)
-		} else {
-			fmt.Fprintf(c.Out, "%s = $%d = %s\n", it.label, s.printCount, out)
-		}
-	}
+	s.printCount++
+	writeP(c.Out, leader, fmt.Sprintf("$%d = %s", s.printCount, out))
 	return nil
 }
 
-// printSpecial handles the two expressions crash users type most besides
-// variables: sizeof(struct x) and &symbol.
-func (s *Session) printSpecial(c *Context, expr string, f value.Format) (bool, error) {
-	if inner, ok := strings.CutPrefix(expr, "sizeof("); ok && strings.HasSuffix(inner, ")") {
-		typ := strings.TrimSpace(strings.TrimSuffix(inner, ")"))
-		t, err := s.Debug.Type(typ)
+// cutLast splits at the last sep.
+func cutLast(s, sep string) (string, string, bool) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+len(sep):], true
+}
+
+// writeP prints a result as crash's process_gdb_output does: with a
+// leader ("jiffies = "), a first line holding "{" not at its end is broken
+// before the brace.
+func writeP(w io.Writer, leader, text string) {
+	if leader == "" {
+		fmt.Fprintln(w, text)
+		return
+	}
+	first, tail, _ := strings.Cut(text, "\n")
+	if i := strings.Index(first, "{"); i >= 0 && i < len(first)-1 {
+		first = first[:i] + "\n {" + first[i+1:]
+	}
+	if tail != "" || strings.Contains(text, "\n") {
+		fmt.Fprintf(w, "%s = %s\n%s\n", leader, first, tail)
+		return
+	}
+	fmt.Fprintf(w, "%s = %s\n", leader, first)
+}
+
+// formatP renders a value as gdb's print does.
+func formatP(v value.Value, f value.Format) (string, error) {
+	if ft, ok := dwarfsym.Strip(v.Type).(*dwarf.FuncType); ok {
+		// {void (void)} 0xffffffff81b7d4d0 <schedule>
+		out := fmt.Sprintf("{%s} %#x", dwarfsym.Declare(ft, ""), v.Addr)
+		if sym, off, ok := v.Context().Syms.SymbolAt(v.Addr); ok && off == 0 {
+			out += " <" + sym.Name + ">"
+		}
+		return out, nil
+	}
+	if _, ok := dwarfsym.Strip(v.Type).(*dwarf.VoidType); ok {
+		return "void", nil
+	}
+	return v.Format(f)
+}
+
+// printPerCPU prints a per-CPU variable as crash does: without a CPU, its
+// type and each CPU's address; with :N or :a, each CPU's instance led by
+// "per_cpu(name, N) = ".
+func (s *Session) printPerCPU(c *Context, vals *value.Context, v *dwarfsym.Variable, cpuSpec string, f value.Format) error {
+	if cpuSpec == "" {
+		fmt.Fprintf(c.Out, "PER-CPU DATA TYPE:\n  %s;\nPER-CPU ADDRESSES:\n", dwarfsym.Declare(v.Type, v.Name))
+		for cpu := 0; cpu < s.Dump.NumCPUs(); cpu++ {
+			pv, err := vals.PerCPU(v.Name, cpu)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.Out, "  [%d]: %x\n", cpu, pv.Addr)
+		}
+		return nil
+	}
+	cpus, err := s.cpuList(cpuSpec)
+	if err != nil {
+		return err
+	}
+	for _, cpu := range cpus {
+		if err := c.Stopped(); err != nil {
+			return err
+		}
+		pv, err := vals.PerCPU(v.Name, cpu)
 		if err != nil {
-			return true, fmt.Errorf("no type %s", typ)
+			return err
+		}
+		out, err := formatP(pv, f)
+		if err != nil {
+			return err
 		}
 		s.printCount++
-		if f.Hex {
-			fmt.Fprintf(c.Out, "$%d = 0x%x\n", s.printCount, t.Size())
-		} else {
-			fmt.Fprintf(c.Out, "$%d = %d\n", s.printCount, t.Size())
-		}
-		return true, nil
+		writeP(c.Out, fmt.Sprintf("per_cpu(%s, %d)", v.Name, cpu), fmt.Sprintf("$%d = %s", s.printCount, out))
 	}
-	if name, ok := strings.CutPrefix(expr, "&"); ok {
-		v, err := s.Debug.Variable(name)
-		if err != nil {
-			return true, err
-		}
-		s.printCount++
-		fmt.Fprintf(c.Out, "$%d = (%s) 0x%x <%s>\n", s.printCount, dwarfsym.Declare(&dwarf.PtrType{Type: v.Type}, ""), v.Addr, name)
-		return true, nil
-	}
-	return false, nil
+	return nil
 }
