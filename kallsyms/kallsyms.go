@@ -195,8 +195,9 @@ func readTokens(r io.ReaderAt, loc Locations) (*[256][]byte, error) {
 // one per symbol.
 func (t *Table) readNames(r io.ReaderAt, addr uint64, num int, tokens *[256][]byte) error {
 	s := stream{r: r, base: addr}
-	arena := make([]byte, 0, min(num, 1<<18)*24)
-	ends := make([]uint32, 0, min(num, 1<<18))
+	// Grown as memory proves to hold names, not sized by num_syms alone.
+	arena := make([]byte, 0, min(num, 1<<12)*24)
+	ends := make([]uint32, 0, min(num, 1<<12))
 	for i := 0; i < num; i++ {
 		start := s.pos
 		b, err := s.bytes(1)
@@ -352,10 +353,13 @@ func (s *stream) bytes(n int) ([]byte, error) {
 		s.pos += uint64(n)
 		return s.buf[i : i+uint64(n)], nil
 	}
-	if s.buf == nil {
-		s.buf = make([]byte, chunk)
+	// Small reads first (a hostile num_syms over a short table costs
+	// little), doubling up to chunk.
+	size := min(max(2*cap(s.buf), 4<<10), chunk)
+	if cap(s.buf) < size {
+		s.buf = make([]byte, size)
 	}
-	s.buf = s.buf[:chunk]
+	s.buf = s.buf[:size]
 	got, err := s.r.ReadAt(s.buf, int64(s.base+s.pos))
 	s.buf, s.bufStart = s.buf[:got], s.pos
 	if got < n {
