@@ -139,3 +139,35 @@ func (d *Dump) PidMax(syms *kallsyms.Table) (int, error) {
 	}
 	return int(int32(binary.LittleEndian.Uint32(b[:]))), nil
 }
+
+// Where struct timekeeper (kernel/time/timekeeping.c) keeps the wall clock,
+// 3.17 to at least 6.12: two struct tk_read_base of 56 bytes (tkr_mono,
+// tkr_raw), then xtime_sec, ktime_sec and wall_to_monotonic. VMCOREINFO does
+// not describe the struct; TimekeeperTime checks the layout on the values.
+const (
+	tkXtimeSec        = 112
+	tkKtimeSec        = 120
+	tkWallToMonotonic = 128
+)
+
+// TimekeeperTime reads the wall-clock time the kernel last kept, in whole
+// seconds: shadow_timekeeper.xtime_sec, which crash prints as DATE. It
+// serves dumps without CRASHTIME (QEMU dumps, dumps of a live system). The
+// assumed offsets are accepted only when the values agree with each other:
+// a date after 2000, and monotonic seconds (ktime_sec) equal, within a
+// second, to xtime_sec plus wall_to_monotonic.tv_sec.
+func (d *Dump) TimekeeperTime(syms *kallsyms.Table) (time.Time, error) {
+	var b [tkWallToMonotonic + 8]byte
+	if err := d.ReadSymbol(syms, "shadow_timekeeper", b[:]); err != nil {
+		return time.Time{}, err
+	}
+	xtime := int64(binary.LittleEndian.Uint64(b[tkXtimeSec:]))
+	ktime := int64(binary.LittleEndian.Uint64(b[tkKtimeSec:]))
+	wtm := int64(binary.LittleEndian.Uint64(b[tkWallToMonotonic:]))
+	const y2000, y2200 = 946684800, 7258118400
+	if skew := ktime - (xtime + wtm); xtime < y2000 || xtime > y2200 || ktime < 0 || skew < -1 || skew > 1 {
+		return time.Time{}, fmt.Errorf("vmcore: shadow_timekeeper is not laid out as assumed (xtime_sec %d, ktime_sec %d, wall_to_monotonic %d s at offsets %d, %d, %d)",
+			xtime, ktime, wtm, tkXtimeSec, tkKtimeSec, tkWallToMonotonic)
+	}
+	return time.Unix(xtime, 0).UTC(), nil
+}

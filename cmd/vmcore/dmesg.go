@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmcoretools/vmcore/kallsyms"
 	"github.com/vmcoretools/vmcore/printk"
 	"github.com/vmcoretools/vmcore/vmcore"
 )
@@ -35,10 +36,18 @@ Records on pages the dump lacks (excluded, lost, not in the dump) are named on
 stderr and left out of the text output (in -json they appear with
 "missing": true); the exit status stays 0 as long as the log could be walked.
 
--T adds the timestamp to the boot time, which is estimated as the crash time
-minus the last record's timestamp in whole seconds (crash uses the
-uptime from jiffies, which a dump without vmlinux does not give, so a stamp
-can be a second off), in local time.
+-T adds the timestamp, in whole seconds, to the boot time, in local time, as
+crash's log -T does: boot is the crash time (VMCOREINFO's CRASHTIME) minus the
+uptime from the kernel's jiffies_64 counter, found through the kernel's own
+symbol table (kallsyms, which VMCOREINFO locates from 6.0 on). A dump without
+CRASHTIME (QEMU's) takes the date from the kernel's timekeeper, as crash does. The kernel's HZ
+is read from its tick_nsec or, failing that, fitted to the log's clock. On
+older kernels the uptime is estimated as the last record's timestamp and a
+stamp can be a second off crash's.
+
+-caller pads the caller id to crash's width: 6 characters when the kernel's
+pid_max (read through kallsyms) is at most 99999, 7 up to 999999, else 8; 8 on
+kernels before 5.10, as crash.
 `
 
 func runDmesg(args []string, stdout, stderr io.Writer) int {
@@ -101,13 +110,25 @@ func dmesgOne(files []string, opts dmesgOptions, stdout, stderr io.Writer) bool 
 	case opts.ctime || opts.level || opts.caller:
 		f.Style = printk.StyleCrash
 		f.CTime, f.Level, f.Caller = opts.ctime, opts.level, opts.caller
+		// Only -T and -caller need the symbol table: plain dmesg stays
+		// as fast as it was.
+		k := kernelVars{dump: d}
 		if opts.ctime {
-			boot, ok := bootTime(d, recs)
+			boot, note, ok := k.bootTime(recs)
+			if note != "" {
+				fmt.Fprintf(stderr, "vmcore dmesg: -T: %s\n", note)
+			}
 			if !ok {
-				fmt.Fprintln(stderr, "vmcore dmesg: -T: the dump records no crash time (no CRASHTIME, as in a QEMU dump of a running guest); printing seconds since boot")
 				f.CTime = false
 			}
 			f.BootTime = boot
+		}
+		if opts.caller {
+			w, note := k.callerWidth()
+			if note != "" {
+				fmt.Fprintf(stderr, "vmcore dmesg: -caller: %s\n", note)
+			}
+			f.CallerWidth = w
 		}
 	}
 	werr := f.Write(stdout, recs)
@@ -136,24 +157,88 @@ func dmesgOne(files []string, opts dmesgOptions, stdout, stderr io.Writer) bool 
 	return true
 }
 
-// bootTime estimates the wall-clock time of boot for -T. crash computes it
-// as the dump's date minus the uptime in whole seconds from jiffies, which a
-// dump without vmlinux does not give; the last record's timestamp, truncated
-// to whole seconds, stands in for it. Jiffies and the log clock differ by a
-// fraction of a second: on four lab crashes crash's uptimes were 6, 21, 21
-// and 15 s for last records at 6.22, 21.61, 21.87 and 14.93 s, so the stamps
-// matched crash's on three and were a second off on one (reading jiffies_64
-// through kallsyms, which VMCOREINFO locates from 6.0, would make them exact).
-func bootTime(d *vmcore.Dump, recs []printk.Record) (time.Time, bool) {
-	crash, ok := d.CrashTime()
-	if !ok {
-		return time.Time{}, false
+// kernelVars reads the kernel variables -T and -caller need through the
+// dump's kallsyms, decoding the table at most once.
+type kernelVars struct {
+	dump    *vmcore.Dump
+	syms    *kallsyms.Table
+	symsErr error
+	decoded bool
+}
+
+func (k *kernelVars) table() (*kallsyms.Table, error) {
+	if !k.decoded {
+		k.syms, k.symsErr = k.dump.Kallsyms()
+		k.decoded = true
 	}
+	return k.syms, k.symsErr
+}
+
+// bootTime is the wall-clock time of boot for -T, as crash computes it: the
+// date of the crash minus the uptime in whole seconds from jiffies_64.
+//
+// The date is VMCOREINFO's CRASHTIME; dumps without it (QEMU's, or of a
+// live system) take the kernel's timekeeper (shadow_timekeeper.xtime_sec),
+// which is what crash reads in every case. Without kallsyms (kernels before
+// 6.0) the last record's timestamp, truncated to whole seconds, stands in
+// for the uptime; jiffies and the log clock differ by a fraction of a
+// second, so a stamp can then be a second off crash's. note, when set, says
+// what was assumed; ok is false when no date is known.
+func (k *kernelVars) bootTime(recs []printk.Record) (boot time.Time, note string, ok bool) {
 	var last uint64
 	for i := range recs {
 		if !recs[i].Missing && recs[i].TsNsec > last {
 			last = recs[i].TsNsec
 		}
 	}
-	return crash.Add(-time.Duration(last/1e9) * time.Second), true
+	syms, symsErr := k.table()
+	date, ok := k.dump.CrashTime()
+	if !ok {
+		if symsErr != nil {
+			return time.Time{}, fmt.Sprintf("the dump records no crash time (no CRASHTIME, as in a QEMU dump) and the kernel's timekeeper cannot be found (%v); printing seconds since boot", symsErr), false
+		}
+		var err error
+		if date, err = k.dump.TimekeeperTime(syms); err != nil {
+			return time.Time{}, fmt.Sprintf("the dump records no crash time (no CRASHTIME, as in a QEMU dump) and %v; printing seconds since boot", err), false
+		}
+	}
+	err := symsErr
+	if err == nil {
+		var up vmcore.Uptime
+		up, err = k.dump.JiffiesUptime(syms, time.Duration(last))
+		if err == nil {
+			if up.HZFrom != "tick_nsec" {
+				note = fmt.Sprintf("HZ=%d fitted to the log clock (no usable tick_nsec)", up.HZ)
+			}
+			return date.Add(-time.Duration(up.Seconds) * time.Second), note, true
+		}
+	}
+	note = fmt.Sprintf("no uptime from jiffies (%v); boot time estimated from the last record's timestamp, stamps may be a second off crash's log -T", err)
+	return date.Add(-time.Duration(last/1e9) * time.Second), note, true
+}
+
+// callerWidth is crash's width of the caller id: from pid_max for the
+// lockless ring (5.10+), PID_CHARS_DEFAULT (8) for the older record log.
+func (k *kernelVars) callerWidth() (width int, note string) {
+	const pidCharsDefault = 8
+	if info := k.dump.Info(); info == nil {
+		return pidCharsDefault, ""
+	} else if _, lockless := info.Symbol("prb"); !lockless {
+		return pidCharsDefault, ""
+	}
+	syms, err := k.table()
+	if err != nil {
+		return pidCharsDefault, fmt.Sprintf("pid_max unknown (%v); width %d", err, pidCharsDefault)
+	}
+	pidMax, err := k.dump.PidMax(syms)
+	if err != nil {
+		return pidCharsDefault, fmt.Sprintf("pid_max unknown (%v); width %d", err, pidCharsDefault)
+	}
+	switch {
+	case pidMax <= 99999:
+		return 6, ""
+	case pidMax <= 999999:
+		return 7, ""
+	}
+	return pidCharsDefault, ""
 }

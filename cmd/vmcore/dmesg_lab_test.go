@@ -9,9 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vmcoretools/vmcore/arch/amd64"
 	"github.com/vmcoretools/vmcore/internal/lab"
@@ -27,8 +29,8 @@ import (
 //   - makedumpfile --dump-dmesg on this dump: every record's timestamp and
 //     text, ignoring its caller-id column and continuation indent;
 //   - crash `log` on this dump: byte for byte against printk.StyleCrash;
-//   - crash `log -T`: the texts; the wall-clock stamps may differ by a second
-//     because crash takes the uptime from jiffies (logged, not failed).
+//   - crash `log -T`: byte for byte where crash knows the kernel's HZ (see
+//     compareCrashTime for where it does not).
 func TestDmesgLab(t *testing.T) {
 	l := lab.Open(t)
 	for _, d := range l.Dumps {
@@ -74,9 +76,9 @@ func TestDmesgLab(t *testing.T) {
 					t.Errorf("timestamps or texts differ from makedumpfile --dump-dmesg:\n%s", firstDiff(a, b))
 				}
 			}
-			crashLog, err1 := os.ReadFile(d.RefFile("crash-8.0.6", "log.txt"))
-			crashLogT, err2 := os.ReadFile(d.RefFile("crash-8.0.6", "log-T.txt"))
-			if err1 == nil && len(crashLog) > 0 || err2 == nil && len(crashLogT) > 0 {
+			crashLog, _ := os.ReadFile(d.RefFile("crash-8.0.6", "log.txt"))
+			crashLogT, _ := os.ReadFile(d.RefFile("crash-8.0.6", "log-T.txt"))
+			if len(crashLog) > 0 || len(crashLogT) > 0 {
 				dump, err := vmcore.Open(d.Files...)
 				if err != nil {
 					t.Fatal(err)
@@ -93,20 +95,9 @@ func TestDmesgLab(t *testing.T) {
 						t.Errorf("StyleCrash differs from crash log:\n%s", firstDiff(string(crashLog), b.String()))
 					}
 				}
-				if boot, ok := bootTime(dump, recs); !ok {
-					t.Logf("no crash time in the dump: -T falls back to seconds since boot")
-				} else if len(crashLogT) > 0 {
+				if len(crashLogT) > 0 {
 					compared++
-					var b bytes.Buffer
-					(&printk.Formatter{Style: printk.StyleCrash, CTime: true, BootTime: boot}).Write(&b, recs)
-					if b.String() != string(crashLogT) {
-						stamp := regexp.MustCompile(`(?m)^\[[^]]*\] `)
-						if a, c := stamp.ReplaceAllString(string(crashLogT), ""), stamp.ReplaceAllString(b.String(), ""); a != c {
-							t.Errorf("texts differ from crash log -T:\n%s", firstDiff(a, c))
-						} else {
-							t.Logf("crash log -T: same texts, wall-clock stamps differ (boot time from jiffies): %s", firstDiff(string(crashLogT), b.String()))
-						}
-					}
+					compareCrashTime(t, d, "dmesg -T", string(crashLogT), "-T")
 				}
 				dump.Close()
 			}
@@ -115,6 +106,160 @@ func TestDmesgLab(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDmesgCallerLab compares -caller, alone and with -T and -level, with
+// crash's log -c, log -T -c, log -m -c and log -T -m -c (the dmesg command
+// group, recorded by testdata/lab/record_groups.sh dmesg): the caller
+// column's width comes from the kernel's pid_max, read through kallsyms.
+func TestDmesgCallerLab(t *testing.T) {
+	l := lab.Open(t)
+	recorded := 0
+	for _, d := range l.Dumps {
+		dir := d.RefFile("crash-8.0.6-groups", "dmesg")
+		if _, err := os.Stat(filepath.Join(dir, "commands.txt")); err != nil {
+			continue
+		}
+		recorded++
+		t.Run(d.Name, func(t *testing.T) {
+			for _, c := range []struct{ ref, flags string }{
+				{"log-c", "-caller"},
+				{"log-m-c", "-level -caller"},
+				{"log-T-c", "-T -caller"},
+				{"log-T-m-c", "-T -level -caller"},
+			} {
+				ref, err := os.ReadFile(filepath.Join(dir, c.ref+".txt"))
+				if err != nil || len(ref) == 0 {
+					t.Errorf("%s: no reference (%v)", c.ref, err)
+					continue
+				}
+				compareCrashTime(t, d, "dmesg "+c.flags, string(ref), strings.Fields(c.flags)...)
+			}
+		})
+	}
+	if recorded == 0 {
+		t.Skip("the dmesg crash group is not recorded (bash testdata/lab/record_groups.sh dmesg)")
+	}
+}
+
+// compareCrashTime runs `vmcore dmesg FLAGS` on d and compares it byte for
+// byte with crash's output ref, in UTC as crash ran. With -T both print the
+// boot time plus each record's whole seconds, the boot time being the date
+// minus the uptime from jiffies_64; crash divides the counter by its HZ.
+// crash 8.0.6 finds HZ through DWARF (mq-deadline's write_expire) and falls
+// back to 1000 when that fails, as on 6.12, whose CONFIG_HZ is 250: there
+// its uptime and every stamp are wrong. So where crash's UPTIME (its
+// sys.txt) is not ours, the test checks that crash's figure is exactly
+// jiffies_64 read with HZ=1000, that ours is jiffies_64 read with the
+// kernel config's CONFIG_HZ, and then compares with crash's stamps moved by
+// the difference.
+func compareCrashTime(t *testing.T, d *lab.Dump, what, ref string, flags ...string) {
+	t.Helper()
+	defer func(loc *time.Location) { time.Local = loc }(time.Local)
+	time.Local = time.UTC
+	code, out, errOut := runCmd(append(append([]string{"dmesg"}, flags...), d.Files...)...)
+	if code != 0 {
+		t.Errorf("%s: exit %d: %s", what, code, errOut)
+		return
+	}
+	if !slices.Contains(flags, "-T") {
+		if out != ref {
+			t.Errorf("%s differs from crash:\n%s", what, firstDiff(ref, out))
+		}
+		return
+	}
+	if strings.Contains(errOut, "-T:") {
+		t.Errorf("%s: %s", what, strings.TrimSpace(errOut))
+	}
+	dump, err := vmcore.Open(d.Files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dump.Close()
+	syms, err := dump.Kallsyms()
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := dump.JiffiesUptime(syms, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashUp, ok := crashUptime(d)
+	if !ok {
+		t.Fatalf("no UPTIME in crash's sys.txt for %s", d.Name)
+	}
+	if crashUp == up.Seconds {
+		if out != ref {
+			t.Errorf("%s differs from crash (same uptime, %d s):\n%s", what, up.Seconds, firstDiff(ref, out))
+		}
+		return
+	}
+	configHZ := kernelConfigHZ(t, d)
+	if want := (up.Jiffies - initialJiffies(1000)) / 1000; crashUp != want {
+		t.Fatalf("crash's uptime %d s is not jiffies_64 %d read with HZ=1000 (%d s); ours is %d s", crashUp, up.Jiffies, want, up.Seconds)
+	}
+	if up.HZ != configHZ || up.Seconds != (up.Jiffies-initialJiffies(configHZ))/uint64(configHZ) {
+		t.Fatalf("our uptime %d s at HZ=%d (from %s) is not jiffies_64 %d read with CONFIG_HZ=%d", up.Seconds, up.HZ, up.HZFrom, up.Jiffies, configHZ)
+	}
+	shifted := shiftStamps(t, ref, time.Duration(int64(crashUp)-int64(up.Seconds))*time.Second)
+	if out != shifted {
+		t.Errorf("%s differs from crash's output moved by its HZ error:\n%s", what, firstDiff(shifted, out))
+	}
+	t.Logf("%s: crash assumed HZ=1000 (uptime %d s); CONFIG_HZ is %d and jiffies_64 %d gives %d s, as we print: equal to crash's output with its stamps moved by %d s",
+		what, crashUp, configHZ, up.Jiffies, up.Seconds, crashUp-up.Seconds)
+}
+
+// initialJiffies is the kernel's INITIAL_JIFFIES on 64 bits:
+// (unsigned long)(unsigned int)(-300*HZ).
+func initialJiffies(hz int) uint64 { return uint64(uint32(-300 * int32(hz))) }
+
+// crashUptime is the UPTIME crash printed for d (its sys.txt).
+func crashUptime(d *lab.Dump) (uint64, bool) {
+	text, err := os.ReadFile(d.RefFile("crash-8.0.6", "sys.txt"))
+	if err != nil {
+		return 0, false
+	}
+	m := regexp.MustCompile(`UPTIME: (\d+):(\d\d):(\d\d)`).FindStringSubmatch(string(text))
+	if m == nil {
+		return 0, false
+	}
+	h, _ := strconv.ParseUint(m[1], 10, 64)
+	min, _ := strconv.ParseUint(m[2], 10, 64)
+	sec, _ := strconv.ParseUint(m[3], 10, 64)
+	return h*3600 + min*60 + sec, true
+}
+
+// kernelConfigHZ reads CONFIG_HZ from the config the lab keeps beside the
+// kernel's vmlinux.
+func kernelConfigHZ(t *testing.T, d *lab.Dump) int {
+	text, err := os.ReadFile(filepath.Join(filepath.Dir(d.Vmlinux), "config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^CONFIG_HZ=(\d+)$`).FindStringSubmatch(string(text))
+	if m == nil {
+		t.Fatalf("no CONFIG_HZ in the config of %s", d.Vmlinux)
+	}
+	hz, _ := strconv.Atoi(m[1])
+	return hz
+}
+
+// shiftStamps moves every "[Mon Jan _2 15:04:05 MST 2006] " stamp of
+// crash's log -T output by delta.
+func shiftStamps(t *testing.T, s string, delta time.Duration) string {
+	const layout = "Mon Jan _2 15:04:05 MST 2006"
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if !strings.HasPrefix(l, "[") || len(l) < len(layout)+2 || l[len(layout)+1] != ']' {
+			continue
+		}
+		ts, err := time.Parse(layout, l[1:len(layout)+1])
+		if err != nil {
+			t.Fatalf("crash stamp %q: %v", l[:len(layout)+2], err)
+		}
+		lines[i] = "[" + ts.Add(delta).UTC().Format(layout) + l[len(layout)+1:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // TestTranslateLab checks the VMCOREINFO-only address translation that

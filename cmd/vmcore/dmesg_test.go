@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vmcoretools/vmcore/kdumpfmt"
 )
@@ -18,6 +19,29 @@ import (
 // text ring's page from the dump.
 func dmesgDump(t *testing.T, excludeText, withInfo bool) string {
 	t.Helper()
+	return dmesgDumpWith(t, dmesgDumpOptions{excludeText: excludeText, withInfo: withInfo})
+}
+
+// dmesgDumpOptions shape the dump dmesgDumpWith builds.
+type dmesgDumpOptions struct {
+	excludeText, withInfo bool
+	// vars, when set, are kernel variables the image holds and its
+	// kallsyms tables name (with _stext), located by VMCOREINFO as from 6.0.
+	vars []kernelVar
+	// badKallsyms writes a kallsyms_num_syms of 0.
+	badKallsyms bool
+}
+
+type kernelVar struct {
+	name  string
+	typ   byte
+	value uint64 // stored little-endian in size bytes
+	size  int
+}
+
+func dmesgDumpWith(t *testing.T, opt dmesgDumpOptions) string {
+	t.Helper()
+	excludeText, withInfo := opt.excludeText, opt.withInfo
 	const (
 		startKernelMap = 0xffffffff80000000
 		kaslr          = 0x24000000
@@ -109,6 +133,60 @@ func dmesgDump(t *testing.T, excludeText, withInfo bool) string {
 	} {
 		info += l + "\n"
 	}
+	if len(opt.vars) > 0 {
+		// The kallsyms tables as scripts/kallsyms.c lays them out, with
+		// one token per byte value (each byte stands for itself) and
+		// absolute per-CPU offsets: _stext is the relative base, the
+		// variables follow it at 0x400000 + 64*i.
+		tables := uint64(image + 0x300000)
+		type sym struct {
+			typ  byte
+			name string
+			addr uint64
+		}
+		syms := []sym{{'T', "_stext", image}}
+		for i, v := range opt.vars {
+			addr := uint64(image + 0x400000 + 64*uint64(i))
+			syms = append(syms, sym{v.typ, v.name, addr})
+			vwrite(addr, binary.LittleEndian.AppendUint64(nil, v.value)[:v.size])
+		}
+		var names, tokenTable, tokenIndex, offsets []byte
+		for _, s := range syms {
+			names = append(names, byte(1+len(s.name)), s.typ)
+			names = append(names, s.name...)
+			// Negative offsets: relative_base - 1 - offset.
+			offsets = binary.LittleEndian.AppendUint32(offsets, uint32(int32(-1-int64(s.addr-image))))
+		}
+		for c := 0; c < 256; c++ {
+			tokenIndex = binary.LittleEndian.AppendUint16(tokenIndex, uint16(len(tokenTable)))
+			tokenTable = append(tokenTable, byte(c), 0)
+		}
+		numSyms := uint32(len(syms))
+		if opt.badKallsyms {
+			numSyms = 0
+		}
+		at := map[string]uint64{}
+		next := tables
+		for _, part := range []struct {
+			name string
+			b    []byte
+		}{
+			{"kallsyms_num_syms", binary.LittleEndian.AppendUint32(nil, numSyms)},
+			{"kallsyms_names", names},
+			{"kallsyms_token_table", tokenTable},
+			{"kallsyms_token_index", tokenIndex},
+			{"kallsyms_offsets", offsets},
+			{"kallsyms_relative_base", binary.LittleEndian.AppendUint64(nil, image)},
+		} {
+			at[part.name] = next
+			vwrite(next, part.b)
+			next = (next + uint64(len(part.b)) + 7) &^ 7
+		}
+		info += fmt.Sprintf("SYMBOL(_stext)=%x\n", uint64(image))
+		for _, name := range []string{"kallsyms_names", "kallsyms_num_syms", "kallsyms_token_table", "kallsyms_token_index", "kallsyms_offsets", "kallsyms_relative_base"} {
+			info += fmt.Sprintf("SYMBOL(%s)=%x\n", name, at[name])
+		}
+	}
 	textPFN := pa(data) >> 12
 	src := &kdumpfmt.Source{
 		Utsname:      kdumpfmt.Utsname{Sysname: "Linux", Release: "6.1.0-lab", Machine: "x86_64"},
@@ -174,5 +252,81 @@ func TestDmesgNoVMCOREINFO(t *testing.T) {
 	code, _, errOut := runCmd("dmesg", path)
 	if code != 1 || !strings.Contains(errOut, "no VMCOREINFO") || !strings.Contains(errOut, "-device vmcoreinfo") {
 		t.Errorf("exit %d: %s", code, errOut)
+	}
+}
+
+// initialJiffies250 is the kernel's INITIAL_JIFFIES at HZ=250.
+const initialJiffies250 = 1<<32 - 300*250
+
+// TestDmesgKallsyms: -T takes the uptime from jiffies_64 and HZ from
+// tick_nsec, and -caller its width from pid_max, all found through the
+// kallsyms tables of a synthetic 6.x image.
+func TestDmesgKallsyms(t *testing.T) {
+	defer func(loc *time.Location) { time.Local = loc }(time.Local)
+	time.Local = time.UTC
+	// CRASHTIME is 23:00:00; 2.5 s of jiffies at HZ=250 make the uptime
+	// 2 s, so boot is 22:59:58.
+	stamped := "[Tue Nov 25 22:59:58 UTC 2025] [%[1]*[2]s] Linux version 6.1.0-lab\n" +
+		"[Tue Nov 25 22:59:58 UTC 2025] [%[1]*[3]s] two\n" +
+		"                               %[4]s lines\n" +
+		"[Tue Nov 25 23:00:00 UTC 2025] [%[1]*[5]s] bad byte . here\n"
+	want := func(width int) string {
+		return fmt.Sprintf(stamped, width, "T0", "C1", strings.Repeat(" ", width+2), "T77")
+	}
+	jiffies := kernelVar{"jiffies_64", 'D', initialJiffies250 + 625, 8}
+	tick := kernelVar{"tick_nsec", 'B', 4000000, 8}
+	for _, c := range []struct {
+		name   string
+		vars   []kernelVar
+		width  int
+		stderr string
+	}{
+		{"pid_max 32768", []kernelVar{jiffies, tick, {"pid_max", 'D', 32768, 4}}, 6, ""},
+		{"pid_max 200000", []kernelVar{jiffies, tick, {"pid_max", 'D', 200000, 4}}, 7, ""},
+		{"pid_max 4194304", []kernelVar{jiffies, tick, {"pid_max", 'D', 4194304, 4}}, 8, ""},
+		// No tick_nsec: HZ=250 is the only choice whose uptime (2.5 s)
+		// fits the last record's 2.0 s (100: negative, 300: 52 s, 1000: 225 s).
+		{"HZ from the log clock", []kernelVar{jiffies, {"pid_max", 'D', 32768, 4}}, 6, "HZ=250 fitted to the log clock"},
+		// No pid_max: crash's default width, said on stderr.
+		{"no pid_max", []kernelVar{jiffies, tick}, 8, "-caller: pid_max unknown"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := dmesgDumpWith(t, dmesgDumpOptions{withInfo: true, vars: c.vars})
+			code, out, errOut := runCmd("dmesg", "-T", "-caller", path)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			if w := want(c.width); out != w {
+				t.Errorf("got\n%s\nwant\n%s", out, w)
+			}
+			if c.stderr == "" && errOut != "" || !strings.Contains(errOut, c.stderr) {
+				t.Errorf("stderr %q, want %q", errOut, c.stderr)
+			}
+		})
+	}
+
+	// Without kallsyms lines in VMCOREINFO (kernels before 6.0), -T falls
+	// back to the log clock and -caller to width 8, saying so.
+	path := dmesgDumpWith(t, dmesgDumpOptions{withInfo: true})
+	code, out, errOut := runCmd("dmesg", "-T", "-caller", path)
+	if code != 0 || out != want(8) {
+		t.Errorf("without kallsyms: exit %d\n%s\nwant\n%s", code, out, want(8))
+	}
+	for _, w := range []string{"-T: no uptime from jiffies", "SYMBOL(kallsyms_*)", "-caller: pid_max unknown"} {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("without kallsyms, stderr %q lacks %q", errOut, w)
+		}
+	}
+
+	// Plain dmesg never decodes the tables: damaged ones do not show,
+	// while -T names them.
+	path = dmesgDumpWith(t, dmesgDumpOptions{withInfo: true, badKallsyms: true, vars: []kernelVar{jiffies, tick}})
+	code, out, errOut = runCmd("dmesg", path)
+	if code != 0 || errOut != "" || !strings.HasPrefix(out, "[    0.000000] Linux version") {
+		t.Errorf("plain dmesg with damaged kallsyms: exit %d, stderr %q\n%s", code, errOut, out)
+	}
+	code, _, errOut = runCmd("dmesg", "-T", path)
+	if code != 0 || !strings.Contains(errOut, "kallsyms_num_syms") {
+		t.Errorf("-T with damaged kallsyms: exit %d, stderr %q", code, errOut)
 	}
 }
