@@ -42,7 +42,7 @@ func fuzzImage(data []byte) (*memory, Locations, Options, bool) {
 }
 
 // FuzzRead decodes arbitrary memory as kallsyms tables: no panic, no hang,
-// and a table that decodes keeps the limits.
+// a table that decodes keeps the limits, and Find agrees with Read.
 func FuzzRead(f *testing.F) {
 	f.Add(fuzzInput(encode(f, sampleSymbols(true), true), true))
 	f.Add(fuzzInput(encode(f, sampleSymbols(false), false), false))
@@ -67,8 +67,17 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 		first := tab.Symbols[0]
-		if s, ok := tab.Lookup(first.Name); !ok || s.Name != first.Name {
+		s, ok := tab.Lookup(first.Name)
+		if !ok || s.Name != first.Name {
 			t.Fatalf("Lookup(%q) = %+v, %v", first.Name, s, ok)
+		}
+		// Find reads less than Read; what Read decodes it must agree with.
+		found, err := Find(mem, loc, opt, first.Name, "jiffies_64")
+		if err != nil {
+			t.Fatalf("Read decodes, Find fails: %v", err)
+		}
+		if f, ok := found.Lookup(first.Name); !ok || f != s || found.AbsolutePercpu != tab.AbsolutePercpu {
+			t.Fatalf("Find(%q) = %+v, %v; Read's %+v", first.Name, f, ok, s)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/vmcoretools/vmcore/vmcoreinfo"
@@ -19,9 +20,11 @@ const (
 	// MaxNameLen bounds a symbol's expanded length, type letter included,
 	// and so also its compressed length.
 	MaxNameLen = 1024
+	// maxToken bounds one token's length.
+	maxToken = MaxNameLen
 	// maxTokenTable bounds the token table: 256 offsets of 16 bits, plus
 	// the longest token.
-	maxTokenTable = 1<<16 + MaxNameLen
+	maxTokenTable = 1<<16 + maxToken
 	// chunk is how much of a table one read asks for.
 	chunk = 64 << 10
 )
@@ -132,26 +135,84 @@ func (e *Error) Unwrap() error { return e.Err }
 // Read decodes the symbol table at loc through r, an io.ReaderAt whose
 // offsets are kernel virtual addresses (int64(vaddr)).
 func Read(r io.ReaderAt, loc Locations, opt Options) (*Table, error) {
-	var b4 [4]byte
-	if err := readFull(r, b4[:], loc.NumSyms); err != nil {
-		return nil, &Error{"kallsyms_num_syms", loc.NumSyms, "cannot read", err}
-	}
-	num := binary.LittleEndian.Uint32(b4[:])
-	if num == 0 || num > MaxSymbols {
-		return nil, &Error{"kallsyms_num_syms", loc.NumSyms, fmt.Sprintf("%d symbols, outside 1..%d", num, MaxSymbols), nil}
-	}
-	tokens, err := readTokens(r, loc)
+	num, tokens, err := readHeader(r, loc)
 	if err != nil {
 		return nil, err
 	}
 	t := &Table{}
-	if err := t.readNames(r, loc.Names, int(num), tokens); err != nil {
+	if err := t.readNames(r, loc.Names, num, tokens); err != nil {
 		return nil, err
 	}
-	if err := t.readAddresses(r, loc, opt); err != nil {
+	idx := make([]int, len(t.Symbols))
+	for i := range idx {
+		idx[i] = i
+	}
+	if err := t.readAddresses(r, loc, opt, idx, nil); err != nil {
 		return nil, err
 	}
 	return t, nil
+}
+
+// Find decodes the table as Read does but keeps only the symbols named
+// (one per name: the global one when there is one, else the first) and
+// reads only their addresses: for a few variables it costs a pass over the
+// name stream, not a table of every symbol. The Table it returns holds
+// those symbols, in table order; names absent from the kernel are absent
+// from it.
+func Find(r io.ReaderAt, loc Locations, opt Options, names ...string) (*Table, error) {
+	num, tokens, err := readHeader(r, loc)
+	if err != nil {
+		return nil, err
+	}
+	want := make(map[string]int, len(names)+1) // name -> index in idx, or -1
+	for _, n := range append(names, opt.Anchor.Name) {
+		if n != "" {
+			want[n] = -1
+		}
+	}
+	t := &Table{}
+	var idx []int
+	err = scanNames(r, loc.Names, num, tokens, func(i int, name []byte) {
+		j, ok := want[string(name[1:])]
+		switch {
+		case !ok:
+		case j < 0:
+			want[string(name[1:])] = len(idx)
+			idx = append(idx, i)
+			t.Symbols = append(t.Symbols, Symbol{Type: name[0], Name: string(name[1:])})
+		case !isGlobal(t.Symbols[j].Type) && isGlobal(name[0]):
+			idx[j] = i
+			t.Symbols[j].Type = name[0]
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	var all []int
+	if opt.Anchor.Name == "" {
+		all = make([]int, num)
+		for i := range all {
+			all[i] = i
+		}
+	}
+	if err := t.readAddresses(r, loc, opt, idx, all); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// readHeader reads the symbol count and the tokens.
+func readHeader(r io.ReaderAt, loc Locations) (int, *[256][]byte, error) {
+	var b4 [4]byte
+	if err := readFull(r, b4[:], loc.NumSyms); err != nil {
+		return 0, nil, &Error{"kallsyms_num_syms", loc.NumSyms, "cannot read", err}
+	}
+	num := binary.LittleEndian.Uint32(b4[:])
+	if num == 0 || num > MaxSymbols {
+		return 0, nil, &Error{"kallsyms_num_syms", loc.NumSyms, fmt.Sprintf("%d symbols, outside 1..%d", num, MaxSymbols), nil}
+	}
+	tokens, err := readTokens(r, loc)
+	return int(num), tokens, err
 }
 
 // readTokens returns the 256 expanded tokens.
@@ -182,22 +243,20 @@ func readTokens(r io.ReaderAt, loc Locations) (*[256][]byte, error) {
 		for end < len(buf) && buf[end] != 0 {
 			end++
 		}
-		if end == len(buf) {
-			return nil, &Error{"kallsyms_token_table", loc.TokenTable + uint64(off), fmt.Sprintf("token %d is not NUL-terminated within %d bytes", i, len(buf)-off), nil}
+		if end == len(buf) || end-off > maxToken {
+			return nil, &Error{"kallsyms_token_table", loc.TokenTable + uint64(off), fmt.Sprintf("token %d is not NUL-terminated within %d bytes", i, min(len(buf)-off, maxToken+1)), nil}
 		}
 		tokens[i] = buf[off:end:end]
 	}
 	return &tokens, nil
 }
 
-// readNames expands num entries of the name stream at addr. The names are
-// expanded into one arena and sliced from one string: one allocation, not
-// one per symbol.
-func (t *Table) readNames(r io.ReaderAt, addr uint64, num int, tokens *[256][]byte) error {
+// scanNames expands num entries of the name stream at addr, calling fn
+// with each symbol's index and its expansion (type letter first), valid
+// only during the call.
+func scanNames(r io.ReaderAt, addr uint64, num int, tokens *[256][]byte, fn func(i int, name []byte)) error {
 	s := stream{r: r, base: addr}
-	// Grown as memory proves to hold names, not sized by num_syms alone.
-	arena := make([]byte, 0, min(num, 1<<12)*24)
-	ends := make([]uint32, 0, min(num, 1<<12))
+	name := make([]byte, 0, MaxNameLen+maxToken)
 	for i := 0; i < num; i++ {
 		start := s.pos
 		b, err := s.bytes(1)
@@ -219,28 +278,50 @@ func (t *Table) readNames(r io.ReaderAt, addr uint64, num int, tokens *[256][]by
 		if err != nil {
 			return nameError(addr+start, i, num, "cannot read its tokens", err)
 		}
-		from := len(arena)
+		name = name[:0]
 		for _, c := range compressed {
-			arena = append(arena, tokens[c]...)
-			if len(arena)-from > MaxNameLen {
+			name = append(name, tokens[c]...) // within capacity: checked below
+			if len(name) > MaxNameLen {
 				return nameError(addr+start, i, num, fmt.Sprintf("expands beyond %d characters", MaxNameLen), nil)
 			}
 		}
-		name := arena[from:]
 		if len(name) < 2 {
 			return nameError(addr+start, i, num, fmt.Sprintf("expands to %q, no type and name", name), nil)
 		}
 		if typ := name[0]; typ <= ' ' || typ > '~' {
 			return nameError(addr+start, i, num, fmt.Sprintf("type byte %#x is not a letter", typ), nil)
 		}
-		ends = append(ends, uint32(len(arena)))
+		fn(i, name)
 	}
-	all := string(arena)
-	t.Symbols = make([]Symbol, num)
-	from := 0
-	for i, end := range ends {
-		t.Symbols[i] = Symbol{Type: all[from], Name: all[from+1 : end]}
-		from = int(end)
+	return nil
+}
+
+// readNames decodes every name. They are copied into chunks of nameChunk
+// bytes, each made one string that the names slice: a few allocations, not
+// one per symbol, and no copying of one growing arena.
+func (t *Table) readNames(r io.ReaderAt, addr uint64, num int, tokens *[256][]byte) error {
+	const nameChunk = 256 << 10
+	type nameRef struct{ chunk, start, end uint32 }
+	var chunks []string
+	cur := make([]byte, 0, nameChunk)
+	refs := make([]nameRef, 0, min(num, 1<<12)) // grown as memory proves to hold names
+	err := scanNames(r, addr, num, tokens, func(_ int, name []byte) {
+		if len(cur)+len(name) > cap(cur) {
+			chunks = append(chunks, string(cur))
+			cur = cur[:0]
+		}
+		from := len(cur)
+		cur = append(cur, name...)
+		refs = append(refs, nameRef{uint32(len(chunks)), uint32(from), uint32(len(cur))})
+	})
+	if err != nil {
+		return err
+	}
+	chunks = append(chunks, string(cur))
+	t.Symbols = make([]Symbol, len(refs))
+	for i, ref := range refs {
+		c := chunks[ref.chunk]
+		t.Symbols[i] = Symbol{Type: c[ref.start], Name: c[ref.start+1 : ref.end]}
 	}
 	return nil
 }
@@ -249,61 +330,94 @@ func nameError(addr uint64, i, num int, msg string, err error) error {
 	return &Error{"kallsyms_names", addr, fmt.Sprintf("symbol %d of %d: %s", i, num, msg), err}
 }
 
-// readAddresses reads kallsyms_offsets and kallsyms_relative_base and sets
-// every symbol's address.
-func (t *Table) readAddresses(r io.ReaderAt, loc Locations, opt Options) error {
+// readAddresses reads kallsyms_relative_base and the offsets of the
+// symbols at idx (t.Symbols[k] is symbol idx[k] of the kernel's table),
+// chooses the address encoding and sets the symbols' addresses. Without an
+// anchor the encoding is told by whether any offset of the whole table is
+// negative: all lists every index when idx does not.
+func (t *Table) readAddresses(r io.ReaderAt, loc Locations, opt Options, idx, all []int) error {
 	var b8 [8]byte
 	if err := readFull(r, b8[:], loc.RelativeBase); err != nil {
 		return &Error{"kallsyms_relative_base", loc.RelativeBase, "cannot read", err}
 	}
 	t.RelativeBase = binary.LittleEndian.Uint64(b8[:])
-	num := len(t.Symbols)
-	// Bounded: num entries of the name stream were read, at least one byte
-	// each, so the offsets are at most four times what memory held.
-	raw := make([]byte, 4*num)
-	for off := 0; off < len(raw); off += chunk {
-		end := min(off+chunk, len(raw))
-		if err := readFull(r, raw[off:end], loc.Offsets+uint64(off)); err != nil {
-			return &Error{"kallsyms_offsets", loc.Offsets + uint64(off), "cannot read", err}
-		}
+	offsets, err := readOffsets(r, loc.Offsets, idx)
+	if err != nil {
+		return err
 	}
-	offset := func(i int) int32 { return int32(binary.LittleEndian.Uint32(raw[4*i:])) }
 
 	if opt.Anchor.Name != "" {
-		i := -1
+		k := -1
 		for j := range t.Symbols {
 			if t.Symbols[j].Name == opt.Anchor.Name {
-				i = j
+				k = j
 				break
 			}
 		}
-		if i < 0 {
+		if k < 0 {
 			return &Error{"kallsyms_names", loc.Names, fmt.Sprintf("no symbol %s, which anchors the addresses", opt.Anchor.Name), nil}
 		}
-		rel, abs := t.address(offset(i), false), t.address(offset(i), true)
+		rel, abs := t.address(offsets[k], false), t.address(offsets[k], true)
 		switch opt.Anchor.Addr {
 		case rel:
 			t.AbsolutePercpu = false
 		case abs:
 			t.AbsolutePercpu = true
 		default:
-			return &Error{"kallsyms_offsets", loc.Offsets + 4*uint64(i), fmt.Sprintf("%s decodes to %#x (relative) or %#x (absolute per-CPU), not %#x", opt.Anchor.Name, rel, abs, opt.Anchor.Addr), nil}
+			return &Error{"kallsyms_offsets", loc.Offsets + 4*uint64(idx[k]), fmt.Sprintf("%s decodes to %#x (relative) or %#x (absolute per-CPU), not %#x", opt.Anchor.Name, rel, abs, opt.Anchor.Addr), nil}
 		}
 	} else {
 		// Offsets are u32 distances from the lowest address without
 		// absolute per-CPU symbols; a kernel image is far below 2 GiB, so
 		// a negative one means the other encoding.
-		for i := 0; i < num; i++ {
-			if offset(i) < 0 {
-				t.AbsolutePercpu = true
-				break
+		every := offsets
+		if all != nil {
+			if every, err = readOffsets(r, loc.Offsets, all); err != nil {
+				return err
 			}
 		}
+		t.AbsolutePercpu = slices.ContainsFunc(every, func(off int32) bool { return off < 0 })
 	}
-	for i := range t.Symbols {
-		t.Symbols[i].Addr = t.address(offset(i), t.AbsolutePercpu)
+	for k := range t.Symbols {
+		t.Symbols[k].Addr = t.address(offsets[k], t.AbsolutePercpu)
 	}
 	return nil
+}
+
+// readOffsets reads kallsyms_offsets[i] for each i in idx: in chunks when
+// idx is every symbol, one by one when it is a few.
+func readOffsets(r io.ReaderAt, at uint64, idx []int) ([]int32, error) {
+	offsets := make([]int32, len(idx))
+	var b4 [4]byte
+	sequential := true
+	for k, i := range idx {
+		if i != k {
+			sequential = false
+			break
+		}
+	}
+	if !sequential || len(idx) < 64 {
+		for k, i := range idx {
+			if err := readFull(r, b4[:], at+4*uint64(i)); err != nil {
+				return nil, &Error{"kallsyms_offsets", at + 4*uint64(i), "cannot read", err}
+			}
+			offsets[k] = int32(binary.LittleEndian.Uint32(b4[:]))
+		}
+		return offsets, nil
+	}
+	// The first len(idx) symbols: bounded, since that many entries of the
+	// name stream were read, at least two bytes each.
+	buf := make([]byte, min(chunk, 4*len(idx)))
+	for off := 0; off < 4*len(idx); off += len(buf) {
+		p := buf[:min(len(buf), 4*len(idx)-off)]
+		if err := readFull(r, p, at+uint64(off)); err != nil {
+			return nil, &Error{"kallsyms_offsets", at + uint64(off), "cannot read", err}
+		}
+		for j := 0; j < len(p); j += 4 {
+			offsets[(off+j)/4] = int32(binary.LittleEndian.Uint32(p[j:]))
+		}
+	}
+	return offsets, nil
 }
 
 // address is kernel/kallsyms.c's kallsyms_sym_address.

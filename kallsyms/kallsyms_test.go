@@ -389,3 +389,42 @@ func TestReadManySymbols(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestFind(t *testing.T) {
+	for _, abs := range []bool{false, true} {
+		for _, anchor := range []bool{false, true} {
+			t.Run(fmt.Sprintf("absolutePercpu=%v,anchor=%v", abs, anchor), func(t *testing.T) {
+				all := sampleSymbols(abs)
+				im := encode(t, all, abs)
+				var opt Options
+				if anchor {
+					opt.Anchor = Anchor{"_stext", 0xffffffff8e000000}
+				}
+				tab, err := Find(im.mem, im.loc, opt, "pid_max", "show_mem", "jiffies_64", "no_such_symbol")
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := []Symbol{all[len(all)-5], all[len(all)-4], all[len(all)-2]} // show_mem (global), jiffies_64, pid_max
+				if anchor {
+					want = append([]Symbol{all[len(all)-9]}, want...) // _stext first, in table order
+				}
+				if diff := cmp.Diff(want, tab.Symbols); diff != "" {
+					t.Errorf("(-want +got):\n%s", diff)
+				}
+				if tab.AbsolutePercpu != abs {
+					t.Errorf("AbsolutePercpu = %v", tab.AbsolutePercpu)
+				}
+			})
+		}
+	}
+	// A per-CPU symbol alone has a non-negative offset: the encoding must
+	// still come from the whole table.
+	im := encode(t, sampleSymbols(true), true)
+	tab, err := Find(im.mem, im.loc, Options{}, "irq_stack_backing_store")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := tab.Lookup("irq_stack_backing_store"); !ok || s.Addr != 0x2000 || !tab.AbsolutePercpu {
+		t.Errorf("got %+v, %v, absolute %v", s, ok, tab.AbsolutePercpu)
+	}
+}

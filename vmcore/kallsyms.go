@@ -3,6 +3,7 @@ package vmcore
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"time"
 
@@ -13,25 +14,45 @@ import (
 // located by VMCOREINFO (kernels from 6.0 on): symbol names and addresses,
 // KASLR included, without a vmlinux. The addresses are checked against
 // VMCOREINFO's SYMBOL(_stext). Each call decodes the table again (tens of
-// milliseconds for 200,000 symbols); keep the result.
+// milliseconds for 150,000 symbols); keep the result.
 func (d *Dump) Kallsyms() (*kallsyms.Table, error) {
-	info, err := d.VMCOREINFO()
+	r, loc, opt, err := d.kallsymsSource()
 	if err != nil {
 		return nil, err
+	}
+	return kallsyms.Read(r, loc, opt)
+}
+
+// KernelSymbols finds the named symbols in the kernel's symbol table, as
+// Kallsyms but keeping only those (see kallsyms.Find): what a command needs
+// for a few kernel variables. Names the kernel lacks are absent from the
+// table returned.
+func (d *Dump) KernelSymbols(names ...string) (*kallsyms.Table, error) {
+	r, loc, opt, err := d.kallsymsSource()
+	if err != nil {
+		return nil, err
+	}
+	return kallsyms.Find(r, loc, opt, names...)
+}
+
+func (d *Dump) kallsymsSource() (io.ReaderAt, kallsyms.Locations, kallsyms.Options, error) {
+	var opt kallsyms.Options
+	info, err := d.VMCOREINFO()
+	if err != nil {
+		return nil, kallsyms.Locations{}, opt, err
 	}
 	loc, err := kallsyms.LocationsFromVMCOREINFO(info)
 	if err != nil {
-		return nil, err
+		return nil, loc, opt, err
 	}
 	tr, err := d.Translator()
 	if err != nil {
-		return nil, err
+		return nil, loc, opt, err
 	}
-	var opt kallsyms.Options
 	if stext, ok := info.Symbol("_stext"); ok {
 		opt.Anchor = kallsyms.Anchor{Name: "_stext", Addr: stext}
 	}
-	return kallsyms.Read(tr.ReaderAt(), loc, opt)
+	return tr.ReaderAt(), loc, opt, nil
 }
 
 // ReadSymbol reads len(p) bytes at the kallsyms symbol name.

@@ -214,12 +214,20 @@ func TestKallsymsLab(t *testing.T) {
 			if typesChecked != matched {
 				t.Errorf("the type of %d of %d matched symbols checked", typesChecked, matched)
 			}
-			// Every symbol that kallsyms names must also be what Lookup
-			// finds for the variables -T and -caller read.
-			for _, name := range []string{"jiffies_64", "pid_max", "tick_nsec", "_stext"} {
+			// The variables dmesg -T and -caller read, through Lookup on
+			// the whole table and through KernelSymbols (kallsyms.Find).
+			names := []string{"jiffies_64", "pid_max", "tick_nsec", "shadow_timekeeper", "_stext"}
+			found, err := d.KernelSymbols(names...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range names {
 				s, ok := tab.Lookup(name)
 				if !ok || len(vm.addrs[name]) == 0 || s.Addr != vm.addrs[name][0]+kaslr {
 					t.Errorf("Lookup(%s) = %#x, %v; vmlinux+KASLR %v", name, s.Addr, ok, vm.addrs[name])
+				}
+				if f, ok := found.Lookup(name); !ok || f != s {
+					t.Errorf("KernelSymbols: %s = %+v, %v; Kallsyms: %+v", name, f, ok, s)
 				}
 			}
 			t.Logf("%d symbols decoded in %v, all at the vmlinux's address + KASLR %#x (%d per-CPU, absolute), %d type letters equal to nm's; the vmlinux's ELF table has %d entries",

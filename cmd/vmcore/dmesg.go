@@ -158,7 +158,7 @@ func dmesgOne(files []string, opts dmesgOptions, stdout, stderr io.Writer) bool 
 }
 
 // kernelVars reads the kernel variables -T and -caller need through the
-// dump's kallsyms, decoding the table at most once.
+// dump's kallsyms, searching the table at most once.
 type kernelVars struct {
 	dump    *vmcore.Dump
 	syms    *kallsyms.Table
@@ -166,9 +166,11 @@ type kernelVars struct {
 	decoded bool
 }
 
+// table finds, in one pass over the kernel's name table, every variable
+// that -T and -caller read.
 func (k *kernelVars) table() (*kallsyms.Table, error) {
 	if !k.decoded {
-		k.syms, k.symsErr = k.dump.Kallsyms()
+		k.syms, k.symsErr = k.dump.KernelSymbols("jiffies_64", "tick_nsec", "shadow_timekeeper", "pid_max")
 		k.decoded = true
 	}
 	return k.syms, k.symsErr

@@ -30,6 +30,9 @@ type dmesgDumpOptions struct {
 	vars []kernelVar
 	// badKallsyms writes a kallsyms_num_syms of 0.
 	badKallsyms bool
+	// noCrashTime leaves CRASHTIME out of VMCOREINFO and the timestamp
+	// out of the header, as QEMU does.
+	noCrashTime bool
 }
 
 type kernelVar struct {
@@ -37,6 +40,7 @@ type kernelVar struct {
 	typ   byte
 	value uint64 // stored little-endian in size bytes
 	size  int
+	raw   []byte // stored instead, when set
 }
 
 func dmesgDumpWith(t *testing.T, opt dmesgDumpOptions) string {
@@ -137,7 +141,7 @@ func dmesgDumpWith(t *testing.T, opt dmesgDumpOptions) string {
 		// The kallsyms tables as scripts/kallsyms.c lays them out, with
 		// one token per byte value (each byte stands for itself) and
 		// absolute per-CPU offsets: _stext is the relative base, the
-		// variables follow it at 0x400000 + 64*i.
+		// variables follow it at 0x400000 + 256*i.
 		tables := uint64(image + 0x300000)
 		type sym struct {
 			typ  byte
@@ -146,9 +150,13 @@ func dmesgDumpWith(t *testing.T, opt dmesgDumpOptions) string {
 		}
 		syms := []sym{{'T', "_stext", image}}
 		for i, v := range opt.vars {
-			addr := uint64(image + 0x400000 + 64*uint64(i))
+			addr := uint64(image + 0x400000 + 256*uint64(i))
 			syms = append(syms, sym{v.typ, v.name, addr})
-			vwrite(addr, binary.LittleEndian.AppendUint64(nil, v.value)[:v.size])
+			if v.raw != nil {
+				vwrite(addr, v.raw)
+			} else {
+				vwrite(addr, binary.LittleEndian.AppendUint64(nil, v.value)[:v.size])
+			}
 		}
 		var names, tokenTable, tokenIndex, offsets []byte
 		for _, s := range syms {
@@ -187,6 +195,9 @@ func dmesgDumpWith(t *testing.T, opt dmesgDumpOptions) string {
 			info += fmt.Sprintf("SYMBOL(%s)=%x\n", name, at[name])
 		}
 	}
+	if opt.noCrashTime {
+		info = strings.Replace(info, "CRASHTIME=1764111600\n", "", 1)
+	}
 	textPFN := pa(data) >> 12
 	src := &kdumpfmt.Source{
 		Utsname:      kdumpfmt.Utsname{Sysname: "Linux", Release: "6.1.0-lab", Machine: "x86_64"},
@@ -198,6 +209,9 @@ func dmesgDumpWith(t *testing.T, opt dmesgDumpOptions) string {
 	}
 	if withInfo {
 		src.VMCOREINFO = []byte(info)
+	}
+	if opt.noCrashTime {
+		src.TimestampSec = 0
 	}
 	path := filepath.Join(t.TempDir(), "dmesg.kdump")
 	f, err := os.Create(path)
@@ -273,20 +287,20 @@ func TestDmesgKallsyms(t *testing.T) {
 	want := func(width int) string {
 		return fmt.Sprintf(stamped, width, "T0", "C1", strings.Repeat(" ", width+2), "T77")
 	}
-	jiffies := kernelVar{"jiffies_64", 'D', initialJiffies250 + 625, 8}
-	tick := kernelVar{"tick_nsec", 'B', 4000000, 8}
+	jiffies := kernelVar{name: "jiffies_64", typ: 'D', value: initialJiffies250 + 625, size: 8}
+	tick := kernelVar{name: "tick_nsec", typ: 'B', value: 4000000, size: 8}
 	for _, c := range []struct {
 		name   string
 		vars   []kernelVar
 		width  int
 		stderr string
 	}{
-		{"pid_max 32768", []kernelVar{jiffies, tick, {"pid_max", 'D', 32768, 4}}, 6, ""},
-		{"pid_max 200000", []kernelVar{jiffies, tick, {"pid_max", 'D', 200000, 4}}, 7, ""},
-		{"pid_max 4194304", []kernelVar{jiffies, tick, {"pid_max", 'D', 4194304, 4}}, 8, ""},
+		{"pid_max 32768", []kernelVar{jiffies, tick, {name: "pid_max", typ: 'D', value: 32768, size: 4}}, 6, ""},
+		{"pid_max 200000", []kernelVar{jiffies, tick, {name: "pid_max", typ: 'D', value: 200000, size: 4}}, 7, ""},
+		{"pid_max 4194304", []kernelVar{jiffies, tick, {name: "pid_max", typ: 'D', value: 4194304, size: 4}}, 8, ""},
 		// No tick_nsec: HZ=250 is the only choice whose uptime (2.5 s)
 		// fits the last record's 2.0 s (100: negative, 300: 52 s, 1000: 225 s).
-		{"HZ from the log clock", []kernelVar{jiffies, {"pid_max", 'D', 32768, 4}}, 6, "HZ=250 fitted to the log clock"},
+		{"HZ from the log clock", []kernelVar{jiffies, {name: "pid_max", typ: 'D', value: 32768, size: 4}}, 6, "HZ=250 fitted to the log clock"},
 		// No pid_max: crash's default width, said on stderr.
 		{"no pid_max", []kernelVar{jiffies, tick}, 8, "-caller: pid_max unknown"},
 	} {
@@ -305,10 +319,38 @@ func TestDmesgKallsyms(t *testing.T) {
 		})
 	}
 
+	// Without CRASHTIME the date is the timekeeper's xtime_sec, here
+	// 23:00:05, its monotonic clock at 2 s, so boot is 23:00:03.
+	timekeeper := func(xtime, ktime, wtm int64) kernelVar {
+		raw := make([]byte, 136)
+		binary.LittleEndian.PutUint64(raw[112:], uint64(xtime))
+		binary.LittleEndian.PutUint64(raw[120:], uint64(ktime))
+		binary.LittleEndian.PutUint64(raw[128:], uint64(wtm))
+		return kernelVar{name: "shadow_timekeeper", typ: 'b', raw: raw}
+	}
+	good := timekeeper(1764111605, 2, -1764111603)
+	path := dmesgDumpWith(t, dmesgDumpOptions{withInfo: true, noCrashTime: true, vars: []kernelVar{jiffies, tick, good}})
+	code, out, errOut := runCmd("dmesg", "-T", path)
+	wantTK := "[Tue Nov 25 23:00:03 UTC 2025] Linux version 6.1.0-lab\n" +
+		"[Tue Nov 25 23:00:03 UTC 2025] two\n" +
+		"                               lines\n" +
+		"[Tue Nov 25 23:00:05 UTC 2025] bad byte . here\n"
+	if code != 0 || errOut != "" || out != wantTK {
+		t.Errorf("date from the timekeeper: exit %d, stderr %q\n%s\nwant\n%s", code, errOut, out, wantTK)
+	}
+	// A timekeeper whose values disagree (ktime_sec is not xtime_sec +
+	// wall_to_monotonic): refused, and -T prints seconds since boot.
+	bad := timekeeper(1764111605, 9, -1764111603)
+	path = dmesgDumpWith(t, dmesgDumpOptions{withInfo: true, noCrashTime: true, vars: []kernelVar{jiffies, tick, bad}})
+	code, out, errOut = runCmd("dmesg", "-T", path)
+	if code != 0 || !strings.Contains(errOut, "not laid out as assumed") || !strings.HasPrefix(out, "[    0.000000] Linux version") {
+		t.Errorf("inconsistent timekeeper: exit %d, stderr %q\n%s", code, errOut, out)
+	}
+
 	// Without kallsyms lines in VMCOREINFO (kernels before 6.0), -T falls
 	// back to the log clock and -caller to width 8, saying so.
-	path := dmesgDumpWith(t, dmesgDumpOptions{withInfo: true})
-	code, out, errOut := runCmd("dmesg", "-T", "-caller", path)
+	path = dmesgDumpWith(t, dmesgDumpOptions{withInfo: true})
+	code, out, errOut = runCmd("dmesg", "-T", "-caller", path)
 	if code != 0 || out != want(8) {
 		t.Errorf("without kallsyms: exit %d\n%s\nwant\n%s", code, out, want(8))
 	}
