@@ -6,9 +6,10 @@
 // Since Linux 6.0 VMCOREINFO gives the tables' addresses (SYMBOL lines for
 // kallsyms_names, kallsyms_num_syms, kallsyms_token_table,
 // kallsyms_token_index, kallsyms_offsets and kallsyms_relative_base);
-// LocationsFromVMCOREINFO reads them and Read decodes the tables through any
-// io.ReaderAt over kernel virtual addresses. The package knows the tables'
-// format and nothing of dump files or page tables.
+// LocationsFromVMCOREINFO reads them; Read decodes the whole table, and Find
+// only the symbols named (one pass over the names, a few addresses read),
+// through any io.ReaderAt over kernel virtual addresses. The package knows
+// the tables' format and nothing of dump files or page tables.
 //
 // The format, as kernel/kallsyms.c reads it:
 //
