@@ -1,7 +1,16 @@
 package repl
 
 import (
+	"cmp"
+	"debug/elf"
 	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/vmcoretools/vmcore/dwarfsym"
 )
 
 func init() {
@@ -59,4 +68,143 @@ func runSym(c *Context, args []string) error {
 		}
 	}
 	return nil
+}
+
+// crashSymbol is one entry of crash's kernel symbol table.
+type crashSymbol struct {
+	dwarfsym.Symbol
+	// shown is the name crash shows: GCC's clone suffixes .isra.N,
+	// .part.N and .llvm.N stripped (Symbol.Name keeps them: crash sorts
+	// by the full name).
+	shown string
+}
+
+// crashSymbolTable is the vmlinux's symbol table as crash builds it, so
+// that addresses are named as crash names them: sorted by address, then
+// by name; nothing below _text but the per-CPU symbols.
+type crashSymbolTable struct {
+	syms        []crashSymbol
+	firstKernel uint64 // the address of _text: per-CPU offsets lie below
+}
+
+// crashTables caches one table per vmlinux.
+var crashTables sync.Map // *dwarfsym.File -> *crashSymbolTable
+
+func (s *Session) crashSymbols() *crashSymbolTable {
+	if s.Debug == nil {
+		return &crashSymbolTable{}
+	}
+	if t, ok := crashTables.Load(s.Debug); ok {
+		return t.(*crashSymbolTable)
+	}
+	all, _ := s.Debug.Symbols()
+	all = slices.Clone(all)
+	slices.SortStableFunc(all, func(a, b dwarfsym.Symbol) int {
+		if c := cmp.Compare(a.Addr, b.Addr); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	t := &crashSymbolTable{}
+	started, percpu := false, false
+	for _, sym := range all {
+		if !started {
+			switch {
+			case sym.Name == "_text" || sym.Name == "_stext":
+				started, t.firstKernel = true, sym.Addr
+			case sym.Name == "__per_cpu_start":
+				percpu = true
+			case percpu && (strings.HasPrefix(sym.Name, "per_cpu") || sym.Name == "__per_cpu_end"):
+			case percpu && (sym.Kind() == 'd' || sym.Kind() == 'D' || sym.Kind() == 'V'):
+			default:
+				continue
+			}
+		}
+		t.syms = append(t.syms, crashSymbol{sym, stripCloneSuffix(sym.Name)})
+	}
+	if len(t.syms) == 0 {
+		// No _text: not a kernel as crash knows one (a test image); keep
+		// every symbol.
+		for _, sym := range all {
+			t.syms = append(t.syms, crashSymbol{sym, stripCloneSuffix(sym.Name)})
+		}
+	}
+	crashTables.Store(s.Debug, t)
+	return t
+}
+
+// stripCloneSuffix drops the suffixes crash strips from GCC's and LLVM's
+// clones of a function.
+func stripCloneSuffix(name string) string {
+	for _, suffix := range []string{".isra.", ".part.", ".llvm."} {
+		if i := strings.Index(name, suffix); i >= 0 {
+			return name[:i]
+		}
+	}
+	return name
+}
+
+// search names a kernel address as crash's value_search does: an exact
+// match is the first symbol at the address (by name), with crash's
+// exceptions; otherwise the last symbol below it, however far.
+func (t *crashSymbolTable) search(addr uint64) (crashSymbol, uint64, bool) {
+	n := len(t.syms)
+	if n == 0 || addr < t.syms[0].Addr || addr > t.syms[n-1].Addr || addr < t.firstKernel {
+		return crashSymbol{}, 0, false
+	}
+	i := sort.Search(n, func(i int) bool { return t.syms[i].Addr >= addr })
+	if i < n && t.syms[i].Addr == addr {
+		next := func() bool { return i+1 < n && t.syms[i+1].Addr == addr }
+		if strings.HasPrefix(t.syms[i].Name, ".text.") && next() {
+			i++
+		}
+		if (strings.HasPrefix(t.syms[i].Name, "SyS_") || strings.HasPrefix(t.syms[i].Name, "compat_SyS_")) && next() {
+			i++
+		}
+		if strings.Contains(t.syms[i].Name, "_text_start") && next() {
+			i++
+		}
+		return t.syms[i], 0, true
+	}
+	if i == 0 {
+		return crashSymbol{}, 0, false
+	}
+	return t.syms[i-1], addr - t.syms[i-1].Addr, true
+}
+
+// crashSymbolic is crash's value_to_symstr in its default (decimal) radix:
+// "name" or "name+off", "" for an address no symbol covers.
+func (s *Session) crashSymbolic(addr uint64) string {
+	sym, off, ok := s.crashSymbols().search(addr)
+	switch {
+	case !ok:
+		return ""
+	case off == 0:
+		return sym.shown
+	}
+	return fmt.Sprintf("%s+%d", sym.shown, off)
+}
+
+// isText is crash's is_symbol_text: a text symbol (weak ones too).
+func (c crashSymbol) isText() bool {
+	switch c.Kind() {
+	case 'T', 't':
+		return true
+	case 'W', 'w':
+		return c.SectionFlags&elf.SHF_EXECINSTR != 0
+	}
+	return false
+}
+
+// querySymbols prints, as crash's symbol_query, every symbol whose name
+// contains str, each line after pad; it returns how many.
+func (s *Session) querySymbols(w io.Writer, str, pad string) int {
+	n := 0
+	for _, sym := range s.crashSymbols().syms {
+		if strings.Contains(sym.shown, str) {
+			fmt.Fprintf(w, "%s%x (%c) %s\n", pad, sym.Addr, sym.Kind(), sym.shown)
+			n++
+		}
+	}
+	return n
 }

@@ -131,8 +131,8 @@ func TestKernelDis(t *testing.T) {
 	var out bytes.Buffer
 	l := &Loop{Session: s, Out: &out, Err: &out}
 	l.RunLine("dis do_work")
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) < 3 || lines[0] != "0xffffffff80280000 <do_work>:\tendbr64" {
+	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+	if len(lines) < 3 || lines[0] != "0xffffffff80280000 <do_work>:\tendbr64 " {
 		t.Fatalf("dis do_work:\n%s", out.String())
 	}
 	for _, line := range lines {
