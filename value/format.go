@@ -129,7 +129,8 @@ func (p *printer) value(t dwarf.Type, b []byte, indent int) {
 		}
 		p.w.WriteString(strconv.FormatUint(x, 10))
 	case *dwarf.BoolType:
-		if p.opt.FormatX {
+		// gdb prints bools as numbers in any output format (p -x too).
+		if p.opt.Hex {
 			p.w.WriteString(fmtInt(p.uint(b), false, p.opt))
 			return
 		}
@@ -250,7 +251,7 @@ func (p *printer) structure(st *dwarf.StructType, b []byte, indent int) {
 					}
 				}
 				p.w.WriteString(name)
-			} else if _, ok := ft.(*dwarf.BoolType); ok {
+			} else if _, ok := ft.(*dwarf.BoolType); ok && !p.opt.Hex {
 				p.w.WriteString(strconv.FormatBool(raw != 0))
 			} else {
 				p.w.WriteString(fmtInt(raw, false, p.opt))
@@ -358,7 +359,8 @@ func (p *printer) array(t *dwarf.ArrayType, b []byte, indent int) {
 		if i > 0 {
 			p.w.WriteString(", ")
 		}
-		p.value(elem, cur, indent)
+		// gdb indents a struct element one level deeper than the array.
+		p.value(elem, cur, indent+1)
 		if reps := j - i; p.opt.Repeats > 0 && reps > int64(p.opt.Repeats) {
 			fmt.Fprintf(p.w, " <repeats %d times>", reps)
 			printed += p.opt.Repeats
