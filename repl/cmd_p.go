@@ -71,6 +71,13 @@ func runP(c *Context, args []string) error {
 			return s.printPerCPU(c, vals, v, cpuSpec, f)
 		}
 	}
+	// A :cpuspec after a name that is no symbol at all: gdb's complaint is
+	// about the name, not the colon.
+	if name, _, ok := cutLast(expr, ":"); ok && len(rest) == 1 && isCIdent(name) {
+		if _, found := s.Debug.Lookup(name); !found {
+			return fmt.Errorf("No symbol \"%s\" in current context.", name)
+		}
+	}
 	leader := ""
 	if len(rest) == 1 && !bare {
 		if v, err := s.Debug.Variable(expr); err == nil && v.PerCPU {
@@ -172,4 +179,16 @@ func (s *Session) printPerCPU(c *Context, vals *value.Context, v *dwarfsym.Varia
 		writeP(c.Out, fmt.Sprintf("per_cpu(%s, %d)", v.Name, cpu), fmt.Sprintf("$%d = %s", s.printCount, out))
 	}
 	return nil
+}
+
+func isCIdent(s string) bool {
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -65,13 +65,20 @@ func runStruct(c *Context, kind string, args []string) error {
 	}
 	if len(rest) == 1 {
 		if members != "" {
+			// crash: "struct task_struct {\n  [2192] struct list_head tasks;\n}"
+			var b strings.Builder
 			for _, m := range strings.Split(members, ",") {
 				mem, err := dwarfsym.FindMember(t, m)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(c.Out, "  [%d] %s;\n", mem.Offset, dwarfsym.Declare(mem.Type, m))
+				off := strconv.FormatInt(mem.Offset, 10)
+				if f.Hex {
+					off = fmt.Sprintf("%#x", mem.Offset)
+				}
+				fmt.Fprintf(&b, "  [%s] %s;\n", off, dwarfsym.Declare(mem.Type, m[strings.LastIndex(m, ".")+1:]))
 			}
+			fmt.Fprintf(c.Out, "%s {\n%s}\n", dwarfsym.Declare(t, ""), b.String())
 			return nil
 		}
 		if offsets {
@@ -96,14 +103,21 @@ func runStruct(c *Context, kind string, args []string) error {
 		}
 		count = n
 	}
-	addrs, err := s.objectAddrs(vals, rest[1])
+	addrs, cpus, err := s.objectAddrs(vals, rest[1])
 	if err != nil {
 		return err
 	}
-	for _, base := range addrs {
+	for k, base := range addrs {
+		if cpus != nil {
+			// crash heads each CPU's instance with its address.
+			fmt.Fprintf(c.Out, "[%d]: %x\n", cpus[k], base)
+		}
 		for i := 0; i < count; i++ {
 			if err := c.Stopped(); err != nil {
 				return err
+			}
+			if i > 0 {
+				fmt.Fprintln(c.Out)
 			}
 			v := vals.Typed(t, base+uint64(i)*uint64(t.Size()), fmt.Sprintf("%s %s", kind, name))
 			if members == "" {
@@ -114,16 +128,10 @@ func runStruct(c *Context, kind string, args []string) error {
 				fmt.Fprint(c.Out, out)
 				continue
 			}
-			for _, m := range strings.Split(members, ",") {
-				mv, err := v.Member(m)
-				if err != nil {
-					return err
-				}
-				out, err := mv.Format(f)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(c.Out, "  %s = %s,\n", m, strings.ReplaceAll(out, "\n", "\n  "))
+			out, err := v.WriteMembers(strings.Split(members, ","), f)
+			fmt.Fprint(c.Out, out)
+			if err != nil {
+				return err
 			}
 		}
 	}
@@ -132,25 +140,26 @@ func runStruct(c *Context, kind string, args []string) error {
 
 // objectAddrs resolves an address argument of struct, union and p:
 // hexadecimal, a symbol, an expression, or a per-CPU symbol with :N or :a.
-func (s *Session) objectAddrs(vals *value.Context, arg string) ([]uint64, error) {
+// For a per-CPU symbol it also returns the CPU of each address.
+func (s *Session) objectAddrs(vals *value.Context, arg string) ([]uint64, []int, error) {
 	name, cpuSpec, hasCPU := strings.Cut(arg, ":")
 	if !hasCPU {
 		a, err := s.parseAddress(arg)
-		return []uint64{a}, err
+		return []uint64{a}, nil, err
 	}
 	cpus, err := s.cpuList(cpuSpec)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []uint64
 	for _, cpu := range cpus {
 		v, err := vals.PerCPU(name, cpu)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, v.Addr)
 	}
-	return out, nil
+	return out, cpus, nil
 }
 
 // cpuList reads crash's cpuspec: N, N-M, N,M, or a for all CPUs.

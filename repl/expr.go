@@ -670,7 +670,7 @@ func orVoid(t dwarf.Type) dwarf.Type {
 // without debug information.
 func (e *ceval) ident(name string) (value.Value, error) {
 	if v, err := e.s.Debug.Variable(name); err == nil && v.Type != nil {
-		return e.vals.Typed(v.Type, v.Addr, name), nil
+		return e.vals.Typed(e.complete(v.Type), v.Addr, name), nil
 	}
 	if fn, err := e.s.Debug.Function(name); err == nil && fn.Type != nil {
 		if sym, ok := e.s.Debug.Lookup(name); ok {
@@ -687,14 +687,38 @@ func (e *ceval) deref(v value.Value, pt *dwarf.PtrType) (value.Value, error) {
 	if pt.Type == nil {
 		return value.Value{}, errors.New("Attempt to take contents of a non-pointer value.")
 	}
+	t := e.complete(pt.Type)
 	if e.typeOnly {
-		return e.vals.Typed(pt.Type, 0, ""), nil
+		return e.vals.Typed(t, 0, ""), nil
 	}
 	p, err := v.Uint()
 	if err != nil {
 		return value.Value{}, err
 	}
-	return e.vals.Typed(pt.Type, p, ""), nil
+	return e.vals.Typed(t, p, ""), nil
+}
+
+// complete replaces a declaration-only struct or union (what a pointer
+// leads to in a unit that never defines it, such as init_task's
+// sched_class) by its definition, found by name as gdb finds it; a
+// qualifier around it is kept.
+func (e *ceval) complete(t dwarf.Type) dwarf.Type {
+	qual, inner := "", t
+	if q, ok := t.(*dwarf.QualType); ok {
+		qual, inner = q.Qual, q.Type
+	}
+	st, ok := dwarfsym.Strip(inner).(*dwarf.StructType)
+	if !ok || !st.Incomplete || st.StructName == "" {
+		return t
+	}
+	full, err := e.s.Debug.Type(st.Kind + " " + st.StructName)
+	if err != nil {
+		return t
+	}
+	if qual != "" {
+		return &dwarf.QualType{CommonType: dwarf.CommonType{ByteSize: full.Size()}, Qual: qual, Type: full}
+	}
+	return full
 }
 
 // cint is an integer operand after C's conversions.
