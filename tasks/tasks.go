@@ -702,3 +702,20 @@ func StateName(state uint64) string {
 	}
 	return s
 }
+
+// NewTable makes a table of tasks known otherwise (a test, another
+// reader), sorted and indexed as Load's.
+func NewTable(ts []*Task) *Table {
+	tb := &Table{Tasks: append([]*Task(nil), ts...), PageSize: 4096, byAddr: map[uint64]*Task{}}
+	for _, t := range tb.Tasks {
+		tb.byAddr[t.Addr] = t
+	}
+	sort.SliceStable(tb.Tasks, func(i, j int) bool {
+		a, b := tb.Tasks[i], tb.Tasks[j]
+		if a.PID != b.PID {
+			return a.PID < b.PID
+		}
+		return a.CPU < b.CPU
+	})
+	return tb
+}

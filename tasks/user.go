@@ -63,10 +63,7 @@ func NewUserMemory(c *value.Context, mm uint64) (*UserMemory, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &UserMemory{c: c, bo: binary.LittleEndian, pageOffset: 0xffff888000000000, levels: 4}
-	if c.ByteOrder != nil {
-		u.bo = c.ByteOrder
-	}
+	u := newUserMemory(c, 0, 0xffff888000000000, 4, 0)
 	if u.pgd, err = u.u64(mm+uint64(off), "mm_struct.pgd"); err != nil {
 		return nil, err
 	}
@@ -84,6 +81,16 @@ func NewUserMemory(c *value.Context, mm uint64) (*UserMemory, error) {
 		u.smeMask, _ = v.Uint()
 	}
 	return u, nil
+}
+
+// newUserMemory walks the tables whose top is at kernel virtual address
+// pgd, reading physical memory through the direct map at pageOffset.
+func newUserMemory(c *value.Context, pgd, pageOffset uint64, levels int, sme uint64) *UserMemory {
+	u := &UserMemory{c: c, bo: binary.LittleEndian, pgd: pgd, pageOffset: pageOffset, levels: levels, smeMask: sme}
+	if c.ByteOrder != nil {
+		u.bo = c.ByteOrder
+	}
+	return u
 }
 
 func (u *UserMemory) u64(addr uint64, what string) (uint64, error) {
