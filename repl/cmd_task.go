@@ -1,6 +1,8 @@
 package repl
 
 import (
+	"bytes"
+	"debug/dwarf"
 	"errors"
 	"fmt"
 	"strings"
@@ -139,13 +141,11 @@ func doTask(c *Context, t *tasks.Task, inForeach bool, members []string, radix s
 				fmt.Fprintf(c.Err, "task: %s: not a task_struct or thread_info member\n", m)
 				continue
 			}
-			if inTask {
-				if err := runStruct(c, "struct", append(append([]string{}, flags...), "task_struct."+m, addr)); err != nil {
-					return err
+			for _, typ := range []string{"task_struct", "thread_info"} {
+				if typ == "task_struct" && !inTask || typ == "thread_info" && !inTI {
+					continue
 				}
-			}
-			if inTI {
-				if err := runStruct(c, "struct", append(append([]string{}, flags...), "thread_info."+m, addr)); err != nil {
+				if err := structMember(c, flags, typ, m, addr); err != nil {
 					return err
 				}
 			}
@@ -166,6 +166,37 @@ func doTask(c *Context, t *tasks.Task, inForeach bool, members []string, radix s
 	}
 	fmt.Fprintln(c.Out)
 	return nil
+}
+
+// structMember prints member m of the struct typ at addr as crash's task
+// -R finds it in the whole struct's dump: the last member of a struct has
+// no comma after it there.
+func structMember(c *Context, flags []string, typ, m, addr string) error {
+	var buf bytes.Buffer
+	sub := *c
+	sub.Out = &buf
+	if err := runStruct(&sub, "struct", append(append([]string{}, flags...), typ+"."+m, addr)); err != nil {
+		return err
+	}
+	out := buf.Bytes()
+	if lastMember(c.Session.Debug, typ) == m && bytes.HasSuffix(out, []byte(",\n")) {
+		out = append(out[:len(out)-2], '\n')
+	}
+	_, err := c.Out.Write(out)
+	return err
+}
+
+// lastMember names the last member of struct typ.
+func lastMember(syms *dwarfsym.File, typ string) string {
+	t, err := syms.Type("struct " + typ)
+	if err != nil {
+		return ""
+	}
+	st, ok := dwarfsym.Strip(t).(*dwarf.StructType)
+	if !ok || len(st.Field) == 0 {
+		return ""
+	}
+	return st.Field[len(st.Field)-1].Name
 }
 
 func hasStruct(syms *dwarfsym.File, name string) bool {
