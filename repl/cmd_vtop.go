@@ -37,10 +37,12 @@ func runVtop(c *Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	kernelOnly := false
 	for _, o := range opts {
 		if o.name == "u" || o.name == "c" {
 			return fmt.Errorf("-%s: user address translation needs a task context, which is not available yet", o.name)
 		}
+		kernelOnly = kernelOnly || o.name == "k"
 	}
 	if len(rest) == 0 {
 		return usagef("need an address")
@@ -57,6 +59,10 @@ func runVtop(c *Context, args []string) error {
 		vaddr, err := c.Session.parseAddress(a)
 		if err != nil {
 			return err
+		}
+		if !kernelOnly && vaddr < userSpaceTop {
+			// crash translates it in the current task's address space.
+			return fmt.Errorf("%x is a user address: user address translation needs a task context, which is not available yet (-k takes it as a kernel address)", vaddr)
 		}
 		if i > 0 {
 			fmt.Fprintln(c.Out)
@@ -251,6 +257,10 @@ func (s *Session) vtopKernel(w io.Writer, t *amd64.Translator, l *kernelLayout, 
 	}
 	return nil
 }
+
+// userSpaceTop is the end of x86_64 user space with 4-level paging
+// (crash's USERSPACE_TOP).
+const userSpaceTop = 0x0000800000000000
 
 // physicalPageMask is crash's PHYSICAL_PAGE_MASK: address bits 12..51.
 const physicalPageMask = 0x000ffffffffff000
