@@ -123,6 +123,7 @@ func runDis(c *Context, args []string) error {
 	}
 	code = code[:n]
 	pc := addr
+	lastLine := ""
 	for i := 0; len(code) > 0; i++ {
 		if count > 0 && i >= count || wholeFunction && pc >= end {
 			break
@@ -132,8 +133,10 @@ func runDis(c *Context, args []string) error {
 		}
 		text, length := s.disassemble(code, pc)
 		if lines {
-			if frames, err := s.Debug.Lines(pc); err == nil && len(frames) > 0 {
-				fmt.Fprintf(c.Out, "%s: %d\n", frames[0].File, frames[0].Line)
+			// As crash: the source position when it changes.
+			if l := s.sourceLine(pc); l != lastLine {
+				fmt.Fprintln(c.Out, l)
+				lastLine = l
 			}
 		}
 		fmt.Fprintf(c.Out, "0x%x %s:\t%s\n", pc, s.disSymbolic(pc), text)

@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"io"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -34,40 +35,80 @@ func runSym(c *Context, args []string) error {
 		return usagef("need a symbol or an address")
 	}
 	s := c.Session
+	t := s.crashSymbols()
 	for _, a := range args {
 		if err := c.Stopped(); err != nil {
 			return err
 		}
-		if v, ok := parseHex(a); ok && len(a) >= 8 {
-			sym, off, ok := s.Debug.SymbolAt(v)
+		named := t.named(a)
+		if v, ok := parseHex(a); ok && len(named) == 0 {
+			// crash: a number outside the symbols' range is refused; any
+			// inside is named by the symbol below it.
+			sym, off, ok := t.search(v)
 			if !ok {
-				fmt.Fprintf(c.Out, "sym: %x: no symbol contains this address\n", v)
+				fmt.Fprintf(c.Out, "sym: invalid address: %s\n", a)
 				continue
 			}
-			name := sym.Name
-			if off != 0 {
-				name = fmt.Sprintf("%s+%d", sym.Name, off)
-			}
-			line := ""
-			if symbolTypeChar(sym)|0x20 == 't' {
-				line = s.symLine(v)
-			}
-			fmt.Fprintf(c.Out, "%x (%c) %s%s\n", v, symbolTypeChar(sym), name, line)
+			s.showSymbol(c.Out, sym, off)
 			continue
 		}
-		syms := s.Debug.LookupAll(a)
-		if len(syms) == 0 {
-			return fmt.Errorf("%s: symbol not found", a)
-		}
-		for _, sym := range syms {
-			line := ""
-			if symbolTypeChar(sym)|0x20 == 't' {
-				line = s.symLine(sym.Addr)
+		if len(named) == 0 {
+			fmt.Fprintf(c.Out, "symbol not found: %s\npossible alternatives:\n", a)
+			if s.querySymbols(c.Out, a, "  ") == 0 {
+				fmt.Fprintf(c.Out, "  (none found)\n")
 			}
-			fmt.Fprintf(c.Out, "%x (%c) %s%s\n", sym.Addr, symbolTypeChar(sym), sym.Name, line)
+			continue
+		}
+		for _, sym := range named {
+			s.showSymbol(c.Out, sym, 0)
 		}
 	}
 	return nil
+}
+
+// showSymbol prints one sym line as crash's show_symbol: address, type
+// letter, name (+decimal offset) and, for kernel text, the source position
+// gdb gives for the address ("" when none, after the space all the same).
+func (s *Session) showSymbol(w io.Writer, sym crashSymbol, off uint64) {
+	name := sym.shown
+	if off != 0 {
+		name = fmt.Sprintf("%s+%d", name, off)
+	}
+	fmt.Fprintf(w, "%x (%c) %s", sym.Addr+off, sym.kind(), name)
+	if s.isKernelText(sym.Addr + off) {
+		fmt.Fprintf(w, " %s", s.sourceLine(sym.Addr+off))
+	}
+	fmt.Fprintln(w)
+}
+
+// isKernelText tells an address in one of the vmlinux's executable
+// sections (crash's is_kernel_text).
+func (s *Session) isKernelText(addr uint64) bool {
+	sym, _, ok := s.Debug.SymbolAt(addr)
+	return ok && sym.SectionFlags&elf.SHF_EXECINSTR != 0
+}
+
+// sourceLine is "file: line" for a code address as crash's gdb gives it:
+// the line table's row for the address (the innermost position of inlined
+// code), a relative file joined to its unit's compilation directory
+// (debian/build/build_amd64_none_cloud-amd64/kernel/sched/core.c: 6654);
+// "" without line information.
+func (s *Session) sourceLine(addr uint64) string {
+	frames, err := s.Debug.Lines(addr)
+	if err != nil || len(frames) == 0 || frames[0].File == "" {
+		return ""
+	}
+	f := frames[0]
+	file := f.File
+	if !path.IsAbs(file) {
+		if dir := s.Debug.CompDir(addr); dir != "" {
+			file = strings.TrimSuffix(dir, "/") + "/" + file
+		}
+	}
+	for strings.Contains(file, "//") {
+		file = strings.ReplaceAll(file, "//", "/")
+	}
+	return fmt.Sprintf("%s: %d", file, f.Line)
 }
 
 // crashSymbol is one entry of crash's kernel symbol table.
@@ -207,4 +248,25 @@ func (s *Session) querySymbols(w io.Writer, str, pad string) int {
 		}
 	}
 	return n
+}
+
+// named returns the symbols crash finds by a name (clone suffixes
+// stripped), by address.
+func (t *crashSymbolTable) named(name string) []crashSymbol {
+	var out []crashSymbol
+	for _, sym := range t.syms {
+		if sym.shown == name {
+			out = append(out, sym)
+		}
+	}
+	return out
+}
+
+// kind is the type letter bfd gives crash: nm's, with V for a weak object.
+func (c crashSymbol) kind() byte {
+	k := c.Kind()
+	if c.Bind == elf.STB_WEAK && c.Type == elf.STT_OBJECT {
+		k = 'V'
+	}
+	return k
 }

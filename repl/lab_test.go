@@ -40,8 +40,7 @@ var noVMLinux = regexp.MustCompile(`^(log( -[Ttdmc]+)?|rd( -[0-9a-zA-Z]+)* -p .*
 // and not yet fixed; each subtest is skipped with the reason, so that the
 // test report lists them.
 var knownDifferences = map[string]string{
-	"sym schedule": "source path: crash prints the line table's directory too (debian/build/.../kernel/sched/core.c), dwarfsym.Lines the file alone",
-	"mod":          "crash adds [CONFIG_KALLSYMS] after (not loaded); module symbols are not loaded here",
+	"mod": "crash adds [CONFIG_KALLSYMS] after (not loaded); module symbols are not loaded here",
 }
 
 // labCompared are the commands this test compares: those of this
