@@ -49,6 +49,15 @@ func FuzzWalk(f *testing.F) {
 				t.Fatalf("offset within page lost: %#x -> %#x", vaddr, p)
 			}
 		}
+		// Trace must agree with Walk and end where the walk ended.
+		steps, tp, tsize, terr := tr.Trace(vaddr)
+		wp, wsize, werr := tr.Walk(vaddr)
+		if (terr == nil) != (werr == nil) || tp != wp || tsize != wsize {
+			t.Fatalf("Trace(%#x) = %#x, %#x, %v; Walk = %#x, %#x, %v", vaddr, tp, tsize, terr, wp, wsize, werr)
+		}
+		if len(steps) > tr.Levels() {
+			t.Fatalf("Trace(%#x): %d steps with %d levels", vaddr, len(steps), tr.Levels())
+		}
 		buf := make([]byte, 64)
 		n, err := tr.ReadVirt(buf, vaddr)
 		if n < len(buf) && err == nil {
