@@ -315,6 +315,9 @@ func (f *File) entryName(d *dwarf.Data, e *dwarf.Entry) string {
 func seekPC(lr *dwarf.LineReader, pc uint64) (dwarf.LineEntry, bool) {
 	var best, prev dwarf.LineEntry
 	found, havePrev := false, false
+	// same holds the rows before prev at prev's address: when prev is not
+	// a statement, gdb walks back to one that is (find_pc_sect_line).
+	var same []dwarf.LineEntry
 	for n := 0; n < 1<<24; n++ {
 		var e dwarf.LineEntry
 		if err := lr.Next(&e); err != nil {
@@ -323,7 +326,15 @@ func seekPC(lr *dwarf.LineReader, pc uint64) (dwarf.LineEntry, bool) {
 		if havePrev && !prev.EndSequence && prev.Address <= pc && pc < e.Address {
 			if !found || prev.Address >= best.Address {
 				best, found = prev, true
+				for k := len(same) - 1; k >= 0 && !best.IsStmt && same[k].Line != 0; k-- {
+					best = same[k]
+				}
 			}
+		}
+		if havePrev && !prev.EndSequence && e.Address == prev.Address {
+			same = append(same, prev)
+		} else {
+			same = same[:0]
 		}
 		prev, havePrev = e, true
 	}

@@ -118,6 +118,8 @@ type crashSymbol struct {
 	// .part.N and .llvm.N stripped (Symbol.Name keeps them: crash sorts
 	// by the full name).
 	shown string
+	// letter overrides the type letter of the section symbols added here.
+	letter byte
 }
 
 // crashSymbolTable is the vmlinux's symbol table as crash builds it, so
@@ -138,9 +140,13 @@ func (s *Session) crashSymbols() *crashSymbolTable {
 	if t, ok := crashTables.Load(s.Debug); ok {
 		return t.(*crashSymbolTable)
 	}
-	all, _ := s.Debug.Symbols()
-	all = slices.Clone(all)
-	slices.SortStableFunc(all, func(a, b dwarfsym.Symbol) int {
+	syms, _ := s.Debug.Symbols()
+	var all []crashSymbol
+	for _, sym := range syms {
+		all = append(all, crashSymbol{Symbol: sym, shown: stripCloneSuffix(sym.Name)})
+	}
+	all = append(all, sectionSymbols(s.Debug)...)
+	slices.SortStableFunc(all, func(a, b crashSymbol) int {
 		if c := cmp.Compare(a.Addr, b.Addr); c != 0 {
 			return c
 		}
@@ -156,19 +162,17 @@ func (s *Session) crashSymbols() *crashSymbolTable {
 			case sym.Name == "__per_cpu_start":
 				percpu = true
 			case percpu && (strings.HasPrefix(sym.Name, "per_cpu") || sym.Name == "__per_cpu_end"):
-			case percpu && (sym.Kind() == 'd' || sym.Kind() == 'D' || sym.Kind() == 'V'):
+			case percpu && (sym.kind() == 'd' || sym.kind() == 'D' || sym.kind() == 'V'):
 			default:
 				continue
 			}
 		}
-		t.syms = append(t.syms, crashSymbol{sym, stripCloneSuffix(sym.Name)})
+		t.syms = append(t.syms, sym)
 	}
 	if len(t.syms) == 0 {
 		// No _text: not a kernel as crash knows one (a test image); keep
 		// every symbol.
-		for _, sym := range all {
-			t.syms = append(t.syms, crashSymbol{sym, stripCloneSuffix(sym.Name)})
-		}
+		t.syms = all
 	}
 	crashTables.Store(s.Debug, t)
 	return t
@@ -243,7 +247,7 @@ func (s *Session) querySymbols(w io.Writer, str, pad string) int {
 	n := 0
 	for _, sym := range s.crashSymbols().syms {
 		if strings.Contains(sym.shown, str) {
-			fmt.Fprintf(w, "%s%x (%c) %s\n", pad, sym.Addr, sym.Kind(), sym.shown)
+			fmt.Fprintf(w, "%s%x (%c) %s\n", pad, sym.Addr, sym.kind(), sym.shown)
 			n++
 		}
 	}
@@ -262,8 +266,53 @@ func (t *crashSymbolTable) named(name string) []crashSymbol {
 	return out
 }
 
+// sectionSymbols are the vmlinux's STT_SECTION symbols, which bfd hands
+// crash named after their sections (dwarfsym leaves them out): crash names
+// an address at a section's start by them when they sort first (.data).
+func sectionSymbols(f *dwarfsym.File) []crashSymbol {
+	ef := f.ELF()
+	syms, err := ef.Symbols()
+	if err != nil {
+		return nil
+	}
+	var out []crashSymbol
+	for _, es := range syms {
+		if elf.ST_TYPE(es.Info) != elf.STT_SECTION || int(es.Section) >= len(ef.Sections) || es.Section == elf.SHN_UNDEF {
+			continue
+		}
+		sec := ef.Sections[es.Section]
+		if sec.Flags&elf.SHF_ALLOC == 0 {
+			continue
+		}
+		var letter byte
+		switch {
+		case sec.Flags&elf.SHF_EXECINSTR != 0:
+			letter = 't'
+		case sec.Type == elf.SHT_NOBITS:
+			letter = 'b'
+		case sec.Flags&elf.SHF_WRITE != 0:
+			letter = 'd'
+		default:
+			letter = 'r'
+		}
+		addr := es.Value
+		if addr >= 0xffffffff80000000 {
+			addr += f.Relocation()
+		}
+		out = append(out, crashSymbol{
+			Symbol: dwarfsym.Symbol{Name: sec.Name, Addr: addr, Type: elf.STT_SECTION, Bind: elf.STB_LOCAL, Section: sec.Name, SectionFlags: sec.Flags},
+			shown:  sec.Name,
+			letter: letter,
+		})
+	}
+	return out
+}
+
 // kind is the type letter bfd gives crash: nm's, with V for a weak object.
 func (c crashSymbol) kind() byte {
+	if c.letter != 0 {
+		return c.letter
+	}
 	k := c.Kind()
 	if c.Bind == elf.STB_WEAK && c.Type == elf.STT_OBJECT {
 		k = 'V'

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,13 +17,19 @@ import (
 func init() {
 	register(&Command{
 		Name:    "sys",
-		Usage:   "",
+		Usage:   "[-c [name|number]]",
 		Summary: "system data",
 		Help: `Displays crash's system block: the vmlinux and dump files, CPUs, the
 crash date, the kernel's uname fields (read from init_uts_ns through
 VMCOREINFO), memory size and the panic message (found in the kernel log
 as crash finds it). UPTIME, LOAD AVERAGE and TASKS need the vmlinux and
-say so without one.`,
+say so without one.
+
+   -c [name|number]  the system call table: each entry's function and the
+                     source file and line that defines it (as crash, the
+                     first line of the function outside include/*.h),
+                     or only the entries whose name contains name, or
+                     the one numbered number.`,
 		Run: runSys,
 	})
 }
@@ -30,8 +38,11 @@ say so without one.`,
 const unknownNoVMLinux = "(unknown without vmlinux)"
 
 func runSys(c *Context, args []string) error {
+	if len(args) > 0 && args[0] == "-c" {
+		return runSysCalls(c, args[1:])
+	}
 	if len(args) > 0 {
-		return usagef("sys takes no arguments yet (sys -c, -t, -i and config are not supported)")
+		return usagef("sys takes no arguments but -c (-t, -i and config are not supported)")
 	}
 	s := c.Session
 	d := s.Dump
@@ -111,7 +122,7 @@ func writeDumpFile(w io.Writer, d *vmcore.Dump) {
 
 func runSysRest(c *Context, s *Session, d *vmcore.Dump, w io.Writer) error {
 	fmt.Fprintf(w, "LOAD AVERAGE: %s\n", s.loadAverage())
-	fmt.Fprintf(w, "       TASKS: %s\n", notYetOr(s, "(not computed yet: needs the task list)"))
+	fmt.Fprintf(w, "       TASKS: %s\n", s.taskCount())
 	uts, utsErr := s.utsname()
 	if utsErr != nil {
 		uts.release = d.Release()
@@ -260,6 +271,19 @@ func (s *Session) panicMessage() string {
 }
 
 // notYetOr says why a sys field is missing: no vmlinux, or not done yet.
+// taskCount is crash's TASKS: every task it found, threads and each CPU's
+// idle task included (the entries ps lists).
+func (s *Session) taskCount() string {
+	if s.Debug == nil {
+		return unknownNoVMLinux
+	}
+	tb, err := s.TaskTable()
+	if err != nil {
+		return fmt.Sprintf("(unknown: %v)", err)
+	}
+	return strconv.Itoa(len(tb.Tasks))
+}
+
 func notYetOr(s *Session, reason string) string {
 	if s.Debug == nil {
 		return unknownNoVMLinux
@@ -367,4 +391,122 @@ func (s *Session) cpuMask(name string) int {
 		n += bits.OnesCount8(b)
 	}
 	return n
+}
+
+const sysCallHeader = "NUM  SYSTEM CALL                FILE AND LINE NUMBER\n"
+
+// runSysCalls prints sys_call_table as crash's sys -c does.
+func runSysCalls(c *Context, specs []string) error {
+	s := c.Session
+	if s.Debug == nil {
+		return fmt.Errorf("sys -c needs the vmlinux")
+	}
+	table, ok := s.Debug.Lookup("sys_call_table")
+	if !ok {
+		return fmt.Errorf("sys_call_table: symbol not found")
+	}
+	t := s.crashSymbols()
+	n := int(table.Size / 8)
+	if n == 0 {
+		// crash: up to the next symbol's address.
+		n = 256
+		i := sort.Search(len(t.syms), func(i int) bool { return t.syms[i].Addr > table.Addr })
+		if i < len(t.syms) {
+			n = int((t.syms[i].Addr - table.Addr) / 8)
+		}
+	}
+	n = min(n, 4096)
+	buf := make([]byte, 8*n)
+	if _, err := s.ReadVirt(buf, table.Addr); err != nil {
+		return readError(kernelVirtual, table.Addr, "sys_call_table", err)
+	}
+	niSyscall, _ := s.Debug.Lookup("sys_ni_syscall")
+	buildDir := ""
+	if sched, ok := s.Debug.Lookup("schedule"); ok {
+		l := s.sourceLine(sched.Addr)
+		if i := strings.Index(l, "/kernel/"); i >= 0 {
+			buildDir = l[:i]
+		} else if i := strings.Index(l, "/./arch/"); i >= 0 {
+			buildDir = l[:i]
+		}
+	}
+	var out bytes.Buffer
+	out.WriteString(sysCallHeader)
+	for i := 0; i < n; i++ {
+		if err := c.Stopped(); err != nil {
+			return err
+		}
+		fn := binary.LittleEndian.Uint64(buf[8*i:])
+		sym, off, ok := t.search(fn)
+		if !ok || off != 0 {
+			fmt.Fprintf(&out, "%3d  invalid sys_call_table entry: %x ", i, fn)
+			if name := s.crashSymbolic(fn); name != "" {
+				fmt.Fprintf(&out, "(%s)\n", name)
+			} else {
+				out.WriteString("\n")
+			}
+			continue
+		}
+		name := sym.shown
+		if niSyscall.Addr != 0 && fn == niSyscall.Addr {
+			name = "sys_ni_syscall"
+		}
+		fmt.Fprintf(&out, "%3d  %-26s ", i, name)
+		out.WriteString(s.sysCallSource(t, fn, buildDir))
+		out.WriteString("\n")
+	}
+	if len(specs) == 0 {
+		_, err := c.Out.Write(out.Bytes())
+		return err
+	}
+	lines := strings.SplitAfter(out.String(), "\n")[1:]
+	for _, spec := range specs {
+		number := spec != "" && strings.Trim(spec, "0123456789") == ""
+		if number {
+			v, _ := strconv.Atoi(spec)
+			spec = strconv.Itoa(v)
+		}
+		header := false
+		for _, line := range lines {
+			f := strings.Fields(line)
+			if len(f) < 2 || !(number && f[0] == spec || !number && strings.Contains(f[1], spec)) {
+				continue
+			}
+			if !header {
+				io.WriteString(c.Out, sysCallHeader)
+				header = true
+			}
+			io.WriteString(c.Out, line)
+			if number {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// sysCallSource is the position crash shows for a system call: the first
+// address of the function, up to the next symbol, whose line is not an
+// include/ header's, from the build directory on ("../fs/read_write.c:
+// 621").
+func (s *Session) sysCallSource(t *crashSymbolTable, fn uint64, buildDir string) string {
+	// Up to crash's next_symbol: the first with a higher address.
+	i := sort.Search(len(t.syms), func(i int) bool { return t.syms[i].Addr > fn })
+	if i >= len(t.syms) {
+		return ""
+	}
+	next := t.syms[i].Addr
+	for addr := fn; addr < next && addr-fn < 1<<16; addr++ {
+		l := s.sourceLine(addr)
+		if strings.Contains(l, ".h: ") && strings.Contains(l, "include/") {
+			continue
+		}
+		if j := strings.Index(l, buildDir); j >= 0 {
+			if l == "" {
+				return ""
+			}
+			return ".." + l[j+len(buildDir):]
+		}
+	}
+	return ""
 }

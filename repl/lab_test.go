@@ -169,7 +169,7 @@ func TestLabAgainstCrash(t *testing.T) {
 	}
 }
 
-// compareSys checks the sys lines computed without task data.
+// compareSys checks the sys block field by field (paths resolved).
 func compareSys(t *testing.T, want, got string, skipUptime bool) {
 	field := func(text, label string) string {
 		for _, line := range strings.Split(text, "\n") {
@@ -196,8 +196,7 @@ func compareSys(t *testing.T, want, got string, skipUptime bool) {
 			t.Errorf("sys %s: crash %q, ours %q", label, w, g)
 		}
 	}
-	// TASKS is not computed yet.
-	for _, label := range []string{"CPUS", "DATE", "UPTIME", "LOAD AVERAGE", "NODENAME", "RELEASE", "VERSION", "MACHINE", "MEMORY", "PANIC"} {
+	for _, label := range []string{"CPUS", "DATE", "UPTIME", "LOAD AVERAGE", "TASKS", "NODENAME", "RELEASE", "VERSION", "MACHINE", "MEMORY", "PANIC"} {
 		if label == "UPTIME" && skipUptime {
 			continue
 		}
