@@ -27,7 +27,7 @@ Selectors (any number; without one, every task):
   active       the task each CPU was running
   RU IN UN ID ST TR ZO DE PA WA NE SW
                tasks in that state (one)
-Commands (one or more): bt, ps, task, set. Flags may come anywhere and go
+Commands (one or more): bt, ps, task, set, sig. Flags may come anywhere and go
 to the commands: bt -f -l; ps -s -G -y and one of -a -c -p -t -l -m -r -g;
 task -R member[,member] -x -d. Each task's output starts with its header
 line, except ps's (one table) and task -R's (its own).`,
@@ -42,7 +42,7 @@ line, except ps's (one table) and task -R's (its own).`,
 // foreachRuns are refused with a message.
 var foreachKeywords = []string{"bt", "vm", "task", "files", "net", "set", "ps", "sig", "vtop", "test"}
 
-var foreachRuns = map[string]bool{"bt": true, "task": true, "set": true, "ps": true}
+var foreachRuns = map[string]bool{"bt": true, "task": true, "set": true, "ps": true, "sig": true}
 
 var stateNames = []string{"RU", "IN", "UN", "ST", "TR", "ZO", "DE", "SW", "PA", "WA", "ID", "NE"}
 
@@ -155,7 +155,7 @@ func runForeach(c *Context, args []string) error {
 	}
 	for _, k := range keys {
 		if !foreachRuns[k] {
-			return fmt.Errorf("%s is not implemented here: foreach runs bt, ps, task and set", k)
+			return fmt.Errorf("%s is not implemented here: foreach runs bt, ps, task, set and sig", k)
 		}
 	}
 
@@ -186,6 +186,16 @@ func runForeach(c *Context, args []string) error {
 		case "set":
 			if reference != "" {
 				return errors.New("set command does not support -R option")
+			}
+		case "sig":
+			if flags["l"] || flags["s"] {
+				return errors.New("sig: -l and -s options are not applicable")
+			}
+			if flags["g"] {
+				return errors.New("sig -g is not implemented here")
+			}
+			if reference != "" {
+				return errors.New("sig: -R not supported yet")
 			}
 		case "ps":
 			n := 0
@@ -264,6 +274,8 @@ func runForeach(c *Context, args []string) error {
 				err = doTask(c, t, true, members, radix)
 			case "set":
 				writeContext(c, t, tr)
+			case "sig":
+				err = writeSignals(c, t)
 			case "ps":
 				ps.o.noHeader = subsequent > 0
 				subsequent++
