@@ -1,6 +1,7 @@
 package repl
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 
@@ -58,6 +59,9 @@ func runLog(c *Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if f.Caller {
+		f.CallerWidth = c.Session.callerWidth()
+	}
 	if f.CTime {
 		bt, ok := c.Session.bootTime()
 		if !ok {
@@ -111,4 +115,24 @@ func WriteLogJSON(s *Session, w io.Writer) error {
 		return fmt.Errorf("%d warnings while reading the log; first: %s", len(warns), warns[0].Msg)
 	}
 	return nil
+}
+
+// callerWidth is the width crash pads -c's caller id to: 6 columns when
+// the kernel's pid_max has at most five digits, 7 for six, else 8.
+func (s *Session) callerWidth() int {
+	addr, ok := s.Symbols.LookupSymbol("pid_max")
+	if !ok {
+		return 8
+	}
+	var b [4]byte
+	if _, err := s.ReadVirt(b[:], addr); err != nil {
+		return 8
+	}
+	switch pidMax := binary.LittleEndian.Uint32(b[:]); {
+	case pidMax <= 99999:
+		return 6
+	case pidMax <= 999999:
+		return 7
+	}
+	return 8
 }

@@ -252,7 +252,12 @@ func rdValues(c *Context, o rdOptions, addr uint64, count int64) error {
 // %02x in hex; %15ld, %20lu, %12d, %5d, %3d in decimal; "sym+off" padded to
 // 16 with -s.
 func formatValue(s *Session, o rdOptions, v uint64) string {
-	if o.symbolic {
+	if o.symbolic && s.Debug != nil {
+		// crash's value_to_symstr over its own symbol table.
+		if name := s.crashSymbolic(v); name != "" {
+			return fmt.Sprintf("%-16s ", name)
+		}
+	} else if o.symbolic {
 		if name, off, ok := s.Symbols.SymbolAt(v); ok {
 			sym := name
 			if off != 0 {
