@@ -5,6 +5,13 @@
 // starts (Tracer): a sleeping task from the frame it switched out with, a
 // task running at the crash from the marks the crash path leaves on its
 // stack, as crash finds them, or from the registers the dump saved.
+// It also reads what ps's other views need: each thread group's resource
+// limits (Rlimits), and a process's own user memory (UserMemory, Args):
+// the dump is not in that process's context, so its user pages are found
+// by walking its page tables (mm->pgd) and read through the kernel's
+// direct map, page by page, and a page the dump lacks (makedumpfile
+// levels with bit 8, user data, such as -d 31) is reported with its
+// address.
 //
 // It works on typed reads (package value) of a vmlinux's types, so it
 // follows the layout of whatever kernel the dump holds; it reads each
