@@ -2,10 +2,14 @@ package repl
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/bits"
 	"strconv"
 	"strings"
+
+	"github.com/vmcoretools/vmcore/arch/amd64"
+	"github.com/vmcoretools/vmcore/physmem"
 )
 
 func init() {
@@ -19,7 +23,7 @@ address unless -p is given; it may be hexadecimal, a symbol, or an
 expression in parentheses.
 
    -p  the address is a physical address.
-   -u  the address is a user virtual address (needs a task context: not yet).
+   -u  the address is a user virtual address of the current context's task.
    -d  display in signed decimal.
    -D  display in unsigned decimal.
    -s  display values that are kernel addresses symbolically (64-bit only).
@@ -56,6 +60,7 @@ type rdOptions struct {
 	netOrder bool
 	reverse  bool
 	space    addrSpace
+	user     *userMemory // -u: the current task's address space
 }
 
 // asciiUnlimited is rd -a's count without a count argument: up to the first
@@ -93,7 +98,11 @@ func runRd(c *Context, args []string) error {
 		case "p":
 			o.space = physical
 		case "u":
-			return fmt.Errorf("-u: user virtual addresses need a task context, which is not available yet")
+			u, err := c.Session.userMemory()
+			if err != nil {
+				return fmt.Errorf("-u: %w", err)
+			}
+			o.user = u
 		case "m":
 			return fmt.Errorf("-m only applies to xen dumps")
 		case "f":
@@ -176,12 +185,12 @@ func rdValues(c *Context, o rdOptions, addr uint64, count int64) error {
 	perLine := 16 / o.size
 	asciiStart := map[int]int{8: 37, 4: 39, 2: 43, 1: 51}[o.size] + 16
 	withASCII := o.format == rdHex && !o.symbolic && !o.noASCII
-	what := fmt.Sprintf("%d-bit %s", o.size*8, o.space.crashName())
+	what := fmt.Sprintf("%d-bit %s", o.size*8, o.spaceName())
 
 	var line strings.Builder
 	var chars []byte
 	buf := make([]byte, 8)
-	mem := &pageReader{s: c.Session, space: o.space}
+	mem := &pageReader{fetch: o.reader(c.Session)}
 	endLine := func() {
 		if withASCII && len(chars) > 0 {
 			if pad := asciiStart - line.Len(); pad > 0 {
@@ -202,7 +211,7 @@ func rdValues(c *Context, o rdOptions, addr uint64, count int64) error {
 			if line.Len() > 0 {
 				endLine()
 			}
-			return readError(o.space, addr, what, err)
+			return o.readError(addr, what, err)
 		}
 		if i%int64(perLine) == 0 {
 			if i > 0 {
@@ -318,9 +327,9 @@ func rdASCII(c *Context, o rdOptions, addr uint64, count int64) error {
 				return err
 			}
 		}
-		if err := c.Session.read(o.space, b, addr); err != nil {
+		if err := o.reader(c.Session)(b, addr); err != nil {
 			flush()
-			return readError(o.space, addr, "ascii", err)
+			return o.readError(addr, "ascii", err)
 		}
 		if b[0] >= 0x20 && b[0] < 0x7f {
 			if onLine%60 == 0 {
@@ -349,8 +358,7 @@ func rdASCII(c *Context, o rdOptions, addr uint64, count int64) error {
 // that cannot be read whole is read value by value, so that the error names
 // the first address that failed, as crash's does.
 type pageReader struct {
-	s     *Session
-	space addrSpace
+	fetch func(p []byte, addr uint64) error
 	base  uint64
 	page  []byte
 	valid bool
@@ -365,7 +373,7 @@ func (r *pageReader) read(p []byte, addr uint64) error {
 			if r.page == nil {
 				r.page = make([]byte, rdPage)
 			}
-			r.valid = r.s.read(r.space, r.page, base) == nil
+			r.valid = r.fetch(r.page, base) == nil
 			r.base = base
 		}
 		if r.valid {
@@ -373,5 +381,92 @@ func (r *pageReader) read(p []byte, addr uint64) error {
 			return nil
 		}
 	}
-	return r.s.read(r.space, p, addr)
+	return r.fetch(p, addr)
+}
+
+// reader reads the address space rd was asked for.
+func (o rdOptions) reader(s *Session) func(p []byte, addr uint64) error {
+	if o.user != nil {
+		return o.user.read
+	}
+	return func(p []byte, addr uint64) error { return s.read(o.space, p, addr) }
+}
+
+// spaceName is crash's name of the address space in read errors.
+func (o rdOptions) spaceName() string {
+	if o.user != nil {
+		return "UVADDR"
+	}
+	return o.space.crashName()
+}
+
+// readError words a failed read as crash does.
+func (o rdOptions) readError(addr uint64, what string, err error) error {
+	if o.user == nil {
+		return readError(o.space, addr, what, err)
+	}
+	switch {
+	case errors.Is(err, amd64.ErrNotMapped), errors.Is(err, amd64.ErrNonCanonical):
+		return fmt.Errorf("invalid user virtual address: %x  type: %q", addr, what)
+	case errors.Is(err, physmem.ErrExcluded):
+		return fmt.Errorf("page excluded: user virtual address: %x  type: %q", addr, what)
+	}
+	return fmt.Errorf("read error: user virtual address: %x  type: %q (%v)", addr, what, err)
+}
+
+// userMemory is a task's user address space: its page tables, walked for
+// each page read.
+type userMemory struct {
+	s      *Session
+	pgd    uint64 // physical address of mm->pgd
+	levels int
+}
+
+// userMemory is the address space of the current context's task (set;
+// the panic task at start), as crash's rd -u reads.
+func (s *Session) userMemory() (*userMemory, error) {
+	if s.Debug == nil {
+		return nil, fmt.Errorf("user addresses need the vmlinux")
+	}
+	t, err := s.CurrentTask()
+	if err != nil {
+		return nil, err
+	}
+	if t.MM == 0 {
+		return nil, fmt.Errorf("the current task (pid %d, %s) has no user address space", t.PID, t.Comm)
+	}
+	off, err := s.Debug.Offset("struct mm_struct", "pgd")
+	if err != nil {
+		if off, err = s.Debug.Offset("mm_struct", "pgd"); err != nil {
+			return nil, err
+		}
+	}
+	var b [8]byte
+	if _, err := s.ReadVirt(b[:], t.MM+uint64(off)); err != nil {
+		return nil, readError(kernelVirtual, t.MM+uint64(off), "mm_struct pgd", err)
+	}
+	tr, err := s.Translator()
+	if err != nil {
+		return nil, err
+	}
+	pgd, _, err := tr.Translate(binary.LittleEndian.Uint64(b[:]))
+	if err != nil {
+		return nil, fmt.Errorf("the task's page table: %w", err)
+	}
+	return &userMemory{s: s, pgd: pgd, levels: tr.Levels()}, nil
+}
+
+func (u *userMemory) read(p []byte, addr uint64) error {
+	for len(p) > 0 {
+		paddr, _, err := amd64.WalkFrom(u.s.Dump.Phys(), u.pgd, u.levels, addr)
+		if err != nil {
+			return err
+		}
+		n := min(len(p), int(rdPage-addr%rdPage))
+		if _, err := u.s.Dump.ReadPhys(p[:n], paddr); err != nil {
+			return err
+		}
+		p, addr = p[n:], addr+uint64(n)
+	}
+	return nil
 }
