@@ -27,7 +27,7 @@ Selectors (any number; without one, every task):
   active       the task each CPU was running
   RU IN UN ID ST TR ZO DE PA WA NE SW
                tasks in that state (one)
-Commands (one or more): bt, ps, task, set, sig, files. Flags may come anywhere and go
+Commands (one or more): bt, ps, task, set, sig, files, vm. Flags may come anywhere and go
 to the commands: bt -f -l; ps -s -G -y and one of -a -c -p -t -l -m -r -g;
 task -R member[,member] -x -d. Each task's output starts with its header
 line, except ps's (one table) and task -R's (its own).`,
@@ -42,7 +42,7 @@ line, except ps's (one table) and task -R's (its own).`,
 // foreachRuns are refused with a message.
 var foreachKeywords = []string{"bt", "vm", "task", "files", "net", "set", "ps", "sig", "vtop", "test"}
 
-var foreachRuns = map[string]bool{"bt": true, "task": true, "set": true, "ps": true, "sig": true, "files": true}
+var foreachRuns = map[string]bool{"bt": true, "task": true, "set": true, "ps": true, "sig": true, "files": true, "vm": true}
 
 var stateNames = []string{"RU", "IN", "UN", "ST", "TR", "ZO", "DE", "SW", "PA", "WA", "ID", "NE"}
 
@@ -155,7 +155,7 @@ func runForeach(c *Context, args []string) error {
 	}
 	for _, k := range keys {
 		if !foreachRuns[k] {
-			return fmt.Errorf("%s is not implemented here: foreach runs bt, ps, task, set, sig and files", k)
+			return fmt.Errorf("%s is not implemented here: foreach runs bt, ps, task, set, sig, files and vm", k)
 		}
 	}
 
@@ -196,6 +196,15 @@ func runForeach(c *Context, args []string) error {
 			}
 			if reference != "" {
 				return errors.New("sig: -R not supported yet")
+			}
+		case "vm":
+			for _, f := range []string{"p", "v", "m", "x", "d"} {
+				if flags[f] {
+					return fmt.Errorf("vm -%s is not implemented here", f)
+				}
+			}
+			if reference != "" {
+				return errors.New("vm -R is not implemented here")
 			}
 		case "files":
 			if flags["p"] {
@@ -285,6 +294,8 @@ func runForeach(c *Context, args []string) error {
 				err = writeSignals(c, t)
 			case "files":
 				err = writeFiles(c, t)
+			case "vm":
+				err = writeVM(c, t)
 			case "ps":
 				ps.o.noHeader = subsequent > 0
 				subsequent++
