@@ -128,7 +128,8 @@ func TestComplete(t *testing.T) {
 		want  []string
 		wordN int
 	}{
-		{"v", []string{"vtop "}, 1},
+		{"vt", []string{"vtop "}, 2},
+		{"v", []string{"vm", "vtop"}, 1}, // several: no space added
 		{"rd -", []string{"-a", "-d", "-D", "-s", "-S", "-p", "-u", "-x", "-N", "-R", "-8", "-16", "-32", "-64", "-o", "-e"}, 1},
 		{"rd -1", []string{"-16"}, 2},
 		{"rd init_t", []string{"init_task", "init_top_pgt"}, 6},
