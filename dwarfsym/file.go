@@ -73,6 +73,8 @@ type File struct {
 	arOnce  sync.Once
 	aranges []arange
 	arErr   error
+
+	mods moduleSymbols // added by AddModuleSymbols
 }
 
 // Open opens the ELF file at path, mapping it into memory where the system

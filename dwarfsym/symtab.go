@@ -22,6 +22,7 @@ type Symbol struct {
 	Bind    elf.SymBind
 	Section string // "" for absolute symbols
 	PerCPU  bool   // in .data..percpu: Addr is an offset into each CPU's area
+	Module  string // the loaded module it belongs to (AddModuleSymbols); "" for the vmlinux's
 
 	SectionFlags elf.SectionFlag // of the symbol's section
 
@@ -283,7 +284,7 @@ func (f *File) Lookup(name string) (Symbol, bool) {
 	}
 	idx := t.named(name)
 	if len(idx) == 0 {
-		return Symbol{}, false
+		return f.mods.lookup(name)
 	}
 	return f.symbol(t, &t.entries[idx[0]]), true
 }
@@ -299,6 +300,11 @@ func (f *File) LookupAll(name string) []Symbol {
 	for _, i := range t.named(name) {
 		out = append(out, f.symbol(t, &t.entries[i]))
 	}
+	if len(out) == 0 {
+		if s, ok := f.mods.lookup(name); ok {
+			out = append(out, s)
+		}
+	}
 	return out
 }
 
@@ -308,6 +314,14 @@ func (f *File) LookupAll(name string) []Symbol {
 // label at the same place). ok is false for an address below every symbol or
 // past the end of the section of the nearest one.
 func (f *File) SymbolAt(addr uint64) (sym Symbol, off uint64, ok bool) {
+	sym, off, ok = f.vmlinuxSymbolAt(addr)
+	if !ok {
+		return f.mods.at(addr)
+	}
+	return sym, off, ok
+}
+
+func (f *File) vmlinuxSymbolAt(addr uint64) (sym Symbol, off uint64, ok bool) {
 	t, err := f.symbols()
 	if err != nil || len(t.byAddr) == 0 {
 		return Symbol{}, 0, false
@@ -363,16 +377,20 @@ func rank(e *symEntry, a uint64) int {
 	return r
 }
 
-// Symbols returns every symbol, by address; a listing for sym -l.
+// Symbols returns every symbol, by address, the modules' (AddModuleSymbols)
+// after the vmlinux's; a listing for sym -l.
 func (f *File) Symbols() ([]Symbol, error) {
 	t, err := f.symbols()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Symbol, len(t.entries))
+	out := make([]Symbol, len(t.entries), len(t.entries)+f.ModuleSymbolCount())
 	for i := range t.entries {
 		out[i] = f.symbol(t, &t.entries[i])
 	}
+	f.mods.mu.RLock()
+	out = append(out, f.mods.byAddr...) // above the vmlinux's, in module space
+	f.mods.mu.RUnlock()
 	return out, nil
 }
 

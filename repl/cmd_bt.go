@@ -195,9 +195,12 @@ func writeBacktrace(c *Context, tr *tasks.Tracer, t *tasks.Task, bo btOptions) {
 			// exception frame printed above, not as a frame of its own.
 			continue
 		}
-		name := "??"
+		name, module := "??", ""
 		if sym, _, ok := s.Debug.SymbolAt(f.PC); ok {
 			name = sym.Name
+			if sym.Module != "" {
+				module = " [" + sym.Module + "]" // crash names a module's frames' module
+			}
 		}
 		lead := " "
 		if level >= 10 {
@@ -212,7 +215,7 @@ func writeBacktrace(c *Context, tr *tasks.Tracer, t *tasks.Task, bo btOptions) {
 				slot += 8
 			}
 		}
-		fmt.Fprintf(w, "%s#%d [%x] %s at %x\n", lead, level, slot, name, f.PC)
+		fmt.Fprintf(w, "%s#%d [%x] %s at %x%s\n", lead, level, slot, name, f.PC, module)
 		level++
 		if bo.lines {
 			if fr, err := s.Debug.Lines(f.PC); err == nil && len(fr) > 0 {

@@ -16,8 +16,11 @@ func init() {
 		Summary: "module information",
 		Help: `Lists the kernel modules loaded at the crash, from the kernel's module
 list: the struct module address, the name, the base address of the
-module's core (text) and its size, as crash's mod does. Module symbols
-and debuginfo are not loaded yet, so OBJECT FILE is "(not loaded)".`,
+module's core (text) and its size, as crash's mod does. Each module's
+symbols are read from its own in-memory table when the session opens
+("[CONFIG_KALLSYMS]", as in crash), so backtraces, sym and dis name module
+code; module debuginfo (crash's mod -s) is not loaded, so OBJECT FILE is
+"(not loaded)".`,
 		NeedsVMLinux: true,
 		Run:          runMod,
 	})
@@ -72,9 +75,21 @@ func runMod(c *Context, args []string) error {
 		nameW = max(nameW, len(r.name))
 		sizeW = max(sizeW, len(strconv.FormatUint(r.size, 10)))
 	}
-	fmt.Fprintf(c.Out, "%s  %-*s  %s  %*s  OBJECT FILE\n", center("MODULE", 16), nameW, "NAME", center("BASE", 16), sizeW, "SIZE")
+	// Kernels from 6.4 keep a module's regions in mem[]; crash then heads
+	// the column TEXT_BASE.
+	baseHead := "BASE"
+	if len(mods) > 0 {
+		if _, err := mods[0].Member("core_layout"); err != nil {
+			baseHead = "TEXT_BASE"
+		}
+	}
+	fmt.Fprintf(c.Out, "%s  %-*s  %s  %*s  OBJECT FILE\n", center("MODULE", 16), nameW, "NAME", center(baseHead, 16), sizeW, "SIZE")
 	for _, r := range rows {
-		fmt.Fprintf(c.Out, "%16x  %-*s  %16x  %*d  (not loaded)\n", r.addr, nameW, r.name, r.base, sizeW, r.size)
+		kallsyms := ""
+		if c.Session.moduleSymbols[r.addr] > 0 {
+			kallsyms = "  [CONFIG_KALLSYMS]" // crash: symbols from the module's own table
+		}
+		fmt.Fprintf(c.Out, "%16x  %-*s  %16x  %*d  (not loaded)%s\n", r.addr, nameW, r.name, r.base, sizeW, r.size, kallsyms)
 	}
 	return nil
 }

@@ -75,6 +75,12 @@ func (s *Session) showSymbol(w io.Writer, sym crashSymbol, off uint64) {
 		name = fmt.Sprintf("%s+%d", name, off)
 	}
 	fmt.Fprintf(w, "%x (%c) %s", sym.Addr+off, sym.kind(), name)
+	if sym.Module != "" {
+		// A module's symbol, from its kallsyms: crash names the module
+		// where it would give the source line.
+		fmt.Fprintf(w, " [%s] \n", sym.Module)
+		return
+	}
 	if s.isKernelText(sym.Addr + off) {
 		fmt.Fprintf(w, " %s", s.sourceLine(sym.Addr+off))
 	}

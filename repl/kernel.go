@@ -34,6 +34,9 @@ func NewKernelSession(d *vmcore.Dump, vmlinux string, f *dwarfsym.File) *Session
 	ks := &debugSymbols{f: f}
 	s := NewSession(d, vmlinux, ks, ks)
 	s.Debug = f
+	// Modules' symbols, as crash loads them at start-up; a dump whose
+	// module list cannot be read still opens.
+	s.moduleSymbols, _ = s.loadModuleSymbols()
 	return s
 }
 

@@ -39,9 +39,7 @@ var noVMLinux = regexp.MustCompile(`^(log( -[Ttdmc]+)?|rd( -[0-9a-zA-Z]+)* -p .*
 // knownDifferences are outputs that differ from crash for a reason found
 // and not yet fixed; each subtest is skipped with the reason, so that the
 // test report lists them.
-var knownDifferences = map[string]string{
-	"mod": "crash adds [CONFIG_KALLSYMS] after (not loaded); module symbols are not loaded here",
-}
+var knownDifferences = map[string]string{}
 
 // labCompared are the commands this test compares: those of this
 // change. ps, bt and foreach are compared by their own lab tests.

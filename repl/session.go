@@ -49,6 +49,10 @@ type Session struct {
 
 	valuesOnce sync.Once
 	values     *value.Context
+
+	// moduleSymbols counts the symbols read from each module's kallsyms,
+	// by struct module address (see loadModuleSymbols).
+	moduleSymbols map[uint64]int
 }
 
 // NewSession prepares a session on d. symbols and names may be nil: the
