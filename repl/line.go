@@ -20,8 +20,8 @@ type Line struct {
 // tokenised (a script with a runaway line, or binary data on stdin).
 const maxLineLen = 1 << 16
 
-// ParseLine splits a command line. Quotes ('...' and "...") group words and
-// are removed; a parenthesised expression such as `(jiffies + 0x10)` is one
+// ParseLine splits a command line. Quotes ('...' and "...") group words;
+// double quotes are removed and single quotes kept, as crash does; a parenthesised expression such as `(jiffies + 0x10)` is one
 // argument, kept with its parentheses. '|' and '>' inside quotes or
 // parentheses are plain characters, and so is the '>' of C's "->".
 func ParseLine(s string) (*Line, error) {
@@ -46,14 +46,21 @@ func ParseLine(s string) (*Line, error) {
 		ch := s[i]
 		switch {
 		case quote != 0:
-			if ch == quote {
-				quote = 0
-			} else {
+			if ch != quote || ch == '\'' {
 				word.WriteByte(ch)
 			}
+			if ch == quote {
+				quote = 0
+			}
 		case ch == '\'' || ch == '"':
+			// Both group words; single quotes stay in the argument, as
+			// crash keeps them: ps 'lab.*' and foreach 'x' take a regular
+			// expression, and p 'a' a character.
 			quote = ch
 			inWord = true
+			if ch == '\'' {
+				word.WriteByte(ch)
+			}
 		case ch == '(':
 			depth++
 			word.WriteByte(ch)
@@ -121,7 +128,11 @@ func redirectTarget(s string) (string, error) {
 	case len(sub.Args) > 1:
 		return "", fmt.Errorf("more than one file name after '>': %q", strings.Join(sub.Args, " "))
 	}
-	return sub.Args[0], nil
+	name := sub.Args[0]
+	if len(name) >= 2 && name[0] == '\'' && name[len(name)-1] == '\'' {
+		name = name[1 : len(name)-1] // a quoted file name is the name inside
+	}
+	return name, nil
 }
 
 // SplitCommands splits `-c` text at the semicolons that are outside quotes
