@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/vmcoretools/vmcore/value"
 )
@@ -83,7 +82,7 @@ func runMod(c *Context, args []string) error {
 			baseHead = "TEXT_BASE"
 		}
 	}
-	fmt.Fprintf(c.Out, "%s  %-*s  %s  %*s  OBJECT FILE\n", center("MODULE", 16), nameW, "NAME", center(baseHead, 16), sizeW, "SIZE")
+	fmt.Fprintf(c.Out, "%s  %-*s  %s  %*s  OBJECT FILE\n", centerIn("MODULE", 16, false), nameW, "NAME", centerIn(baseHead, 16, false), sizeW, "SIZE")
 	for _, r := range rows {
 		kallsyms := ""
 		if c.Session.moduleSymbols[r.addr] > 0 {
@@ -139,13 +138,4 @@ func moduleCore(m value.Value) (base, size uint64, err error) {
 		}
 	}
 	return base, size, nil
-}
-
-// center centres s in width columns as crash's mkstring(CENTER|LJUST).
-func center(s string, width int) string {
-	if len(s) >= width {
-		return s
-	}
-	left := (width - len(s)) / 2
-	return strings.Repeat(" ", left) + s + strings.Repeat(" ", width-len(s)-left)
 }

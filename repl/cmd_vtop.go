@@ -271,14 +271,14 @@ func writePTE(w io.Writer, pte uint64) {
 	phys := fmt.Sprintf("%x", pte&physicalPageMask)
 	len1 := max(len(pteHex), len("PTE"))
 	len2 := max(len(phys), len("PHYSICAL"))
-	fmt.Fprintf(w, "%s  %s  FLAGS\n", crashCenter(len1, "PTE", false), crashCenter(len2, "PHYSICAL", false))
+	fmt.Fprintf(w, "%s  %s  FLAGS\n", centerIn("PTE", len1, false), centerIn("PHYSICAL", len2, false))
 	var flags []string
 	for _, f := range pteFlags {
 		if pte&f.bit != 0 && (f.bit != ptePSE || pte&1 != 0) {
 			flags = append(flags, f.name)
 		}
 	}
-	fmt.Fprintf(w, "%s  %s  (%s)\n", crashCenter(len1, pteHex, true), crashCenter(len2, phys, true), strings.Join(flags, "|"))
+	fmt.Fprintf(w, "%s  %s  (%s)\n", centerIn(pteHex, len1, true), centerIn(phys, len2, true), strings.Join(flags, "|"))
 }
 
 const ptePSE = 1 << 7
@@ -289,20 +289,6 @@ var pteFlags = []struct {
 }{
 	{1 << 0, "PRESENT"}, {1 << 1, "RW"}, {1 << 2, "USER"}, {1 << 3, "PWT"}, {1 << 4, "PCD"},
 	{1 << 5, "ACCESSED"}, {1 << 6, "DIRTY"}, {ptePSE, "PSE"}, {1 << 8, "GLOBAL"}, {1 << 63, "NX"},
-}
-
-// crashCenter pads s to width as crash's mkstring(CENTER): an odd extra space
-// goes to the right, or to the left with rjust (CENTER|RJUST).
-func crashCenter(width int, s string, rjust bool) string {
-	extra := width - len(s)
-	if extra <= 0 {
-		return s
-	}
-	left := extra / 2
-	if extra%2 == 1 && rjust {
-		left++
-	}
-	return strings.Repeat(" ", left) + s + strings.Repeat(" ", extra-left)
 }
 
 // writePageLine prints crash's struct page line for the page holding
