@@ -333,30 +333,7 @@ const directMapLinear = 1 << 40
 // Walk translates vaddr by reading the page tables, bypassing the cache of
 // earlier results (page-table pages are still cached).
 func (t *Translator) Walk(vaddr uint64) (paddr, size uint64, err error) {
-	if !t.canonical(vaddr) {
-		return 0, 0, &TranslateError{Vaddr: vaddr, Err: ErrNonCanonical}
-	}
-	first := 5 - t.levels // index into levelNames of the top level
-	tableAddr := t.pgd
-	for lvl := first; lvl < 5; lvl++ {
-		shift := uint(12 + 9*(4-lvl))
-		idx := (vaddr >> shift) & 511
-		tab, err := t.table(tableAddr)
-		if err != nil {
-			return 0, 0, &TranslateError{Vaddr: vaddr, Level: t.levelName(lvl), Err: err}
-		}
-		ent := tab[idx]
-		if ent&ptePresent == 0 {
-			return 0, 0, &TranslateError{Vaddr: vaddr, Level: t.levelName(lvl), Entry: ent, Err: ErrNotMapped}
-		}
-		if lvl == 4 || ((lvl == 2 || lvl == 3) && ent&ptePSE != 0) {
-			size := uint64(1) << shift
-			base := t.entryAddr(ent) &^ (size - 1)
-			return base | vaddr&(size-1), size, nil
-		}
-		tableAddr = t.entryAddr(ent)
-	}
-	return 0, 0, &TranslateError{Vaddr: vaddr, Err: errors.New("page walk did not end")} // not reached
+	return t.walk(vaddr, nil)
 }
 
 // Step is one page-table entry read by Trace: the level it belongs to, the
@@ -373,31 +350,40 @@ type Step struct {
 // not present. It neither reads nor fills the translation cache, so Walk
 // and Translate are unaffected by it.
 func (t *Translator) Trace(vaddr uint64) (steps []Step, paddr, size uint64, err error) {
+	paddr, size, err = t.walk(vaddr, &steps)
+	return steps, paddr, size, err
+}
+
+// walk is Walk, recording each entry read in steps when steps is not nil.
+func (t *Translator) walk(vaddr uint64, steps *[]Step) (paddr, size uint64, err error) {
 	if !t.canonical(vaddr) {
-		return nil, 0, 0, &TranslateError{Vaddr: vaddr, Err: ErrNonCanonical}
+		return 0, 0, &TranslateError{Vaddr: vaddr, Err: ErrNonCanonical}
 	}
-	first := 5 - t.levels
+	first := 5 - t.levels // index into levelNames of the top level
 	tableAddr := t.pgd
 	for lvl := first; lvl < 5; lvl++ {
 		shift := uint(12 + 9*(4-lvl))
 		idx := (vaddr >> shift) & 511
 		tab, err := t.table(tableAddr)
 		if err != nil {
-			return steps, 0, 0, &TranslateError{Vaddr: vaddr, Level: t.levelName(lvl), Err: err}
+			return 0, 0, &TranslateError{Vaddr: vaddr, Level: t.levelName(lvl), Err: err}
 		}
 		ent := tab[idx]
-		base := tableAddr &^ (PageSize4K - 1)
-		steps = append(steps, Step{Level: t.levelName(lvl), EntryAddr: base + idx*8, Entry: ent &^ t.smeMask})
+		if steps != nil {
+			base := tableAddr &^ (PageSize4K - 1)
+			*steps = append(*steps, Step{Level: t.levelName(lvl), EntryAddr: base + idx*8, Entry: ent &^ t.smeMask})
+		}
 		if ent&ptePresent == 0 {
-			return steps, 0, 0, &TranslateError{Vaddr: vaddr, Level: t.levelName(lvl), Entry: ent, Err: ErrNotMapped}
+			return 0, 0, &TranslateError{Vaddr: vaddr, Level: t.levelName(lvl), Entry: ent, Err: ErrNotMapped}
 		}
 		if lvl == 4 || ((lvl == 2 || lvl == 3) && ent&ptePSE != 0) {
 			size := uint64(1) << shift
-			return steps, t.entryAddr(ent)&^(size-1) | vaddr&(size-1), size, nil
+			base := t.entryAddr(ent) &^ (size - 1)
+			return base | vaddr&(size-1), size, nil
 		}
 		tableAddr = t.entryAddr(ent)
 	}
-	return steps, 0, 0, &TranslateError{Vaddr: vaddr, Err: errors.New("page walk did not end")} // not reached
+	return 0, 0, &TranslateError{Vaddr: vaddr, Err: errors.New("page walk did not end")} // not reached
 }
 
 // levelName names walk level lvl (0 = the 5-level PGD .. 4 = PTE). With
