@@ -155,14 +155,19 @@ func isHexAddress(s string) bool {
 	return ok
 }
 
-// functionEnd is where crash stops disassembling the function at addr: its
-// symbol's size, else the next symbol.
+// functionEnd is where crash stops disassembling the function at addr:
+// the end of the function gdb finds around it (get_text_function_range):
+// the nearest sized symbol that covers it (an asm label such as
+// native_irq_return_iret ends with common_interrupt_return), else the next
+// symbol.
 func (s *Session) functionEnd(addr uint64) uint64 {
-	if sym, off, ok := s.Debug.SymbolAt(addr); ok && off == 0 && sym.Size > 0 {
-		return addr + sym.Size
-	}
 	t := s.crashSymbols()
 	i := sort.Search(len(t.syms), func(i int) bool { return t.syms[i].Addr > addr })
+	for j := i - 1; j >= 0 && i-j <= 64; j-- {
+		if sym := t.syms[j]; sym.Size > 0 && addr-sym.Addr < sym.Size {
+			return sym.Addr + sym.Size
+		}
+	}
 	if i < len(t.syms) {
 		return t.syms[i].Addr
 	}
@@ -172,17 +177,22 @@ func (s *Session) functionEnd(addr uint64) uint64 {
 // handDecoded are instructions the decoder does not know, matched before
 // it runs.
 var handDecoded = []struct {
-	bytes []byte
-	text  string
+	bytes    []byte
+	text     string
+	operands string
 }{
-	{[]byte{0xf3, 0x0f, 0x1e, 0xfa}, "endbr64"},
-	{[]byte{0xf3, 0x0f, 0x1e, 0xfb}, "endbr32"},
-	{[]byte{0x0f, 0x01, 0xcb}, "stac"},
-	{[]byte{0x0f, 0x01, 0xca}, "clac"},
-	{[]byte{0x0f, 0x01, 0xd0}, "xgetbv"},
-	{[]byte{0x0f, 0x01, 0xd1}, "xsetbv"},
-	{[]byte{0x0f, 0x01, 0xf9}, "rdtscp"},
-	{[]byte{0x0f, 0x01, 0xf8}, "swapgs"},
+	{[]byte{0xf3, 0x0f, 0x1e, 0xfa}, "endbr64", ""},
+	{[]byte{0xf3, 0x0f, 0x1e, 0xfb}, "endbr32", ""},
+	{[]byte{0x0f, 0x01, 0xcb}, "stac", ""},
+	{[]byte{0x0f, 0x01, 0xca}, "clac", ""},
+	{[]byte{0x0f, 0x01, 0xd0}, "xgetbv", ""},
+	{[]byte{0x0f, 0x01, 0xd1}, "xsetbv", ""},
+	{[]byte{0x0f, 0x01, 0xf9}, "rdtscp", ""},
+	{[]byte{0x0f, 0x01, 0xf8}, "swapgs", ""},
+	// The decoder gives monitor and mwait 32-bit and 64-bit implicit
+	// operands the wrong way round for binutils' 64-bit output.
+	{[]byte{0x0f, 0x01, 0xc8}, "monitor", "%rax,%ecx,%edx"},
+	{[]byte{0x0f, 0x01, 0xc9}, "mwait", "%eax,%ecx"},
 }
 
 // gnuMnemonics renames x86asm's GNU mnemonics to the ones gdb 10 (crash
@@ -231,7 +241,7 @@ func gnuLine(mnemonic, operands string) string {
 func (s *Session) disassemble(code []byte, pc uint64) (string, int) {
 	for _, h := range handDecoded {
 		if bytes.HasPrefix(code, h.bytes) {
-			return gnuLine(h.text, ""), len(h.bytes)
+			return gnuLine(h.text, h.operands), len(h.bytes)
 		}
 	}
 	inst, err := x86asm.Decode(code, 64)

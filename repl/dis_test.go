@@ -57,6 +57,11 @@ func TestDisassemble(t *testing.T) {
 		{[]byte{0x48, 0x8b, 0x4c, 0x05, 0x00}, pc, "mov    0x0(%rbp,%rax,1),%rcx", 5},
 		{[]byte{0xf0, 0x41, 0x80, 0x65, 0x00, 0xf7}, pc, "lock andb $0xf7,0x0(%r13)", 6},
 		{[]byte{0x48, 0x98}, pc, "cltq   ", 2},
+		{[]byte{0x0f, 0x01, 0xc8}, pc, "monitor %rax,%ecx,%edx", 3},
+		{[]byte{0x0f, 0x01, 0xc9}, pc, "mwait  %eax,%ecx", 3},
+		{[]byte{0x48, 0x0f, 0x07}, pc, "sysretq ", 3},
+		{[]byte{0xf3, 0xab}, pc, "rep stos %eax,%es:(%rdi)", 2},
+		{[]byte{0xf3, 0x48, 0xa5}, pc, "rep movsq %ds:(%rsi),%es:(%rdi)", 3},
 		// A rip-relative operand is followed by the address it names.
 		{[]byte{0x48, 0x8b, 0x05, 0xf9, 0x00, 0x00, 0x00}, pc, "mov    0xf9(%rip),%rax        # 0xffffffff81000100 <func_b>", 7},
 		// A per-CPU offset (below the kernel) gets no symbol.
