@@ -18,8 +18,9 @@ its timestamp in seconds since boot, as crash's log does. The log is found
 through VMCOREINFO, so no vmlinux is needed.
 
    -T  print the timestamp as wall-clock time (boot time plus the stamp;
-       without a vmlinux the boot time is estimated from the crash time
-       and the last record).
+       the uptime comes from jiffies_64, found without a vmlinux through
+       the kernel's own symbol table on 6.0 and later, else estimated from
+       the last record).
    -t  no timestamps.
    -d  print the SUBSYSTEM= and DEVICE= (or dictionary) lines of a record.
    -m  print each message's level as <N> (needs the vmlinux on 5.10 and
@@ -120,6 +121,14 @@ func WriteLogJSON(s *Session, w io.Writer) error {
 // callerWidth is the width crash pads -c's caller id to: 6 columns when
 // the kernel's pid_max has at most five digits, 7 for six, else 8.
 func (s *Session) callerWidth() int {
+	if s.Debug == nil {
+		// From the dump's own kallsyms (6.0 and later), as vmcore dmesg.
+		w, _ := s.Dump.LogCallerWidth()
+		return w
+	}
+	if _, lockless := s.Symbols.LookupSymbol("prb"); !lockless {
+		return 8 // the record log before 5.10: crash's PID_CHARS_DEFAULT
+	}
 	addr, ok := s.Symbols.LookupSymbol("pid_max")
 	if !ok {
 		return 8

@@ -30,9 +30,10 @@ func (s *Session) KernelLog() ([]printk.Record, []printk.Warning, error) {
 
 // bootTime is when the crashed kernel booted, for log -T: as crash, the
 // dump's date minus the uptime in whole seconds. With a vmlinux the uptime
-// is the timekeeper's monotonic seconds; without one it is taken as the
-// last log record's timestamp, which the crash follows within a second or
-// so (not so for a dump of a live system).
+// is the timekeeper's monotonic seconds; without one, jiffies_64 read
+// through the dump's kallsyms (vmcore.Dump.LogBootTime), or, before 6.0,
+// the last log record's timestamp, which the crash follows within a second
+// or so (not so for a dump of a live system).
 func (s *Session) bootTime() (time.Time, bool) {
 	crashed, ok := s.dumpTime()
 	if !ok {
@@ -44,6 +45,13 @@ func (s *Session) bootTime() (time.Time, bool) {
 	recs, _, err := s.KernelLog()
 	if err != nil || len(recs) == 0 {
 		return time.Time{}, false
+	}
+	if s.Debug == nil {
+		// Without a vmlinux: jiffies_64 through the dump's kallsyms, as
+		// vmcore dmesg -T (it falls back to the estimate below itself).
+		if boot, _, ok := s.Dump.LogBootTime(recs); ok {
+			return boot, true
+		}
 	}
 	var last uint64
 	for _, r := range recs {

@@ -58,6 +58,7 @@ type Dump struct {
 	virt     virt
 
 	derivedInfo bool // info came from DeriveVMCOREINFO
+	logVars     logVars
 }
 
 // CPU is the state one CPU saved at the crash: an NT_PRSTATUS note written

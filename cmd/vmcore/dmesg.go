@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
-	"github.com/vmcoretools/vmcore/kallsyms"
 	"github.com/vmcoretools/vmcore/printk"
 	"github.com/vmcoretools/vmcore/vmcore"
 )
@@ -112,9 +110,8 @@ func dmesgOne(files []string, opts dmesgOptions, stdout, stderr io.Writer) bool 
 		f.CTime, f.Level, f.Caller = opts.ctime, opts.level, opts.caller
 		// Only -T and -caller need the symbol table: plain dmesg stays
 		// as fast as it was.
-		k := kernelVars{dump: d}
 		if opts.ctime {
-			boot, note, ok := k.bootTime(recs)
+			boot, note, ok := d.LogBootTime(recs)
 			if note != "" {
 				fmt.Fprintf(stderr, "vmcore dmesg: -T: %s\n", note)
 			}
@@ -124,7 +121,7 @@ func dmesgOne(files []string, opts dmesgOptions, stdout, stderr io.Writer) bool 
 			f.BootTime = boot
 		}
 		if opts.caller {
-			w, note := k.callerWidth()
+			w, note := d.LogCallerWidth()
 			if note != "" {
 				fmt.Fprintf(stderr, "vmcore dmesg: -caller: %s\n", note)
 			}
@@ -155,92 +152,4 @@ func dmesgOne(files []string, opts dmesgOptions, stdout, stderr io.Writer) bool 
 		return false
 	}
 	return true
-}
-
-// kernelVars reads the kernel variables -T and -caller need through the
-// dump's kallsyms, searching the table at most once.
-type kernelVars struct {
-	dump    *vmcore.Dump
-	syms    *kallsyms.Table
-	symsErr error
-	decoded bool
-}
-
-// table finds, in one pass over the kernel's name table, every variable
-// that -T and -caller read.
-func (k *kernelVars) table() (*kallsyms.Table, error) {
-	if !k.decoded {
-		k.syms, k.symsErr = k.dump.KernelSymbols("jiffies_64", "tick_nsec", "shadow_timekeeper", "pid_max")
-		k.decoded = true
-	}
-	return k.syms, k.symsErr
-}
-
-// bootTime is the wall-clock time of boot for -T, as crash computes it: the
-// date of the crash minus the uptime in whole seconds from jiffies_64.
-//
-// The date is VMCOREINFO's CRASHTIME; dumps without it (QEMU's, or of a
-// live system) take the kernel's timekeeper (shadow_timekeeper.xtime_sec),
-// which is what crash reads in every case. Without kallsyms (kernels before
-// 6.0) the last record's timestamp, truncated to whole seconds, stands in
-// for the uptime; jiffies and the log clock differ by a fraction of a
-// second, so a stamp can then be a second off crash's. note, when set, says
-// what was assumed; ok is false when no date is known.
-func (k *kernelVars) bootTime(recs []printk.Record) (boot time.Time, note string, ok bool) {
-	var last uint64
-	for i := range recs {
-		if !recs[i].Missing && recs[i].TsNsec > last {
-			last = recs[i].TsNsec
-		}
-	}
-	syms, symsErr := k.table()
-	date, ok := k.dump.CrashTime()
-	if !ok {
-		if symsErr != nil {
-			return time.Time{}, fmt.Sprintf("the dump records no crash time (no CRASHTIME, as in a QEMU dump) and the kernel's timekeeper cannot be found (%v); printing seconds since boot", symsErr), false
-		}
-		var err error
-		if date, err = k.dump.TimekeeperTime(syms); err != nil {
-			return time.Time{}, fmt.Sprintf("the dump records no crash time (no CRASHTIME, as in a QEMU dump) and %v; printing seconds since boot", err), false
-		}
-	}
-	err := symsErr
-	if err == nil {
-		var up vmcore.Uptime
-		up, err = k.dump.JiffiesUptime(syms, time.Duration(last))
-		if err == nil {
-			if up.HZFrom != "tick_nsec" {
-				note = fmt.Sprintf("HZ=%d fitted to the log clock (no usable tick_nsec)", up.HZ)
-			}
-			return date.Add(-time.Duration(up.Seconds) * time.Second), note, true
-		}
-	}
-	note = fmt.Sprintf("no uptime from jiffies (%v); boot time estimated from the last record's timestamp, stamps may be a second off crash's log -T", err)
-	return date.Add(-time.Duration(last/1e9) * time.Second), note, true
-}
-
-// callerWidth is crash's width of the caller id: from pid_max for the
-// lockless ring (5.10+), PID_CHARS_DEFAULT (8) for the older record log.
-func (k *kernelVars) callerWidth() (width int, note string) {
-	const pidCharsDefault = 8
-	if info := k.dump.Info(); info == nil {
-		return pidCharsDefault, ""
-	} else if _, lockless := info.Symbol("prb"); !lockless {
-		return pidCharsDefault, ""
-	}
-	syms, err := k.table()
-	if err != nil {
-		return pidCharsDefault, fmt.Sprintf("pid_max unknown (%v); width %d", err, pidCharsDefault)
-	}
-	pidMax, err := k.dump.PidMax(syms)
-	if err != nil {
-		return pidCharsDefault, fmt.Sprintf("pid_max unknown (%v); width %d", err, pidCharsDefault)
-	}
-	switch {
-	case pidMax <= 99999:
-		return 6, ""
-	case pidMax <= 999999:
-		return 7, ""
-	}
-	return pidCharsDefault, ""
 }
