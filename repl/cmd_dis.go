@@ -16,14 +16,20 @@ func init() {
 		Usage:   "[-lr] [address | symbol | (expression)] [count]",
 		Summary: "disassemble",
 		Help: `Disassembles kernel text read from the dump, in AT&T syntax as crash
-(gdb) prints it: "0xADDR <symbol+offset>:<TAB>mnemonic operands". A symbol
-without a count disassembles the whole function; an address without a
-count, one instruction. Branch and call targets are shown with their
-symbol. endbr64, stac and clac are decoded by hand (the decoder lacks
-them), and the 5-byte nop at a function's entry is marked [FTRACE NOP].
+8.0.6 (gdb 10) prints it: "0xADDR <symbol+offset>:<TAB>mnemonic operands",
+immediates as unsigned values of the operation's size, rip-relative
+operands followed by "# address <symbol>". A function's name, or the
+address of its first byte, without a count disassembles the whole
+function; another address or an expression, one instruction; a count,
+that many. Addresses are named from crash's symbol table (GCC's .isra and
+.part suffixes dropped). endbr64, stac, clac, monitor and mwait are
+decoded by hand, and the 5-byte nop at a function's entry is marked
+[FTRACE NOP].
 
-   -l  print the source file and line before each instruction.
-   -r  disassemble from the start of the function up to the address.`,
+   -l  print the source file and line before each instruction whose line
+       differs from the previous one's.
+   -r  disassemble from the start of the function up to the address (and
+       the instruction holding it).`,
 		Options:      []string{"-l", "-r"},
 		Args:         ArgSymbol,
 		NeedsVMLinux: true,

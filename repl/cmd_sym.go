@@ -20,10 +20,13 @@ func init() {
 		Usage:   "[symbol | vaddr] ...",
 		Summary: "translate a symbol to its virtual address, or vice-versa",
 		Help: `For a symbol name, prints its address, its nm-style type letter and the
-name; for an address, the symbol containing it and the offset into it.
-Text symbols are followed by their source file and line.
+name; for an address, the symbol at or below it (as crash: however far)
+and the offset into it. Code addresses are followed by their source file,
+joined to the compilation directory as gdb shows it, and line:
 
-  ffffffff810c6b60 (T) schedule kernel/sched/core.c: 6654`,
+  ffffffff908114f0 (T) schedule debian/build/build_amd64_none_cloud-amd64/kernel/sched/core.c: 6654
+
+An unknown name lists the symbols containing it ("possible alternatives").`,
 		Args:         ArgSymbol,
 		NeedsVMLinux: true,
 		Run:          runSym,
