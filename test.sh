@@ -12,6 +12,11 @@ export PATH=$PATH:/usr/local/go/bin
 if [[ ${VMCORE_SKIP_LAB:-0} != 1 ]]; then
 	VMCORE_LAB=$(bash testdata/lab/build.sh | tail -n 1)
 	export VMCORE_LAB
+	# gdb and addr2line judge the vmlinux line lookups (dwarfsym's lab
+	# test): crash takes its lines from gdb. Not a lab package, so that
+	# adding it rebuilds nothing there.
+	command -v gdb >/dev/null && command -v addr2line >/dev/null ||
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q gdb binutils >/dev/null
 	echo "real-kernel lab: $VMCORE_LAB"
 fi
 gofmt_out=$(gofmt -l $(git ls-files '*.go'))
