@@ -1,51 +1,81 @@
 package repl
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/vmcoretools/vmcore/arch/amd64"
+	"github.com/vmcoretools/vmcore/tasks"
 	"github.com/vmcoretools/vmcore/value"
 )
 
 func init() {
 	register(&Command{
 		Name:    "vtop",
-		Usage:   "[-k] address ...",
+		Usage:   "[-c [pid | taskp]] [-u|-k] address ...",
 		Summary: "virtual to physical",
-		Help: `Translates kernel virtual addresses (the direct map, the kernel image,
-vmalloc space: anything the kernel page tables map) to physical addresses
-and shows the page-table walk as crash does: the PGD, (P4D,) PUD, PMD and
-PTE entries read, the leaf's flags, and the struct page of the physical
-page (address, mapping, index, count and flags).
+		Help: `Translates virtual addresses to physical addresses and shows the
+page-table walk as crash does: the PGD, (P4D,) PUD, PMD and PTE entries
+read, the leaf's flags, and the struct page of the physical page
+(address, mapping, index, count and flags).
 
-The walk needs no vmlinux (the page tables are found through VMCOREINFO);
-the struct page line does, and is left out without one. User addresses
-need a task context (not available yet).
+Kernel addresses (the direct map, the kernel image, vmalloc space:
+anything the kernel page tables map) need no vmlinux: the page tables are
+found through VMCOREINFO; the struct page line does, and is left out
+without one.
 
-   -k  the addresses are kernel virtual addresses (the default).`,
-		Options: []string{"-k", "-u"},
+User addresses (below the top of user space) are translated in the
+address space of the current context's task (see set), or of the task
+-c names: the walk of its own page tables (mm->pgd), then the mapping
+(vm_area_struct) holding the address with its start, end, flags and file,
+and for a page not present, the file and offset it would be read from.
+An address no mapping holds is "not accessible". They need the vmlinux.
+
+   -u  the addresses are user virtual addresses.
+   -k  the addresses are kernel virtual addresses.
+   -c  translate in the address space of this pid or task.`,
+		Options: []string{"-k", "-u", "-c"},
 		Args:    ArgSymbol,
 		Run:     runVtop,
 	})
 }
 
 func runVtop(c *Context, args []string) error {
-	opts, rest, err := getopt(args, "kuc", "")
+	opts, rest, err := getopt(args, "ku", "c")
 	if err != nil {
 		return err
 	}
-	kernelOnly := false
+	var userOnly, kernelOnly bool
+	var task *tasks.Task // -c's task
 	for _, o := range opts {
-		if o.name == "u" || o.name == "c" {
-			return fmt.Errorf("-%s: user address translation needs a task context, which is not available yet", o.name)
+		switch o.name {
+		case "u":
+			userOnly = true
+		case "k":
+			kernelOnly = true
+		case "c":
+			tb, err := c.Session.TaskTable()
+			if err != nil {
+				return err
+			}
+			switch kind, val := strToContext(tb, o.val); kind {
+			case argPID:
+				task = tb.ByPID(int(val))[0]
+			case argTask:
+				task = tb.ByAddr(val)
+			default:
+				return fmt.Errorf("invalid task or pid value: %s", o.val)
+			}
 		}
-		kernelOnly = kernelOnly || o.name == "k"
 	}
 	if len(rest) == 0 {
 		return usagef("need an address")
+	}
+	if userOnly && kernelOnly {
+		return fmt.Errorf("-u and -k options are mutually exclusive")
 	}
 	t, err := c.Session.Translator()
 	if err != nil {
@@ -60,14 +90,27 @@ func runVtop(c *Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if !kernelOnly && vaddr < userSpaceTop {
-			// crash translates it in the current task's address space.
-			return fmt.Errorf("%x is a user address: user address translation needs a task context, which is not available yet (-k takes it as a kernel address)", vaddr)
-		}
+		// crash's vaddr_type: below the top of user space is a user
+		// address, translated in the task's address space.
+		user := userOnly || !kernelOnly && vaddr < userTop(t.Levels())
 		if i > 0 {
 			fmt.Fprintln(c.Out)
 		}
-		if err := c.Session.vtopKernel(c.Out, t, layout, vaddr); err != nil {
+		if !user {
+			// With -c crash walks the task's tables, which map the
+			// kernel as the kernel's own do: the same output.
+			if err := c.Session.vtopKernel(c.Out, t, layout, vaddr); err != nil {
+				return err
+			}
+			continue
+		}
+		tk := task
+		if tk == nil {
+			if tk, err = c.Session.CurrentTask(); err != nil {
+				return fmt.Errorf("%x is a user address, translated in the current task's address space (-k takes it as a kernel address): %w", vaddr, err)
+			}
+		}
+		if err := c.Session.vtopUser(c.Out, t, layout, tk, vaddr); err != nil {
 			return err
 		}
 	}
@@ -259,8 +302,18 @@ func (s *Session) vtopKernel(w io.Writer, t *amd64.Translator, l *kernelLayout, 
 }
 
 // userSpaceTop is the end of x86_64 user space with 4-level paging
-// (crash's USERSPACE_TOP).
-const userSpaceTop = 0x0000800000000000
+// (crash's USERSPACE_TOP); userSpaceTop5L with 5-level paging.
+const (
+	userSpaceTop   = 0x0000800000000000
+	userSpaceTop5L = 0x0100000000000000
+)
+
+func userTop(levels int) uint64 {
+	if levels == 5 {
+		return userSpaceTop5L
+	}
+	return userSpaceTop
+}
 
 // physicalPageMask is crash's PHYSICAL_PAGE_MASK: address bits 12..51.
 const physicalPageMask = 0x000ffffffffff000
@@ -274,21 +327,26 @@ func writePTE(w io.Writer, pte uint64) {
 	fmt.Fprintf(w, "%s  %s  FLAGS\n", centerIn("PTE", len1, false), centerIn("PHYSICAL", len2, false))
 	var flags []string
 	for _, f := range pteFlags {
-		if pte&f.bit != 0 && (f.bit != ptePSE || pte&1 != 0) {
+		// PSE only in a present entry; PROTNONE (the GLOBAL bit) only
+		// in one that is not.
+		if pte&f.bit != 0 && (f.bit != ptePSE || pte&1 != 0) && (f.name != "PROTNONE" || pte&1 == 0) {
 			flags = append(flags, f.name)
 		}
 	}
 	fmt.Fprintf(w, "%s  %s  (%s)\n", centerIn(pteHex, len1, true), centerIn(phys, len2, true), strings.Join(flags, "|"))
 }
 
-const ptePSE = 1 << 7
+const (
+	ptePSE      = 1 << 7
+	pteProtNone = 1 << 8 // _PAGE_PROTNONE: the GLOBAL bit in a non-present entry
+)
 
 var pteFlags = []struct {
 	bit  uint64
 	name string
 }{
 	{1 << 0, "PRESENT"}, {1 << 1, "RW"}, {1 << 2, "USER"}, {1 << 3, "PWT"}, {1 << 4, "PCD"},
-	{1 << 5, "ACCESSED"}, {1 << 6, "DIRTY"}, {ptePSE, "PSE"}, {1 << 8, "GLOBAL"}, {1 << 63, "NX"},
+	{1 << 5, "ACCESSED"}, {1 << 6, "DIRTY"}, {ptePSE, "PSE"}, {pteProtNone, "PROTNONE"}, {1 << 8, "GLOBAL"}, {1 << 63, "NX"},
 }
 
 // writePageLine prints crash's struct page line for the page holding
@@ -338,4 +396,236 @@ func (s *Session) writePageLine(w io.Writer, l *kernelLayout, paddr uint64) {
 		}
 	}
 	fmt.Fprintln(w, line)
+}
+
+// vtopUser prints crash's vtop of user address vaddr in task tk's address
+// space (do_vtop with x86_64_uvtop_level4): the translation, the walk of
+// the task's own page tables, the mapping that holds the address, and the
+// struct page line. An address no mapping holds is "not accessible", as
+// crash checks the mappings before walking.
+func (s *Session) vtopUser(w io.Writer, t *amd64.Translator, l *kernelLayout, tk *tasks.Task, vaddr uint64) error {
+	if l.vals == nil {
+		return fmt.Errorf("%x is a user address: its translation needs the vmlinux (the task's mm and mappings)", vaddr)
+	}
+	fmt.Fprintf(w, "%-10s  %-16s\n", "VIRTUAL", "PHYSICAL")
+	var vma *tasks.VMA
+	if tk.MM != 0 {
+		vmas, err := tasks.VMAs(l.vals, tk.MM)
+		if err != nil {
+			return err
+		}
+		for i := range vmas {
+			if vaddr >= vmas[i].Start && vaddr < vmas[i].End {
+				vma = &vmas[i]
+				break
+			}
+		}
+	}
+	if vma == nil {
+		fmt.Fprintf(w, "%-10x  (not accessible)\n\n", vaddr)
+		return nil
+	}
+	walk, err := s.userWalk(t, l, tk.MM, vaddr)
+	if err != nil {
+		return err
+	}
+	if walk.mapped {
+		fmt.Fprintf(w, "%-10x  %-16x\n\n", vaddr, walk.paddr)
+	} else {
+		fmt.Fprintf(w, "%-10x  (not mapped)\n\n", vaddr)
+	}
+	for _, st := range walk.steps {
+		fmt.Fprintf(w, "   %s: %x => %x\n", st.Level, st.EntryAddr, st.Entry)
+	}
+	if walk.mapped {
+		leaf := walk.steps[len(walk.steps)-1].Entry
+		base := leaf & physicalPageMask
+		zero := base == l.zeroPage(t) || base == l.hugeZeroPage()
+		switch walk.size {
+		case amd64.PageSize1G:
+			fmt.Fprintf(w, "  PAGE: %x  (1GB)\n\n", base)
+		case amd64.PageSize2M:
+			mark := ""
+			if zero {
+				mark = ", ZERO PAGE"
+			}
+			fmt.Fprintf(w, "  PAGE: %x  (2MB%s)\n\n", base, mark)
+		default:
+			mark := ""
+			if zero {
+				mark = "(ZERO PAGE)"
+			}
+			fmt.Fprintf(w, "  PAGE: %x  %s\n\n", base, mark)
+		}
+		writePTE(w, leaf)
+	} else if walk.pte != 0 {
+		// A swap (or migration) entry: crash names the swap device and
+		// offset, which is not done here.
+		return fmt.Errorf("%x: the page-table entry %x is a swap entry, which is not decoded yet", vaddr, walk.pte)
+	}
+	fmt.Fprintln(w)
+	s.writeVMA(w, l.vals, vma)
+	if !walk.mapped {
+		if file, off, ok := s.vmaFileOffset(l.vals, vma, vaddr); ok {
+			fmt.Fprintf(w, "\nFILE: %s  OFFSET: %x\n", file, off)
+		}
+	}
+	fmt.Fprintln(w)
+	if walk.mapped {
+		s.writePageLine(w, l, walk.paddr)
+	}
+	return nil
+}
+
+// userTranslation is a walk of a task's page tables for one address.
+type userTranslation struct {
+	steps  []amd64.Step // the entries read, named as crash names them
+	mapped bool
+	paddr  uint64
+	size   uint64
+	pte    uint64 // a PTE found not present (a swap entry when not zero)
+}
+
+// userWalk walks the page tables of the address space mm for vaddr as
+// crash's x86_64_uvtop_level4: the top table is mm->pgd (a direct-map
+// address), each entry is shown without the memory-encryption bit, and a
+// PMD or PTE marked PROTNONE counts as present.
+func (s *Session) userWalk(t *amd64.Translator, l *kernelLayout, mm, vaddr uint64) (*userTranslation, error) {
+	mmv, err := l.vals.At("struct mm_struct", mm)
+	if err != nil {
+		return nil, err
+	}
+	pgdV := member(mmv, "pgd")
+	if pgdV == 0 {
+		return nil, fmt.Errorf("mm_struct %x has no page directory", mm)
+	}
+	table, _, err := t.Translate(pgdV)
+	if err != nil {
+		return nil, fmt.Errorf("mm_struct pgd %x: %w", pgdV, err)
+	}
+	read := func(paddr uint64) (uint64, error) {
+		var b [8]byte
+		if _, err := s.Dump.ReadPhys(b[:], paddr); err != nil {
+			return 0, err
+		}
+		return binary.LittleEndian.Uint64(b[:]), nil
+	}
+	return walkUserTables(read, table, t.Levels(), t.SMEMask(), vaddr)
+}
+
+// walkUserTables is the walk of userWalk from the top table at physical
+// address top, with read giving the 64-bit entry at a physical address.
+func walkUserTables(read func(paddr uint64) (uint64, error), top uint64, levels int, sme, vaddr uint64) (*userTranslation, error) {
+	names := []string{"PGD", "PUD", "PMD", "PTE"}
+	if levels == 5 {
+		names = []string{"PGD", "P4D", "PUD", "PMD", "PTE"}
+	}
+	table := top
+	r := &userTranslation{}
+	for i, name := range names {
+		shift := uint(12 + 9*(len(names)-1-i))
+		at := table&physicalPageMask + 8*((vaddr>>shift)&511)
+		raw, err := read(at)
+		if err != nil {
+			return nil, fmt.Errorf("read error: physical address: %x  type: %q: %w", at, strings.ToLower(name)+" page", err)
+		}
+		ent := raw &^ sme
+		r.steps = append(r.steps, amd64.Step{Level: name, EntryAddr: at, Entry: ent})
+		present := ent&ptePresent != 0
+		if name == "PMD" || name == "PTE" {
+			present = ent&(ptePresent|pteProtNone) != 0
+		}
+		if !present {
+			if name == "PTE" {
+				r.pte = ent
+			}
+			return r, nil
+		}
+		if name == "PTE" || (name == "PUD" || name == "PMD") && ent&ptePSE != 0 {
+			r.size = uint64(1) << shift
+			r.mapped = true
+			r.paddr = ent&physicalPageMask + vaddr&(r.size-1)
+			return r, nil
+		}
+		table = ent & physicalPageMask
+	}
+	return r, nil // not reached: the PTE level ends the loop
+}
+
+const ptePresent = 1 << 0
+
+// zeroPage is the physical address of empty_zero_page (crash's
+// zero_paddr), or 1 (no page address) when it is not known.
+func (l *kernelLayout) zeroPage(t *amd64.Translator) uint64 {
+	v, err := l.vals.Var("empty_zero_page")
+	if err != nil {
+		return 1
+	}
+	p, _, err := t.Translate(v.Addr)
+	if err != nil {
+		return 1
+	}
+	return p
+}
+
+// hugeZeroPage is the physical address of the huge zero page
+// (huge_zero_page, or huge_zero_folio since 6.10), or 1 when there is none.
+func (l *kernelLayout) hugeZeroPage() uint64 {
+	for _, name := range []string{"huge_zero_page", "huge_zero_folio"} {
+		v, err := l.vals.Var(name)
+		if err != nil {
+			continue
+		}
+		page, err := v.Uint()
+		if err != nil || page == 0 || l.pageSize == 0 || page < l.vmemmapBase {
+			return 1
+		}
+		return (page - l.vmemmapBase) / l.pageSize << 12
+	}
+	return 1
+}
+
+// writeVMA prints crash's VMA header and the line of one mapping, as
+// vm_area_dump does for a user address.
+func (s *Session) writeVMA(w io.Writer, v *value.Context, m *tasks.VMA) {
+	fmt.Fprintf(w, "%s %s %s  FLAGS FILE\n", centerIn("VMA", 16, false), centerIn("START", 10, true), centerIn("END", 10, true))
+	fmt.Fprintf(w, "%s %10x %10x %6x %s\n", centerIn(fmt.Sprintf("%x", m.Addr), 16, false), m.Start, m.End, m.Flags, vmaPath(v, m))
+}
+
+// vmaPath is the path of the file a mapping maps, "" for anonymous memory.
+func vmaPath(v *value.Context, m *tasks.VMA) string {
+	if m.File == 0 {
+		return ""
+	}
+	f, err := v.At("struct file", m.File)
+	if err != nil {
+		return ""
+	}
+	d := member(f, "f_path.dentry")
+	if d == 0 {
+		return ""
+	}
+	return dentryPath(v, d, member(f, "f_path.mnt"))
+}
+
+// vmaFileOffset is crash's vma_file_offset: the file a page of a file
+// mapping comes from and its offset in the file.
+func (s *Session) vmaFileOffset(v *value.Context, m *tasks.VMA, vaddr uint64) (string, uint64, bool) {
+	path := vmaPath(v, m)
+	if path == "" {
+		return "", 0, false
+	}
+	mv, err := v.At("struct vm_area_struct", m.Addr)
+	if err != nil {
+		return "", 0, false
+	}
+	pg, err := mv.Member("vm_pgoff")
+	if err != nil {
+		return "", 0, false
+	}
+	pgoff, err := pg.Uint()
+	if err != nil {
+		return "", 0, false
+	}
+	return path, ((vaddr-m.Start)>>12 + pgoff) << 12, true
 }
