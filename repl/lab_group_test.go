@@ -8,9 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/vmcoretools/vmcore/dwarfsym"
 	"github.com/vmcoretools/vmcore/internal/lab"
-	"github.com/vmcoretools/vmcore/vmcore"
 )
 
 // groupDiff is a known, explained difference from crash for one command of
@@ -39,17 +37,8 @@ func compareCrashGroup(t *testing.T, group string, known []groupDiff) int {
 		}
 		found++
 		t.Run(r.Name, func(t *testing.T) {
-			d, err := vmcore.Open(r.Files...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			f, err := dwarfsym.Open(r.Vmlinux)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			s := NewKernelSession(d, r.Vmlinux, f)
+			s, done := labSession(t, r)
+			defer done()
 			for _, ref := range refs {
 				want, err := os.ReadFile(ref.file)
 				if err != nil {
