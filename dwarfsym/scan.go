@@ -473,61 +473,15 @@ func (s *scanner) scanUnit(u unitHeader, out []named) ([]named, error) {
 			if form == formIndirect {
 				form = r.uleb()
 			}
-			var v uint64
-			switch form {
-			case formAddr:
-				r.skip(uint64(u.asize))
-			case formBlock1:
-				r.skip(r.uint(1, s.bo))
-			case formBlock2:
-				r.skip(r.uint(2, s.bo))
-			case formBlock4:
-				r.skip(r.uint(4, s.bo))
-			case formBlock, formExprloc:
-				r.skip(r.uleb())
-			case formData1, formRef1, formFlag, formStrx1, formAddrx1:
-				v = r.uint(1, s.bo)
-			case formData2, formRef2, formStrx2, formAddrx2:
-				v = r.uint(2, s.bo)
-			case formStrx3, formAddrx3:
-				v = r.uint(3, s.bo)
-			case formData4, formRef4, formRefSup4, formStrx4, formAddrx4:
-				v = r.uint(4, s.bo)
-			case formData8, formRef8, formRefSig8, formRefSup8:
-				v = r.uint(8, s.bo)
-			case formData16:
-				r.skip(16)
-			case formSdata:
-				r.sleb()
-			case formUdata, formRefUdata, formStrx, formAddrx, formLoclistx, formRnglistx, formGNUAddrIndex, formGNUStrIndex:
-				v = r.uleb()
-			case formString:
-				start := r.off
-				for r.off < u.end && r.data[r.off] != 0 {
-					r.off++
-				}
-				if r.off >= u.end {
-					r.fail("unterminated string")
-					break
-				}
-				if sp.attr == uint32(dwarf.AttrName) {
-					name, hasName = string(r.data[start:r.off]), true
-				}
-				r.off++
-			case formStrp, formLineStrp, formSecOffset, formStrpSup, formGNURefAlt, formGNUStrpAlt:
-				v = r.uint(offSize, s.bo)
-			case formRefAddr:
-				if u.vers == 2 {
-					v = r.uint(uint64(u.asize), s.bo)
-				} else {
-					v = r.uint(offSize, s.bo)
-				}
-			case formFlagPresent:
-				v = 1
-			case formImplicitConst:
-				v = uint64(sp.implicit)
-			default:
+			v, str, known := s.readForm(&r, form, u, offSize)
+			if !known {
 				return out, &FormatError{".debug_info", dieOff, fmt.Sprintf("unknown attribute form %#x", form)}
+			}
+			if form == formString && sp.attr == uint32(dwarf.AttrName) && r.err == nil {
+				name, hasName = string(str), true
+			}
+			if form == formImplicitConst {
+				v = uint64(sp.implicit)
 			}
 			switch dwarf.Attr(sp.attr) {
 			case dwarf.AttrName:
@@ -638,16 +592,19 @@ func (s *scanner) nameAt(u unitHeader, t *abbrevTable, off uint64) (string, bool
 			}
 			return "", false
 		}
-		if !s.skipForm(&r, form, u, offSize, sp) {
+		if _, _, known := s.readForm(&r, form, u, offSize); !known || r.err != nil {
 			return "", false
 		}
 	}
 	return "", false
 }
 
-// skipForm steps over one attribute value; false for a form it does not
-// know or a read past the data.
-func (s *scanner) skipForm(r *reader, form uint64, u unitHeader, offSize uint64, sp attrSpec) bool {
+// readForm reads one attribute value: v holds constants, references,
+// offsets and indexes, str an inline string (DW_FORM_string, without its
+// NUL); blocks and signed constants are stepped over. known is false for a
+// form this scanner does not know; a read past the data sets r.err. One
+// decoder serves the index scan and the name lookup.
+func (s *scanner) readForm(r *reader, form uint64, u unitHeader, offSize uint64) (v uint64, str []byte, known bool) {
 	switch form {
 	case formAddr:
 		r.skip(uint64(u.asize))
@@ -660,37 +617,45 @@ func (s *scanner) skipForm(r *reader, form uint64, u unitHeader, offSize uint64,
 	case formBlock, formExprloc:
 		r.skip(r.uleb())
 	case formData1, formRef1, formFlag, formStrx1, formAddrx1:
-		r.skip(1)
+		v = r.uint(1, s.bo)
 	case formData2, formRef2, formStrx2, formAddrx2:
-		r.skip(2)
+		v = r.uint(2, s.bo)
 	case formStrx3, formAddrx3:
-		r.skip(3)
+		v = r.uint(3, s.bo)
 	case formData4, formRef4, formRefSup4, formStrx4, formAddrx4:
-		r.skip(4)
+		v = r.uint(4, s.bo)
 	case formData8, formRef8, formRefSig8, formRefSup8:
-		r.skip(8)
+		v = r.uint(8, s.bo)
 	case formData16:
 		r.skip(16)
 	case formSdata:
 		r.sleb()
 	case formUdata, formRefUdata, formStrx, formAddrx, formLoclistx, formRnglistx, formGNUAddrIndex, formGNUStrIndex:
-		r.uleb()
+		v = r.uleb()
 	case formString:
-		for r.off < uint64(len(r.data)) && r.data[r.off] != 0 {
+		start, end := r.off, min(u.end, uint64(len(r.data)))
+		for r.off < end && r.data[r.off] != 0 {
 			r.off++
 		}
-		r.skip(1)
+		if r.off >= end {
+			r.fail("unterminated string")
+			break
+		}
+		str = r.data[start:r.off]
+		r.off++
 	case formStrp, formLineStrp, formSecOffset, formStrpSup, formGNURefAlt, formGNUStrpAlt:
-		r.skip(offSize)
+		v = r.uint(offSize, s.bo)
 	case formRefAddr:
 		if u.vers == 2 {
-			r.skip(uint64(u.asize))
+			v = r.uint(uint64(u.asize), s.bo)
 		} else {
-			r.skip(offSize)
+			v = r.uint(offSize, s.bo)
 		}
-	case formFlagPresent, formImplicitConst:
+	case formFlagPresent:
+		v = 1
+	case formImplicitConst:
 	default:
-		return false
+		return 0, nil, false
 	}
-	return r.err == nil
+	return v, str, true
 }
