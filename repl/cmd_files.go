@@ -42,23 +42,18 @@ func runFiles(c *Context, args []string) error {
 		return writeFiles(c, t)
 	}
 	for _, a := range rest {
-		switch kind, val := strToContext(tb, a); kind {
-		case argPID:
-			for _, t := range tb.ByPID(int(val)) {
-				writeTaskHeader(c.Out, t)
-				if err := writeFiles(c, t); err != nil {
-					return err
-				}
-				fmt.Fprintln(c.Out)
-			}
-		case argTask:
-			t := tb.ByAddr(val)
+		ts, byPID, ok := contextTasks(tb, a)
+		if !ok {
+			fmt.Fprintf(c.Err, "files: invalid task or pid value: %s\n", a)
+		}
+		for _, t := range ts {
 			writeTaskHeader(c.Out, t)
 			if err := writeFiles(c, t); err != nil {
 				return err
 			}
-		default:
-			fmt.Fprintf(c.Err, "files: invalid task or pid value: %s\n", a)
+			if byPID { // crash: an empty line after a pid's tasks, not after an address's
+				fmt.Fprintln(c.Out)
+			}
 		}
 	}
 	return nil

@@ -220,6 +220,19 @@ func isNumber(s string) bool {
 	return true
 }
 
+// contextTasks resolves a pid or task-address argument (strToContext):
+// the tasks it names (a pid can name several), whether it was a pid, and
+// ok false when it names none.
+func contextTasks(tb *tasks.Table, s string) (ts []*tasks.Task, byPID, ok bool) {
+	switch kind, val := strToContext(tb, s); kind {
+	case argPID:
+		return tb.ByPID(int(val)), true, true
+	case argTask:
+		return []*tasks.Task{tb.ByAddr(val)}, false, true
+	}
+	return nil, false, false
+}
+
 // strToContext is crash's str_to_context: a number is a pid or a task
 // address, decimal tried before hexadecimal; ambiguity or no match is
 // argInvalid.

@@ -81,16 +81,12 @@ func runSet(c *Context, args []string) error {
 		return nil
 	}
 	for _, a := range rest {
-		var t *tasks.Task
-		switch kind, val := strToContext(tb, a); kind {
-		case argPID:
-			t = tb.ByPID(int(val))[0]
-		case argTask:
-			t = tb.ByAddr(val)
-		default:
+		ts, _, ok := contextTasks(tb, a)
+		if !ok {
 			fmt.Fprintf(c.Err, "set: invalid task or pid value: %s\n", a)
 			continue
 		}
+		t := ts[0]
 		currentTasks.Store(s, t)
 		writeContext(c, t, tr)
 	}

@@ -35,14 +35,11 @@ func runSig(c *Context, args []string) error {
 	}
 	var sel []*tasks.Task
 	for _, a := range rest {
-		switch kind, val := strToContext(tb, a); kind {
-		case argPID:
-			sel = append(sel, tb.ByPID(int(val))...)
-		case argTask:
-			sel = append(sel, tb.ByAddr(val))
-		default:
+		ts, _, ok := contextTasks(tb, a)
+		if !ok {
 			fmt.Fprintf(c.Err, "sig: invalid task or pid value: %s\n", a)
 		}
+		sel = append(sel, ts...)
 	}
 	if len(rest) == 0 {
 		t, err := c.Session.CurrentTask()

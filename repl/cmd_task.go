@@ -64,15 +64,12 @@ func runTask(c *Context, args []string) error {
 	for _, a := range rest {
 		switch {
 		case isNumber(a):
-			switch kind, val := strToContext(tb, a); kind {
-			case argPID:
-				sel = append(sel, tb.ByPID(int(val))...)
-			case argTask:
-				sel = append(sel, tb.ByAddr(val))
-			default:
+			ts, _, ok := contextTasks(tb, a)
+			if !ok {
 				bogus++
 				fmt.Fprintf(c.Err, "task: invalid task or pid value: %s\n\n", a)
 			}
+			sel = append(sel, ts...)
 		case strings.Contains(a, ",") || hasMember(syms, "task_struct", a) ||
 			strings.Contains(a, ".") || strings.Contains(a, "["):
 			members = append(members, a)

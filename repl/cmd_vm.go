@@ -48,27 +48,20 @@ func runVM(c *Context, args []string) error {
 		writeTaskHeader(c.Out, t)
 	}
 	for _, a := range rest {
-		switch kind, val := strToContext(tb, a); kind {
-		case argPID:
-			for _, t := range tb.ByPID(int(val)) {
-				header(t)
-				if err := writeVM(c, t); err != nil {
-					return err
-				}
-			}
-		case argTask:
-			t := tb.ByAddr(val)
-			header(t)
-			if err := writeVM(c, t); err != nil {
-				return err
-			}
-		default:
+		ts, _, ok := contextTasks(tb, a)
+		if !ok {
 			sep := ""
 			if n > 0 {
 				sep = "\n"
 			}
 			n++
 			fmt.Fprintf(c.Err, "%svm: invalid task or pid value: %s\n", sep, a)
+		}
+		for _, t := range ts {
+			header(t)
+			if err := writeVM(c, t); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -61,14 +61,11 @@ func runVtop(c *Context, args []string) error {
 			if err != nil {
 				return err
 			}
-			switch kind, val := strToContext(tb, o.val); kind {
-			case argPID:
-				task = tb.ByPID(int(val))[0]
-			case argTask:
-				task = tb.ByAddr(val)
-			default:
+			ts, _, ok := contextTasks(tb, o.val)
+			if !ok {
 				return fmt.Errorf("invalid task or pid value: %s", o.val)
 			}
+			task = ts[0]
 		}
 	}
 	if len(rest) == 0 {
