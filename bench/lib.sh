@@ -8,3 +8,16 @@ trixie_cmd() { # BIN: the argv prefix that runs a trixie binary
 }
 mapfile -d '' crash_cmd < <(trixie_cmd /usr/bin/crash)
 mdf() { "$TRIXIE/usr/lib64/ld-linux-x86-64.so.2" --library-path "$TRIXIE/usr/lib/x86_64-linux-gnu" "$TRIXIE/usr/bin/makedumpfile" "$@"; }
+
+# bench_pair [VMLINUX DUMP]: the vmlinux and dump a peer comparison runs on
+# (default: the lab's 6.1 zlib kdump), RUNS (default 3), and a scratch
+# directory $tmp removed on exit. Exits when a tool or file is missing.
+bench_pair() {
+	VMLINUX=${1:-$LAB/kernel/6.1/vmlinux}
+	DUMP=${2:-$LAB/dumps/k61-kdump/conv/kdump-zlib-d31}
+	RUNS=${RUNS:-3}
+	[[ -x /usr/bin/time ]] || { echo "needs GNU time (apt-get install time)" >&2; exit 1; }
+	[[ -f $VMLINUX && -f $DUMP ]] || { echo "missing $VMLINUX or $DUMP" >&2; exit 1; }
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+}

@@ -13,14 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
-VMLINUX=${1:-$LAB/kernel/6.1/vmlinux}
-DUMP=${2:-$LAB/dumps/k61-kdump/conv/kdump-zlib-d31}
-RUNS=${RUNS:-3}
-[[ -x /usr/bin/time ]] || { echo "needs GNU time (apt-get install time)" >&2; exit 1; }
-[[ -f $VMLINUX && -f $DUMP ]] || { echo "missing $VMLINUX or $DUMP" >&2; exit 1; }
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+bench_pair "$@" # VMLINUX, DUMP, RUNS, $tmp
 go build -o "$tmp/vmlinuxprobe" ./bench/vmlinuxprobe
 
 # The address: 0x123456 past the running kernel's _stext (from VMCOREINFO,
