@@ -276,37 +276,25 @@ func (p *cparser) unary() (*cexpr, error) {
 			return &cexpr{op: "unary", text: t.text, kids: []*cexpr{e}}, nil
 		case "(":
 			// A cast if a type name follows.
-			save := p.pos
-			p.pos++
-			if typ, ok, err := p.typeName(); err != nil {
+			if typ, ok, err := p.parenType(); err != nil {
 				return nil, err
 			} else if ok {
-				if err := p.expect(")"); err != nil {
-					return nil, err
-				}
 				e, err := p.unary()
 				if err != nil {
 					return nil, err
 				}
 				return &cexpr{op: "cast", typ: typ, kids: []*cexpr{e}}, nil
 			}
-			p.pos = save
 		}
 	}
 	if t.kind == 'i' && t.text == "sizeof" {
 		p.pos++
 		if p.peek().text == "(" {
-			save := p.pos
-			p.pos++
-			if typ, ok, err := p.typeName(); err != nil {
+			if typ, ok, err := p.parenType(); err != nil {
 				return nil, err
 			} else if ok {
-				if err := p.expect(")"); err != nil {
-					return nil, err
-				}
 				return &cexpr{op: "sizeof", typ: typ}, nil
 			}
-			p.pos = save
 		}
 		e, err := p.unary()
 		if err != nil {
@@ -315,6 +303,19 @@ func (p *cparser) unary() (*cexpr, error) {
 		return &cexpr{op: "sizeof", kids: []*cexpr{e}}, nil
 	}
 	return p.postfix()
+}
+
+// parenType reads "( type-name )" at the current "(", for a cast or
+// sizeof; ok is false, and nothing is consumed, when no type name follows.
+func (p *cparser) parenType() (typ dwarf.Type, ok bool, err error) {
+	save := p.pos
+	p.pos++
+	typ, ok, err = p.typeName()
+	if err != nil || !ok {
+		p.pos = save
+		return nil, false, err
+	}
+	return typ, true, p.expect(")")
 }
 
 func (p *cparser) postfix() (*cexpr, error) {
