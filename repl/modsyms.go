@@ -1,6 +1,7 @@
 package repl
 
 import (
+	"bytes"
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 const (
 	maxModuleSymbols = 1 << 18
 	maxSymbolName    = 512
+	maxStrtab        = 16 << 20
 	elf64SymSize     = 24
 )
 
@@ -108,6 +110,29 @@ func readModuleKallsyms(vals *value.Context, m value.Value) ([]dwarfsym.Symbol, 
 		}
 	}
 	le := binary.LittleEndian
+	// The names: one read of the string table up to the last name (a
+	// module's table is small; a read per name would cost thousands of
+	// reads on a machine with many modules), by name when that fails.
+	var maxName uint64
+	for i := uint64(1); i < n; i++ {
+		maxName = max(maxName, uint64(le.Uint32(raw[i*elf64SymSize:])))
+	}
+	var names []byte
+	if size := maxName + maxSymbolName; size <= maxStrtab {
+		names = make([]byte, size)
+		if err := vals.Read(names, strtab, "module strtab"); err != nil {
+			names = nil // e.g. the table ends short of a page the dump lacks
+		}
+	}
+	nameAt := func(off uint64) (string, error) {
+		if names != nil {
+			b := names[off:min(off+maxSymbolName, uint64(len(names)))]
+			if i := bytes.IndexByte(b, 0); i >= 0 {
+				return string(b[:i]), nil
+			}
+		}
+		return vals.ReadCString(strtab+off, maxSymbolName, "module symbol name")
+	}
 	var out []dwarfsym.Symbol
 	for i := uint64(1); i < n; i++ { // entry 0 is the null symbol
 		e := raw[i*elf64SymSize:]
@@ -118,7 +143,7 @@ func readModuleKallsyms(vals *value.Context, m value.Value) ([]dwarfsym.Symbol, 
 		if shndx == uint16(elf.SHN_UNDEF) || addr == 0 {
 			continue
 		}
-		name, err := vals.ReadCString(strtab+uint64(le.Uint32(e[0:])), maxSymbolName, "module symbol name")
+		name, err := nameAt(uint64(le.Uint32(e[0:])))
 		if err != nil || name == "" {
 			continue
 		}
