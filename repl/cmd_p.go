@@ -133,7 +133,7 @@ func formatP(v value.Value, f value.Format) (string, error) {
 	if ft, ok := dwarfsym.Strip(v.Type).(*dwarf.FuncType); ok {
 		// {void (void)} 0xffffffff81b7d4d0 <schedule>
 		out := fmt.Sprintf("{%s} %#x", dwarfsym.Declare(ft, ""), v.Addr)
-		if sym, off, ok := v.Context().Syms.SymbolAt(v.Addr); ok && off == 0 {
+		if sym, off, ok := v.Context().Types.SymbolAt(v.Addr); ok && off == 0 {
 			out += " <" + sym.Name + ">"
 		}
 		return out, nil

@@ -192,7 +192,7 @@ func FuzzCExpr(f *testing.F) {
 	}
 	defer df.Close()
 	s := &Session{Debug: df}
-	vals := value.New(df, errMem{})
+	vals := value.New(df.Source(), errMem{})
 	f.Fuzz(func(t *testing.T, text string) {
 		if len(text) > 4096 {
 			return

@@ -49,7 +49,7 @@ func (s *Session) Values() (*value.Context, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.valuesOnce.Do(func() { s.values = value.New(s.Debug, t.ReaderAt()) })
+	s.valuesOnce.Do(func() { s.values = value.New(s.Debug.Source(), t.ReaderAt()) })
 	return s.values, nil
 }
 

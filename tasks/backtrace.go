@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/vmcoretools/vmcore/dwarfsym"
+	"github.com/vmcoretools/vmcore/ktype"
 
 	"github.com/vmcoretools/vmcore/unwind"
 	"github.com/vmcoretools/vmcore/value"
@@ -58,19 +58,19 @@ type Tracer struct {
 // NewTracer prepares traces of tb's tasks, unwinding with orc.
 func NewTracer(tb *Table, c *value.Context, orc *unwind.Table, cpuRegs []*unwind.Regs) *Tracer {
 	tr := &Tracer{Table: tb, Values: c, CPURegs: cpuRegs, PanicCPU: -1, threadSize: 16384, retOff: 48, bpOff: 40}
-	tr.Walker = &unwind.Walker{ORC: orc, Reloc: c.Syms.Relocation(), Mem: c.Mem}
+	tr.Walker = &unwind.Walker{ORC: orc, Reloc: c.Types.Relocation(), Mem: c.Mem}
 	// THREAD_SIZE from the linker script's init stack bounds (a DWARF
 	// type lookup of union thread_union scans every unit when, as in
 	// Debian's 6.1, the type is absent).
-	if a, ok := c.Syms.Lookup("__start_init_task"); ok {
-		if b, ok := c.Syms.Lookup("__end_init_task"); ok && b.Addr > a.Addr && b.Addr-a.Addr <= 1<<20 && b.Addr-a.Addr >= 4096 {
+	if a, ok := c.Types.Lookup("__start_init_task"); ok {
+		if b, ok := c.Types.Lookup("__end_init_task"); ok && b.Addr > a.Addr && b.Addr-a.Addr <= 1<<20 && b.Addr-a.Addr >= 4096 {
 			tr.threadSize = b.Addr - a.Addr
 		}
 	}
-	if off, _, err := offsetOf(c.Syms, "struct inactive_task_frame", "ret_addr"); err == nil {
+	if off, _, err := offsetOf(c.Types, "struct inactive_task_frame", "ret_addr"); err == nil {
 		tr.retOff = off
 	}
-	if off, _, err := offsetOf(c.Syms, "struct inactive_task_frame", "bp"); err == nil {
+	if off, _, err := offsetOf(c.Types, "struct inactive_task_frame", "bp"); err == nil {
 		tr.bpOff = off
 	}
 	if v, err := c.Var("panic_cpu"); err == nil {
@@ -128,7 +128,7 @@ func (tr *Tracer) Backtrace(t *Task) *Trace {
 		tc.Err = err
 		return tc
 	}
-	if s, ok := tr.Values.Syms.Lookup("ret_from_fork"); ok && start.PC == s.Addr {
+	if s, ok := tr.Values.Types.Lookup("ret_from_fork"); ok && start.PC == s.Addr {
 		// Forked, never run: the switch frame returns to the start of
 		// ret_from_fork, and the only context is the user one.
 		if r := tr.topRegs(t); r != nil && r.UserMode() {
@@ -179,7 +179,7 @@ func (tr *Tracer) topRegs(t *Task) *unwind.Regs {
 // address whose call instruction (e8 rel32) calls the function holding
 // start.PC, as crash's x86_64_function_called_by.
 func (tr *Tracer) callerSlot(t *Task, start unwind.Start) (uint64, bool) {
-	syms := tr.Values.Syms
+	syms := tr.Values.Types
 	fn, _, ok := syms.SymbolAt(start.PC)
 	if !ok {
 		return 0, false
@@ -251,7 +251,7 @@ func (tr *Tracer) scanStart(t *Task) (unwind.Start, error) {
 	if t.CPU >= 0 {
 		ranges = append(ranges, tr.CPUStacks(t.CPU)...)
 	}
-	syms := tr.Values.Syms
+	syms := tr.Values.Types
 	for ri, rg := range ranges {
 		buf := make([]byte, rg.Hi-rg.Lo)
 		if err := tr.Values.Read(buf, rg.Lo, rg.Name+" stack"); err != nil {
@@ -351,8 +351,8 @@ func (tr *Tracer) CPUStacks(cpu int) []Stack {
 	}
 	if v, err := c.PerCPU("cea_exception_stacks", cpu); err == nil {
 		if base, err := v.Uint(); err == nil && base != 0 {
-			if ty, err := c.Syms.Type("struct cea_exception_stacks"); err == nil {
-				if st, ok := dwarfsym.Strip(ty).(*dwarf.StructType); ok {
+			if ty, err := c.Types.Type("struct cea_exception_stacks"); err == nil {
+				if st, ok := ktype.Strip(ty).(*dwarf.StructType); ok {
 					for _, f := range st.Field {
 						name, ok := strings.CutSuffix(f.Name, "_stack")
 						if !ok || f.Type.Size() <= 0 || f.Type.Size() > 1<<20 {

@@ -67,7 +67,7 @@ func TestLabExcludedStack(t *testing.T) {
 	}
 	initTask := tb.ByPID(1)[0]
 	mem := damaged{inner: k.Values.Mem, lo: initTask.Stack, hi: initTask.Stack + 16384}
-	ctx := value.New(k.Syms, mem)
+	ctx := value.New(k.Syms.Source(), mem)
 	orc, err := unwind.LoadORC(k.Syms.ELF())
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +106,7 @@ func TestLabBrokenTaskList(t *testing.T) {
 		"cycle":   {second.Addr + uint64(off): second.Addr + uint64(off)},
 		"null":    {it.Addr + uint64(off): 0},
 	} {
-		ctx := value.New(k.Syms, damaged{inner: k.Values.Mem, patch: patch})
+		ctx := value.New(k.Syms.Source(), damaged{inner: k.Values.Mem, patch: patch})
 		got, err := Load(ctx)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/vmcoretools/vmcore/dwarfsym"
+	"github.com/vmcoretools/vmcore/ktype"
 	"github.com/vmcoretools/vmcore/value"
 )
 
@@ -174,12 +174,12 @@ type layout struct {
 	nrMMCounters                                   int
 }
 
-func offsetOf(s *dwarfsym.File, typ, path string) (int64, int64, error) {
+func offsetOf(s ktype.Source, typ, path string) (int64, int64, error) {
 	t, err := s.Type(typ)
 	if err != nil {
 		return 0, 0, err
 	}
-	m, err := dwarfsym.FindMember(t, path)
+	m, err := ktype.FindMember(t, path)
 	if err != nil {
 		return 0, 0, fmt.Errorf("tasks: %s: %w", typ, err)
 	}
@@ -187,7 +187,7 @@ func offsetOf(s *dwarfsym.File, typ, path string) (int64, int64, error) {
 }
 
 // firstOffset returns the offset of the first member path that exists.
-func firstOffset(s *dwarfsym.File, typ string, paths ...string) (off, size int64, err error) {
+func firstOffset(s ktype.Source, typ string, paths ...string) (off, size int64, err error) {
 	for _, p := range paths {
 		if off, size, err = offsetOf(s, typ, p); err == nil {
 			return
@@ -196,11 +196,11 @@ func firstOffset(s *dwarfsym.File, typ string, paths ...string) (off, size int64
 	return -1, 0, err
 }
 
-func newLayout(s *dwarfsym.File) (*layout, error) {
+func newLayout(s ktype.Source) (*layout, error) {
 	l := &layout{}
 	var err error
 	ts := "struct task_struct"
-	if l.taskSize, err = s.Sizeof(ts); err != nil {
+	if l.taskSize, err = ktype.Sizeof(s, ts); err != nil {
 		return nil, err
 	}
 	must := func(dst *int64, typ string, paths ...string) {
@@ -252,7 +252,7 @@ func newLayout(s *dwarfsym.File) (*layout, error) {
 			return nil, err
 		}
 		l.mmRSSPerCPU = true
-		if l.pcpuCounterSize, err = s.Sizeof("struct percpu_counter"); err != nil {
+		if l.pcpuCounterSize, err = ktype.Sizeof(s, "struct percpu_counter"); err != nil {
 			return nil, err
 		}
 		l.pcpuCount, _, _ = firstOffset(s, "struct percpu_counter", "count")
@@ -315,7 +315,7 @@ func (r *reader) uintAt(b []byte, off, size int64) uint64 {
 
 // Load walks the tasks of the kernel behind c.
 func Load(c *value.Context) (*Table, error) {
-	l, err := newLayout(c.Syms)
+	l, err := newLayout(c.Types)
 	if err != nil {
 		return nil, fmt.Errorf("tasks: the vmlinux lacks what tasks are read with: %w", err)
 	}
@@ -342,7 +342,7 @@ func Load(c *value.Context) (*Table, error) {
 	}
 	tb.TotalPages = totalPages(c)
 
-	initTask, err := c.Syms.Variable("init_task")
+	initTask, err := c.Types.Variable("init_task")
 	if err != nil {
 		return nil, fmt.Errorf("tasks: %w", err)
 	}
@@ -385,7 +385,7 @@ func Load(c *value.Context) (*Table, error) {
 	}
 	// Per-CPU runqueues: the current task of every CPU, and the idle
 	// tasks of CPUs other than 0, which are on no list.
-	if rq, err := c.Syms.Variable("runqueues"); err == nil {
+	if rq, err := c.Types.Variable("runqueues"); err == nil {
 		tb.Current = make([]uint64, maxCPU+1)
 		for _, cpu := range r.cpus {
 			base := rq.Addr + r.pcpu[cpu]

@@ -59,7 +59,7 @@ func NewUserMemory(c *value.Context, mm uint64) (*UserMemory, error) {
 	if mm == 0 {
 		return nil, ErrNoMM
 	}
-	off, _, err := offsetOf(c.Syms, "struct mm_struct", "pgd")
+	off, _, err := offsetOf(c.Types, "struct mm_struct", "pgd")
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +153,7 @@ func Args(c *value.Context, t *Task) (args, env []byte, err error) {
 	}
 	var offs [4]int64
 	for i, m := range []string{"arg_start", "arg_end", "env_start", "env_end"} {
-		if offs[i], _, err = offsetOf(c.Syms, "struct mm_struct", m); err != nil {
+		if offs[i], _, err = offsetOf(c.Types, "struct mm_struct", m); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/vmcoretools/vmcore/dwarfsym"
+	"github.com/vmcoretools/vmcore/ktype"
 	"github.com/vmcoretools/vmcore/value"
 )
 
@@ -41,12 +41,12 @@ type mapleLayout struct {
 	denseSlot, denseSlots       int64
 }
 
-func arrayLen(s *dwarfsym.File, typ, member string) (off, n int64, err error) {
+func arrayLen(s ktype.Source, typ, member string) (off, n int64, err error) {
 	t, err := s.Type(typ)
 	if err != nil {
 		return 0, 0, err
 	}
-	m, err := dwarfsym.FindMember(t, member)
+	m, err := ktype.FindMember(t, member)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -56,10 +56,10 @@ func arrayLen(s *dwarfsym.File, typ, member string) (off, n int64, err error) {
 	return m.Offset, m.Type.Size() / 8, nil
 }
 
-func newMapleLayout(s *dwarfsym.File) (*mapleLayout, error) {
+func newMapleLayout(s ktype.Source) (*mapleLayout, error) {
 	l := &mapleLayout{}
 	var err error
-	if l.nodeSize, err = s.Sizeof("struct maple_node"); err != nil {
+	if l.nodeSize, err = ktype.Sizeof(s, "struct maple_node"); err != nil {
 		return nil, err
 	}
 	var base int64
@@ -190,12 +190,12 @@ func VMAs(c *value.Context, mm uint64) ([]VMA, error) {
 		return nil, ErrNoMM
 	}
 	var addrs []uint64
-	if mtOff, _, err := offsetOf(c.Syms, "struct mm_struct", "mm_mt"); err == nil {
-		l, err := newMapleLayout(c.Syms)
+	if mtOff, _, err := offsetOf(c.Types, "struct mm_struct", "mm_mt"); err == nil {
+		l, err := newMapleLayout(c.Types)
 		if err != nil {
 			return nil, err
 		}
-		rootOff, _, err := offsetOf(c.Syms, "struct maple_tree", "ma_root")
+		rootOff, _, err := offsetOf(c.Types, "struct maple_tree", "ma_root")
 		if err != nil {
 			return nil, err
 		}
@@ -219,11 +219,11 @@ func VMAs(c *value.Context, mm uint64) ([]VMA, error) {
 		}
 		addrs = w.entries
 	} else {
-		mmapOff, _, err := offsetOf(c.Syms, "struct mm_struct", "mmap")
+		mmapOff, _, err := offsetOf(c.Types, "struct mm_struct", "mmap")
 		if err != nil {
 			return nil, err
 		}
-		nextOff, _, err := offsetOf(c.Syms, "struct vm_area_struct", "vm_next")
+		nextOff, _, err := offsetOf(c.Types, "struct vm_area_struct", "vm_next")
 		if err != nil {
 			return nil, err
 		}

@@ -2,13 +2,12 @@ package value
 
 import (
 	"debug/dwarf"
-	"debug/elf"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
 
-	"github.com/vmcoretools/vmcore/dwarfsym"
+	"github.com/vmcoretools/vmcore/ktype"
 )
 
 // Format options follow gdb's print settings as crash sets them.
@@ -67,7 +66,7 @@ func (v Value) Format(opt Format) (string, error) {
 	// gdb prefixes a pointer printed on its own with its type, except
 	// for char pointers, whose string it shows instead.
 	if pt, ok := v.stripped().(*dwarf.PtrType); ok && (pt.Type == nil || !isChar(pt.Type)) && !opt.FormatX {
-		sb.WriteString("(" + dwarfsym.Declare(v.Type, "") + ") ")
+		sb.WriteString("(" + ktype.Declare(v.Type, "") + ") ")
 	}
 	p := printer{c: v.c, opt: opt, w: &sb}
 	p.value(v.Type, b, 0)
@@ -105,7 +104,7 @@ func (p *printer) value(t dwarf.Type, b []byte, indent int) {
 		p.w.WriteString("...")
 		return
 	}
-	st := dwarfsym.Strip(t)
+	st := ktype.Strip(t)
 	switch u := st.(type) {
 	case *dwarf.StructType:
 		p.structure(u, b, indent)
@@ -114,7 +113,7 @@ func (p *printer) value(t dwarf.Type, b []byte, indent int) {
 	case *dwarf.PtrType:
 		p.pointer(u, b)
 	case *dwarf.FuncType:
-		p.w.WriteString("{" + dwarfsym.Declare(u, "") + "}")
+		p.w.WriteString("{" + ktype.Declare(u, "") + "}")
 	case *dwarf.EnumType:
 		x := p.uint(b)
 		if p.opt.FormatX {
@@ -165,7 +164,7 @@ func (p *printer) value(t dwarf.Type, b []byte, indent int) {
 	case *dwarf.VoidType:
 		p.w.WriteString("void")
 	default:
-		fmt.Fprintf(p.w, "<%s>", dwarfsym.Declare(t, ""))
+		fmt.Fprintf(p.w, "<%s>", ktype.Declare(t, ""))
 	}
 }
 
@@ -226,7 +225,7 @@ func (p *printer) structure(st *dwarf.StructType, b []byte, indent int) {
 		if f.Name != "" {
 			p.w.WriteString(f.Name + " = ")
 		}
-		byteOff, bitOff := dwarfsym.FieldBits(f)
+		byteOff, bitOff := ktype.FieldBits(f)
 		size := f.Type.Size()
 		switch {
 		case f.BitSize != 0:
@@ -239,7 +238,7 @@ func (p *printer) structure(st *dwarf.StructType, b []byte, indent int) {
 			if f.BitSize < 64 {
 				raw &= 1<<uint(f.BitSize) - 1
 			}
-			ft := dwarfsym.Strip(f.Type)
+			ft := ktype.Strip(f.Type)
 			if _, ok := ft.(*dwarf.IntType); ok && f.BitSize < 64 && raw&(1<<uint(f.BitSize-1)) != 0 {
 				raw |= ^uint64(0) << uint(f.BitSize)
 				p.w.WriteString(fmtInt(raw, true, p.opt, int(f.BitSize)))
@@ -275,7 +274,7 @@ func (p *printer) structure(st *dwarf.StructType, b []byte, indent int) {
 }
 
 func flexible(t dwarf.Type) string {
-	if _, ok := dwarfsym.Strip(t).(*dwarf.ArrayType); ok {
+	if _, ok := ktype.Strip(t).(*dwarf.ArrayType); ok {
 		return "0x0"
 	}
 	return "<incomplete type>"
@@ -293,14 +292,14 @@ func (p *printer) pointer(t *dwarf.PtrType, b []byte) {
 	if x == 0 || p.opt.FormatX {
 		return
 	}
-	if p.c.Syms != nil {
-		if s, off, ok := p.c.Syms.SymbolAt(x); ok && (s.Type == elf.STT_FUNC || s.Type == elf.STT_OBJECT) && (s.Size == 0 || off < s.Size) {
+	if p.c.Types != nil {
+		if s, off, ok := p.c.Types.SymbolAt(x); ok && (s.Type == ktype.SymFunc || s.Type == ktype.SymObject) && (s.Size == 0 || off < s.Size) {
 			if off == 0 {
 				fmt.Fprintf(p.w, " <%s>", s.Name)
 			} else {
 				fmt.Fprintf(p.w, " <%s+%d>", s.Name, off)
 			}
-			if _, isFunc := dwarfsym.Strip(t.Type).(*dwarf.FuncType); isFunc {
+			if _, isFunc := ktype.Strip(t.Type).(*dwarf.FuncType); isFunc {
 				return
 			}
 		}
@@ -463,7 +462,7 @@ func (v Value) formatInner(opt Format) (string, error) {
 		return "", err
 	}
 	if pt, ok := v.stripped().(*dwarf.PtrType); ok && (pt.Type == nil || !isChar(pt.Type)) {
-		s = strings.TrimPrefix(s, "("+dwarfsym.Declare(v.Type, "")+") ")
+		s = strings.TrimPrefix(s, "("+ktype.Declare(v.Type, "")+") ")
 	}
 	return s, nil
 }

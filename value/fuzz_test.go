@@ -37,7 +37,7 @@ func FuzzFormat(f *testing.F) {
 	f.Add(make([]byte, 200), true)
 	f.Fuzz(func(t *testing.T, data []byte, hex bool) {
 		const base = 0xffff888000000000
-		c := New(syms, byteMem{base, data})
+		c := New(syms.Source(), byteMem{base, data})
 		v, err := c.At("struct task", base)
 		if err != nil {
 			t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/vmcoretools/vmcore/dwarfsym"
+	"github.com/vmcoretools/vmcore/ktype"
 )
 
 // maxRead bounds one read of memory (a struct, an array, a string): the
@@ -31,9 +31,11 @@ func (e *ReadError) Error() string {
 
 func (e *ReadError) Unwrap() error { return e.Err }
 
-// Context joins a vmlinux's types and symbols with a dump's memory.
+// Context joins a kernel's types and symbols with a dump's memory.
 type Context struct {
-	Syms *dwarfsym.File
+	// Types serves types, variables and symbols by name: a vmlinux's
+	// DWARF (dwarfsym.File.Source) or the kernel's own BTF.
+	Types ktype.Source
 	Mem  io.ReaderAt // kernel virtual memory; offset = int64(vaddr)
 	// PerCPUOffset returns the base of a CPU's per-CPU area. Nil means
 	// reading the kernel's __per_cpu_offset[cpu].
@@ -41,9 +43,9 @@ type Context struct {
 	ByteOrder    binary.ByteOrder // nil means little-endian
 }
 
-// New returns a Context reading syms' types from mem.
-func New(syms *dwarfsym.File, mem io.ReaderAt) *Context {
-	return &Context{Syms: syms, Mem: mem}
+// New returns a Context reading types from src and memory from mem.
+func New(src ktype.Source, mem io.ReaderAt) *Context {
+	return &Context{Types: src, Mem: mem}
 }
 
 func (c *Context) order() binary.ByteOrder {
@@ -93,7 +95,7 @@ func (v Value) IsConstant() bool { return v.data != nil }
 
 // Var returns the global variable of that name.
 func (c *Context) Var(name string) (Value, error) {
-	v, err := c.Syms.Variable(name)
+	v, err := c.Types.Variable(name)
 	if err != nil {
 		return Value{}, err
 	}
@@ -105,7 +107,7 @@ func (c *Context) Var(name string) (Value, error) {
 
 // PerCPU returns CPU cpu's instance of the per-CPU variable name.
 func (c *Context) PerCPU(name string, cpu int) (Value, error) {
-	v, err := c.Syms.Variable(name)
+	v, err := c.Types.Variable(name)
 	if err != nil {
 		return Value{}, err
 	}
@@ -137,14 +139,14 @@ func (c *Context) cpuBase(cpu int) (uint64, error) {
 	return e.Uint()
 }
 
-// At returns an object of the named type (as dwarfsym.File.Type spells it)
+// At returns an object of the named type (as ktype.Source.Type spells it)
 // at addr, as crash's "struct task_struct ADDR" does.
 func (c *Context) At(typ string, addr uint64) (Value, error) {
-	t, err := c.Syms.Type(typ)
+	t, err := c.Types.Type(typ)
 	if err != nil {
 		return Value{}, err
 	}
-	return Value{c: c, Type: t, Addr: addr, Expr: fmt.Sprintf("(%s *)%#x", dwarfsym.Declare(t, ""), addr)}, nil
+	return Value{c: c, Type: t, Addr: addr, Expr: fmt.Sprintf("(%s *)%#x", ktype.Declare(t, ""), addr)}, nil
 }
 
 // Typed returns an object of type t at addr.
@@ -155,16 +157,16 @@ func (c *Context) Typed(t dwarf.Type, addr uint64, expr string) Value {
 // ContainerOf returns the typ that contains, at member path member, the
 // object at addr: the kernel's container_of(addr, typ, member).
 func (c *Context) ContainerOf(addr uint64, typ, member string) (Value, error) {
-	t, err := c.Syms.Type(typ)
+	t, err := c.Types.Type(typ)
 	if err != nil {
 		return Value{}, err
 	}
-	m, err := dwarfsym.FindMember(t, member)
+	m, err := ktype.FindMember(t, member)
 	if err != nil {
 		return Value{}, fmt.Errorf("value: container_of(%#x, %s, %s): %w", addr, typ, member, err)
 	}
 	a := addr - uint64(m.Offset)
-	return Value{c: c, Type: t, Addr: a, Expr: fmt.Sprintf("container_of(%#x, %s, %s)", addr, dwarfsym.Declare(t, ""), member)}, nil
+	return Value{c: c, Type: t, Addr: a, Expr: fmt.Sprintf("container_of(%#x, %s, %s)", addr, ktype.Declare(t, ""), member)}, nil
 }
 
 // Context returns the value's context.
@@ -173,7 +175,7 @@ func (v Value) Context() *Context { return v.c }
 // Size is the value's size in bytes.
 func (v Value) Size() int64 { return v.Type.Size() }
 
-func (v Value) stripped() dwarf.Type { return dwarfsym.Strip(v.Type) }
+func (v Value) stripped() dwarf.Type { return ktype.Strip(v.Type) }
 
 // Member follows a member path ("se.on_rq", "pids[1].pid", "parent.comm";
 // anonymous structs and unions are looked into). Pointers met on the way,
@@ -194,7 +196,7 @@ func (v Value) Member(path string) (Value, error) {
 		if strings.HasPrefix(v.Expr, "(") && strings.Count(v.Expr, ".")+strings.Count(v.Expr, "->") == 1 && strings.HasSuffix(v.Expr, ".") {
 			v.Expr = strings.TrimSuffix(v.Expr, ".") + "->"
 		}
-		m, err := dwarfsym.FindMember(v.Type, part)
+		m, err := ktype.FindMember(v.Type, part)
 		if err != nil {
 			return Value{}, fmt.Errorf("value: %s: %w", strings.TrimRight(strings.TrimSuffix(v.Expr, "->"), "."), err)
 		}
@@ -219,7 +221,7 @@ func (v Value) Member(path string) (Value, error) {
 func (v Value) Deref() (Value, error) {
 	pt, ok := v.stripped().(*dwarf.PtrType)
 	if !ok {
-		return Value{}, fmt.Errorf("value: %s is a %s, not a pointer", v.Expr, dwarfsym.Declare(v.Type, ""))
+		return Value{}, fmt.Errorf("value: %s is a %s, not a pointer", v.Expr, ktype.Declare(v.Type, ""))
 	}
 	p, err := v.Uint()
 	if err != nil {
@@ -253,14 +255,14 @@ func (v Value) Index(i int) (Value, error) {
 		}
 		base, elem = p, t.Type
 	default:
-		return Value{}, fmt.Errorf("value: %s is a %s, neither array nor pointer", v.Expr, dwarfsym.Declare(v.Type, ""))
+		return Value{}, fmt.Errorf("value: %s is a %s, neither array nor pointer", v.Expr, ktype.Declare(v.Type, ""))
 	}
 	if elem == nil {
 		return Value{}, fmt.Errorf("value: %s points to void", v.Expr)
 	}
 	sz := elem.Size()
 	if sz <= 0 {
-		return Value{}, fmt.Errorf("value: %s: element type %s has no size", v.Expr, dwarfsym.Declare(elem, ""))
+		return Value{}, fmt.Errorf("value: %s: element type %s has no size", v.Expr, ktype.Declare(elem, ""))
 	}
 	out := Value{c: v.c, Type: elem, Addr: base + uint64(int64(i)*sz), Expr: fmt.Sprintf("%s[%d]", v.Expr, i)}
 	if _, isArray := v.stripped().(*dwarf.ArrayType); isArray && v.data != nil {
@@ -297,7 +299,7 @@ func (v Value) ContainerOf(typ, member string) (Value, error) {
 func (v Value) Bytes() ([]byte, error) {
 	n := v.Type.Size()
 	if n < 0 {
-		return nil, fmt.Errorf("value: %s has incomplete type %s", v.Expr, dwarfsym.Declare(v.Type, ""))
+		return nil, fmt.Errorf("value: %s has incomplete type %s", v.Expr, ktype.Declare(v.Type, ""))
 	}
 	if n > maxRead {
 		return nil, fmt.Errorf("value: %s is %d bytes, more than the %d-byte read limit", v.Expr, n, maxRead)
@@ -387,13 +389,13 @@ func (v Value) rawInt() (uint64, error) {
 	n := v.Type.Size()
 	switch v.stripped().(type) {
 	case *dwarf.StructType, *dwarf.ArrayType, *dwarf.FuncType, *dwarf.VoidType:
-		return 0, fmt.Errorf("value: %s is a %s, not a scalar", v.Expr, dwarfsym.Declare(v.Type, ""))
+		return 0, fmt.Errorf("value: %s is a %s, not a scalar", v.Expr, ktype.Declare(v.Type, ""))
 	}
 	var b [8]byte
 	switch n {
 	case 1, 2, 4, 8:
 	default:
-		return 0, fmt.Errorf("value: %s: cannot read a %d-byte %s as an integer", v.Expr, n, dwarfsym.Declare(v.Type, ""))
+		return 0, fmt.Errorf("value: %s: cannot read a %d-byte %s as an integer", v.Expr, n, ktype.Declare(v.Type, ""))
 	}
 	if err := v.read(b[:n]); err != nil {
 		return 0, err
@@ -424,7 +426,7 @@ func (v Value) CString(max int) (string, error) {
 	switch t := v.stripped().(type) {
 	case *dwarf.ArrayType:
 		if !isChar(t.Type) {
-			return "", fmt.Errorf("%w: %s is a %s", ErrNotString, v.Expr, dwarfsym.Declare(v.Type, ""))
+			return "", fmt.Errorf("%w: %s is a %s", ErrNotString, v.Expr, ktype.Declare(v.Type, ""))
 		}
 		n := t.Count
 		if n < 0 || n > int64(max) {
@@ -437,7 +439,7 @@ func (v Value) CString(max int) (string, error) {
 		return cut(b), nil
 	case *dwarf.PtrType:
 		if !isChar(t.Type) {
-			return "", fmt.Errorf("%w: %s is a %s", ErrNotString, v.Expr, dwarfsym.Declare(v.Type, ""))
+			return "", fmt.Errorf("%w: %s is a %s", ErrNotString, v.Expr, ktype.Declare(v.Type, ""))
 		}
 		p, err := v.Uint()
 		if err != nil {
@@ -448,7 +450,7 @@ func (v Value) CString(max int) (string, error) {
 		}
 		return v.c.ReadCString(p, max, "*"+v.Expr)
 	}
-	return "", fmt.Errorf("%w: %s is a %s", ErrNotString, v.Expr, dwarfsym.Declare(v.Type, ""))
+	return "", fmt.Errorf("%w: %s is a %s", ErrNotString, v.Expr, ktype.Declare(v.Type, ""))
 }
 
 // ReadCString reads a NUL-terminated string at addr, at most max bytes,
@@ -493,7 +495,7 @@ func cut(b []byte) string {
 }
 
 func isChar(t dwarf.Type) bool {
-	switch u := dwarfsym.Strip(t).(type) {
+	switch u := ktype.Strip(t).(type) {
 	case *dwarf.CharType, *dwarf.UcharType:
 		return true
 	case *dwarf.IntType:
@@ -513,7 +515,7 @@ func (c *Context) ListEntries(head uint64, typ, member string, max int) ([]Value
 	if max <= 0 {
 		max = 1 << 20
 	}
-	lh, err := c.Syms.Type("struct list_head")
+	lh, err := c.Types.Type("struct list_head")
 	if err != nil {
 		return nil, err
 	}
@@ -548,7 +550,7 @@ func (c *Context) ListEntries(head uint64, typ, member string, max int) ([]Value
 func (v Value) Elements() ([]Value, error) {
 	at, ok := v.stripped().(*dwarf.ArrayType)
 	if !ok {
-		return nil, fmt.Errorf("value: %s is a %s, not an array", v.Expr, dwarfsym.Declare(v.Type, ""))
+		return nil, fmt.Errorf("value: %s is a %s, not an array", v.Expr, ktype.Declare(v.Type, ""))
 	}
 	if at.Count < 0 {
 		return nil, fmt.Errorf("value: %s has no fixed length", v.Expr)

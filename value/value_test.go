@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmcoretools/vmcore/dwarfsym"
+	"github.com/vmcoretools/vmcore/ktype"
 )
 
 // fakeMem is kernel memory for the tiny test program: the image's static
@@ -52,7 +53,7 @@ func setup(t *testing.T) *Context {
 	}
 	t.Cleanup(func() { f.Close() })
 	m := &fakeMem{f: f, patches: map[uint64][]byte{}}
-	c := New(f, m)
+	c := New(f.Source(), m)
 	it, _ := f.Lookup("init_task")
 	st, _ := f.Lookup("second_task")
 	off, err := f.Offset("struct task", "tasks")
@@ -147,7 +148,7 @@ func TestReads(t *testing.T) {
 	if s := S(V(st.Member("parent.name")).CString(0)); s != "init" {
 		t.Errorf("parent->name = %q", s)
 	}
-	head := it.Addr + uint64(I(c.Syms.Offset("struct task", "tasks")))
+	head := it.Addr + uint64(I(ktype.Offset(c.Types, "struct task", "tasks")))
 	all := L(c.ListEntries(head, "struct task", "tasks", 0))
 	if len(all) != 1 || all[0].Addr != st.Addr {
 		t.Errorf("ListEntries = %+v", all)
@@ -235,7 +236,7 @@ func TestFormat(t *testing.T) {
 	}
 	lh := V(it.Member("tasks"))
 	got := S(lh.WriteStruct(Format{}))
-	off := I(c.Syms.Offset("struct task", "tasks"))
+	off := I(ktype.Offset(c.Types, "struct task", "tasks"))
 	want := fmt.Sprintf("struct list_head {\n  next = %#x <second_task+%d>,\n  prev = %#x <second_task+%d>\n}\n", st.Addr+uint64(off), off, st.Addr+uint64(off), off)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("struct list_head (-want +got):\n%s", diff)

@@ -161,7 +161,7 @@ func NewKernel(d *Dump, syms *dwarfsym.File, opt KernelOptions) (*Kernel, error)
 		return nil, fmt.Errorf("vmcore: kernel virtual memory: %w", err)
 	}
 	k.Virt = t
-	k.Values = value.New(syms, t.ReaderAt())
+	k.Values = value.New(syms.Source(), t.ReaderAt())
 
 	// linux_banner from memory, as crash's verify_version.
 	if s, ok := syms.Lookup("linux_banner"); ok {

@@ -1,4 +1,4 @@
-package dwarfsym
+package ktype
 
 import (
 	"debug/dwarf"
