@@ -16,24 +16,29 @@ import (
 // symbols are relocated by the dump's KASLR offset, and struct, p, whatis,
 // sym and rd -s work from the vmlinux's symbols and types.
 func NewKernelSession(d *vmcore.Dump, vmlinux string, f *dwarfsym.File) *Session {
-	if d.Info() == nil {
-		// Without VMCOREINFO (a QEMU dump taken without -device
-		// vmcoreinfo) it is derived from the vmlinux and the CPU
-		// registers; when that fails, commands say why they cannot run.
-		_ = d.DeriveVMCOREINFO(f)
-	}
-	if info := d.Info(); info != nil {
-		if off, ok := info.KernelOffset(); ok {
-			f.SetRelocation(off)
-		} else if dumpStext, ok := info.Symbol("_stext"); ok {
-			if s, ok := f.Lookup("_stext"); ok && (dumpStext-s.Addr)&0xfff == 0 {
-				f.SetRelocation(dumpStext - s.Addr)
+	// The kernel model: the dump paired with its vmlinux (KASLR,
+	// VMCOREINFO derived for a QEMU dump without it). A pair that fails
+	// the match checks still opens here, with the reasons as warnings,
+	// as crash's --minimal does; commands that cannot work say why.
+	k, err := vmcore.NewKernel(d, f, vmcore.KernelOptions{IgnoreMismatch: true})
+	if err != nil {
+		// No VMCOREINFO could be derived, or no kernel virtual memory:
+		// relocate what can be, and let commands say why they fail.
+		k = nil
+		if info := d.Info(); info != nil {
+			if off, ok := info.KernelOffset(); ok {
+				f.SetRelocation(off)
+			} else if dumpStext, ok := info.Symbol("_stext"); ok {
+				if s, ok := f.Lookup("_stext"); ok && (dumpStext-s.Addr)&0xfff == 0 {
+					f.SetRelocation(dumpStext - s.Addr)
+				}
 			}
 		}
 	}
 	ks := &debugSymbols{f: f}
 	s := NewSession(d, vmlinux, ks, ks)
 	s.Debug = f
+	s.Kernel = k
 	// Modules' symbols, as crash loads them at start-up; a dump whose
 	// module list cannot be read still opens.
 	s.moduleSymbols, _ = s.loadModuleSymbols()
@@ -44,6 +49,9 @@ func NewKernelSession(d *vmcore.Dump, vmlinux string, f *dwarfsym.File) *Session
 func (s *Session) Values() (*value.Context, error) {
 	if s.Debug == nil {
 		return nil, ErrNeedsVMLinux
+	}
+	if s.Kernel != nil {
+		return s.Kernel.Values, nil
 	}
 	t, err := s.Translator()
 	if err != nil {

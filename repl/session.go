@@ -42,6 +42,10 @@ type Session struct {
 
 	// Debug is the vmlinux's symbols and types, nil without a vmlinux.
 	Debug *dwarfsym.File
+	// Kernel is the kernel model (the dump paired with Debug), nil
+	// without a vmlinux or when the pair cannot give kernel virtual
+	// memory. Commands get typed views from it and only format them.
+	Kernel *vmcore.Kernel
 
 	klog kernelLog
 	// printCount numbers p's results ($1, $2, ...) as gdb does.
