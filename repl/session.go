@@ -54,6 +54,10 @@ type Session struct {
 	valuesOnce sync.Once
 	values     *value.Context
 
+	// crashSyms is crash's symbol table (crashsyms.go), built once.
+	crashSymsOnce sync.Once
+	crashSyms     *crashSymbolTable
+
 	// moduleSymbols counts the symbols read from each module's kallsyms,
 	// by struct module address (see loadModuleSymbols).
 	moduleSymbols map[uint64]int
