@@ -62,6 +62,10 @@ func (l *Loop) ExecLine(ctx context.Context, line *Line) (quit bool) {
 		l.fail("command not found: %s (type help for the list)", name)
 		return false
 	}
+	if l.Session.closed && cmd.Name != "help" && cmd.Name != "q" {
+		l.fail("%s: the session is closed", cmd.Name)
+		return false
+	}
 	if cmd.NeedsVMLinux && l.Session.VMLinux == "" {
 		l.fail("%s: %v", cmd.Name, ErrNeedsVMLinux)
 		return false

@@ -58,6 +58,10 @@ type Session struct {
 	crashSymsOnce sync.Once
 	crashSyms     *crashSymbolTable
 
+	// closers close the files OpenSession opened, in order.
+	closers []func() error
+	closed  bool
+
 	// moduleSymbols counts the symbols read from each module's kallsyms,
 	// by struct module address (see loadModuleSymbols).
 	moduleSymbols map[uint64]int
