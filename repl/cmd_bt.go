@@ -9,8 +9,8 @@ import (
 	"path"
 	"sync"
 
+	"github.com/vmcoretools/vmcore/arch/amd64/unwind"
 	"github.com/vmcoretools/vmcore/tasks"
-	"github.com/vmcoretools/vmcore/unwind"
 	"github.com/vmcoretools/vmcore/vmcore"
 )
 

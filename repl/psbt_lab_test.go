@@ -11,10 +11,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/vmcoretools/vmcore/arch/amd64/unwind"
 	"github.com/vmcoretools/vmcore/dwarfsym"
 	"github.com/vmcoretools/vmcore/internal/lab"
 	"github.com/vmcoretools/vmcore/tasks"
-	"github.com/vmcoretools/vmcore/unwind"
 	"github.com/vmcoretools/vmcore/vmcore"
 )
 

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/vmcoretools/vmcore/arch/amd64/unwind"
 	"github.com/vmcoretools/vmcore/tasks"
-	"github.com/vmcoretools/vmcore/unwind"
 )
 
 // TestPsLineFormat checks crash's columns: the active mark, widths, the

@@ -8,7 +8,7 @@ import (
 
 	"github.com/vmcoretools/vmcore/ktype"
 
-	"github.com/vmcoretools/vmcore/unwind"
+	"github.com/vmcoretools/vmcore/arch/amd64/unwind"
 	"github.com/vmcoretools/vmcore/value"
 )
 

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmcoretools/vmcore/arch/amd64/unwind"
 	"github.com/vmcoretools/vmcore/internal/lab"
 	"github.com/vmcoretools/vmcore/physmem"
-	"github.com/vmcoretools/vmcore/unwind"
 	"github.com/vmcoretools/vmcore/value"
 	"github.com/vmcoretools/vmcore/vmcore"
 )

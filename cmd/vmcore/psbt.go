@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/vmcoretools/vmcore/unwind"
+	"github.com/vmcoretools/vmcore/arch/amd64/unwind"
 )
 
 func init() {
