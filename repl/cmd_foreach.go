@@ -1,7 +1,6 @@
 package repl
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -161,7 +160,7 @@ func runForeach(c *Context, args []string) error {
 
 	// Each command's checks, as crash makes them before the first task.
 	printHeader := true
-	var bo btOptions
+	var bo tasks.TraceOptions
 	var ps *psState
 	order := tb.Tasks
 	for _, k := range keys {
@@ -178,7 +177,7 @@ func runForeach(c *Context, args []string) error {
 			if reference != "" {
 				return errors.New("bt -R is not implemented here")
 			}
-			bo = btOptions{frames: flags["f"], lines: flags["l"]}
+			bo = c.Session.btTraceOptions(flags["f"], flags["l"])
 		case "task":
 			if flags["x"] && flags["d"] {
 				return errors.New("task: -x and -d options are mutually exclusive")
@@ -285,7 +284,10 @@ func runForeach(c *Context, args []string) error {
 			var err error
 			switch k {
 			case "bt":
-				writeBacktraceNoHeader(c, tr, t, bo)
+				var bt *tasks.Backtrace
+				if bt, err = c.Session.Kernel.Backtrace(t, bo); err == nil {
+					writeBacktrace(c.Out, bt)
+				}
 			case "task":
 				err = doTask(c, t, true, members, radix)
 			case "set":
@@ -331,18 +333,4 @@ func foreachSelects(t *tasks.Task, pids, addrs []uint64, comms []string) bool {
 		}
 	}
 	return false
-}
-
-// writeBacktraceNoHeader prints t's trace without bt's header line, which
-// foreach has printed.
-func writeBacktraceNoHeader(c *Context, tr *tasks.Tracer, t *tasks.Task, bo btOptions) {
-	var buf bytes.Buffer
-	sub := *c
-	sub.Out = &buf
-	writeBacktrace(&sub, tr, t, bo)
-	out := buf.Bytes()
-	if i := bytes.IndexByte(out, '\n'); i >= 0 {
-		out = out[i+1:]
-	}
-	c.Out.Write(out)
 }

@@ -68,6 +68,9 @@ type taskTableEntry struct {
 
 // TaskTable walks the dump's tasks once per session.
 func (s *Session) TaskTable() (*tasks.Table, error) {
+	if s.Kernel != nil {
+		return s.Kernel.Tasks() // one table for every command and the tracer
+	}
 	v, err := s.Values()
 	if err != nil {
 		return nil, err

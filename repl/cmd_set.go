@@ -45,7 +45,7 @@ func runSet(c *Context, args []string) error {
 				fmt.Fprintln(c.Err, "set: no panic task found!")
 				return nil
 			}
-			currentTasks.Store(s, p)
+			s.SetCurrentTask(p)
 			writeContext(c, p, tr)
 			return nil
 		case "c":
@@ -67,7 +67,7 @@ func runSet(c *Context, args []string) error {
 			if cur, err := s.CurrentTask(); err == nil && cur == t {
 				return nil // crash says nothing when the context does not change
 			}
-			currentTasks.Store(s, t)
+			s.SetCurrentTask(t)
 			writeContext(c, t, tr)
 			return nil
 		}
@@ -87,7 +87,7 @@ func runSet(c *Context, args []string) error {
 			continue
 		}
 		t := ts[0]
-		currentTasks.Store(s, t)
+		s.SetCurrentTask(t)
 		writeContext(c, t, tr)
 	}
 	return nil

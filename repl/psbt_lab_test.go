@@ -6,12 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/vmcoretools/vmcore/arch/amd64/unwind"
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/dwarfsym"
 	"github.com/vmcoretools/vmcore/internal/lab"
 	"github.com/vmcoretools/vmcore/tasks"
@@ -224,29 +225,26 @@ func expandTrace(s *Session, tr *tasks.Tracer, tk *tasks.Task) []ourFrame {
 	trace := tr.Backtrace(tk)
 	var out []ourFrame
 	for _, f := range trace.Frames {
-		if f.Interrupted {
-			continue
-		}
-		sym, _, _ := s.Debug.SymbolAt(f.PC)
-		lines, err := s.Debug.Lines(f.PC - 1)
+		pc := uint64(f.PC)
+		lines, err := s.Debug.Lines(pc - 1)
 		named := false
 		if err == nil {
 			for _, l := range lines {
 				if l.Function != "" {
-					out = append(out, ourFrame{name: l.Function, pc: f.PC})
+					out = append(out, ourFrame{name: l.Function, pc: pc})
 					named = true
 				}
 			}
 		}
 		if !named {
-			out = append(out, ourFrame{name: sym.Name, pc: f.PC})
+			out = append(out, ourFrame{name: f.Function, pc: pc})
 		}
-		if f.Regs != nil && f.Regs.UserMode() {
-			out = append(out, ourFrame{pc: f.Regs.IP, user: true})
+		if f.Exception != nil && f.Exception.Regs.User {
+			out = append(out, ourFrame{pc: uint64(f.Exception.Regs.PC), user: true})
 		}
 	}
-	if trace.UserRegs != nil {
-		out = append(out, ourFrame{pc: trace.UserRegs.IP, user: true})
+	if trace.User != nil {
+		out = append(out, ourFrame{pc: uint64(trace.User.Regs.PC), user: true})
 	}
 	return out
 }
@@ -439,10 +437,10 @@ func TestLabBtCFIOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr.Walker.CFI == nil {
+	if !slices.Contains(tr.CPU.Methods(), arch.MethodCFI) {
 		t.Fatal("the vmlinux's .debug_frame was not loaded")
 	}
-	tr.Walker.ORC = &unwind.Table{}
+	s.BtMethods = []arch.Method{arch.MethodCFI, arch.MethodFP}
 	want, err := os.ReadFile(d.RefFile("crash-8.0.6", "foreach-bt.txt"))
 	if err != nil {
 		t.Fatal(err)

@@ -2,10 +2,12 @@ package repl
 
 import (
 	"bytes"
+	"debug/elf"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/vmcoretools/vmcore/arch/amd64/unwind"
+	"github.com/vmcoretools/vmcore/arch"
+	"github.com/vmcoretools/vmcore/elfcore"
 	"github.com/vmcoretools/vmcore/tasks"
 )
 
@@ -26,10 +28,37 @@ func TestPsLineFormat(t *testing.T) {
 }
 
 func TestTaskHeaderAndRegs(t *testing.T) {
+	cpu, err := arch.CPUForMachine("x86_64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// NT_PRSTATUS's elf_gregset_t: rax, orig_rax, rip, cs, eflags, rsp, ss.
+	g := make([]uint64, 27)
+	g[10], g[15], g[16], g[17], g[18], g[19], g[20] = 0xffffffffffffffda, 1, 0x47b7a0, 0x33, 0x202, 0x7ffebc9e00e8, 0x2b
+	user, ok := cpu.DumpRegs(&elfcore.PRStatus{Machine: elf.EM_X86_64, Regs: g}, nil)
+	if !ok || !user.User {
+		t.Fatalf("DumpRegs: %+v, %v", user, ok)
+	}
+	bt := &tasks.Backtrace{
+		Frames: []tasks.Frame{
+			{Level: 0, Slot: 0xfffffe0000009e58, PC: 0xffffffff8a2417d5, Function: "crash_nmi_callback", Stack: "NMI",
+				Switch:    &tasks.StackSwitch{From: "NMI", To: "task", Marker: "--- <NMI exception stack> ---"},
+				WordsAddr: 0xfffffe0000009e60, Words: []arch.Word{1, 2, 3}},
+			{Level: 1, Slot: 0xffffb3c0c0013e20, PC: 0xffffffffc06f1010, Function: "lab_fn", Module: "lab", Stack: "task",
+				File: "/build/lab.c", Line: 12},
+		},
+		User: &tasks.Exception{Regs: user, Text: cpu.RegsText(user, arch.FormException, "")},
+	}
 	var b bytes.Buffer
 	writeTaskHeader(&b, &tasks.Task{Addr: 0xffff8e88c2750000, PID: 117, CPU: 1, Comm: "lab-panic"})
-	writeExceptionFrame(&b, &unwind.Regs{IP: 0x47b7a0, SP: 0x7ffebc9e00e8, Flags: 0x202, AX: 0xffffffffffffffda, OrigAX: 1, CS: 0x33, SS: 0x2b}, false)
+	writeBacktrace(&b, bt)
 	want := `PID: 117      TASK: ffff8e88c2750000  CPU: 1    COMMAND: "lab-panic"
+ #0 [fffffe0000009e58] crash_nmi_callback at ffffffff8a2417d5
+--- <NMI exception stack> ---
+    fffffe0000009e60: 0000000000000001 0000000000000002 
+    fffffe0000009e70: 0000000000000003 
+ #1 [ffffb3c0c0013e20] lab_fn at ffffffffc06f1010 [lab]
+    /build/lab.c: 12
     RIP: 000000000047b7a0  RSP: 00007ffebc9e00e8  RFLAGS: 00000202
     RAX: ffffffffffffffda  RBX: 0000000000000000  RCX: 0000000000000000
     RDX: 0000000000000000  RSI: 0000000000000000  RDI: 0000000000000000

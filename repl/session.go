@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/arch/amd64"
 	"github.com/vmcoretools/vmcore/dwarfsym"
 	"github.com/vmcoretools/vmcore/value"
@@ -61,6 +62,12 @@ type Session struct {
 	// closers close the files OpenSession opened, in order.
 	closers []func() error
 	closed  bool
+
+	// current is set's context (current.go).
+	current currentTask
+	// BtMethods, when set, are the only unwind methods bt and foreach bt
+	// use (a test of the fallbacks); nil uses every one.
+	BtMethods []arch.Method
 
 	// moduleSymbols counts the symbols read from each module's kallsyms,
 	// by struct module address (see loadModuleSymbols).

@@ -1,4 +1,4 @@
-package tasks
+package tasks_test
 
 import (
 	"errors"
@@ -6,9 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vmcoretools/vmcore/arch/amd64/unwind"
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/internal/lab"
 	"github.com/vmcoretools/vmcore/physmem"
+	. "github.com/vmcoretools/vmcore/tasks"
 	"github.com/vmcoretools/vmcore/value"
 	"github.com/vmcoretools/vmcore/vmcore"
 )
@@ -36,6 +37,14 @@ func (d damaged) ReadAt(p []byte, off int64) (int, error) {
 	}
 	return n, err
 }
+
+// damagedKernel is a kernel whose memory reads through damaged.
+type damagedKernel struct {
+	arch.Kernel
+	mem damaged
+}
+
+func (d damagedKernel) ReadAt(p []byte, off int64) (int, error) { return d.mem.ReadAt(p, off) }
 
 func openLab(t *testing.T) (*vmcore.Kernel, func()) {
 	l := lab.Open(t)
@@ -68,11 +77,15 @@ func TestLabExcludedStack(t *testing.T) {
 	initTask := tb.ByPID(1)[0]
 	mem := damaged{inner: k.Values.Mem, lo: initTask.Stack, hi: initTask.Stack + 16384}
 	ctx := value.New(k.Syms.Source(), mem)
-	orc, err := unwind.LoadORC(k.Syms.ELF())
+	cpu, err := arch.CPUForMachine("x86_64")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := NewTracer(tb, ctx, orc, nil)
+	at, err := cpu.NewTracer(damagedKernel{k.ArchKernel(), mem}, arch.TraceConfig{PanicCPU: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &Tracer{Table: tb, Values: ctx, CPU: at, Arch: cpu, PanicCPU: -1}
 	bad := tr.Backtrace(initTask)
 	if bad.Err == nil || !errors.Is(bad.Err, physmem.ErrExcluded) || len(bad.Frames) != 0 {
 		t.Errorf("init with its stack excluded: frames %v, err %v; want no frame and an excluded-page error", bad.Frames, bad.Err)

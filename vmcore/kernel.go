@@ -34,6 +34,8 @@ type Kernel struct {
 	banner   string
 	warnings []string
 	ownSyms  bool
+
+	model model // the task table and the stack tracer (backtrace.go)
 }
 
 // ErrMismatch matches every *MismatchError with errors.Is.

@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/vmcoretools/vmcore/arch/amd64/unwind"
+	"github.com/vmcoretools/vmcore/tasks"
 )
 
 func init() {
@@ -170,19 +170,13 @@ type btTask struct {
 	Error    string            `json:"error,omitempty"`
 }
 
-func regsMap(r *unwind.Regs) map[string]string {
-	if r == nil {
+func regsMap(ex *tasks.Exception) map[string]string {
+	if ex == nil || ex.Regs == nil {
 		return nil
 	}
 	m := map[string]string{}
-	for _, kv := range []struct {
-		k string
-		v uint64
-	}{{"rip", r.IP}, {"rsp", r.SP}, {"rflags", r.Flags}, {"rax", r.AX}, {"rbx", r.BX}, {"rcx", r.CX},
-		{"rdx", r.DX}, {"rsi", r.SI}, {"rdi", r.DI}, {"rbp", r.BP}, {"r8", r.R8}, {"r9", r.R9},
-		{"r10", r.R10}, {"r11", r.R11}, {"r12", r.R12}, {"r13", r.R13}, {"r14", r.R14}, {"r15", r.R15},
-		{"orig_rax", r.OrigAX}, {"cs", r.CS}, {"ss", r.SS}} {
-		m[kv.k] = fmt.Sprintf("%#x", kv.v)
+	for _, r := range ex.Regs.Regs {
+		m[r.Name] = fmt.Sprintf("%#x", uint64(r.Value))
 	}
 	return m
 }
@@ -215,18 +209,10 @@ func btJSON(args []string, stdout, stderr io.Writer) int {
 	for _, t := range sel {
 		trace := tr.Backtrace(t)
 		bt := btTask{PID: t.PID, Task: fmt.Sprintf("%#x", t.Addr), CPU: t.CPU, Comm: t.Comm, Active: t.Active,
-			Frames: []btFrame{}, UserRegs: regsMap(trace.UserRegs)}
-		level := 0
+			Frames: []btFrame{}, UserRegs: regsMap(trace.User)}
 		for _, f := range trace.Frames {
-			if f.Interrupted {
-				continue
-			}
-			bf := btFrame{Level: level, SP: fmt.Sprintf("%#x", f.Slot), PC: fmt.Sprintf("%#x", f.PC), Regs: regsMap(f.Regs)}
-			if sym, off, ok := s.Debug.SymbolAt(f.PC); ok {
-				bf.Function, bf.Offset = sym.Name, off
-			}
-			bt.Frames = append(bt.Frames, bf)
-			level++
+			bt.Frames = append(bt.Frames, btFrame{Level: f.Level, SP: fmt.Sprintf("%#x", uint64(f.Slot)), PC: fmt.Sprintf("%#x", uint64(f.PC)),
+				Function: f.Function, Offset: f.Offset, Regs: regsMap(f.Exception)})
 		}
 		if trace.Err != nil {
 			bt.Error = trace.Err.Error()

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+
+	"github.com/vmcoretools/vmcore/arch"
 )
 
 // Regs is struct pt_regs of x86_64, as the entry code saves it.
@@ -53,6 +55,10 @@ type Frame struct {
 	// saved (the interrupted instruction), not a return address; Slot is
 	// then the interrupted stack pointer.
 	Interrupted bool
+	// By says how the frame was found: arch.MethodStart for the first,
+	// MethodORC, MethodCFI or MethodFP for a caller, MethodRegs for the
+	// instruction an exception frame interrupted.
+	By arch.Method
 }
 
 // Start is where a walk begins: a PC, the stack pointer just above the
@@ -77,6 +83,9 @@ type Walker struct {
 	CFI *CFI
 	// MaxFrames bounds a walk (default 256).
 	MaxFrames int
+	// NoFP leaves frame pointers out: code neither ORC nor CFI covers
+	// ends the walk.
+	NoFP bool
 }
 
 // frameFP is the frame-pointer rule, used where ORC has no entry, as the
@@ -122,7 +131,7 @@ func (w *Walker) Walk(s Start, inStack func(uint64) bool) ([]Frame, error) {
 	if maxFrames <= 0 {
 		maxFrames = 256
 	}
-	frames := []Frame{{Slot: s.Slot, PC: s.PC}}
+	frames := []Frame{{Slot: s.Slot, PC: s.PC, By: arch.MethodStart}}
 	pc, sp, bp, signal := s.PC, s.SP, s.BP, s.Signal
 	var regs *Regs // the last full pt_regs, for R10/R13/DI/DX rules
 	for len(frames) < maxFrames {
@@ -131,6 +140,7 @@ func (w *Walker) Walk(s Start, inStack func(uint64) bool) ([]Frame, error) {
 			look = pc
 		}
 		e, ok := w.ORC.Lookup(look - w.Reloc)
+		byFP := false
 		if !ok || pc < w.Reloc || e.Kind == KindUndefined {
 			if w.CFI != nil {
 				if r, err := w.CFI.rule(look - w.Reloc); err == nil {
@@ -152,11 +162,14 @@ func (w *Walker) Walk(s Start, inStack func(uint64) bool) ([]Frame, error) {
 			if e.Kind == KindUndefined && ok {
 				return frames, &StackError{Addr: pc, Msg: "no unwind information (neither ORC nor CFI)"}
 			}
+			if w.NoFP {
+				return frames, &StackError{Addr: pc, Msg: "no unwind information (neither ORC nor CFI; frame pointers not used)"}
+			}
 			if bp == 0 {
 				// A zero frame pointer ends a frame-pointer chain.
 				return frames, nil
 			}
-			e = frameFP
+			e, byFP = frameFP, true
 		}
 		switch e.Kind {
 		case KindEnd:
@@ -220,7 +233,11 @@ func (w *Walker) Walk(s Start, inStack func(uint64) bool) ([]Frame, error) {
 			if ret == 0 {
 				return frames, nil
 			}
-			frames = append(frames, Frame{Slot: cfa - 8, PC: ret})
+			by := arch.MethodORC
+			if byFP {
+				by = arch.MethodFP
+			}
+			frames = append(frames, Frame{Slot: cfa - 8, PC: ret, By: by})
 			pc, sp, signal, regs = ret, cfa, false, nil
 		case KindRegs, KindRegsPartial:
 			base := cfa
@@ -250,7 +267,7 @@ func (w *Walker) Walk(s Start, inStack func(uint64) bool) ([]Frame, error) {
 			} else {
 				regs = nil
 			}
-			frames = append(frames, Frame{PC: r.IP, Slot: r.SP, Interrupted: true})
+			frames = append(frames, Frame{PC: r.IP, Slot: r.SP, Interrupted: true, By: arch.MethodRegs})
 			pc, sp, signal = r.IP, r.SP, true
 		}
 	}
@@ -274,5 +291,5 @@ func (w *Walker) cfiStep(r rule, sp, bp uint64) (Frame, uint64, uint64, error) {
 			return Frame{}, 0, 0, err
 		}
 	}
-	return Frame{Slot: slot, PC: ret}, cfa, bp, nil
+	return Frame{Slot: slot, PC: ret, By: arch.MethodCFI}, cfa, bp, nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/vmcoretools/vmcore/arch"
 )
 
 // orcRow is one synthetic ORC entry.
@@ -132,9 +133,9 @@ func TestWalkCallChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Frame{
-		{Slot: 0xfff8, PC: 0xffffffff81001010},
-		{Slot: 0x10008, PC: 0xffffffff81002010},
-		{Slot: 0x10010, PC: 0xffffffff81003005},
+		{Slot: 0xfff8, PC: 0xffffffff81001010, By: arch.MethodStart},
+		{Slot: 0x10008, PC: 0xffffffff81002010, By: arch.MethodORC},
+		{Slot: 0x10010, PC: 0xffffffff81003005, By: arch.MethodORC},
 	}
 	if diff := cmp.Diff(want, frames); diff != "" {
 		t.Errorf("frames (-want +got):\n%s", diff)
@@ -285,7 +286,24 @@ func TestCFIRule(t *testing.T) {
 	// A walk through CFI where ORC has no entry.
 	w := &Walker{ORC: &Table{}, CFI: c, Mem: stack{0x10008: 0xffffffff81003005}}
 	frames, _ := w.Walk(Start{PC: 0x1009, SP: 0x10000}, nil)
-	if len(frames) < 2 || frames[1].Slot != 0x10008 || frames[1].PC != 0xffffffff81003005 {
+	if len(frames) < 2 || frames[1].Slot != 0x10008 || frames[1].PC != 0xffffffff81003005 || frames[1].By != arch.MethodCFI {
 		t.Errorf("CFI walk: %+v", frames)
+	}
+}
+
+// TestWalkFramePointers follows the frame-pointer chain where neither ORC
+// nor CFI covers the code, marks such frames MethodFP, and refuses to
+// under NoFP.
+func TestWalkFramePointers(t *testing.T) {
+	mem := stack{0x10000: 0, 0x10008: 0xffffffff81003005} // saved rbp (end of chain), return address
+	w := &Walker{ORC: &Table{}, Mem: mem}
+	frames, err := w.Walk(Start{PC: 0xffffffff81000010, SP: 0xfff0, BP: 0x10000}, nil)
+	if err != nil || len(frames) != 2 || frames[1].By != arch.MethodFP || frames[1].Slot != 0x10008 {
+		t.Fatalf("frame-pointer walk: %+v, %v", frames, err)
+	}
+	w.NoFP = true
+	frames, err = w.Walk(Start{PC: 0xffffffff81000010, SP: 0xfff0, BP: 0x10000}, nil)
+	if err == nil || len(frames) != 1 {
+		t.Fatalf("NoFP walk: %+v, %v", frames, err)
 	}
 }

@@ -1,0 +1,62 @@
+package amd64
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/vmcoretools/vmcore/arch"
+	"github.com/vmcoretools/vmcore/arch/amd64/unwind"
+)
+
+// CPU is the x86_64 implementation of arch.CPU: pt_regs and the
+// elf_gregset_t, unwinding with ORC, then .debug_frame CFI, then frame
+// pointers, the hard-IRQ stack and the exception (IST) stacks of the CPU
+// entry area, and crash's rules for where a task's trace starts. The
+// package's Arch embeds it.
+type CPU struct{}
+
+var _ arch.CPU = CPU{}
+
+// NewTracer loads the vmlinux's ORC tables (a kernel built with frame
+// pointers has none: .debug_frame and frame pointers then do all the
+// unwinding) and its .debug_frame, and learns THREAD_SIZE and the switch
+// frame's layout from k.
+func (CPU) NewTracer(k arch.Kernel, cfg arch.TraceConfig) (arch.Tracer, error) {
+	img := k.Image()
+	if img == nil {
+		return nil, errors.New("amd64: no vmlinux to unwind with")
+	}
+	orc, err := unwind.LoadORC(img)
+	if errors.Is(err, unwind.ErrNoORC) {
+		orc, err = &unwind.Table{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	tr := &Tracer{k: k, cfg: cfg, threadSize: 16384}
+	tr.walker = unwind.Walker{ORC: orc, Reloc: k.Relocation(), Mem: k}
+	// .debug_frame covers what ORC leaves out; without it the walk stops
+	// there and says so.
+	if cfi, err := unwind.LoadCFI(img); err == nil {
+		tr.walker.CFI = cfi
+	}
+	// THREAD_SIZE from the linker script's init stack bounds.
+	if a, ok := k.Symbol("__start_init_task"); ok {
+		if b, ok := k.Symbol("__end_init_task"); ok && b > a && b-a <= 1<<20 && b-a >= 4096 {
+			tr.threadSize = b - a
+		}
+	}
+	tr.retOff, _, tr.frameErr = k.Member("struct inactive_task_frame", "ret_addr")
+	if tr.frameErr == nil {
+		tr.bpOff, _, tr.frameErr = k.Member("struct inactive_task_frame", "bp")
+	}
+	if tr.frameErr != nil {
+		tr.frameErr = fmt.Errorf("amd64: the switch frame's layout: %w", tr.frameErr)
+	}
+	if a, ok := k.Symbol("ret_from_fork"); ok {
+		tr.retFromFork = a
+	}
+	return tr, nil
+}
+
+func init() { arch.RegisterCPU(CPU{}, "x86_64", "amd64") }
