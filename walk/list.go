@@ -1,0 +1,259 @@
+package walk
+
+import (
+	"debug/dwarf"
+	"fmt"
+	"iter"
+
+	"github.com/vmcoretools/vmcore/ktype"
+	"github.com/vmcoretools/vmcore/value"
+)
+
+// List walks a list_head ring from its head, yielding the typ that holds
+// each node at member, in order: the kernel's
+// list_for_each_entry(pos, head, member). head is the struct list_head
+// (or a pointer to it) that is not itself an entry, such as
+// init_task.tasks or the modules variable; typ is a type name as
+// ktype.Source spells it ("struct task_struct"), member a member path in it
+// ("tasks", "se.group_node") whose type is struct list_head.
+//
+// The walk ends when the ring comes back to head. A NULL link, a node seen
+// twice (a ring that loops without its head), an unreadable node or more
+// than Max entries end it with an *Error after the entries before it.
+func List(head value.Value, typ, member string, opts ...Option) iter.Seq2[value.Value, error] {
+	return listWalk(head, typ, member, "next", opts)
+}
+
+// ListReverse walks a list_head ring backwards, through the prev links:
+// list_for_each_entry_reverse.
+func ListReverse(head value.Value, typ, member string, opts ...Option) iter.Seq2[value.Value, error] {
+	return listWalk(head, typ, member, "prev", opts)
+}
+
+// ListFrom walks the list_head ring that entry is on, through its member,
+// without knowing the ring's head, as crash's list command does from a
+// structure's address: entry first, then each structure after it, until
+// the ring comes back to entry. If the ring has a head that is not embedded
+// in such a structure (a list_head variable), the walk yields it too, as
+// a structure that is not one: the caller knows how to tell it.
+func ListFrom(entry value.Value, member string, opts ...Option) iter.Seq2[value.Value, error] {
+	return func(yield func(value.Value, error) bool) {
+		e, err := object(entry)
+		if err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		w := newWalker(e.Context(), "list_head", e.Addr, opts)
+		m, err := w.member(e.Type, member)
+		if err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		if err := w.isStruct(m.Type, "list_head", member); err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		linkOff, size, err := w.pointerMember(m.Type, "next")
+		if err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		start := e.Addr + uint64(m.Offset)
+		w.root = start
+		if !yield(e, nil) {
+			return
+		}
+		w.seen[start] = struct{}{}
+		w.nodes++
+		w.ring(start, linkOff, size, "next", e.Type, m.Offset, structName(e.Type), member, yield)
+	}
+}
+
+func listWalk(head value.Value, typ, member, dir string, opts []Option) iter.Seq2[value.Value, error] {
+	return func(yield func(value.Value, error) bool) {
+		h, err := object(head)
+		if err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		w := newWalker(h.Context(), "list_head", h.Addr, opts)
+		if err := w.isStruct(h.Type, "list_head", "head"); err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		linkOff, size, err := w.pointerMember(h.Type, dir)
+		if err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		t, off, err := w.container(typ, member)
+		if err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		if err := w.memberIs(t, member, "list_head"); err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		w.seen[h.Addr] = struct{}{}
+		w.ring(h.Addr, linkOff, size, dir, t, off, typ, member, yield)
+	}
+}
+
+// ring follows the link at linkOff from start until it comes back to
+// start, yielding the container of each node. A node's link is read
+// before the node is yielded, so that every entry yielded is at least
+// readable there.
+func (w *walker) ring(start uint64, linkOff, size int64, dir string, t dwarf.Type, off int64, typ, member string, yield func(value.Value, error) bool) {
+	cur, err := w.readWord(start+uint64(linkOff), size, "list_head."+dir+" of the head")
+	if err != nil {
+		yield(value.Value{}, err)
+		return
+	}
+	prev := start
+	for n := 0; cur != start; n++ {
+		if cur == 0 {
+			yield(value.Value{}, w.fail(prev+uint64(linkOff), "list_head."+dir, fmt.Errorf("%w: NULL %s pointer after %d entries", ErrCorrupt, dir, n)))
+			return
+		}
+		if err := w.visit(cur, fmt.Sprintf("entry %d (from %#x)", n, prev)); err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		next, err := w.readWord(cur+uint64(linkOff), size, fmt.Sprintf("list_head.%s of entry %d", dir, n))
+		if err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		v := w.c.Typed(t, cur-uint64(off), fmt.Sprintf("container_of(%#x, %s, %s)", cur, typ, member))
+		if !yield(v, nil) {
+			return
+		}
+		prev, cur = cur, next
+	}
+}
+
+// HList walks an hlist_head's chain from its first node, yielding the typ
+// that holds each hlist_node at member: hlist_for_each_entry. The chain
+// ends at a NULL next.
+func HList(head value.Value, typ, member string, opts ...Option) iter.Seq2[value.Value, error] {
+	return hlistWalk(head, typ, member, "hlist_head", "hlist_node", opts)
+}
+
+// HListNulls walks an hlist_nulls_head's chain, which ends at a "nulls"
+// marker (an odd pointer) instead of NULL: hlist_nulls_for_each_entry.
+func HListNulls(head value.Value, typ, member string, opts ...Option) iter.Seq2[value.Value, error] {
+	return hlistWalk(head, typ, member, "hlist_nulls_head", "hlist_nulls_node", opts)
+}
+
+// HListFrom walks an hlist chain from entry, which holds its hlist_node at
+// member: entry first, then every entry after it
+// (hlist_for_each_entry_from).
+func HListFrom(entry value.Value, member string, opts ...Option) iter.Seq2[value.Value, error] {
+	return func(yield func(value.Value, error) bool) {
+		e, err := object(entry)
+		if err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		w := newWalker(e.Context(), "hlist_node", e.Addr, opts)
+		m, err := w.member(e.Type, member)
+		if err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		if err := w.isStruct(m.Type, "hlist_node", member); err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		nextOff, size, err := w.pointerMember(m.Type, "next")
+		if err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		first := e.Addr + uint64(m.Offset)
+		w.root = first
+		w.chain(first, nextOff, size, false, e.Type, m.Offset, structName(e.Type), member, yield)
+	}
+}
+
+func hlistWalk(head value.Value, typ, member, headType, nodeType string, opts []Option) iter.Seq2[value.Value, error] {
+	return func(yield func(value.Value, error) bool) {
+		h, err := object(head)
+		if err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		w := newWalker(h.Context(), headType, h.Addr, opts)
+		if err := w.isStruct(h.Type, headType, "head"); err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		firstOff, size, err := w.pointerMember(h.Type, "first")
+		if err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		t, off, err := w.container(typ, member)
+		if err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		if err := w.memberIs(t, member, nodeType); err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		m, _ := ktype.FindMember(t, member)
+		nextOff, nsize, err := w.pointerMember(m.Type, "next")
+		if err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		first, err := w.readWord(h.Addr+uint64(firstOff), size, headType+".first")
+		if err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		w.chain(first, nextOff, nsize, nodeType == "hlist_nulls_node", t, off, typ, member, yield)
+	}
+}
+
+// chain follows next links from node p to a NULL (or, for nulls lists, an
+// odd marker), yielding each node's container once its link has been read.
+func (w *walker) chain(p uint64, nextOff, size int64, nulls bool, t dwarf.Type, off int64, typ, member string, yield func(value.Value, error) bool) {
+	prev := w.root
+	for n := 0; p != 0 && !(nulls && p&1 != 0); n++ {
+		if err := w.visit(p, fmt.Sprintf("node %d (from %#x)", n, prev)); err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		next, err := w.readWord(p+uint64(nextOff), size, fmt.Sprintf("next of node %d", n))
+		if err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		v := w.c.Typed(t, p-uint64(off), fmt.Sprintf("container_of(%#x, %s, %s)", p, typ, member))
+		if !yield(v, nil) {
+			return
+		}
+		prev, p = p, next
+	}
+}
+
+// isStruct checks that t is struct name.
+func (w *walker) isStruct(t dwarf.Type, name, what string) error {
+	st, ok := ktype.Strip(t).(*dwarf.StructType)
+	if !ok || st.StructName != name {
+		return &Error{Walk: w.kind, Root: w.root, What: what, Err: fmt.Errorf("%w: %s is a %s, not a struct %s", ErrLayout, what, ktype.Declare(t, ""), name)}
+	}
+	return nil
+}
+
+// memberIs checks that member of t is a struct name.
+func (w *walker) memberIs(t dwarf.Type, member, name string) error {
+	m, err := w.member(t, member)
+	if err != nil {
+		return err
+	}
+	return w.isStruct(m.Type, name, structName(t)+"."+member)
+}
