@@ -33,13 +33,19 @@ func (CPU) NewTracer(k arch.Kernel, cfg arch.TraceConfig) (arch.Tracer, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := &Tracer{k: k, cfg: cfg, threadSize: 16384}
-	tr.walker = unwind.Walker{ORC: orc, Reloc: k.Relocation(), Mem: k}
 	// .debug_frame covers what ORC leaves out; without it the walk stops
 	// there and says so.
-	if cfi, err := unwind.LoadCFI(img); err == nil {
-		tr.walker.CFI = cfi
+	cfi, err := unwind.LoadCFI(img)
+	if err != nil {
+		cfi = nil
 	}
+	return newTracer(k, cfg, orc, cfi), nil
+}
+
+// newTracer makes a tracer with the given unwind tables (cfi may be nil).
+func newTracer(k arch.Kernel, cfg arch.TraceConfig, orc *unwind.Table, cfi *unwind.CFI) *Tracer {
+	tr := &Tracer{k: k, cfg: cfg, threadSize: 16384}
+	tr.walker = unwind.Walker{ORC: orc, Reloc: k.Relocation(), Mem: k, CFI: cfi}
 	// THREAD_SIZE from the linker script's init stack bounds.
 	if a, ok := k.Symbol("__start_init_task"); ok {
 		if b, ok := k.Symbol("__end_init_task"); ok && b > a && b-a <= 1<<20 && b-a >= 4096 {
@@ -56,7 +62,7 @@ func (CPU) NewTracer(k arch.Kernel, cfg arch.TraceConfig) (arch.Tracer, error) {
 	if a, ok := k.Symbol("ret_from_fork"); ok {
 		tr.retFromFork = a
 	}
-	return tr, nil
+	return tr
 }
 
 func init() { arch.RegisterCPU(CPU{}, "x86_64", "amd64") }
