@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -53,10 +54,16 @@ func (b *Backtrace) MarshalJSON() ([]byte, error) {
 	if b.Err != nil {
 		e = b.Err.Error()
 	}
-	return json.Marshal(struct {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // crash's markers: "--- <IRQ stack> ---"
+	if err := enc.Encode(struct {
 		*plain
 		Error string `json:"error,omitempty"`
-	}{(*plain)(b), e})
+	}{(*plain)(b), e}); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // Frame is one frame of a backtrace.
