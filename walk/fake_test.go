@@ -83,9 +83,9 @@ func kernelTypes() map[string]dwarf.Type {
 			field{"", 0, strct("struct", "", 128, field{"pad", 0, array(ptr(void), 15)}, field{"meta", 120, meta})})})
 	ma64 := strct("struct", "maple_arange_64", 248, field{"parent", 0, ptr(pnode)}, field{"pivot", 8, array(u64, 9)},
 		field{"slot", 80, array(ptr(void), 10)}, field{"gap", 160, array(u64, 10)}, field{"meta", 240, meta})
-	mapleNode := strct("union", "maple_node", 256,
+	mapleNode := strct("struct", "maple_node", 256, field{"", 0, strct("union", "", 256,
 		field{"", 0, strct("struct", "", 256, field{"parent", 0, ptr(pnode)}, field{"slot", 8, array(ptr(void), 31)})},
-		field{"mr64", 0, mr64}, field{"ma64", 0, ma64})
+		field{"mr64", 0, mr64}, field{"ma64", 0, ma64})})
 	mapleType := &dwarf.EnumType{EnumName: "maple_type", CommonType: dwarf.CommonType{ByteSize: 4}, Val: []*dwarf.EnumValue{
 		{Name: "maple_dense", Val: 0}, {Name: "maple_leaf_64", Val: 1}, {Name: "maple_range_64", Val: 2}, {Name: "maple_arange_64", Val: 3}}}
 	cpumask := strct("struct", "cpumask", 16, field{"bits", 0, array(u64, 2)})

@@ -60,11 +60,11 @@ func ListFrom(entry value.Value, member string, opts ...Option) iter.Seq2[value.
 		}
 		start := e.Addr + uint64(m.Offset)
 		w.root = start
-		if !yield(e, nil) {
-			return
-		}
 		w.seen[start] = struct{}{}
 		w.nodes++
+		if err := w.count(start, "the first entry"); err != nil || !yield(e, nil) {
+			return
+		}
 		w.ring(start, linkOff, size, "next", e.Type, m.Offset, structName(e.Type), member, yield)
 	}
 }
@@ -122,6 +122,10 @@ func (w *walker) ring(start uint64, linkOff, size int64, dir string, t dwarf.Typ
 		}
 		next, err := w.readWord(cur+uint64(linkOff), size, fmt.Sprintf("list_head.%s of entry %d", dir, n))
 		if err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		if err := w.count(cur, fmt.Sprintf("entry %d", n)); err != nil {
 			yield(value.Value{}, err)
 			return
 		}
@@ -229,6 +233,10 @@ func (w *walker) chain(p uint64, nextOff, size int64, nulls bool, t dwarf.Type, 
 		}
 		next, err := w.readWord(p+uint64(nextOff), size, fmt.Sprintf("next of node %d", n))
 		if err != nil {
+			yield(value.Value{}, err)
+			return
+		}
+		if err := w.count(p, fmt.Sprintf("node %d", n)); err != nil {
 			yield(value.Value{}, err)
 			return
 		}

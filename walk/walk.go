@@ -12,9 +12,8 @@ import (
 	"github.com/vmcoretools/vmcore/value"
 )
 
-// DefaultMax is the number of elements a walk yields, and the number of
-// nodes it reads, before it stops with ErrLimit, unless Max says
-// otherwise.
+// DefaultMax is the number of elements a walk yields before it stops with
+// ErrLimit, unless Max says otherwise.
 const DefaultMax = 1 << 20
 
 // Errors that a walk's *Error wraps when the structure itself is wrong
@@ -73,9 +72,9 @@ type options struct {
 	max int
 }
 
-// Max bounds a walk to n elements and n nodes read (n <= 0 means
-// DefaultMax). A walk that would go further stops with ErrLimit after
-// yielding the first n elements.
+// Max bounds a walk to n elements (n <= 0 means DefaultMax): a walk that
+// would go further stops with ErrLimit after yielding the first n. The
+// nodes a walk reads are bounded too, to 2n plus a tree's greatest depth.
 func Max(n int) Option {
 	return func(o *options) {
 		if n > 0 {
@@ -128,7 +127,8 @@ type walker struct {
 	kind  string
 	root  uint64
 	seen  map[uint64]struct{}
-	nodes int
+	nodes int // nodes visited
+	elems int // elements yielded
 }
 
 func newWalker(c *value.Context, kind string, root uint64, opts []Option) *walker {
@@ -149,16 +149,28 @@ func (w *walker) layout(err error) *Error {
 }
 
 // visit records addr as seen, failing on a second visit and past the
-// node budget.
+// node budget: twice the element bound, plus the depth of the deepest
+// tree (a tree's inner nodes and the path to its next element are read
+// before the element is yielded).
 func (w *walker) visit(addr uint64, what string) error {
 	if _, ok := w.seen[addr]; ok {
 		return w.fail(addr, what, ErrCycle)
 	}
-	if w.nodes >= w.max {
-		return w.fail(addr, what, fmt.Errorf("%w (%d nodes)", ErrLimit, w.max))
+	if budget := 2*w.max + maxRBDepth; w.nodes >= budget {
+		return w.fail(addr, what, fmt.Errorf("%w (%d nodes read)", ErrLimit, budget))
 	}
 	w.nodes++
 	w.seen[addr] = struct{}{}
+	return nil
+}
+
+// count accounts for one more element about to be yielded, failing
+// when that would pass the walk's maximum. addr is the element's.
+func (w *walker) count(addr uint64, what string) error {
+	if w.elems >= w.max {
+		return w.fail(addr, what, fmt.Errorf("%w (%d)", ErrLimit, w.max))
+	}
+	w.elems++
 	return nil
 }
 

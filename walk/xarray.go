@@ -1,0 +1,293 @@
+package walk
+
+import (
+	"fmt"
+	"iter"
+	"math/bits"
+
+	"github.com/vmcoretools/vmcore/value"
+)
+
+// Entry is one entry of an indexed structure (an xarray, a radix tree, an
+// idr, a maple tree): the indices it covers and the word stored for them.
+type Entry struct {
+	// Index..Last are the indices the entry covers: equal for an entry
+	// stored at one index; a multi-index xarray entry or a maple tree
+	// range covers several.
+	Index, Last uint64
+	// Raw is the word stored: a pointer, or a value entry (see IsValue).
+	Raw uint64
+
+	c *value.Context
+}
+
+// IsValue reports whether the entry is a value entry (xa_is_value: an
+// integer stored in place of a pointer, with the low bit set), such as the
+// swap and shadow entries of a page cache.
+func (e Entry) IsValue() bool { return e.Raw&1 != 0 }
+
+// Int returns a value entry's integer (xa_to_value).
+func (e Entry) Int() uint64 { return e.Raw >> 1 }
+
+// As returns the object of type typ (a name as ktype.Source spells it,
+// "struct pid") that the entry points to.
+func (e Entry) As(typ string) (value.Value, error) {
+	if e.c == nil {
+		return value.Value{}, fmt.Errorf("walk: entry %d has no context", e.Index)
+	}
+	if e.IsValue() {
+		return value.Value{}, fmt.Errorf("walk: entry %d is the value %d, not a pointer", e.Index, e.Int())
+	}
+	if e.Raw == 0 {
+		return value.Value{}, fmt.Errorf("walk: entry %d is NULL", e.Index)
+	}
+	v, err := e.c.At(typ, e.Raw)
+	if err != nil {
+		return value.Value{}, err
+	}
+	v.Expr = fmt.Sprintf("(%s *)%#x", typ, e.Raw)
+	return v, nil
+}
+
+// The xarray's internal entries (include/linux/xarray.h): the low two
+// bits 10 mark an internal entry; above 4096 it is a node, below
+// XA_CHUNK_SIZE-1 a sibling (the index of the slot holding the entry),
+// 256 a retry entry and 257 a zero (reserved) entry.
+const (
+	xaRetry = 256<<2 | 2
+	xaZero  = 257<<2 | 2
+)
+
+func xaIsInternal(e uint64) bool { return e&3 == 2 }
+func xaIsNode(e uint64) bool     { return xaIsInternal(e) && e > 4096 }
+
+// xaLayout is what the walk needs of struct xa_node.
+type xaLayout struct {
+	size, shiftOff, slotsOff, ptr int64
+	chunk                         int64 // slots per node: XA_CHUNK_SIZE
+	chunkShift                    int   // log2(chunk)
+}
+
+func (w *walker) xaLayout(nodeType string) (*xaLayout, error) {
+	t, err := w.sourceType(nodeType)
+	if err != nil {
+		return nil, err
+	}
+	l := &xaLayout{size: t.Size()}
+	m, err := w.member(t, "shift")
+	if err != nil {
+		return nil, err
+	}
+	if m.Type.Size() != 1 {
+		return nil, w.layout(fmt.Errorf("%s.shift is %d bytes", nodeType, m.Type.Size()))
+	}
+	l.shiftOff = m.Offset
+	m, err = w.member(t, "slots")
+	if err != nil {
+		return nil, err
+	}
+	l.slotsOff = m.Offset
+	m, err = w.member(t, "slots[0]")
+	if err != nil {
+		return nil, err
+	}
+	l.ptr = m.Type.Size()
+	if l.ptr != 4 && l.ptr != 8 {
+		return nil, w.layout(fmt.Errorf("%s.slots holds %d-byte words", nodeType, l.ptr))
+	}
+	m, _ = w.member(t, "slots")
+	l.chunk = m.Type.Size() / l.ptr
+	if l.chunk < 2 || l.chunk&(l.chunk-1) != 0 || l.size < l.slotsOff+l.chunk*l.ptr {
+		return nil, w.layout(fmt.Errorf("%s.slots has %d slots, not a power of two", nodeType, l.chunk))
+	}
+	l.chunkShift = bits.TrailingZeros64(uint64(l.chunk))
+	return l, nil
+}
+
+// XArray walks an xarray in index order, yielding every entry present:
+// xa_for_each. xa is a struct xarray (or a pointer to one). Zero
+// (reserved) and retry entries are skipped; a multi-index entry is yielded
+// once, with the indices its sibling slots cover.
+//
+// A node whose shift does not fit its place in the tree, an internal entry
+// that is none the kernel makes, a node reached twice, an unreadable node,
+// or more than Max entries or nodes end the walk with an *Error.
+func XArray(xa value.Value, opts ...Option) iter.Seq2[Entry, error] {
+	return xaWalk(xa, "xarray", 0, opts)
+}
+
+// RadixTree walks a radix tree (struct radix_tree_root), which has been an
+// xarray since Linux 4.20 (radix_tree_root is #defined to xarray, so the
+// debuginfo knows the variable as a struct xarray); the entries are as
+// XArray yields them. The radix tree of older kernels is an ErrLayout
+// error.
+func RadixTree(root value.Value, opts ...Option) iter.Seq2[Entry, error] {
+	return xaWalk(root, "radix_tree_root", 0, opts)
+}
+
+// IDR walks a struct idr (or a pointer to one) in id order: idr_for_each.
+// Its entries' indices are ids: the xarray's index plus the idr's
+// idr_base.
+func IDR(idr value.Value, opts ...Option) iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
+		v, err := object(idr)
+		if err != nil {
+			yield(Entry{}, err)
+			return
+		}
+		w := newWalker(v.Context(), "idr", v.Addr, opts)
+		if err := w.isStruct(v.Type, "idr", "idr"); err != nil {
+			yield(Entry{}, err)
+			return
+		}
+		rt, err := v.Member("idr_rt")
+		if err != nil {
+			yield(Entry{}, w.layout(err))
+			return
+		}
+		var base uint64
+		if b, err := v.Member("idr_base"); err == nil { // 4.16 and later
+			if base, err = b.Uint(); err != nil {
+				yield(Entry{}, w.fail(b.Addr, "idr_base", err))
+				return
+			}
+		}
+		for e, err := range xaWalk(rt, "idr", base, opts) {
+			if !yield(e, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+func xaWalk(xa value.Value, kind string, base uint64, opts []Option) iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
+		v, err := object(xa)
+		if err != nil {
+			yield(Entry{}, err)
+			return
+		}
+		w := newWalker(v.Context(), kind, v.Addr, opts)
+		if w.isStruct(v.Type, "radix_tree_root", "root") == nil {
+			yield(Entry{}, w.layout(fmt.Errorf("struct radix_tree_root: the radix tree before Linux 4.20 (not an xarray) is not supported")))
+			return
+		}
+		if err := w.isStruct(v.Type, "xarray", "root"); err != nil {
+			yield(Entry{}, err)
+			return
+		}
+		headOff, size, err := w.pointerMember(v.Type, "xa_head")
+		if err != nil {
+			yield(Entry{}, err)
+			return
+		}
+		l, err := w.xaLayout("struct xa_node")
+		if err != nil {
+			yield(Entry{}, err)
+			return
+		}
+		head, err := w.readWord(v.Addr+uint64(headOff), size, "xarray.xa_head")
+		if err != nil {
+			yield(Entry{}, err)
+			return
+		}
+		x := &xaWalker{walker: w, l: l, base: base, yield: yield}
+		if xaIsNode(head) {
+			x.node(head, 0, -1, v.Addr)
+			return
+		}
+		x.entry(head, 0, 0, v.Addr)
+	}
+}
+
+type xaWalker struct {
+	*walker
+	l       *xaLayout
+	base    uint64 // added to every index (an idr's idr_base)
+	yield   func(Entry, error) bool
+	stopped bool
+}
+
+// stop reports err (if any) and ends the walk.
+func (x *xaWalker) stop(err error) {
+	if !x.stopped && err != nil {
+		x.yield(Entry{}, err)
+	}
+	x.stopped = true
+}
+
+// entry yields a leaf entry covering first..last, at slot address at.
+func (x *xaWalker) entry(e, first, last, at uint64) {
+	switch {
+	case e == 0 || e == xaZero || e == xaRetry:
+		return
+	case xaIsInternal(e):
+		x.stop(x.fail(at, "xarray slot", fmt.Errorf("%w: internal entry %#x where an entry belongs", ErrCorrupt, e)))
+		return
+	}
+	if err := x.count(at, x.kind+" slot"); err != nil {
+		x.stop(err)
+		return
+	}
+	if !x.yield(Entry{Index: x.base + first, Last: x.base + last, Raw: e, c: x.c}, nil) {
+		x.stopped = true
+	}
+}
+
+// node walks the node enc (an internal node entry) covering indices from
+// base up; parentShift is its parent's shift, -1 at the root.
+func (x *xaWalker) node(enc, base uint64, parentShift int, from uint64) {
+	addr := enc - 2
+	if err := x.visit(addr, fmt.Sprintf("xa_node (from %#x)", from)); err != nil {
+		x.stop(err)
+		return
+	}
+	b := make([]byte, x.l.size)
+	if err := x.read(b, addr, "xa_node"); err != nil {
+		x.stop(err)
+		return
+	}
+	shift := int(b[x.l.shiftOff])
+	cs := x.l.chunkShift
+	switch {
+	case parentShift >= 0 && shift != parentShift-cs:
+		x.stop(x.fail(addr, "xa_node.shift", fmt.Errorf("%w: shift %d under a node of shift %d", ErrCorrupt, shift, parentShift)))
+		return
+	case shift%cs != 0 || shift >= 64:
+		x.stop(x.fail(addr, "xa_node.shift", fmt.Errorf("%w: shift %d", ErrCorrupt, shift)))
+		return
+	}
+	for i := int64(0); i < x.l.chunk && !x.stopped; i++ {
+		at := addr + uint64(x.l.slotsOff+i*x.l.ptr)
+		e := x.word(b, x.l.slotsOff+i*x.l.ptr, x.l.ptr)
+		if e == 0 {
+			continue
+		}
+		if shift > 0 && uint64(i) > ^uint64(0)>>uint(shift) {
+			x.stop(x.fail(at, "xarray slot", fmt.Errorf("%w: slot %d of a node of shift %d is past the last index", ErrCorrupt, i, shift)))
+			return
+		}
+		first := base + uint64(i)<<uint(shift)
+		if xaIsNode(e) {
+			if shift == 0 {
+				x.stop(x.fail(at, "xarray slot", fmt.Errorf("%w: node entry %#x in a leaf node", ErrCorrupt, e)))
+				return
+			}
+			x.node(e, first, shift, addr)
+			continue
+		}
+		if xaIsInternal(e) && e>>2 < uint64(x.l.chunk-1) { // a sibling
+			if int64(e>>2) >= i {
+				x.stop(x.fail(at, "xarray slot", fmt.Errorf("%w: sibling of slot %d at slot %d", ErrCorrupt, e>>2, i)))
+			}
+			continue
+		}
+		// A multi-index entry's siblings follow it, naming its slot.
+		n := int64(1)
+		for i+n < x.l.chunk && x.word(b, x.l.slotsOff+(i+n)*x.l.ptr, x.l.ptr) == uint64(i)<<2|2 {
+			n++
+		}
+		last := first + uint64(n)<<uint(shift) - 1
+		x.entry(e, first, last, at)
+	}
+}
