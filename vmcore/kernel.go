@@ -34,6 +34,7 @@ type Kernel struct {
 	banner   string
 	warnings []string
 	ownSyms  bool
+	ownDump  bool
 
 	model model // the task table and the stack tracer (backtrace.go)
 }
@@ -204,12 +205,25 @@ func shorten(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// Close closes the vmlinux if OpenKernel opened it. The dump stays open.
+// Close releases the kernel model (task table, tracer) and closes the
+// vmlinux if OpenKernel opened it, and the dump if Load opened it;
+// otherwise the dump stays open.
 func (k *Kernel) Close() error {
+	// The model (task table, tracer) goes first: a closed Kernel holds
+	// nothing of the dump's.
+	k.model = model{}
+	var err error
 	if k.ownSyms {
-		return k.Syms.Close()
+		err = k.Syms.Close()
+		k.ownSyms = false
 	}
-	return nil
+	if k.ownDump {
+		if e := k.Dump.Close(); err == nil {
+			err = e
+		}
+		k.ownDump = false
+	}
+	return err
 }
 
 // KASLROffset is the distance the kernel image was moved at boot.
