@@ -447,4 +447,10 @@ func TestLabBtCFIOnly(t *testing.T) {
 	}
 	got, _ := runLine(t, s, "foreach", "bt")
 	compareBt(t, "foreach bt without ORC", string(want), got)
+	// The choice takes effect: frame pointers alone (this kernel has
+	// none) do not give crash's traces.
+	s.BtMethods = []arch.Method{arch.MethodFP}
+	if fp, _ := runLine(t, s, "foreach", "bt"); fp == got {
+		t.Error("foreach bt with frame pointers alone prints what CFI does")
+	}
 }
