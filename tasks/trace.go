@@ -66,6 +66,22 @@ func (b *Backtrace) MarshalJSON() ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
+// UserRegs are the user-mode registers the trace ends with: those the
+// entry code saved at the system call (or interrupt) that entered the
+// kernel, the last frame's exception frame; or User; nil for a kernel
+// thread.
+func (b *Backtrace) UserRegs() *arch.Regs {
+	if n := len(b.Frames); n > 0 {
+		if ex := b.Frames[n-1].Exception; ex != nil && ex.Regs != nil && ex.Regs.User {
+			return ex.Regs
+		}
+	}
+	if b.User != nil {
+		return b.User.Regs
+	}
+	return nil
+}
+
 // Frame is one frame of a backtrace.
 type Frame struct {
 	// Level is crash's frame number.

@@ -124,6 +124,9 @@ func TestBacktraceModel(t *testing.T) {
 	if f2.Level != 2 || f2.Slot != stack+0x3e18 || f2.Module != "lab" || f2.Stack != "task" || f2.Exception == nil || f2.Exception.Where != "" || !f2.Exception.Regs.User {
 		t.Errorf("frame 2: %+v", f2)
 	}
+	if r := bt.UserRegs(); r != user {
+		t.Errorf("UserRegs = %+v, want the last frame's user registers", r)
+	}
 	if len(bt.Stacks) != 2 || bt.Stacks[0].Name != "task" || bt.Stacks[0].Hi != stack+0x4000 {
 		t.Errorf("stacks: %+v", bt.Stacks)
 	}
