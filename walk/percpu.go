@@ -135,6 +135,18 @@ func ActiveCPUs(c *value.Context) iter.Seq2[int, error] {
 	return cpuMask(c, "__cpu_active_mask", "cpu_active_mask", "cpu_active_bits")
 }
 
+// CPUList yields the CPUs given, in that order: a CPU set for PerCPU and
+// PerCPUPtrs that is not a kernel cpumask.
+func CPUList(cpus ...int) iter.Seq2[int, error] {
+	return func(yield func(int, error) bool) {
+		for _, c := range cpus {
+			if !yield(c, nil) {
+				return
+			}
+		}
+	}
+}
+
 // CPUValue is one CPU's instance of a per-CPU object.
 type CPUValue struct {
 	CPU   int

@@ -88,7 +88,7 @@ func TestPerCPU(t *testing.T) {
 		t.Error("PerCPUPtr of an int: no error")
 	}
 	// A CPU without an area.
-	_, err := walk.Collect(walk.PerCPU(k.c, "hits", func(yield func(int, error) bool) { yield(200, nil) }))
+	_, err := walk.Collect(walk.PerCPU(k.c, "hits", walk.CPUList(200)))
 	wantErr(t, err, nil, 0)
 	_, err = walk.Collect(walk.PerCPU(k.c, "nosuch", walk.PossibleCPUs(k.c)))
 	wantErr(t, err, nil, 0)
