@@ -316,3 +316,31 @@ func TestNewTracerNeedsImage(t *testing.T) {
 		t.Error("a CPU for an unknown machine")
 	}
 }
+
+// FuzzTrace traces tasks whose stacks, saved stack pointer and CPU
+// registers are arbitrary: errors are fine, panics and endless walks are
+// not.
+func FuzzTrace(f *testing.F) {
+	seed := make([]byte, 64)
+	binary.LittleEndian.PutUint64(seed[0:], fnStop+0x20)
+	binary.LittleEndian.PutUint64(seed[8:], fnIRQ+0x30)
+	binary.LittleEndian.PutUint64(seed[16:], taskStack+0x3f00)
+	f.Add(seed, uint16(0x3e00), uint8(1), uint64(fnIdle+5))
+	f.Fuzz(func(t *testing.T, data []byte, spOff uint16, flags uint8, ip uint64) {
+		k := newFake()
+		for i := 0; i+8 <= len(data) && i < 0x4000; i += 8 {
+			w := binary.LittleEndian.Uint64(data[i:])
+			k.mem[taskStack+0x4000-uint64(len(data)&^7)+uint64(i)] = w
+			k.mem[irqTop-0x1000+uint64(i)] = w ^ 0x5a5a
+		}
+		g := make([]uint64, 27)
+		g[4], g[16], g[17], g[19] = taskStack+uint64(spOff), ip, uint64(flags&3), taskStack+uint64(spOff)
+		regs, _ := CPU{}.DumpRegs(&elfcore.PRStatus{Machine: elf.EM_X86_64, Regs: g}, nil)
+		tr := newTracer(k, arch.TraceConfig{PanicCPU: int(flags>>2&1) - 1, CPURegs: []*arch.Regs{regs}, RegsBeforeIPIMarks: flags&8 != 0}, testORC(t), nil)
+		task := arch.Task{Stack: taskStack, SavedSP: taskStack + uint64(spOff), CPU: int(flags >> 4 & 1), Active: flags&32 != 0, Panic: flags&64 != 0}
+		got := tr.Trace(task, arch.TraceOptions{})
+		if len(got.Frames) > 2*256+1 {
+			t.Fatalf("%d frames", len(got.Frames))
+		}
+	})
+}
