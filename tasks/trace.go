@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/vmcoretools/vmcore/arch"
@@ -205,6 +206,9 @@ func (tr *Tracer) Backtrace(t *Task, opt ...TraceOptions) *Backtrace {
 	var o TraceOptions
 	if len(opt) > 0 {
 		o = opt[0]
+	}
+	if tr.CPU == nil || t == nil {
+		return &Backtrace{Frames: []Frame{}, Err: errors.New("tasks: a backtrace needs a task and an architecture's tracer")}
 	}
 	panicTask := tr.PanicTask() == t
 	bt := &Backtrace{Task: t, PID: t.PID, Comm: t.Comm, TaskAddr: arch.Word(t.Addr), CPU: t.CPU, Active: t.Active, Panic: panicTask, Frames: []Frame{}}

@@ -174,6 +174,14 @@ func TestBacktraceModel(t *testing.T) {
 	}
 }
 
+// TestBacktraceWithoutTracer is an error value, not a panic.
+func TestBacktraceWithoutTracer(t *testing.T) {
+	tr := &Tracer{Table: NewTable(nil), PanicCPU: -1}
+	if bt := tr.Backtrace(&Task{PID: 1}); bt.Err == nil || len(bt.Frames) != 0 {
+		t.Errorf("%+v", bt)
+	}
+}
+
 // TestPanicTask finds the panicking CPU's task.
 func TestPanicTask(t *testing.T) {
 	tb := NewTable([]*Task{{Addr: 0x1000, PID: 1}, {Addr: 0x2000, PID: 2}})
