@@ -1,10 +1,15 @@
 // Package tasks reads the kernel's processes out of a dump: every task and
 // thread (init_task's list and each thread group), each CPU's current task,
 // and what ps shows of them (state letters as crash prints them, memory
-// counters, parent, CPU, command); and where each task's stack trace
-// starts (Tracer): a sleeping task from the frame it switched out with, a
-// task running at the crash from the marks the crash path leaves on its
-// stack, as crash finds them, or from the registers the dump saved.
+// counters, parent, CPU, command); and each task's stack trace as a value
+// (Backtrace: frames named with their module and source line, their stack
+// words, the stacks they are on and the switches between them, exception
+// frames with their registers by name, and where the trace started),
+// made by a Tracer over the architecture's unwinder (arch.Tracer), which
+// knows where a trace starts: a sleeping task from the frame it switched
+// out with, a task running at the crash from the marks the crash path
+// leaves on its stack, as crash finds them, or from the registers the
+// dump saved.
 // It also reads what ps's other views need: each thread group's resource
 // limits (Rlimits), and a process's own user memory (UserMemory, Args):
 // the dump is not in that process's context, so its user pages are found
@@ -18,5 +23,6 @@
 // task_struct in one piece and decodes fields at offsets found once, which
 // keeps a whole-table walk to one read per task. Lists are walked with a
 // bound and cycle detection, and a task that cannot be read is reported
-// and skipped, never a panic. Unwinding itself is package unwind's.
+// and skipped, never a panic. Unwinding itself is the architecture's
+// (package arch; arch/amd64 for x86_64).
 package tasks
