@@ -1,6 +1,8 @@
 package vmcore_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"regexp"
@@ -8,7 +10,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/vmcoretools/vmcore/internal/lab"
+	"github.com/vmcoretools/vmcore/tasks"
+	"github.com/vmcoretools/vmcore/vmcore"
 )
 
 // TestLabExampleBacktrace runs ExampleKernel_Backtrace on a 6.1 and a
@@ -78,4 +83,60 @@ func captureStdout(t *testing.T, f func()) string {
 	w.Close()
 	os.Stdout = old
 	return <-done
+}
+
+// TestLabBacktraceJSON: every task's backtrace on a lab dump, with frame
+// words and lines, encodes as JSON and decodes back to the same frames;
+// the panic task's ends with the user registers of its system call.
+func TestLabBacktraceJSON(t *testing.T) {
+	l := lab.Open(t)
+	d := l.Dump("k61-kdump-zlib-d31")
+	if d == nil {
+		t.Skip("no k61-kdump-zlib-d31 in the lab")
+	}
+	k, err := vmcore.Load(d.Vmlinux, d.Files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	tb, err := k.Tasks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	panicTask, err := k.PanicTask()
+	if err != nil || panicTask == nil {
+		t.Fatalf("panic task %v, %v", panicTask, err)
+	}
+	for _, tk := range tb.Tasks {
+		bt, err := k.Backtrace(tk, tasks.TraceOptions{Words: true, Lines: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(bt); err != nil {
+			t.Fatalf("pid %d: %v", tk.PID, err)
+		}
+		var back tasks.Backtrace
+		if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
+			t.Fatalf("pid %d: %v\n%s", tk.PID, err, buf.Bytes())
+		}
+		if diff := cmp.Diff(bt.Frames, back.Frames, cmpopts.IgnoreFields(tasks.Exception{}, "Text")); diff != "" {
+			t.Errorf("pid %d: frames after a JSON round trip (-want +got):\n%s", tk.PID, diff)
+		}
+		if back.PID != tk.PID || uint64(back.TaskAddr) != tk.Addr || back.Origin == "" {
+			t.Errorf("pid %d: %+v", tk.PID, back)
+		}
+		if tk != panicTask {
+			continue
+		}
+		if !strings.Contains(buf.String(), `"file":"debian/build/`) || bt.Frames[0].Words == nil {
+			t.Errorf("panic task: no lines or words in %s", buf.Bytes())
+		}
+		u := bt.UserRegs()
+		if cs, ok := u.Get("cs"); u == nil || !ok || cs != 0x33 {
+			t.Errorf("panic task's user registers: %+v", u)
+		}
+	}
 }
