@@ -38,7 +38,7 @@ func ListReverse(head value.Value, typ, member string, opts ...Option) iter.Seq2
 // a structure that is not one: the caller knows how to tell it.
 func ListFrom(entry value.Value, member string, opts ...Option) iter.Seq2[value.Value, error] {
 	return func(yield func(value.Value, error) bool) {
-		e, err := object(entry)
+		e, err := object(entry, "list_head")
 		if err != nil {
 			yield(value.Value{}, err)
 			return
@@ -71,7 +71,7 @@ func ListFrom(entry value.Value, member string, opts ...Option) iter.Seq2[value.
 
 func listWalk(head value.Value, typ, member, dir string, opts []Option) iter.Seq2[value.Value, error] {
 	return func(yield func(value.Value, error) bool) {
-		h, err := object(head)
+		h, err := object(head, "list_head")
 		if err != nil {
 			yield(value.Value{}, err)
 			return
@@ -155,7 +155,7 @@ func HListNulls(head value.Value, typ, member string, opts ...Option) iter.Seq2[
 // (hlist_for_each_entry_from).
 func HListFrom(entry value.Value, member string, opts ...Option) iter.Seq2[value.Value, error] {
 	return func(yield func(value.Value, error) bool) {
-		e, err := object(entry)
+		e, err := object(entry, "hlist_node")
 		if err != nil {
 			yield(value.Value{}, err)
 			return
@@ -183,7 +183,7 @@ func HListFrom(entry value.Value, member string, opts ...Option) iter.Seq2[value
 
 func hlistWalk(head value.Value, typ, member, headType, nodeType string, opts []Option) iter.Seq2[value.Value, error] {
 	return func(yield func(value.Value, error) bool) {
-		h, err := object(head)
+		h, err := object(head, headType)
 		if err != nil {
 			yield(value.Value{}, err)
 			return

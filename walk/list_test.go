@@ -152,8 +152,13 @@ func TestListLayout(t *testing.T) {
 			t.Errorf("%s.%s: %v, want %q in it", tc.typ, tc.member, err, tc.wantInString)
 		}
 	}
-	if _, err := walk.Collect(walk.List(value.Value{}, "struct item", "link")); err == nil {
-		t.Error("a zero Value: no error")
+	_, err := walk.Collect(walk.List(value.Value{}, "struct item", "link"))
+	wantErr(t, err, nil, 0)
+	null := k.c.Constant(ptr(head.Type), make([]byte, 8), "(struct list_head *)0")
+	_, err = walk.Collect(walk.List(null, "struct item", "link"))
+	wantErr(t, err, nil, 0)
+	if err != nil && !strings.Contains(err.Error(), "NULL") {
+		t.Errorf("NULL head: %v", err)
 	}
 }
 

@@ -140,7 +140,7 @@ func (w *walker) mapleLayout() (*mapleLayout, error) {
 // node or more than Max entries or nodes end the walk with an *Error.
 func MapleTree(mt value.Value, opts ...Option) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
-		v, err := object(mt)
+		v, err := object(mt, "maple_tree")
 		if err != nil {
 			yield(Entry{}, err)
 			return

@@ -16,7 +16,7 @@ import (
 // are ignored. An unreadable mask is an *Error.
 func CPUs(mask value.Value) iter.Seq2[int, error] {
 	return func(yield func(int, error) bool) {
-		m, err := object(mask)
+		m, err := object(mask, "cpumask")
 		if err != nil {
 			yield(0, err)
 			return

@@ -30,7 +30,7 @@ func RBTreeReverse(root value.Value, typ, member string, opts ...Option) iter.Se
 
 func rbWalk(root value.Value, typ, member string, reverse bool, opts []Option) iter.Seq2[value.Value, error] {
 	return func(yield func(value.Value, error) bool) {
-		r, err := object(root)
+		r, err := object(root, "rb_root")
 		if err != nil {
 			yield(value.Value{}, err)
 			return

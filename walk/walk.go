@@ -211,16 +211,24 @@ func (w *walker) readWord(addr uint64, size int64, what string) (uint64, error) 
 }
 
 // object returns the object v stands for: v itself, or what v points to
-// when it is a pointer (a NULL pointer is an error).
-func object(v value.Value) (value.Value, error) {
+// when it is a pointer. A NULL pointer, a constant or a zero Value is an
+// *Error of the walk kind.
+func object(v value.Value, kind string) (value.Value, error) {
+	fail := func(err error) (value.Value, error) {
+		return value.Value{}, &Error{Walk: kind, Root: v.Addr, What: "the start of the walk", Err: err}
+	}
 	if v.Context() == nil || v.Type == nil {
-		return value.Value{}, errors.New("walk: a zero value.Value (no context or type)")
+		return fail(errors.New("a zero value.Value (no context or type)"))
 	}
 	if _, ok := ktype.Strip(v.Type).(*dwarf.PtrType); ok {
-		return v.Deref()
+		d, err := v.Deref()
+		if err != nil {
+			return fail(err)
+		}
+		return d, nil
 	}
 	if v.IsConstant() {
-		return value.Value{}, fmt.Errorf("walk: %s is a constant, not an object in memory", v.Expr)
+		return fail(fmt.Errorf("%s is a constant, not an object in memory", v.Expr))
 	}
 	return v, nil
 }

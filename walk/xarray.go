@@ -130,7 +130,7 @@ func RadixTree(root value.Value, opts ...Option) iter.Seq2[Entry, error] {
 // idr_base.
 func IDR(idr value.Value, opts ...Option) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
-		v, err := object(idr)
+		v, err := object(idr, "idr")
 		if err != nil {
 			yield(Entry{}, err)
 			return
@@ -162,7 +162,7 @@ func IDR(idr value.Value, opts ...Option) iter.Seq2[Entry, error] {
 
 func xaWalk(xa value.Value, kind string, base uint64, opts []Option) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
-		v, err := object(xa)
+		v, err := object(xa, kind)
 		if err != nil {
 			yield(Entry{}, err)
 			return
