@@ -510,7 +510,8 @@ func isChar(t dwarf.Type) bool {
 // of the head), returning the enclosing typ of every entry, as
 // list_for_each_entry(pos, head, member) does. It stops after max entries
 // (max <= 0 means 1<<20) and reports a ring that does not come back to
-// head.
+// head, or that comes back to an entry it has already been through.
+// Package walk's List is the iterator form, over a typed head.
 func (c *Context) ListEntries(head uint64, typ, member string, max int) ([]Value, error) {
 	if max <= 0 {
 		max = 1 << 20
@@ -521,6 +522,7 @@ func (c *Context) ListEntries(head uint64, typ, member string, max int) ([]Value
 	}
 	var out []Value
 	cur := head
+	seen := map[uint64]bool{head: true}
 	for range max + 1 {
 		next, err := c.Typed(lh, cur, fmt.Sprintf("list entry at %#x", cur)).Member("next")
 		if err != nil {
@@ -536,6 +538,10 @@ func (c *Context) ListEntries(head uint64, typ, member string, max int) ([]Value
 		if p == 0 {
 			return out, fmt.Errorf("value: list at %#x: NULL next pointer at %#x after %d entries", head, cur, len(out))
 		}
+		if seen[p] {
+			return out, fmt.Errorf("value: list at %#x: entry %#x after %d entries loops back to %#x", head, cur, len(out), p)
+		}
+		seen[p] = true
 		e, err := c.ContainerOf(p, typ, member)
 		if err != nil {
 			return out, err
