@@ -2,7 +2,10 @@ package walk_test
 
 import (
 	"bufio"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -53,6 +56,7 @@ func TestLabWalkers(t *testing.T) {
 			t.Run("cfs", func(t *testing.T) { labCFS(t, c, ld) })
 			t.Run("vmap", func(t *testing.T) { labVmap(t, c) })
 			t.Run("maple", func(t *testing.T) { labMaple(t, c, tb) })
+			t.Run("damaged", func(t *testing.T) { labDamaged(t, c) })
 		})
 	}
 }
@@ -470,4 +474,68 @@ func labMaple(t *testing.T, c *value.Context, tb *tasks.Table) {
 		t.Error("no process with an mm")
 	}
 	t.Logf("%d processes, %d VMAs", procs, vmas)
+}
+
+// patched reads through to the dump but for the words at patch.
+type patched struct {
+	inner io.ReaderAt
+	patch map[uint64]uint64
+}
+
+func (p patched) ReadAt(b []byte, off int64) (int, error) {
+	n, err := p.inner.ReadAt(b, off)
+	a := uint64(off)
+	for pa, v := range p.patch {
+		if pa >= a && pa+8 <= a+uint64(n) {
+			binary.LittleEndian.PutUint64(b[pa-a:], v)
+		}
+	}
+	return n, err
+}
+
+// labDamaged: the real task list, broken three ways, ends with an error
+// naming the place, after the tasks before it.
+func labDamaged(t *testing.T, c *value.Context) {
+	it, err := c.Var("init_task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := it.Member("tasks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := walk.Collect(walk.List(head, "struct task_struct", "tasks"))
+	if err != nil || len(all) < 10 {
+		t.Fatal(len(all), err)
+	}
+	link := func(i int) uint64 { // &task[i].tasks
+		l, err := all[i].Member("tasks")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Addr
+	}
+	for name, tc := range map[string]struct {
+		patch   map[uint64]uint64
+		target  error
+		entries int
+		names   uint64
+	}{
+		"cycle":   {map[uint64]uint64{link(5): link(2)}, walk.ErrCycle, 6, link(2)},
+		"null":    {map[uint64]uint64{link(5): 0}, walk.ErrCorrupt, 6, link(5)},
+		"garbage": {map[uint64]uint64{link(5): 0xdead000000000100}, nil, 6, 0xdead000000000100},
+	} {
+		d := value.New(c.Types, patched{c.Mem, tc.patch})
+		d.PerCPUOffset = c.PerCPUOffset
+		h := d.Typed(head.Type, head.Addr, "init_task.tasks")
+		got, err := walk.Collect(walk.List(h, "struct task_struct", "tasks"))
+		if len(got) != tc.entries {
+			t.Errorf("%s: %d tasks before the error, want %d", name, len(got), tc.entries)
+		}
+		var we *walk.Error
+		if !errors.As(err, &we) || (tc.target != nil && !errors.Is(err, tc.target)) || !strings.Contains(err.Error(), fmt.Sprintf("%#x", tc.names)) {
+			t.Errorf("%s: error %v, want a *walk.Error wrapping %v naming %#x", name, err, tc.target, tc.names)
+		}
+		t.Logf("%s: %v", name, err)
+	}
 }
