@@ -150,6 +150,13 @@ func HListNulls(head value.Value, typ, member string, opts ...Option) iter.Seq2[
 	return hlistWalk(head, typ, member, "hlist_nulls_head", "hlist_nulls_node", opts)
 }
 
+// LList walks a lock-less list (struct llist_head) from its first node,
+// yielding the typ that holds each llist_node at member:
+// llist_for_each_entry. The chain ends at a NULL next.
+func LList(head value.Value, typ, member string, opts ...Option) iter.Seq2[value.Value, error] {
+	return hlistWalk(head, typ, member, "llist_head", "llist_node", opts)
+}
+
 // HListFrom walks an hlist chain from entry, which holds its hlist_node at
 // member: entry first, then every entry after it
 // (hlist_for_each_entry_from).

@@ -198,6 +198,18 @@ func TestHList(t *testing.T) {
 	_, err = walk.Collect(walk.HList(hv, "struct item", "link"))
 	wantErr(t, err, walk.ErrLayout, 0)
 
+	// A lock-less list (its node shares the hlist_node's place in the
+	// test's struct item).
+	lh := k.variable("lockless", "struct llist_head")
+	k.put64(lh, its[1]+off)
+	got, err = walk.Collect(walk.LList(mustVar(t, k.c, "lockless"), "struct item", "lnode"))
+	if !slices.Equal(ids(got), []int64{11, 12, 13, 11}[:len(got)]) || len(got) != 3 {
+		t.Errorf("LList = %v", ids(got))
+	}
+	wantErr(t, err, walk.ErrCycle, its[1]+off)
+	_, err = walk.Collect(walk.LList(mustVar(t, k.c, "lockless"), "struct item", "hnode"))
+	wantErr(t, err, walk.ErrLayout, 0)
+
 	// A nulls list ends at an odd marker.
 	nh := k.variable("nulls", "struct hlist_nulls_head")
 	noff := k.offsetOf("struct item", "nnode")
