@@ -77,6 +77,16 @@ func kernelTypes() map[string]dwarf.Type {
 		{Name: "array", Type: ptr(xarray), ByteOffset: 16}, {Name: "private_list", Type: listHead, ByteOffset: 24},
 		{Name: "slots", Type: array(ptr(void), 64), ByteOffset: 40}, {Name: "marks", Type: array(array(u64, 1), 3), ByteOffset: 552},
 	}
+	// The radix tree of 4.7-4.19 (4.18's layout).
+	rtNode := strct("struct", "radix_tree_node", 576)
+	rtRoot := strct("struct", "radix_tree_root", 16, field{"xa_lock", 0, u32}, field{"gfp_mask", 4, u32}, field{"rnode", 8, ptr(rtNode)})
+	rtNode.Field = []*dwarf.StructField{
+		{Name: "shift", Type: u8}, {Name: "offset", Type: u8, ByteOffset: 1}, {Name: "count", Type: u8, ByteOffset: 2},
+		{Name: "exceptional", Type: u8, ByteOffset: 3}, {Name: "parent", Type: ptr(rtNode), ByteOffset: 8},
+		{Name: "root", Type: ptr(rtRoot), ByteOffset: 16}, {Name: "private_list", Type: listHead, ByteOffset: 24},
+		{Name: "slots", Type: array(ptr(void), 64), ByteOffset: 40}, {Name: "tags", Type: array(array(u64, 1), 3), ByteOffset: 552},
+	}
+	ts["struct idr (4.18)"] = strct("struct", "idr", 24, field{"idr_rt", 0, rtRoot}, field{"idr_base", 16, u32}, field{"idr_next", 20, u32})
 	idr := strct("struct", "idr", 24, field{"idr_rt", 0, xarray}, field{"idr_base", 16, u32}, field{"idr_next", 20, u32})
 	mapleTree := strct("struct", "maple_tree", 16, field{"ma_lock", 0, u32}, field{"ma_flags", 4, u32}, field{"ma_root", 8, ptr(void)})
 	meta := strct("struct", "maple_metadata", 2, field{"end", 0, u8}, field{"gap", 1, u8})
@@ -93,7 +103,7 @@ func kernelTypes() map[string]dwarf.Type {
 		{Name: "maple_dense", Val: 0}, {Name: "maple_leaf_64", Val: 1}, {Name: "maple_range_64", Val: 2}, {Name: "maple_arange_64", Val: 3}}}
 	cpumask := strct("struct", "cpumask", 16, field{"bits", 0, array(u64, 2)})
 	stats := strct("struct", "stats", 16, field{"hits", 0, u64}, field{"misses", 8, u64})
-	for _, t := range []*dwarf.StructType{listHead, hnode, hhead, nnode, nhead, lnode, lhead, rb, rbRoot, rbCached, item, xarray, xaNode, idr, mapleTree, meta, mr64, ma64, mapleNode, cpumask, stats} {
+	for _, t := range []*dwarf.StructType{listHead, hnode, hhead, nnode, nhead, lnode, lhead, rtNode, rtRoot, rb, rbRoot, rbCached, item, xarray, xaNode, idr, mapleTree, meta, mr64, ma64, mapleNode, cpumask, stats} {
 		ts[t.Kind+" "+t.StructName] = t
 	}
 	ts["enum maple_type"] = mapleType

@@ -180,6 +180,9 @@ func FuzzXArray(f *testing.F) {
 		checkEntries(t, es)
 		es, _ = checkWalk(t, walk.IDR(idr, walk.Max(fuzzMax)), index, true)
 		checkEntries(t, es)
+		rt := c.Typed(kernelTypes()["struct radix_tree_root"], kbase, "rt")
+		es, _ = checkWalk(t, walk.RadixTree(rt, walk.Max(fuzzMax)), index, true)
+		checkEntries(t, es)
 	})
 }
 

@@ -322,3 +322,61 @@ func TestMapleTree(t *testing.T) {
 }
 
 func toValues(vs ...value.Value) []value.Value { return vs }
+
+// TestRadixTree418: the radix tree before 4.20: nodes tagged 01, siblings
+// pointing into their node's slots, exceptional entries tagged 10, the
+// retry entry 1; and an idr made of one.
+func TestRadixTree418(t *testing.T) {
+	k := newKernel()
+	rt := k.variable("tree", "struct radix_tree_root")
+	root := k.xaNode(6) // the same layout as an xa_node
+	leaf := k.xaNode(0)
+	a, b := k.item(1), k.item(2)
+	k.put64(slot(root, 0), leaf|1)
+	k.put64(slot(root, 3), b)               // 192..255
+	k.put64(slot(root, 4), slot(root, 3)|1) // its sibling: 256..319
+	k.put64(slot(leaf, 2), a)
+	k.put64(slot(leaf, 7), 33<<2|2) // exceptional
+	k.put64(slot(leaf, 8), 1)       // retry: skipped
+	k.put64(rt+8, root|1)
+	x := mustVar(t, k.c, "tree")
+	got, err := walk.Collect(walk.RadixTree(x))
+	type ent struct{ i, l, raw uint64 }
+	var have []ent
+	for _, e := range got {
+		have = append(have, ent{e.Index, e.Last, e.Raw})
+	}
+	want := []ent{{2, 2, a}, {7, 7, 33<<2 | 2}, {192, 319, b}}
+	if err != nil || !slices.Equal(have, want) {
+		t.Errorf("RadixTree = %x, %v; want %x", have, err, want)
+	}
+	if len(got) == 3 && (!got[1].IsValue() || got[1].Int() != 33 || got[0].IsValue()) {
+		t.Errorf("exceptional entry: %v %d", got[1].IsValue(), got[1].Int())
+	}
+	// One entry in the root.
+	k.put64(rt+8, a)
+	got, err = walk.Collect(walk.RadixTree(x))
+	if err != nil || len(got) != 1 || got[0].Raw != a || got[0].Index != 0 {
+		t.Errorf("root entry: %+v, %v", got, err)
+	}
+	// A sibling before its entry, and an entry tagged 11, are corrupt.
+	k.put64(rt+8, root|1)
+	k.put64(slot(root, 2), slot(root, 3)|1)
+	_, err = walk.Collect(walk.RadixTree(x))
+	wantErr(t, err, walk.ErrCorrupt, slot(root, 2))
+	k.put64(slot(root, 2), 0)
+	k.put64(slot(leaf, 9), 0x1003)
+	_, err = walk.Collect(walk.RadixTree(x))
+	wantErr(t, err, walk.ErrCorrupt, slot(leaf, 9))
+	k.put64(slot(leaf, 9), 0)
+
+	// An idr of 4.16-4.19.
+	k.src.types["struct idr"] = k.src.types["struct idr (4.18)"]
+	idr := k.variable("ids", "struct idr")
+	k.put64(idr+8, leaf|1)
+	k.put32(idr+16, 1)
+	got, err = walk.Collect(walk.IDR(mustVar(t, k.c, "ids")))
+	if err != nil || len(got) != 2 || got[0].Index != 3 || got[0].Raw != a || got[1].Index != 8 {
+		t.Errorf("IDR (4.18) = %+v, %v", got, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"iter"
 	"math/bits"
+	"strings"
 
 	"github.com/vmcoretools/vmcore/value"
 )
@@ -18,16 +19,29 @@ type Entry struct {
 	// Raw is the word stored: a pointer, or a value entry (see IsValue).
 	Raw uint64
 
-	c *value.Context
+	c     *value.Context
+	radix bool // from a radix tree before 4.20: value entries are tagged 10
 }
 
 // IsValue reports whether the entry is a value entry (xa_is_value: an
-// integer stored in place of a pointer, with the low bit set), such as the
-// swap and shadow entries of a page cache.
-func (e Entry) IsValue() bool { return e.Raw&1 != 0 }
+// integer stored in place of a pointer, with the low bit set; in the radix
+// tree before 4.20, an exceptional entry, tagged 10), such as the swap and
+// shadow entries of a page cache.
+func (e Entry) IsValue() bool {
+	if e.radix {
+		return e.Raw&3 == 2
+	}
+	return e.Raw&1 != 0
+}
 
-// Int returns a value entry's integer (xa_to_value).
-func (e Entry) Int() uint64 { return e.Raw >> 1 }
+// Int returns a value entry's integer (xa_to_value; radix trees before
+// 4.20: the exceptional entry shifted by RADIX_TREE_EXCEPTIONAL_SHIFT).
+func (e Entry) Int() uint64 {
+	if e.radix {
+		return e.Raw >> 2
+	}
+	return e.Raw >> 1
+}
 
 // As returns the object of type typ (a name as ktype.Source spells it,
 // "struct pid") that the entry points to.
@@ -63,6 +77,7 @@ func xaIsNode(e uint64) bool     { return xaIsInternal(e) && e > 4096 }
 
 // xaLayout is what the walk needs of struct xa_node.
 type xaLayout struct {
+	name                          string // "xa_node", "radix_tree_node"
 	size, shiftOff, slotsOff, ptr int64
 	chunk                         int64 // slots per node: XA_CHUNK_SIZE
 	chunkShift                    int   // log2(chunk)
@@ -73,7 +88,7 @@ func (w *walker) xaLayout(nodeType string) (*xaLayout, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &xaLayout{size: t.Size()}
+	l := &xaLayout{name: strings.TrimPrefix(nodeType, "struct "), size: t.Size()}
 	m, err := w.member(t, "shift")
 	if err != nil {
 		return nil, err
@@ -116,11 +131,14 @@ func XArray(xa value.Value, opts ...Option) iter.Seq2[Entry, error] {
 	return xaWalk(xa, "xarray", 0, opts)
 }
 
-// RadixTree walks a radix tree (struct radix_tree_root), which has been an
-// xarray since Linux 4.20 (radix_tree_root is #defined to xarray, so the
-// debuginfo knows the variable as a struct xarray); the entries are as
-// XArray yields them. The radix tree of older kernels is an ErrLayout
-// error.
+// RadixTree walks a radix tree in index order. Since Linux 4.20 a radix
+// tree is an xarray (radix_tree_root is #defined to xarray, so the
+// debuginfo knows the variable as a struct xarray) and is walked as
+// XArray walks it. Before, from 4.7 (struct radix_tree_root with its
+// rnode, nodes with a shift), internal nodes are tagged 01, a retry entry
+// is 1, sibling entries point into their node's slots, and exceptional
+// entries (tagged 10) are its value entries. Older radix trees (nodes
+// with a height) are an ErrLayout error.
 func RadixTree(root value.Value, opts ...Option) iter.Seq2[Entry, error] {
 	return xaWalk(root, "radix_tree_root", 0, opts)
 }
@@ -168,31 +186,31 @@ func xaWalk(xa value.Value, kind string, base uint64, opts []Option) iter.Seq2[E
 			return
 		}
 		w := newWalker(v.Context(), kind, v.Addr, opts)
-		if w.isStruct(v.Type, "radix_tree_root", "root") == nil {
-			yield(Entry{}, w.layout(fmt.Errorf("struct radix_tree_root: the radix tree before Linux 4.20 (not an xarray) is not supported")))
-			return
-		}
-		if err := w.isStruct(v.Type, "xarray", "root"); err != nil {
+		headMember, nodeType := "xa_head", "struct xa_node"
+		radix := w.isStruct(v.Type, "radix_tree_root", "root") == nil
+		if radix {
+			headMember, nodeType = "rnode", "struct radix_tree_node"
+		} else if err := w.isStruct(v.Type, "xarray", "root"); err != nil {
 			yield(Entry{}, err)
 			return
 		}
-		headOff, size, err := w.pointerMember(v.Type, "xa_head")
+		headOff, size, err := w.pointerMember(v.Type, headMember)
 		if err != nil {
 			yield(Entry{}, err)
 			return
 		}
-		l, err := w.xaLayout("struct xa_node")
+		l, err := w.xaLayout(nodeType)
 		if err != nil {
 			yield(Entry{}, err)
 			return
 		}
-		head, err := w.readWord(v.Addr+uint64(headOff), size, "xarray.xa_head")
+		head, err := w.readWord(v.Addr+uint64(headOff), size, structName(v.Type)+"."+headMember)
 		if err != nil {
 			yield(Entry{}, err)
 			return
 		}
-		x := &xaWalker{walker: w, l: l, base: base, yield: yield}
-		if xaIsNode(head) {
+		x := &xaWalker{walker: w, l: l, base: base, radix: radix, yield: yield}
+		if x.isNode(head) {
 			x.node(head, 0, -1, v.Addr)
 			return
 		}
@@ -204,8 +222,31 @@ type xaWalker struct {
 	*walker
 	l       *xaLayout
 	base    uint64 // added to every index (an idr's idr_base)
+	radix   bool   // a radix tree before 4.20
 	yield   func(Entry, error) bool
 	stopped bool
+}
+
+// The radix tree before 4.20 (lib/radix-tree.c): internal entries are
+// tagged 01 (RADIX_TREE_INTERNAL_NODE), the retry entry is the internal
+// NULL, exceptional entries are tagged 10.
+const radixRetry = 1
+
+// isNode tells a pointer to a node: at the root, or in a node's slot
+// when it is not a sibling (see node).
+func (x *xaWalker) isNode(e uint64) bool {
+	if x.radix {
+		return e&3 == 1 && e != radixRetry
+	}
+	return xaIsNode(e)
+}
+
+// nodeAddr is the address of the node an internal node entry points to.
+func (x *xaWalker) nodeAddr(e uint64) uint64 {
+	if x.radix {
+		return e &^ 1
+	}
+	return e - 2
 }
 
 // stop reports err (if any) and ends the walk.
@@ -219,17 +260,23 @@ func (x *xaWalker) stop(err error) {
 // entry yields a leaf entry covering first..last, at slot address at.
 func (x *xaWalker) entry(e, first, last, at uint64) {
 	switch {
+	case x.radix && (e == 0 || e == radixRetry):
+		return
+	case x.radix && e&1 != 0:
+		x.stop(x.fail(at, x.kind+" slot", fmt.Errorf("%w: internal entry %#x where an entry belongs", ErrCorrupt, e)))
+		return
+	case x.radix:
 	case e == 0 || e == xaZero || e == xaRetry:
 		return
 	case xaIsInternal(e):
-		x.stop(x.fail(at, "xarray slot", fmt.Errorf("%w: internal entry %#x where an entry belongs", ErrCorrupt, e)))
+		x.stop(x.fail(at, x.kind+" slot", fmt.Errorf("%w: internal entry %#x where an entry belongs", ErrCorrupt, e)))
 		return
 	}
 	if err := x.count(at, x.kind+" slot"); err != nil {
 		x.stop(err)
 		return
 	}
-	if !x.yield(Entry{Index: x.base + first, Last: x.base + last, Raw: e, c: x.c}, nil) {
+	if !x.yield(Entry{Index: x.base + first, Last: x.base + last, Raw: e, c: x.c, radix: x.radix}, nil) {
 		x.stopped = true
 	}
 }
@@ -237,13 +284,13 @@ func (x *xaWalker) entry(e, first, last, at uint64) {
 // node walks the node enc (an internal node entry) covering indices from
 // base up; parentShift is its parent's shift, -1 at the root.
 func (x *xaWalker) node(enc, base uint64, parentShift int, from uint64) {
-	addr := enc - 2
-	if err := x.visit(addr, fmt.Sprintf("xa_node (from %#x)", from)); err != nil {
+	addr := x.nodeAddr(enc)
+	if err := x.visit(addr, fmt.Sprintf("%s (from %#x)", x.l.name, from)); err != nil {
 		x.stop(err)
 		return
 	}
 	b := make([]byte, x.l.size)
-	if err := x.read(b, addr, "xa_node"); err != nil {
+	if err := x.read(b, addr, x.l.name); err != nil {
 		x.stop(err)
 		return
 	}
@@ -251,10 +298,10 @@ func (x *xaWalker) node(enc, base uint64, parentShift int, from uint64) {
 	cs := x.l.chunkShift
 	switch {
 	case parentShift >= 0 && shift != parentShift-cs:
-		x.stop(x.fail(addr, "xa_node.shift", fmt.Errorf("%w: shift %d under a node of shift %d", ErrCorrupt, shift, parentShift)))
+		x.stop(x.fail(addr, x.l.name+".shift", fmt.Errorf("%w: shift %d under a node of shift %d", ErrCorrupt, shift, parentShift)))
 		return
 	case shift%cs != 0 || shift >= 64:
-		x.stop(x.fail(addr, "xa_node.shift", fmt.Errorf("%w: shift %d", ErrCorrupt, shift)))
+		x.stop(x.fail(addr, x.l.name+".shift", fmt.Errorf("%w: shift %d", ErrCorrupt, shift)))
 		return
 	}
 	for i := int64(0); i < x.l.chunk && !x.stopped; i++ {
@@ -264,27 +311,39 @@ func (x *xaWalker) node(enc, base uint64, parentShift int, from uint64) {
 			continue
 		}
 		if shift > 0 && uint64(i) > ^uint64(0)>>uint(shift) {
-			x.stop(x.fail(at, "xarray slot", fmt.Errorf("%w: slot %d of a node of shift %d is past the last index", ErrCorrupt, i, shift)))
+			x.stop(x.fail(at, x.kind+" slot", fmt.Errorf("%w: slot %d of a node of shift %d is past the last index", ErrCorrupt, i, shift)))
 			return
 		}
 		first := base + uint64(i)<<uint(shift)
-		if xaIsNode(e) {
+		slots := addr + uint64(x.l.slotsOff)
+		if x.radix && e&3 == 1 && e&^1 >= slots && e&^1 < slots+uint64(x.l.chunk*x.l.ptr) {
+			// A sibling: it points to the slot holding the entry.
+			if j := int64(e&^1-slots) / x.l.ptr; j >= i {
+				x.stop(x.fail(at, x.kind+" slot", fmt.Errorf("%w: sibling of slot %d at slot %d", ErrCorrupt, j, i)))
+			}
+			continue
+		}
+		if x.isNode(e) {
 			if shift == 0 {
-				x.stop(x.fail(at, "xarray slot", fmt.Errorf("%w: node entry %#x in a leaf node", ErrCorrupt, e)))
+				x.stop(x.fail(at, x.kind+" slot", fmt.Errorf("%w: node entry %#x in a leaf node", ErrCorrupt, e)))
 				return
 			}
 			x.node(e, first, shift, addr)
 			continue
 		}
-		if xaIsInternal(e) && e>>2 < uint64(x.l.chunk-1) { // a sibling
+		if !x.radix && xaIsInternal(e) && e>>2 < uint64(x.l.chunk-1) { // a sibling
 			if int64(e>>2) >= i {
-				x.stop(x.fail(at, "xarray slot", fmt.Errorf("%w: sibling of slot %d at slot %d", ErrCorrupt, e>>2, i)))
+				x.stop(x.fail(at, x.kind+" slot", fmt.Errorf("%w: sibling of slot %d at slot %d", ErrCorrupt, e>>2, i)))
 			}
 			continue
 		}
 		// A multi-index entry's siblings follow it, naming its slot.
+		sibling := uint64(i)<<2 | 2
+		if x.radix {
+			sibling = (slots + uint64(i*x.l.ptr)) | 1
+		}
 		n := int64(1)
-		for i+n < x.l.chunk && x.word(b, x.l.slotsOff+(i+n)*x.l.ptr, x.l.ptr) == uint64(i)<<2|2 {
+		for i+n < x.l.chunk && x.word(b, x.l.slotsOff+(i+n)*x.l.ptr, x.l.ptr) == sibling {
 			n++
 		}
 		last := first + uint64(n)<<uint(shift) - 1
