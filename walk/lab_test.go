@@ -27,7 +27,7 @@ import (
 // the CPU masks (against the dump's CPU count).
 func TestLabWalkers(t *testing.T) {
 	l := lab.Open(t)
-	for _, name := range []string{"k61-kdump-zlib-d31", "k612-kdump-zlib-d31", "q61-panic-elf", "q612-panic-elf"} {
+	for _, name := range []string{"k61-kdump-zlib-d31", "k612-kdump-lzo-d31", "q61-panic-elf", "q612-panic-elf"} {
 		ld := l.Dump(name)
 		if ld == nil {
 			t.Errorf("the lab has no %s", name)
@@ -55,7 +55,7 @@ func TestLabWalkers(t *testing.T) {
 			t.Run("cpus", func(t *testing.T) { labCPUs(t, c, d, tb) })
 			t.Run("cfs", func(t *testing.T) { labCFS(t, c, ld) })
 			t.Run("vmap", func(t *testing.T) { labVmap(t, c) })
-			t.Run("maple", func(t *testing.T) { labMaple(t, c, tb) })
+			t.Run("maple", func(t *testing.T) { labMaple(t, c, tb, ld) })
 			t.Run("damaged", func(t *testing.T) { labDamaged(t, c) })
 		})
 	}
@@ -423,9 +423,43 @@ func labVmap(t *testing.T, c *value.Context) {
 	t.Logf("%d free vmap areas, %d busy ones in tree and list", len(areas), len(tree))
 }
 
-// labMaple: every process's mm_mt against tasks.VMAs.
-func labMaple(t *testing.T, c *value.Context, tb *tasks.Table) {
-	procs, vmas := 0, 0
+// crashVMAs reads crash's foreach vm: each pid's VMAs as
+// "vma start end" in hex.
+func crashVMAs(t *testing.T, ld *lab.Dump) map[int][]string {
+	f, err := os.Open(ld.RefFile("crash-8.0.6-groups", "foreach/fe-vm.txt"))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	out := map[int][]string{}
+	pid, inVMAs := -1, false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		switch {
+		case len(fs) >= 2 && fs[0] == "PID:":
+			pid, _ = strconv.Atoi(fs[1])
+			inVMAs = false
+			out[pid] = []string{}
+		case len(fs) >= 1 && fs[0] == "VMA":
+			inVMAs = true
+		case len(fs) == 0:
+			inVMAs = false
+		case inVMAs && len(fs) >= 3:
+			out[pid] = append(out[pid], strings.Join(fs[:3], " "))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// labMaple: every process's mm_mt against tasks.VMAs and, where the lab
+// has it, crash's foreach vm.
+func labMaple(t *testing.T, c *value.Context, tb *tasks.Table, ld *lab.Dump) {
+	crash := crashVMAs(t, ld)
+	procs, vmas, checked := 0, 0, 0
 	for _, tk := range tb.Tasks {
 		if tk.MM == 0 || tk.PID != tk.TGID {
 			continue
@@ -467,13 +501,26 @@ func labMaple(t *testing.T, c *value.Context, tb *tasks.Table) {
 				t.Errorf("pid %d entry %d: vm_start %#x, index %#x", tk.PID, i, n, e.Index)
 			}
 		}
+		if want, ok := crash[tk.PID]; ok {
+			var have []string
+			for _, e := range got {
+				have = append(have, fmt.Sprintf("%x %x %x", e.Raw, e.Index, e.Last+1))
+			}
+			if !slices.Equal(have, want) {
+				t.Errorf("pid %d: maple tree %q\ncrash's vm: %q", tk.PID, have, want)
+			}
+			checked++
+		}
 		procs++
 		vmas += len(got)
 	}
 	if procs == 0 {
 		t.Error("no process with an mm")
 	}
-	t.Logf("%d processes, %d VMAs", procs, vmas)
+	if crash != nil && checked == 0 {
+		t.Error("no process of crash's foreach vm found")
+	}
+	t.Logf("%d processes, %d VMAs; %d processes checked against crash's vm", procs, vmas, checked)
 }
 
 // patched reads through to the dump but for the words at patch.
