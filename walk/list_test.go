@@ -221,3 +221,34 @@ func TestHList(t *testing.T) {
 		t.Errorf("HListNulls = %v, %v", ids(got), err)
 	}
 }
+
+func TestContainerOf(t *testing.T) {
+	k, its := listKernel(t)
+	it, err := k.c.At("struct item", its[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, err := it.Member("link")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// From the member itself and from a pointer to it (the previous
+	// item's link.next).
+	prev, _ := k.c.At("struct item", its[1])
+	next, err := prev.Member("link.next")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []value.Value{link, next} {
+		got, err := walk.ContainerOf(v, "struct item", "link")
+		if err != nil || got.Addr != its[2] || ids([]value.Value{got})[0] != 3 {
+			t.Errorf("ContainerOf(%s) = %#x, %v; want item 3 at %#x", v.Expr, got.Addr, err, its[2])
+		}
+	}
+	if _, err := walk.ContainerOf(link, "struct item", "nosuch"); err == nil {
+		t.Error("no such member: no error")
+	}
+	if _, err := walk.ContainerOf(value.Value{}, "struct item", "link"); err == nil {
+		t.Error("zero Value: no error")
+	}
+}
