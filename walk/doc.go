@@ -1,6 +1,6 @@
 // Package walk iterates the kernel's containers over typed values, as
 // drgn's helpers and the kernel's own for_each macros do: lists
-// (list_head, hlist, hlist_nulls, llist), red-black trees (rb_root,
+// (list_head, hlist, hlist_nulls, hlist_bl, llist), red-black trees (rb_root,
 // rb_root_cached), xarrays and radix trees, idrs, maple trees, cpumasks
 // and per-CPU variables, with container_of beside them. It is what a user
 // of the library writes an analysis with:

@@ -58,6 +58,9 @@ func kernelTypes() map[string]dwarf.Type {
 	nnode := strct("struct", "hlist_nulls_node", 16)
 	nnode.Field = []*dwarf.StructField{{Name: "next", Type: ptr(nnode)}, {Name: "pprev", Type: ptr(ptr(nnode)), ByteOffset: 8}}
 	nhead := strct("struct", "hlist_nulls_head", 8, field{"first", 0, ptr(nnode)})
+	blnode := strct("struct", "hlist_bl_node", 16)
+	blnode.Field = []*dwarf.StructField{{Name: "next", Type: ptr(blnode)}, {Name: "pprev", Type: ptr(ptr(blnode)), ByteOffset: 8}}
+	blhead := strct("struct", "hlist_bl_head", 8, field{"first", 0, ptr(blnode)})
 	lnode := strct("struct", "llist_node", 8)
 	lnode.Field = []*dwarf.StructField{{Name: "next", Type: ptr(lnode)}}
 	lhead := strct("struct", "llist_head", 8, field{"first", 0, ptr(lnode)})
@@ -68,7 +71,7 @@ func kernelTypes() map[string]dwarf.Type {
 	// struct item is what the tests put on lists and trees.
 	item := strct("struct", "item", 80,
 		field{"id", 0, i64}, field{"link", 8, listHead}, field{"hnode", 24, hnode},
-		field{"rb", 40, rb}, field{"nnode", 64, nnode}, field{"lnode", 24, lnode})
+		field{"rb", 40, rb}, field{"nnode", 64, nnode}, field{"lnode", 24, lnode}, field{"blnode", 24, blnode})
 	xarray := strct("struct", "xarray", 16, field{"xa_lock", 0, u32}, field{"xa_flags", 4, u32}, field{"xa_head", 8, ptr(void)})
 	xaNode := strct("struct", "xa_node", 576)
 	xaNode.Field = []*dwarf.StructField{
@@ -103,7 +106,7 @@ func kernelTypes() map[string]dwarf.Type {
 		{Name: "maple_dense", Val: 0}, {Name: "maple_leaf_64", Val: 1}, {Name: "maple_range_64", Val: 2}, {Name: "maple_arange_64", Val: 3}}}
 	cpumask := strct("struct", "cpumask", 16, field{"bits", 0, array(u64, 2)})
 	stats := strct("struct", "stats", 16, field{"hits", 0, u64}, field{"misses", 8, u64})
-	for _, t := range []*dwarf.StructType{listHead, hnode, hhead, nnode, nhead, lnode, lhead, rtNode, rtRoot, rb, rbRoot, rbCached, item, xarray, xaNode, idr, mapleTree, meta, mr64, ma64, mapleNode, cpumask, stats} {
+	for _, t := range []*dwarf.StructType{listHead, hnode, hhead, nnode, nhead, lnode, lhead, blnode, blhead, rtNode, rtRoot, rb, rbRoot, rbCached, item, xarray, xaNode, idr, mapleTree, meta, mr64, ma64, mapleNode, cpumask, stats} {
 		ts[t.Kind+" "+t.StructName] = t
 	}
 	ts["enum maple_type"] = mapleType

@@ -102,6 +102,7 @@ func FuzzList(f *testing.F) {
 		_, _ = checkWalk(t, walk.HList(hhead, "struct item", "hnode", walk.Max(fuzzMax)), addr, false)
 		_, _ = checkWalk(t, walk.HListNulls(nhead, "struct item", "nnode", walk.Max(fuzzMax)), addr, false)
 		_, _ = checkWalk(t, walk.HListFrom(entry, "hnode", walk.Max(fuzzMax)), addr, false)
+		_, _ = checkWalk(t, walk.HListBL(c.Typed(kernelTypes()["struct hlist_bl_head"], kbase, "blhead"), "struct item", "blnode", walk.Max(fuzzMax)), addr, false)
 		_, _ = checkWalk(t, walk.LList(c.Typed(kernelTypes()["struct llist_head"], kbase, "lhead"), "struct item", "lnode", walk.Max(fuzzMax)), addr, false)
 	})
 }

@@ -59,6 +59,7 @@ func TestLabWalkers(t *testing.T) {
 			t.Run("vmap", func(t *testing.T) { labVmap(t, c) })
 			t.Run("maple", func(t *testing.T) { labMaple(t, c, tb, ld) })
 			t.Run("damaged", func(t *testing.T) { labDamaged(t, c) })
+			t.Run("dcache", func(t *testing.T) { labDcache(t, c) })
 		})
 	}
 	if !kernels["6.1"] || !kernels["6.12"] {
@@ -590,4 +591,64 @@ func labDamaged(t *testing.T, c *value.Context) {
 		}
 		t.Logf("%s: %v", name, err)
 	}
+}
+
+// labDcache: the dentry hash table's bit-locked chains: every dentry in
+// bucket i hashes to i (d_hash: hash >> d_hash_shift), and all of them
+// are found.
+func labDcache(t *testing.T, c *value.Context) {
+	shiftV, err := c.Var("d_hash_shift")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shift, err := shiftV.Uint()
+	if err != nil || shift == 0 || shift >= 32 {
+		t.Fatalf("d_hash_shift %d, %v", shift, err)
+	}
+	table, err := c.Var("dentry_hashtable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := table.Uint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 1 << (32 - shift)
+	heads := make([]byte, 8*n)
+	if err := c.Read(heads, base, "dentry_hashtable"); err != nil {
+		t.Fatal(err)
+	}
+	bucket, err := table.Index(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dentries, buckets := 0, 0
+	for i := range n {
+		if binary.LittleEndian.Uint64(heads[8*i:]) == 0 {
+			continue
+		}
+		buckets++
+		head := c.Typed(bucket.Type, base+uint64(8*i), fmt.Sprintf("dentry_hashtable[%d]", i))
+		for d, err := range walk.HListBL(head, "struct dentry", "d_hash") {
+			if err != nil {
+				t.Fatalf("bucket %d: %v", i, err)
+			}
+			h, err := d.Member("d_name.hash")
+			if err != nil {
+				t.Fatal(err)
+			}
+			hash, err := h.Uint()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if int(hash>>shift) != i {
+				t.Errorf("dentry %#x (hash %#x) in bucket %d", d.Addr, hash, i)
+			}
+			dentries++
+		}
+	}
+	if dentries < 100 {
+		t.Errorf("%d dentries in %d buckets", dentries, buckets)
+	}
+	t.Logf("%d dentries in %d of %d buckets", dentries, buckets, n)
 }

@@ -150,6 +150,13 @@ func HListNulls(head value.Value, typ, member string, opts ...Option) iter.Seq2[
 	return hlistWalk(head, typ, member, "hlist_nulls_head", "hlist_nulls_node", opts)
 }
 
+// HListBL walks a bit-locked hlist (struct hlist_bl_head, such as the
+// dentry hash table's chains), whose first pointer carries the lock in its
+// low bit: hlist_bl_for_each_entry.
+func HListBL(head value.Value, typ, member string, opts ...Option) iter.Seq2[value.Value, error] {
+	return hlistWalk(head, typ, member, "hlist_bl_head", "hlist_bl_node", opts)
+}
+
 // LList walks a lock-less list (struct llist_head) from its first node,
 // yielding the typ that holds each llist_node at member:
 // llist_for_each_entry. The chain ends at a NULL next.
@@ -224,6 +231,9 @@ func hlistWalk(head value.Value, typ, member, headType, nodeType string, opts []
 		if err != nil {
 			yield(value.Value{}, err)
 			return
+		}
+		if headType == "hlist_bl_head" {
+			first &^= 1 // LIST_BL_LOCKMASK
 		}
 		w.chain(first, nextOff, nsize, nodeType == "hlist_nulls_node", t, off, typ, member, yield)
 	}

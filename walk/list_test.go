@@ -210,6 +210,15 @@ func TestHList(t *testing.T) {
 	_, err = walk.Collect(walk.LList(mustVar(t, k.c, "lockless"), "struct item", "hnode"))
 	wantErr(t, err, walk.ErrLayout, 0)
 
+	// A bit-locked hlist, locked: the first pointer's low bit is the lock.
+	bl := k.variable("bl", "struct hlist_bl_head")
+	k.put64(its[2]+off, 0)
+	k.put64(bl, (its[1]+off)|1)
+	got, err = walk.Collect(walk.HListBL(mustVar(t, k.c, "bl"), "struct item", "blnode"))
+	if err != nil || !slices.Equal(ids(got), []int64{11, 12}) {
+		t.Errorf("HListBL = %v, %v", ids(got), err)
+	}
+
 	// A nulls list ends at an odd marker.
 	nh := k.variable("nulls", "struct hlist_nulls_head")
 	noff := k.offsetOf("struct item", "nnode")
