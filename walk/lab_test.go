@@ -60,6 +60,7 @@ func TestLabWalkers(t *testing.T) {
 			t.Run("maple", func(t *testing.T) { labMaple(t, c, tb, ld) })
 			t.Run("damaged", func(t *testing.T) { labDamaged(t, c) })
 			t.Run("dcache", func(t *testing.T) { labDcache(t, c) })
+			t.Run("pagecache", func(t *testing.T) { labPageCache(t, c) })
 		})
 	}
 	if !kernels["6.1"] || !kernels["6.12"] {
@@ -651,4 +652,80 @@ func labDcache(t *testing.T, c *value.Context) {
 		t.Errorf("%d dentries in %d buckets", dentries, buckets)
 	}
 	t.Logf("%d dentries in %d of %d buckets", dentries, buckets, n)
+}
+
+// labPageCache: every inode of every super block (super_blocks, then each
+// one's s_inodes), and each inode's page cache (i_mapping->i_pages, an
+// xarray): every page found at index i says it is page i of that mapping.
+func labPageCache(t *testing.T, c *value.Context) {
+	sbs, err := c.Var("super_blocks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsb, inodes, pages, multi, values := 0, 0, 0, 0, 0
+	for sb, err := range walk.List(sbs, "struct super_block", "s_list") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		nsb++
+		head, err := sb.Member("s_inodes")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for ino, err := range walk.List(head, "struct inode", "i_sb_list") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			inodes++
+			mapping, err := ino.Member("i_mapping")
+			if err != nil {
+				t.Fatal(err)
+			}
+			mval, err := mapping.Uint()
+			if err != nil || mval == 0 {
+				continue
+			}
+			xa, err := mapping.Member("i_pages")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for e, err := range walk.XArray(xa) {
+				if err != nil {
+					t.Fatalf("inode %#x: %v", ino.Addr, err)
+				}
+				if e.IsValue() { // a shadow or swap entry
+					values++
+					continue
+				}
+				pg, err := e.As("struct page")
+				if err != nil {
+					t.Fatal(err)
+				}
+				idx, err := pg.Member("index")
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, err := pg.Member("mapping")
+				if err != nil {
+					t.Fatal(err)
+				}
+				i, err1 := idx.Uint()
+				mp, err2 := m.Uint()
+				if err1 != nil || err2 != nil {
+					continue // a page the dump left out
+				}
+				if i != e.Index || mp != mval {
+					t.Errorf("inode %#x: page %#x at index %d says index %d, mapping %#x", ino.Addr, e.Raw, e.Index, i, mp)
+				}
+				if e.Last != e.Index {
+					multi++
+				}
+				pages++
+			}
+		}
+	}
+	if pages < 100 {
+		t.Errorf("%d pages in the page cache of %d inodes", pages, inodes)
+	}
+	t.Logf("%d super blocks, %d inodes, %d pages (%d multi-index, %d value entries)", nsb, inodes, pages, multi, values)
 }
