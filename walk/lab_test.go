@@ -245,9 +245,9 @@ func labPIDs(t *testing.T, c *value.Context, tb *tasks.Table) {
 	t.Logf("%d pids in the idr, %d tasks", len(ids), n)
 }
 
-// labCPUs: the CPU masks against the dump's CPU count and nr_cpu_ids, and
-// each possible CPU's runqueue is that CPU's, running the task the table
-// says.
+// labCPUs: the CPU masks against the dump's CPU count and nr_cpu_ids;
+// each present CPU's runqueue is that CPU's, running the task the table
+// says; a per-CPU pointer leads to each CPU's own instance.
 func labCPUs(t *testing.T, c *value.Context, d *vmcore.Dump, tb *tasks.Table) {
 	possible, err := walk.Collect(walk.PossibleCPUs(c))
 	if err != nil {
@@ -288,6 +288,33 @@ func labCPUs(t *testing.T, c *value.Context, d *vmcore.Dump, tb *tasks.Table) {
 	}
 	if n != len(present) {
 		t.Errorf("%d runqueues for %d CPUs", n, len(present))
+	}
+	// A per-CPU pointer: pmus_srcu.sda (struct srcu_data __percpu *);
+	// each CPU's srcu_data knows its CPU.
+	srcu, err := c.Var("pmus_srcu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sda, err := srcu.Member("sda")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n = 0
+	for sd, err := range walk.PerCPUPtrs(sda, walk.PossibleCPUs(c)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		cpu, err := sd.Value.Member("cpu")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err := cpu.Int(); err != nil || int(v) != sd.CPU {
+			t.Errorf("per_cpu_ptr(pmus_srcu.sda, %d)->cpu = %d, %v", sd.CPU, v, err)
+		}
+		n++
+	}
+	if n != len(possible) {
+		t.Errorf("%d srcu_data for %d possible CPUs", n, len(possible))
 	}
 }
 
