@@ -238,6 +238,14 @@ func labPIDs(t *testing.T, c *value.Context, tb *tasks.Table) {
 		if !ids[tk.PID] {
 			t.Errorf("pid %d (%s) is not in init_pid_ns.idr", tk.PID, tk.Comm)
 		}
+		// idr_find: the same struct pid, found by descending to it.
+		e, ok, err := walk.IDRFind(idr, uint64(tk.PID))
+		if err != nil || !ok || e.Index != uint64(tk.PID) {
+			t.Errorf("IDRFind(%d) = %+v, %v, %v", tk.PID, e, ok, err)
+		}
+	}
+	if _, ok, err := walk.IDRFind(idr, 1<<22+1); ok || err != nil {
+		t.Errorf("IDRFind past pid_max: %v, %v", ok, err)
 	}
 	if n < 20 || len(ids) < n {
 		t.Errorf("%d pids in the idr, %d tasks", len(ids), n)
@@ -425,6 +433,30 @@ func labVmap(t *testing.T, c *value.Context) {
 		}
 		prevEnd = end
 	}
+	// rb_find: each free area found by an address inside it.
+	for _, a := range areas {
+		s, _ := a.Member("va_start")
+		start, _ := s.Uint()
+		found, ok, err := walk.RBFind(root, "struct vmap_area", "rb_node", func(v value.Value) (int, error) {
+			s, err1 := v.Member("va_start")
+			e, err2 := v.Member("va_end")
+			if err1 != nil || err2 != nil {
+				return 0, errors.Join(err1, err2)
+			}
+			vs, _ := s.Uint()
+			ve, _ := e.Uint()
+			switch {
+			case start < vs:
+				return -1, nil
+			case start >= ve:
+				return 1, nil
+			}
+			return 0, nil
+		})
+		if err != nil || !ok || found.Addr != a.Addr {
+			t.Errorf("RBFind(%#x) = %#x, %v, %v; want %#x", start, found.Addr, ok, err, a.Addr)
+		}
+	}
 	rev, err := walk.Collect(walk.RBTreeReverse(root, "struct vmap_area", "rb_node"))
 	if err != nil || len(rev) != len(areas) || rev[0].Addr != areas[len(areas)-1].Addr {
 		t.Errorf("reverse: %d areas, %v", len(rev), err)
@@ -522,6 +554,16 @@ func labMaple(t *testing.T, c *value.Context, tb *tasks.Table, ld *lab.Dump) {
 		}
 		for i, e := range got {
 			w := want[i]
+			// mtree_load at both ends of the VMA finds it; just below
+			// it, the previous VMA or a gap.
+			for _, a := range []uint64{w.Start, w.End - 1} {
+				if l, ok, err := walk.MapleLoad(mt, a); err != nil || !ok || l.Raw != w.Addr {
+					t.Errorf("pid %d: MapleLoad(%#x) = %+v, %v, %v; want VMA %#x", tk.PID, a, l, ok, err, w.Addr)
+				}
+			}
+			if l, ok, err := walk.MapleLoad(mt, w.Start-1); err != nil || ok && (i == 0 || l.Raw != want[i-1].Addr) {
+				t.Errorf("pid %d: MapleLoad(%#x) = %+v, %v, %v", tk.PID, w.Start-1, l, ok, err)
+			}
 			if e.Raw != w.Addr || e.Index != w.Start || e.Last != w.End-1 {
 				t.Errorf("pid %d entry %d: %#x %#x-%#x; VMA %#x %#x-%#x", tk.PID, i, e.Raw, e.Index, e.Last, w.Addr, w.Start, w.End)
 			}

@@ -139,6 +139,18 @@ func (w *walker) mapleLayout() (*mapleLayout, error) {
 // their node's range, a tree deeper than MAPLE_HEIGHT_MAX, an unreadable
 // node or more than Max entries or nodes end the walk with an *Error.
 func MapleTree(mt value.Value, opts ...Option) iter.Seq2[Entry, error] {
+	return mapleWalk(mt, nil, opts)
+}
+
+// MapleLoad returns the entry of a maple tree whose range holds index:
+// mtree_load (for a process's mm_mt, find_vma's exact match: the
+// vm_area_struct mapping that address). ok is false in a gap. It reads
+// only the nodes on the way to index.
+func MapleLoad(mt value.Value, index uint64, opts ...Option) (e Entry, ok bool, err error) {
+	return firstOf(mapleWalk(mt, &index, opts))
+}
+
+func mapleWalk(mt value.Value, target *uint64, opts []Option) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
 		v, err := object(mt, "maple_tree")
 		if err != nil {
@@ -165,13 +177,15 @@ func MapleTree(mt value.Value, opts ...Option) iter.Seq2[Entry, error] {
 			yield(Entry{}, err)
 			return
 		}
-		m := &mapleWalker{xaWalker: xaWalker{walker: w, yield: yield}, l: l}
+		m := &mapleWalker{xaWalker: xaWalker{walker: w, yield: yield, target: target}, l: l}
 		if xaIsNode(root) {
 			m.node(root, 0, ^uint64(0), 0, v.Addr)
 			return
 		}
 		// A tree of one entry at index 0 keeps it in ma_root.
-		m.leafEntry(root, 0, 0, v.Addr)
+		if !m.misses(0, 0) {
+			m.leafEntry(root, 0, 0, v.Addr)
+		}
 	}
 }
 
@@ -224,7 +238,9 @@ func (m *mapleWalker) node(enc, min, max uint64, depth int, from uint64) {
 			if idx < min || idx > max {
 				break
 			}
-			m.leafEntry(slot(i), idx, idx, slotAddr(i))
+			if !m.misses(idx, idx) {
+				m.leafEntry(slot(i), idx, idx, slotAddr(i))
+			}
 		}
 		return
 	}
@@ -243,9 +259,11 @@ func (m *mapleWalker) node(enc, min, max uint64, depth int, from uint64) {
 			return
 		}
 		e := slot(i)
-		if k.leaf {
+		switch {
+		case m.misses(first, last):
+		case k.leaf:
 			m.leafEntry(e, first, last, slotAddr(i))
-		} else if e != 0 {
+		case e != 0:
 			m.node(e, first, last, depth+1, addr)
 		}
 		if last >= max {

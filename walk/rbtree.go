@@ -1,6 +1,7 @@
 package walk
 
 import (
+	"debug/dwarf"
 	"fmt"
 	"iter"
 
@@ -28,100 +29,152 @@ func RBTreeReverse(root value.Value, typ, member string, opts ...Option) iter.Se
 	return rbWalk(root, typ, member, true, opts)
 }
 
+// rbTree is what a walk or a search of one red-black tree needs.
+type rbTree struct {
+	*walker
+	top         uint64 // the root node
+	from        uint64 // where top was read
+	t           dwarf.Type
+	off         int64 // of member in t
+	left, right int64 // of rb_left, rb_right in struct rb_node
+	size        int64 // of a pointer
+	typ, member string
+}
+
+// rbOpen checks a tree's types and reads its root node.
+func rbOpen(root value.Value, typ, member string, opts []Option) (*rbTree, error) {
+	r, err := object(root, "rb_root")
+	if err != nil {
+		return nil, err
+	}
+	w := newWalker(r.Context(), "rb_root", r.Addr, opts)
+	rootType, rootAddr := r.Type, r.Addr
+	if w.isStruct(r.Type, "rb_root_cached", "root") == nil {
+		m, err := w.member(r.Type, "rb_root")
+		if err != nil {
+			return nil, err
+		}
+		rootType, rootAddr = m.Type, r.Addr+uint64(m.Offset)
+	}
+	if err := w.isStruct(rootType, "rb_root", "root"); err != nil {
+		return nil, err
+	}
+	nodeOff, size, err := w.pointerMember(rootType, "rb_node")
+	if err != nil {
+		return nil, err
+	}
+	rt := &rbTree{walker: w, from: rootAddr, size: size, typ: typ, member: member}
+	if rt.t, rt.off, err = w.container(typ, member); err != nil {
+		return nil, err
+	}
+	if err := w.memberIs(rt.t, member, "rb_node"); err != nil {
+		return nil, err
+	}
+	nt, err := w.sourceType("struct rb_node")
+	if err != nil {
+		return nil, err
+	}
+	if rt.left, _, err = w.pointerMember(nt, "rb_left"); err != nil {
+		return nil, err
+	}
+	if rt.right, _, err = w.pointerMember(nt, "rb_right"); err != nil {
+		return nil, err
+	}
+	if rt.top, err = w.readWord(rootAddr+uint64(nodeOff), size, "rb_root.rb_node"); err != nil {
+		return nil, err
+	}
+	return rt, nil
+}
+
+// entry is the typ holding node n.
+func (rt *rbTree) entry(n uint64) value.Value {
+	return rt.c.Typed(rt.t, n-uint64(rt.off), fmt.Sprintf("container_of(%#x, %s, %s)", n, rt.typ, rt.member))
+}
+
 func rbWalk(root value.Value, typ, member string, reverse bool, opts []Option) iter.Seq2[value.Value, error] {
 	return func(yield func(value.Value, error) bool) {
-		r, err := object(root, "rb_root")
+		rt, err := rbOpen(root, typ, member, opts)
 		if err != nil {
 			yield(value.Value{}, err)
 			return
 		}
-		w := newWalker(r.Context(), "rb_root", r.Addr, opts)
-		rootType := r.Type
-		rootAddr := r.Addr
-		if w.isStruct(r.Type, "rb_root_cached", "root") == nil {
-			m, err := w.member(r.Type, "rb_root")
-			if err != nil {
-				yield(value.Value{}, err)
-				return
-			}
-			rootType, rootAddr = m.Type, r.Addr+uint64(m.Offset)
-		}
-		if err := w.isStruct(rootType, "rb_root", "root"); err != nil {
-			yield(value.Value{}, err)
-			return
-		}
-		nodeOff, size, err := w.pointerMember(rootType, "rb_node")
-		if err != nil {
-			yield(value.Value{}, err)
-			return
-		}
-		t, off, err := w.container(typ, member)
-		if err != nil {
-			yield(value.Value{}, err)
-			return
-		}
-		if err := w.memberIs(t, member, "rb_node"); err != nil {
-			yield(value.Value{}, err)
-			return
-		}
-		nt, err := w.sourceType("struct rb_node")
-		if err != nil {
-			yield(value.Value{}, err)
-			return
-		}
-		left, _, err := w.pointerMember(nt, "rb_left")
-		if err != nil {
-			yield(value.Value{}, err)
-			return
-		}
-		right, _, err := w.pointerMember(nt, "rb_right")
-		if err != nil {
-			yield(value.Value{}, err)
-			return
-		}
+		left, right, size := rt.left, rt.right, rt.size
 		if reverse {
 			left, right = right, left
 		}
 		nodeSize := max(left, right) + size
-		top, err := w.readWord(rootAddr+uint64(nodeOff), size, "rb_root.rb_node")
-		if err != nil {
-			yield(value.Value{}, err)
-			return
-		}
 		// In-order with an explicit stack of (node, its other child):
 		// each node is read once, and the stack's height is the depth.
 		type frame struct{ node, other uint64 }
 		var stack []frame
 		buf := make([]byte, nodeSize)
-		n, from := top, rootAddr
+		n, from := rt.top, rt.from
 		for n != 0 || len(stack) > 0 {
 			for n != 0 {
-				if err := w.visit(n, fmt.Sprintf("rb_node (child of %#x)", from)); err != nil {
+				if err := rt.visit(n, fmt.Sprintf("rb_node (child of %#x)", from)); err != nil {
 					yield(value.Value{}, err)
 					return
 				}
 				if len(stack) >= maxRBDepth {
-					yield(value.Value{}, w.fail(n, "rb_node", fmt.Errorf("%w: deeper than %d levels", ErrCorrupt, maxRBDepth)))
+					yield(value.Value{}, rt.fail(n, "rb_node", fmt.Errorf("%w: deeper than %d levels", ErrCorrupt, maxRBDepth)))
 					return
 				}
-				if err := w.read(buf, n, "rb_node"); err != nil {
+				if err := rt.read(buf, n, "rb_node"); err != nil {
 					yield(value.Value{}, err)
 					return
 				}
-				stack = append(stack, frame{n, w.word(buf, right, size)})
-				from, n = n, w.word(buf, left, size)
+				stack = append(stack, frame{n, rt.word(buf, right, size)})
+				from, n = n, rt.word(buf, left, size)
 			}
 			f := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
-			if err := w.count(f.node, "rb_node"); err != nil {
+			if err := rt.count(f.node, "rb_node"); err != nil {
 				yield(value.Value{}, err)
 				return
 			}
-			v := w.c.Typed(t, f.node-uint64(off), fmt.Sprintf("container_of(%#x, %s, %s)", f.node, typ, member))
-			if !yield(v, nil) {
+			if !yield(rt.entry(f.node), nil) {
 				return
 			}
 			from, n = f.node, f.other
 		}
 	}
+}
+
+// RBFind searches a red-black tree ordered by a key, as the kernel's
+// rb_find does: cmp compares the key sought with an entry (the typ that
+// holds each rb_node at member), returning a negative number when the key
+// sorts before the entry, positive after it, and 0 for the entry sought.
+// ok is false when no entry matches. An error of cmp ends the search with
+// it.
+func RBFind(root value.Value, typ, member string, cmp func(value.Value) (int, error), opts ...Option) (v value.Value, ok bool, err error) {
+	rt, err := rbOpen(root, typ, member, opts)
+	if err != nil {
+		return value.Value{}, false, err
+	}
+	n, from := rt.top, rt.from
+	for depth := 0; n != 0; depth++ {
+		if depth >= maxRBDepth {
+			return value.Value{}, false, rt.fail(n, "rb_node", fmt.Errorf("%w: deeper than %d levels", ErrCorrupt, maxRBDepth))
+		}
+		if err := rt.visit(n, fmt.Sprintf("rb_node (child of %#x)", from)); err != nil {
+			return value.Value{}, false, err
+		}
+		v := rt.entry(n)
+		c, err := cmp(v)
+		if err != nil {
+			return value.Value{}, false, err
+		}
+		if c == 0 {
+			return v, true, nil
+		}
+		link := rt.right
+		if c < 0 {
+			link = rt.left
+		}
+		from = n
+		if n, err = rt.readWord(n+uint64(link), rt.size, "rb_node child"); err != nil {
+			return value.Value{}, false, err
+		}
+	}
+	return value.Value{}, false, nil
 }

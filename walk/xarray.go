@@ -128,7 +128,7 @@ func (w *walker) xaLayout(nodeType string) (*xaLayout, error) {
 // that is none the kernel makes, a node reached twice, an unreadable node,
 // or more than Max entries or nodes end the walk with an *Error.
 func XArray(xa value.Value, opts ...Option) iter.Seq2[Entry, error] {
-	return xaWalk(xa, "xarray", 0, opts)
+	return xaWalk(xa, "xarray", 0, nil, opts)
 }
 
 // RadixTree walks a radix tree in index order. Since Linux 4.20 a radix
@@ -140,13 +140,39 @@ func XArray(xa value.Value, opts ...Option) iter.Seq2[Entry, error] {
 // entries (tagged 10) are its value entries. Older radix trees (nodes
 // with a height) are an ErrLayout error.
 func RadixTree(root value.Value, opts ...Option) iter.Seq2[Entry, error] {
-	return xaWalk(root, "radix_tree_root", 0, opts)
+	return xaWalk(root, "radix_tree_root", 0, nil, opts)
 }
 
 // IDR walks a struct idr (or a pointer to one) in id order: idr_for_each.
 // Its entries' indices are ids: the xarray's index plus the idr's
 // idr_base.
 func IDR(idr value.Value, opts ...Option) iter.Seq2[Entry, error] {
+	return idrWalk(idr, nil, opts)
+}
+
+// IDRFind returns the entry of id in the struct idr (or pointer to one)
+// idr: idr_find. ok is false when the idr holds nothing for id.
+func IDRFind(idr value.Value, id uint64, opts ...Option) (e Entry, ok bool, err error) {
+	return firstOf(idrWalk(idr, &id, opts))
+}
+
+// XArrayLoad returns the entry an xarray (or a radix tree) holds at index:
+// xa_load. ok is false when nothing is stored there. It reads only the
+// nodes on the way to index.
+func XArrayLoad(xa value.Value, index uint64, opts ...Option) (e Entry, ok bool, err error) {
+	return firstOf(xaWalk(xa, "xarray", 0, &index, opts))
+}
+
+// firstOf returns a walk's first element.
+func firstOf[T any](seq iter.Seq2[T, error]) (T, bool, error) {
+	for v, err := range seq {
+		return v, err == nil, err
+	}
+	var zero T
+	return zero, false, nil
+}
+
+func idrWalk(idr value.Value, target *uint64, opts []Option) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
 		v, err := object(idr, "idr")
 		if err != nil {
@@ -170,7 +196,10 @@ func IDR(idr value.Value, opts ...Option) iter.Seq2[Entry, error] {
 				return
 			}
 		}
-		for e, err := range xaWalk(rt, "idr", base, opts) {
+		if target != nil && *target < base {
+			return
+		}
+		for e, err := range xaWalk(rt, "idr", base, target, opts) {
 			if !yield(e, err) || err != nil {
 				return
 			}
@@ -178,7 +207,10 @@ func IDR(idr value.Value, opts ...Option) iter.Seq2[Entry, error] {
 	}
 }
 
-func xaWalk(xa value.Value, kind string, base uint64, opts []Option) iter.Seq2[Entry, error] {
+// xaWalk walks the xarray or radix tree xa, its indices offset by base;
+// with a target, only the entry covering base+*target, reading only the
+// nodes on its way.
+func xaWalk(xa value.Value, kind string, base uint64, target *uint64, opts []Option) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
 		v, err := object(xa, kind)
 		if err != nil {
@@ -210,21 +242,33 @@ func xaWalk(xa value.Value, kind string, base uint64, opts []Option) iter.Seq2[E
 			return
 		}
 		x := &xaWalker{walker: w, l: l, base: base, radix: radix, yield: yield}
+		if target != nil {
+			t := *target - base
+			x.target = &t
+		}
 		if x.isNode(head) {
 			x.node(head, 0, -1, v.Addr)
 			return
 		}
-		x.entry(head, 0, 0, v.Addr)
+		if x.target == nil || *x.target == 0 {
+			x.entry(head, 0, 0, v.Addr)
+		}
 	}
 }
 
 type xaWalker struct {
 	*walker
 	l       *xaLayout
-	base    uint64 // added to every index (an idr's idr_base)
-	radix   bool   // a radix tree before 4.20
+	base    uint64  // added to every index (an idr's idr_base)
+	radix   bool    // a radix tree before 4.20
+	target  *uint64 // only the entry covering this index (a load)
 	yield   func(Entry, error) bool
 	stopped bool
+}
+
+// misses reports whether first..last leaves out the target of a load.
+func (x *xaWalker) misses(first, last uint64) bool {
+	return x.target != nil && (*x.target < first || *x.target > last)
 }
 
 // The radix tree before 4.20 (lib/radix-tree.c): internal entries are
@@ -324,6 +368,9 @@ func (x *xaWalker) node(enc, base uint64, parentShift int, from uint64) {
 			continue
 		}
 		if x.isNode(e) {
+			if x.misses(first, first+(uint64(1)<<uint(shift)-1)) {
+				continue
+			}
 			if shift == 0 {
 				x.stop(x.fail(at, x.kind+" slot", fmt.Errorf("%w: node entry %#x in a leaf node", ErrCorrupt, e)))
 				return
@@ -347,6 +394,9 @@ func (x *xaWalker) node(enc, base uint64, parentShift int, from uint64) {
 			n++
 		}
 		last := first + uint64(n)<<uint(shift) - 1
+		if x.misses(first, last) {
+			continue
+		}
 		x.entry(e, first, last, at)
 	}
 }
