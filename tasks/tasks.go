@@ -32,34 +32,38 @@ const (
 // pfKthread is PF_KTHREAD in task_struct.flags.
 const pfKthread = 0x00200000
 
-// Task is what ps shows of one task_struct.
+// Task is what ps shows of one task_struct, as read from it (Table.Status
+// gives the derived values: state names, KiB, times).
 type Task struct {
-	Addr     uint64 // the task_struct
-	PID      int
-	TGID     int
-	Parent   uint64 // real_parent
-	PPID     int
-	CPU      int
-	State    uint64 // __state | exit_state
-	Flags    uint64
-	Comm     string
-	MM       uint64
-	Stack    uint64 // base of the kernel stack (task->stack)
-	ThreadSP uint64 // saved stack pointer of a switched-out task (thread.sp)
-	LastRun  uint64 // sched_info.last_arrival, ns of rq clock
+	Addr     uint64 `json:"task"` // the task_struct
+	PID      int    `json:"pid"`
+	TGID     int    `json:"tgid"`
+	Parent   uint64 `json:"parent"` // real_parent
+	PPID     int    `json:"ppid"`
+	CPU      int    `json:"cpu"`
+	State    uint64 `json:"state"` // __state | exit_state
+	Flags    uint64 `json:"flags"`
+	Comm     string `json:"comm"`
+	MM       uint64 `json:"mm"`
+	Stack    uint64 `json:"stack"`     // base of the kernel stack (task->stack)
+	ThreadSP uint64 `json:"thread_sp"` // saved stack pointer of a switched-out task (thread.sp)
+	LastRun  uint64 `json:"last_run"`  // sched_info.last_arrival, ns of rq clock
 	// StartTime is start_time (ns since boot); UTime and STime are the
 	// user and system CPU time (ns).
-	StartTime, UTime, STime uint64
+	StartTime uint64 `json:"start_time"`
+	UTime     uint64 `json:"utime"`
+	STime     uint64 `json:"stime"`
 	// Policy is the scheduling policy (SCHED_NORMAL 0, FIFO 1, RR 2,
 	// BATCH 3, IDLE 5, DEADLINE 6) and Prio the dynamic priority.
-	Policy uint32
-	Prio   int
+	Policy uint32 `json:"policy"`
+	Prio   int    `json:"prio"`
 	// Signal is the signal_struct the thread group shares (rlimits).
-	Signal uint64
+	Signal uint64 `json:"signal"`
 	// Active is set for the task each CPU was running at the crash.
-	Active bool
+	Active bool `json:"active"`
 	// RSS and TotalVM are in pages; zero for kernel threads.
-	RSS, TotalVM uint64
+	RSS     uint64 `json:"rss_pages"`
+	TotalVM uint64 `json:"total_vm_pages"`
 }
 
 // KernelThread reports a kernel thread, which ps prints in [brackets]:
