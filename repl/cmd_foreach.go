@@ -161,7 +161,7 @@ func runForeach(c *Context, args []string) error {
 	// Each command's checks, as crash makes them before the first task.
 	printHeader := true
 	var bo tasks.TraceOptions
-	var ps *psState
+	var ps *psRun
 	order := tb.Tasks
 	for _, k := range keys {
 		switch k {
@@ -231,7 +231,7 @@ func runForeach(c *Context, args []string) error {
 			}
 			o := psOptions{group: flags["G"], kstackp: flags["s"], specified: true}
 			if policy != "" {
-				if o.policies, err = parsePolicies(policy); err != nil {
+				if o.filter.Policies, err = parsePolicies(policy); err != nil {
 					return err
 				}
 			}
@@ -245,7 +245,7 @@ func runForeach(c *Context, args []string) error {
 					break
 				}
 			}
-			ps = newPsState(c, tb, o)
+			ps = newPsRun(c, tb, o)
 			order = ps.order
 			printHeader = false
 		}
@@ -291,13 +291,13 @@ func runForeach(c *Context, args []string) error {
 			case "task":
 				err = doTask(c, t, true, members, radix)
 			case "set":
-				writeContext(c, t, tr)
+				writeContext(c.Out, t, tr)
 			case "sig":
-				err = writeSignals(c, t)
+				err = showSignals(c, t)
 			case "files":
-				err = writeFiles(c, t)
+				err = showFiles(c, t)
 			case "vm":
-				err = writeVM(c, t)
+				err = showVM(c, t)
 			case "ps":
 				ps.o.noHeader = subsequent > 0
 				subsequent++

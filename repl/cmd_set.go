@@ -3,8 +3,6 @@ package repl
 import (
 	"fmt"
 	"strconv"
-
-	"github.com/vmcoretools/vmcore/tasks"
 )
 
 func init() {
@@ -46,7 +44,7 @@ func runSet(c *Context, args []string) error {
 				return nil
 			}
 			s.SetCurrentTask(p)
-			writeContext(c, p, tr)
+			writeContext(c.Out, p, tr)
 			return nil
 		case "c":
 			cpu, err := strconv.Atoi(o.val)
@@ -68,7 +66,7 @@ func runSet(c *Context, args []string) error {
 				return nil // crash says nothing when the context does not change
 			}
 			s.SetCurrentTask(t)
-			writeContext(c, t, tr)
+			writeContext(c.Out, t, tr)
 			return nil
 		}
 	}
@@ -77,7 +75,7 @@ func runSet(c *Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		writeContext(c, t, tr)
+		writeContext(c.Out, t, tr)
 		return nil
 	}
 	for _, a := range rest {
@@ -88,28 +86,7 @@ func runSet(c *Context, args []string) error {
 		}
 		t := ts[0]
 		s.SetCurrentTask(t)
-		writeContext(c, t, tr)
+		writeContext(c.Out, t, tr)
 	}
 	return nil
-}
-
-// writeContext prints a task as crash's set does.
-func writeContext(c *Context, t *tasks.Task, tr *tasks.Tracer) {
-	w := c.Out
-	fmt.Fprintf(w, "    PID: %d\n", t.PID)
-	fmt.Fprintf(w, "COMMAND: \"%s\"\n", t.Comm)
-	fmt.Fprintf(w, "   TASK: %x  ", t.Addr)
-	if n := len(tr.Table.ByPID(t.PID)); n > 1 {
-		fmt.Fprintf(w, "(1 of %d)  ", n)
-	}
-	fmt.Fprintf(w, "[THREAD_INFO: %x]\n", t.Addr)
-	fmt.Fprintf(w, "    CPU: %d\n", t.CPU)
-	note := ""
-	switch {
-	case tr.PanicTask() == t:
-		note = "(PANIC)"
-	case t.Active:
-		note = "(ACTIVE)"
-	}
-	fmt.Fprintf(w, "  STATE: %s %s\n", tasks.StateName(t.State), note)
 }

@@ -1,13 +1,10 @@
 package repl
 
 import (
-	"bytes"
-	"debug/dwarf"
 	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/vmcoretools/vmcore/dwarfsym"
 	"github.com/vmcoretools/vmcore/tasks"
 )
 
@@ -93,110 +90,4 @@ func runTask(c *Context, args []string) error {
 		}
 	}
 	return nil
-}
-
-// hasMember reports whether struct typ has a member of that name.
-func hasMember(syms *dwarfsym.File, typ, name string) bool {
-	if syms == nil {
-		return false
-	}
-	t, err := syms.Type("struct " + typ)
-	if err != nil {
-		return false
-	}
-	_, err = dwarfsym.FindMember(t, name)
-	return err == nil
-}
-
-// doTask prints one task as crash's do_task: the header (left to foreach
-// when it printed one), then the members asked for, or the whole
-// task_struct and thread_info, and an empty line.
-func doTask(c *Context, t *tasks.Task, inForeach bool, members []string, radix string) error {
-	var flags []string
-	if radix != "" {
-		flags = []string{"-" + radix}
-	}
-	addr := fmt.Sprintf("%x", t.Addr)
-	syms := c.Session.Debug
-	// thread_info is the first member of task_struct on kernels that keep
-	// it in the task (x86-64 since 4.9), as crash's tc->thread_info.
-	hasTI := syms != nil && hasStruct(syms, "thread_info")
-	if len(members) > 0 {
-		writeTaskHeader(c.Out, t)
-		for _, m := range strings.Split(strings.Join(members, ","), ",") {
-			if m == "" {
-				continue
-			}
-			if strings.ContainsAny(m, ".[") {
-				if err := runStruct(c, "struct", append(append([]string{}, flags...), "task_struct."+m, addr)); err != nil {
-					return err
-				}
-				continue
-			}
-			inTask, inTI := hasMember(syms, "task_struct", m), hasTI && hasMember(syms, "thread_info", m)
-			if !inTask && !inTI {
-				fmt.Fprintf(c.Err, "task: %s: not a task_struct or thread_info member\n", m)
-				continue
-			}
-			for _, typ := range []string{"task_struct", "thread_info"} {
-				if typ == "task_struct" && !inTask || typ == "thread_info" && !inTI {
-					continue
-				}
-				if err := structMember(c, flags, typ, m, addr); err != nil {
-					return err
-				}
-			}
-		}
-	} else {
-		if !inForeach {
-			writeTaskHeader(c.Out, t)
-		}
-		if err := runStruct(c, "struct", append(append([]string{}, flags...), "task_struct", addr)); err != nil {
-			return err
-		}
-		if hasTI {
-			fmt.Fprintln(c.Out)
-			if err := runStruct(c, "struct", append(append([]string{}, flags...), "thread_info", addr)); err != nil {
-				return err
-			}
-		}
-	}
-	fmt.Fprintln(c.Out)
-	return nil
-}
-
-// structMember prints member m of the struct typ at addr as crash's task
-// -R finds it in the whole struct's dump: the last member of a struct has
-// no comma after it there.
-func structMember(c *Context, flags []string, typ, m, addr string) error {
-	var buf bytes.Buffer
-	sub := *c
-	sub.Out = &buf
-	if err := runStruct(&sub, "struct", append(append([]string{}, flags...), typ+"."+m, addr)); err != nil {
-		return err
-	}
-	out := buf.Bytes()
-	if lastMember(c.Session.Debug, typ) == m && bytes.HasSuffix(out, []byte(",\n")) {
-		out = append(out[:len(out)-2], '\n')
-	}
-	_, err := c.Out.Write(out)
-	return err
-}
-
-// lastMember names the last member of struct typ.
-func lastMember(syms *dwarfsym.File, typ string) string {
-	t, err := syms.Type("struct " + typ)
-	if err != nil {
-		return ""
-	}
-	st, ok := dwarfsym.Strip(t).(*dwarf.StructType)
-	if !ok || len(st.Field) == 0 {
-		return ""
-	}
-	return st.Field[len(st.Field)-1].Name
-}
-
-func hasStruct(syms *dwarfsym.File, name string) bool {
-	_, err := syms.Type("struct " + name)
-	return err == nil
 }

@@ -591,18 +591,7 @@ func (s *Session) writeVMA(w io.Writer, v *value.Context, m *tasks.VMA) {
 
 // vmaPath is the path of the file a mapping maps, "" for anonymous memory.
 func vmaPath(v *value.Context, m *tasks.VMA) string {
-	if m.File == 0 {
-		return ""
-	}
-	f, err := v.At("struct file", m.File)
-	if err != nil {
-		return ""
-	}
-	d := member(f, "f_path.dentry")
-	if d == 0 {
-		return ""
-	}
-	return dentryPath(v, d, member(f, "f_path.mnt"))
+	return tasks.FilePath(v, m.File)
 }
 
 // vmaFileOffset is crash's vma_file_offset: the file a page of a file
