@@ -26,6 +26,11 @@
 // and RBTree of one's cfs.tasks_timeline its queued entities. Collect
 // gathers a walk into a slice.
 //
+// Lookups read only the nodes on their way: XArrayLoad (xa_load),
+// IDRFind (idr_find), MapleLoad (mtree_load: the VMA that maps an
+// address, from an mm's mm_mt) and RBFind (rb_find, with the caller's
+// comparison).
+//
 // A walk starts from a value: a head, a root, a tree (or a pointer to
 // one), read from a variable or a member (Context.Var, Value.Member).
 // Kernel structures are read by type and member name through the

@@ -160,6 +160,32 @@ func checkEntries(t *testing.T, es []walk.Entry) {
 	}
 }
 
+// checkLoad checks that a load at index agrees with a whole walk that
+// ended without an error.
+func checkLoad(t *testing.T, es []walk.Entry, walkErr error, at uint64, load func() (walk.Entry, bool, error)) {
+	e, ok, err := load()
+	if err != nil {
+		var we *walk.Error
+		if !errors.As(err, &we) {
+			t.Fatalf("load error %v (%T) is not a *walk.Error", err, err)
+		}
+		return
+	}
+	if walkErr != nil || len(es) >= fuzzMax {
+		return
+	}
+	var want walk.Entry
+	found := false
+	for _, w := range es {
+		if w.Index <= at && at <= w.Last {
+			want, found = w, true
+		}
+	}
+	if ok != found || ok && (e.Index != want.Index || e.Last != want.Last || e.Raw != want.Raw) {
+		t.Fatalf("load %#x: %+v %v; the walk has %+v %v", at, e, ok, want, found)
+	}
+}
+
 func FuzzXArray(f *testing.F) {
 	k := newKernel()
 	xa := k.variable("ids", "struct idr")
@@ -171,14 +197,15 @@ func FuzzXArray(f *testing.F) {
 	k.put64(slot(leaf, 5), k.item(2))
 	k.put64(slot(leaf, 6), 5<<2|2)
 	k.put64(xa+8, root|2)
-	f.Add(snapshot(k))
-	f.Add(make([]byte, 24))
-	f.Fuzz(func(t *testing.T, data []byte) {
+	f.Add(snapshot(k), uint64(67))
+	f.Add(make([]byte, 24), uint64(0))
+	f.Fuzz(func(t *testing.T, data []byte, at uint64) {
 		c := fuzzContext(data, nil)
 		idr := c.Typed(kernelTypes()["struct idr"], kbase, "idr")
 		x := c.Typed(kernelTypes()["struct xarray"], kbase, "xa")
-		es, _ := checkWalk(t, walk.XArray(x, walk.Max(fuzzMax)), index, true)
+		es, err := checkWalk(t, walk.XArray(x, walk.Max(fuzzMax)), index, true)
 		checkEntries(t, es)
+		checkLoad(t, es, err, at, func() (walk.Entry, bool, error) { return walk.XArrayLoad(x, at, walk.Max(fuzzMax)) })
 		es, _ = checkWalk(t, walk.IDR(idr, walk.Max(fuzzMax)), index, true)
 		checkEntries(t, es)
 		rt := c.Typed(kernelTypes()["struct radix_tree_root"], kbase, "rt")
@@ -199,13 +226,14 @@ func FuzzMapleTree(f *testing.F) {
 	k.setRange64(l2N, []uint64{0x1fff}, []uint64{l3E, 0})
 	k.setRange64(l3N, []uint64{0x17ff, 0x1fff}, []uint64{kbase + 0x20, kbase + 0x30})
 	k.put64(mt+8, rootE|2)
-	f.Add(snapshot(k))
-	f.Add(make([]byte, 16))
-	f.Fuzz(func(t *testing.T, data []byte) {
+	f.Add(snapshot(k), uint64(0x1800))
+	f.Add(make([]byte, 16), uint64(0))
+	f.Fuzz(func(t *testing.T, data []byte, at uint64) {
 		c := fuzzContext(data, nil)
 		tree := c.Typed(kernelTypes()["struct maple_tree"], kbase, "mt")
-		es, _ := checkWalk(t, walk.MapleTree(tree, walk.Max(fuzzMax)), index, true)
+		es, err := checkWalk(t, walk.MapleTree(tree, walk.Max(fuzzMax)), index, true)
 		checkEntries(t, es)
+		checkLoad(t, es, err, at, func() (walk.Entry, bool, error) { return walk.MapleLoad(tree, at, walk.Max(fuzzMax)) })
 	})
 }
 
