@@ -1,11 +1,12 @@
 package repl
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 
-	"github.com/vmcoretools/vmcore/value"
+	"github.com/vmcoretools/vmcore/module"
 )
 
 func init() {
@@ -25,14 +26,6 @@ code; module debuginfo (crash's mod -s) is not loaded, so OBJECT FILE is
 	})
 }
 
-type moduleRow struct {
-	addr, base, size uint64
-	name             string
-}
-
-// maxModules bounds the module list walk against a corrupt list.
-const maxModules = 1 << 14
-
 func runMod(c *Context, args []string) error {
 	if len(args) > 0 {
 		return usagef("options of crash's mod (-s, -S, -d, -t ...) are not supported yet")
@@ -41,101 +34,34 @@ func runMod(c *Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	head, ok := c.Session.Symbols.LookupSymbol("modules")
-	if !ok {
-		return fmt.Errorf("the kernel has no module list (symbol modules)")
-	}
-	mods, err := vals.ListEntries(head, "struct module", "list", maxModules)
+	layout, err := module.Layout(vals)
 	if err != nil {
-		return fmt.Errorf("walking the module list: %w", err)
+		return err
 	}
-	var rows []moduleRow
-	for _, m := range mods {
-		if err := c.Stopped(); err != nil {
-			return err
-		}
-		row := moduleRow{addr: m.Addr}
-		nameV, err := m.Member("name")
-		if err == nil {
-			row.name, err = nameV.CString(64)
-		}
-		if err != nil {
-			return fmt.Errorf("module at %x: %w", m.Addr, err)
-		}
-		row.base, row.size, err = moduleCore(m)
-		if err != nil {
-			return fmt.Errorf("module %s at %x: %w", row.name, m.Addr, err)
-		}
-		rows = append(rows, row)
+	mods, listErr := module.List(vals)
+	if listErr != nil && len(mods) == 0 {
+		return listErr
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].addr < rows[j].addr })
+	mods = slices.Clone(mods)
+	slices.SortFunc(mods, func(a, b module.Module) int { return cmp.Compare(a.Addr, b.Addr) })
 	nameW, sizeW := len("NAME"), len("SIZE")
-	for _, r := range rows {
-		nameW = max(nameW, len(r.name))
-		sizeW = max(sizeW, len(strconv.FormatUint(r.size, 10)))
+	for _, m := range mods {
+		nameW = max(nameW, len(m.Name))
+		sizeW = max(sizeW, len(strconv.FormatUint(m.Size, 10)))
 	}
 	// Kernels from 6.4 keep a module's regions in mem[]; crash then heads
 	// the column TEXT_BASE.
 	baseHead := "BASE"
-	if len(mods) > 0 {
-		if _, err := mods[0].Member("core_layout"); err != nil {
-			baseHead = "TEXT_BASE"
-		}
+	if layout == module.LayoutMem {
+		baseHead = "TEXT_BASE"
 	}
 	fmt.Fprintf(c.Out, "%s  %-*s  %s  %*s  OBJECT FILE\n", centerIn("MODULE", 16, false), nameW, "NAME", centerIn(baseHead, 16, false), sizeW, "SIZE")
-	for _, r := range rows {
+	for _, m := range mods {
 		kallsyms := ""
-		if c.Session.moduleSymbols[r.addr] > 0 {
+		if c.Session.moduleSymbols[m.Addr] > 0 {
 			kallsyms = "  [CONFIG_KALLSYMS]" // crash: symbols from the module's own table
 		}
-		fmt.Fprintf(c.Out, "%16x  %-*s  %16x  %*d  (not loaded)%s\n", r.addr, nameW, r.name, r.base, sizeW, r.size, kallsyms)
+		fmt.Fprintf(c.Out, "%16x  %-*s  %16x  %*d  (not loaded)%s\n", m.Addr, nameW, m.Name, m.Base, sizeW, m.Size, kallsyms)
 	}
-	return nil
-}
-
-// moduleCore returns the base and size of a module's core: core_layout
-// before 6.4, the mem[] regions (text base, summed sizes) since.
-func moduleCore(m value.Value) (base, size uint64, err error) {
-	if cl, err := m.Member("core_layout"); err == nil {
-		b, err := cl.Member("base")
-		if err != nil {
-			return 0, 0, err
-		}
-		if base, err = b.Uint(); err != nil {
-			return 0, 0, err
-		}
-		sz, err := cl.Member("size")
-		if err != nil {
-			return 0, 0, err
-		}
-		size, err = sz.Uint()
-		return base, size, err
-	}
-	// 6.4+: struct module_memory mem[MOD_MEM_NUM_TYPES]; MOD_TEXT is 0 and
-	// the core regions come before MOD_INIT_TEXT (4).
-	for i := 0; i < 4; i++ {
-		r, err := m.Member(fmt.Sprintf("mem[%d]", i))
-		if err != nil {
-			return 0, 0, err
-		}
-		sz, err := r.Member("size")
-		if err != nil {
-			return 0, 0, err
-		}
-		n, err := sz.Uint()
-		if err != nil {
-			return 0, 0, err
-		}
-		size += n
-		if i == 0 {
-			b, err := r.Member("base")
-			if err != nil {
-				return 0, 0, err
-			}
-			if base, err = b.Uint(); err != nil {
-				return 0, 0, err
-			}
-		}
-	}
-	return base, size, nil
+	return listErr
 }
