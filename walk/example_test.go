@@ -191,3 +191,39 @@ func ExamplePerCPU() {
 	// CPU 2: 3000
 	// CPU 3: 4000
 }
+
+// Find the entry that maps an index, as find_vma finds the VMA of an
+// address in an mm's maple tree; only the nodes on the way are read.
+func ExampleMapleLoad() {
+	c := exampleKernel()
+	mt, _ := c.Var("mt")
+	for _, addr := range []uint64{0x1234, 0x3000} {
+		e, ok, err := walk.MapleLoad(mt, addr)
+		switch {
+		case err != nil:
+			fmt.Println(err)
+		case !ok:
+			fmt.Printf("%#x: not mapped\n", addr)
+		default:
+			it, _ := e.As("struct item")
+			fmt.Printf("%#x: item %d (%#x-%#x)\n", addr, id(it), e.Index, e.Last)
+		}
+	}
+	// Output:
+	// 0x1234: item 1 (0x1000-0x1fff)
+	// 0x3000: not mapped
+}
+
+// Search a red-black tree by key, as rb_find does: the comparison says
+// whether the key sorts before (<0) or after (>0) an entry.
+func ExampleRBFind() {
+	c := exampleKernel()
+	tree, _ := c.Var("tree")
+	key := int64(30)
+	it, ok, err := walk.RBFind(tree, "struct item", "rb", func(v value.Value) (int, error) {
+		return int(key - id(v)), nil
+	})
+	fmt.Println(id(it), ok, err)
+	// Output:
+	// 30 true <nil>
+}

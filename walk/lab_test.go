@@ -21,10 +21,16 @@ import (
 
 // TestLabWalkers proves the walkers on real dumps of both lab kernels
 // against what the tasks package, crash 8.0.6 and the kernel's own
-// bookkeeping say: the task list, the modules list, the pid idr and each
-// pid's task hlist, the runqueues' CFS trees (against crash's runq), the
-// vmalloc area trees, every process's maple tree (against tasks.VMAs), and
-// the CPU masks (against the dump's CPU count).
+// bookkeeping say: the task list (against the task table, forwards,
+// backwards and from an entry); the modules list (against crash's mod);
+// the pid idr, idr_find and each pid's task hlist; the CPU masks (against
+// the dump's CPU count and nr_cpu_ids), the runqueues and a per-CPU
+// pointer; the runqueues' CFS trees (against crash's runq); the vmalloc
+// area trees (in order, against vmap_area_list on 6.1, rb_find of each
+// area); every process's maple tree (against tasks.VMAs and crash's
+// foreach vm, mtree_load at each VMA's ends); the real task list broken
+// three ways; the dentry hash table's bit-locked chains; and every
+// inode's page cache xarray.
 func TestLabWalkers(t *testing.T) {
 	l := lab.Open(t)
 	kernels := map[string]bool{}
