@@ -46,6 +46,13 @@ func exampleKernel() *value.Context {
 	for cpu := range 4 {
 		k.put64(k.perCPU("hits", cpu), uint64(1000*(cpu+1)))
 	}
+	// struct stats __percpu *stats, pointing to per-CPU struct stats
+	// { unsigned long hits, misses; }.
+	k.perCPUVar("stats_area", "struct stats", 0x100)
+	for cpu := range 4 {
+		k.put64(k.perCPU("stats_area", cpu)+8, uint64(cpu*cpu))
+	}
+	k.put64(k.variable("stats", "struct stats *"), 0x1100)
 	return k.c
 }
 
@@ -226,4 +233,23 @@ func ExampleRBFind() {
 	fmt.Println(id(it), ok, err)
 	// Output:
 	// 30 true <nil>
+}
+
+// Follow a per-CPU pointer (a "T __percpu *") to each online CPU's
+// instance: per_cpu_ptr(stats, cpu).
+func ExamplePerCPUPtrs() {
+	c := exampleKernel()
+	stats, _ := c.Var("stats")
+	for pc, err := range walk.PerCPUPtrs(stats, walk.OnlineCPUs(c)) {
+		if err != nil {
+			fmt.Println(err)
+			break
+		}
+		m, _ := pc.Value.Member("misses")
+		n, _ := m.Uint()
+		fmt.Printf("CPU %d: %d misses\n", pc.CPU, n)
+	}
+	// Output:
+	// CPU 0: 0 misses
+	// CPU 2: 4 misses
 }
