@@ -269,7 +269,7 @@ func (w *walker) chain(p uint64, nextOff, size int64, nulls bool, t dwarf.Type, 
 func (w *walker) isStruct(t dwarf.Type, name, what string) error {
 	st, ok := ktype.Strip(t).(*dwarf.StructType)
 	if !ok || st.StructName != name {
-		return &Error{Walk: w.kind, Root: w.root, What: what, Err: fmt.Errorf("%w: %s is a %s, not a struct %s", ErrLayout, what, ktype.Declare(t, ""), name)}
+		return &Error{Walk: w.kind, Root: w.root, Err: fmt.Errorf("%w: %s is a %s, not a struct %s", ErrLayout, what, ktype.Declare(t, ""), name)}
 	}
 	return nil
 }

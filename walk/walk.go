@@ -145,7 +145,7 @@ func (w *walker) fail(addr uint64, what string, err error) *Error {
 }
 
 func (w *walker) layout(err error) *Error {
-	return &Error{Walk: w.kind, Root: w.root, What: "layout", Err: fmt.Errorf("%w: %v", ErrLayout, err)}
+	return &Error{Walk: w.kind, Root: w.root, Err: fmt.Errorf("%w: %v", ErrLayout, err)}
 }
 
 // visit records addr as seen, failing on a second visit and past the
@@ -245,7 +245,7 @@ func structName(t dwarf.Type) string {
 func (w *walker) member(t dwarf.Type, path string) (ktype.Member, error) {
 	m, err := ktype.FindMember(t, path)
 	if err != nil {
-		return m, w.layout(fmt.Errorf("%s: %v", structName(t), err))
+		return m, w.layout(err)
 	}
 	return m, nil
 }
