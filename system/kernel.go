@@ -1,0 +1,207 @@
+package system
+
+import (
+	"fmt"
+	"iter"
+	"strings"
+	"time"
+
+	"github.com/vmcoretools/vmcore/printk"
+	"github.com/vmcoretools/vmcore/value"
+	"github.com/vmcoretools/vmcore/walk"
+)
+
+// maxNodes bounds the memory nodes read (MAX_NUMNODES is at most 1024).
+const maxNodes = 1024
+
+// CPUCounts counts the CPUs present (cpu_present_mask) and online
+// (cpu_online_mask), as crash's get_cpus_present and get_cpus_online do.
+func CPUCounts(c *value.Context) (present, online int, err error) {
+	for _, cpu := range []struct {
+		n    *int
+		mask func(*value.Context) iter.Seq2[int, error]
+	}{{&present, walk.PresentCPUs}, {&online, walk.OnlineCPUs}} {
+		for _, err := range cpu.mask(c) {
+			if err != nil {
+				return 0, 0, err
+			}
+			*cpu.n++
+		}
+	}
+	return present, online, nil
+}
+
+// timekeeper reads a member of tk_core.timekeeper.
+func timekeeper(c *value.Context, member string) (uint64, error) {
+	tk, err := c.Var("tk_core")
+	if err != nil {
+		return 0, err
+	}
+	v, err := tk.Member("timekeeper." + member)
+	if err != nil {
+		return 0, err
+	}
+	return v.Uint()
+}
+
+// Uptime is the kernel's monotonic clock in whole seconds
+// (tk_core.timekeeper.ktime_sec), as crash's UPTIME.
+func Uptime(c *value.Context) (uint64, error) {
+	return timekeeper(c, "ktime_sec")
+}
+
+// Clock is the kernel's wall clock in whole seconds
+// (tk_core.timekeeper.xtime_sec), as crash's get_xtime: the date of a dump
+// that does not record one (a dump of a live system, a QEMU dump).
+func Clock(c *value.Context) (time.Time, error) {
+	sec, err := timekeeper(c, "xtime_sec")
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(int64(sec), 0), nil
+}
+
+// LoadAverage is avenrun[]: the 1, 5 and 15 minute load averages in the
+// kernel's fixed point (FSHIFT, 11 fraction bits).
+type LoadAverage struct {
+	Avenrun [3]uint64 `json:"avenrun"`
+}
+
+// Fixed-point load averages (include/linux/sched/loadavg.h).
+const (
+	fshift = 11
+	fixed1 = 1 << fshift
+)
+
+// Loads returns the three averages as numbers.
+func (l LoadAverage) Loads() [3]float64 {
+	var out [3]float64
+	for i, a := range l.Avenrun {
+		out[i] = float64(a) / fixed1
+	}
+	return out
+}
+
+// String formats the averages as the kernel's /proc/loadavg and crash
+// do: "0.08, 0.02, 0.01", rounded by FIXED_1/200.
+func (l LoadAverage) String() string {
+	parts := make([]string, 3)
+	for i, a := range l.Avenrun {
+		a += fixed1 / 200
+		parts[i] = fmt.Sprintf("%d.%02d", a>>fshift, ((a&(fixed1-1))*100)>>fshift)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// LoadAvg reads avenrun[].
+func LoadAvg(c *value.Context) (LoadAverage, error) {
+	v, err := c.Var("avenrun")
+	if err != nil {
+		return LoadAverage{}, err
+	}
+	var l LoadAverage
+	for i := range l.Avenrun {
+		e, err := v.Index(i)
+		if err != nil {
+			return LoadAverage{}, err
+		}
+		if l.Avenrun[i], err = e.Uint(); err != nil {
+			return LoadAverage{}, err
+		}
+	}
+	return l, nil
+}
+
+// CPUKHz reads cpu_khz, the processor speed x86 kernels measure (crash's
+// x86_64 MHz is it divided by 1000).
+func CPUKHz(c *value.Context) (uint64, error) {
+	v, err := c.Var("cpu_khz")
+	if err != nil {
+		return 0, err
+	}
+	return v.Uint()
+}
+
+// PresentPages sums node_present_pages over the memory nodes (node_data[],
+// or contig_page_data without NUMA), as crash counts memory.
+func PresentPages(c *value.Context) (uint64, error) {
+	nodes, err := c.Var("node_data")
+	if err != nil {
+		contig, cerr := c.Var("contig_page_data")
+		if cerr != nil {
+			return 0, fmt.Errorf("system: no memory nodes: %w", err)
+		}
+		n, err := contig.Member("node_present_pages")
+		if err != nil {
+			return 0, err
+		}
+		v, err := n.Uint()
+		if err == nil && v == 0 {
+			err = fmt.Errorf("system: contig_page_data at %#x has no pages", contig.Addr)
+		}
+		return v, err
+	}
+	var total uint64
+	for i := 0; i < maxNodes; i++ {
+		p, err := nodes.Index(i)
+		if err != nil {
+			break // past the end of node_data[MAX_NUMNODES]
+		}
+		if addr, err := p.Uint(); err != nil || addr == 0 {
+			continue
+		}
+		n, err := p.Member("node_present_pages")
+		if err != nil {
+			return 0, err
+		}
+		v, err := n.Uint()
+		if err != nil {
+			return 0, err
+		}
+		total += v
+	}
+	if total == 0 {
+		return 0, fmt.Errorf("system: node_data at %#x: no node has pages", nodes.Addr)
+	}
+	return total, nil
+}
+
+// panicMessages are the strings crash looks for in the log, in its order
+// of severity (task.c panic_msg[]).
+var panicMessages = []string{
+	"SysRq : Crash",
+	"SysRq : Trigger a crash",
+	"SysRq : Netdump",
+	"Kernel panic: ",
+	"Kernel panic - ",
+	"Kernel BUG at",
+	"kernel BUG at",
+	"Unable to handle kernel paging request",
+	"Unable to handle kernel NULL pointer dereference",
+	"BUG: unable to handle kernel ",
+	"general protection fault: ",
+	"double fault: ",
+	"divide error: ",
+	"stack segment: ",
+	"[Hardware Error]: ",
+	"Bad mode in ",
+	"Oops: ",
+}
+
+// PanicMessage is the first log line holding the most severe of the
+// messages crash looks for, or "" when none is found.
+func PanicMessage(recs []printk.Record) string {
+	for _, pm := range panicMessages {
+		for _, r := range recs {
+			if r.Missing {
+				continue
+			}
+			for line := range strings.SplitSeq(r.Text, "\n") {
+				if strings.Contains(line, pm) {
+					return line
+				}
+			}
+		}
+	}
+	return ""
+}
