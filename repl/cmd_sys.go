@@ -2,15 +2,17 @@ package repl
 
 import (
 	"bytes"
-	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
-	"math/bits"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/vmcoretools/vmcore/printk"
+	"github.com/vmcoretools/vmcore/system"
+	"github.com/vmcoretools/vmcore/value"
 	"github.com/vmcoretools/vmcore/vmcore"
 )
 
@@ -47,6 +49,7 @@ func runSys(c *Context, args []string) error {
 	s := c.Session
 	d := s.Dump
 	w := c.Out
+	sum := s.systemSummary()
 	kernel := s.VMLinux
 	if kernel == "" {
 		kernel = "(no vmlinux given)"
@@ -69,27 +72,102 @@ func runSys(c *Context, args []string) error {
 	} else {
 		writeDumpFile(w, d)
 	}
-	present, online := s.cpuMask("__cpu_present_mask"), s.cpuMask("__cpu_online_mask")
-	switch {
-	case present > 0 && online > 0 && present > online:
-		fmt.Fprintf(w, "        CPUS: %d [OFFLINE: %d]\n", present, present-online)
-	case present > 0:
-		fmt.Fprintf(w, "        CPUS: %d\n", present)
-	default:
-		fmt.Fprintf(w, "        CPUS: %d\n", d.NumCPUs())
+	if sum.OfflineCPUs > 0 {
+		fmt.Fprintf(w, "        CPUS: %d [OFFLINE: %d]\n", sum.CPUs, sum.OfflineCPUs)
+	} else {
+		fmt.Fprintf(w, "        CPUS: %d\n", sum.CPUs)
 	}
-	if t, ok := s.dumpTime(); ok {
-		fmt.Fprintf(w, "        DATE: %s\n", crashDate(t))
+	if sum.Date != nil {
+		fmt.Fprintf(w, "        DATE: %s\n", crashDate(*sum.Date))
 	} else {
 		fmt.Fprintf(w, "        DATE: (unknown)\n")
 	}
-	if up, ok := s.uptime(); ok {
-		fmt.Fprintf(w, "      UPTIME: %s\n", formatUptime(up))
-	} else {
-		fmt.Fprintf(w, "      UPTIME: %s\n", notYetOr(s, "(unknown: no timekeeper)"))
+	unknown := func(field string) string {
+		if s.Debug == nil {
+			return unknownNoVMLinux
+		}
+		return "(unknown: " + sum.Unknown[field] + ")"
 	}
-	return runSysRest(c, s, d, w)
+	if sum.UptimeSeconds != nil {
+		fmt.Fprintf(w, "      UPTIME: %s\n", formatUptime(*sum.UptimeSeconds))
+	} else {
+		fmt.Fprintf(w, "      UPTIME: %s\n", unknown("uptime_seconds"))
+	}
+	if sum.LoadAverage != nil {
+		fmt.Fprintf(w, "LOAD AVERAGE: %s\n", sum.LoadAverage)
+	} else {
+		fmt.Fprintf(w, "LOAD AVERAGE: %s\n", unknown("load_average"))
+	}
+	if sum.Tasks != nil {
+		fmt.Fprintf(w, "       TASKS: %d\n", *sum.Tasks)
+	} else {
+		fmt.Fprintf(w, "       TASKS: %s\n", unknown("tasks"))
+	}
+	var uts system.Utsname
+	if sum.Uname != nil {
+		uts = *sum.Uname
+	}
+	fmt.Fprintf(w, "    NODENAME: %s\n", orUnknown(uts.Nodename))
+	fmt.Fprintf(w, "     RELEASE: %s\n", orUnknown(sum.Release))
+	fmt.Fprintf(w, "     VERSION: %s\n", orUnknown(uts.Version))
+	mhz := "unknown"
+	if sum.CPUMHz != nil {
+		mhz = strconv.FormatUint(*sum.CPUMHz, 10)
+	}
+	fmt.Fprintf(w, "     MACHINE: %s  (%s Mhz)\n", orUnknown(sum.Machine), mhz)
+	if sum.MemoryBytes != nil {
+		fmt.Fprintf(w, "      MEMORY: %s\n", memorySize(*sum.MemoryBytes))
+	} else {
+		fmt.Fprintf(w, "      MEMORY: (unknown: %s)\n", sum.Unknown["memory_bytes"])
+	}
+	suffix := ""
+	if sum.Panic.Oops {
+		suffix = " (check log for details)"
+	}
+	fmt.Fprintf(w, "       PANIC: %q%s\n", sum.Panic.Message, suffix)
+	if why, ok := sum.Unknown["uname"]; ok {
+		if _, err := d.VMCOREINFO(); err != nil && s.Debug == nil {
+			why = err.Error() // the dump's own words for what it lacks
+		}
+		fmt.Fprintf(c.Err, "sys: uname fields: %s\n", why)
+	}
+	return nil
 }
+
+// systemSummary reads the model's system summary from what the session
+// has: the kernel's types with a vmlinux, the dump's own records without.
+func (s *Session) systemSummary() *system.Summary {
+	d := s.Dump
+	src := system.Sources{
+		Info:     d.Info(),
+		Mem:      virtReader{s},
+		DumpCPUs: d.NumCPUs(),
+		PageSize: uint64(d.PageSize()),
+		Release:  d.Release(),
+		Machine:  d.Arch(),
+		RAM: func() (uint64, error) {
+			st, err := d.PageStats()
+			return st.MemoryBytes, err
+		},
+		Log: func() ([]printk.Record, error) {
+			recs, _, err := s.KernelLog()
+			return recs, err
+		},
+	}
+	if t, ok := d.CrashTime(); ok {
+		src.CrashTime = t
+	}
+	if vals, err := s.Values(); err == nil {
+		src.Values = vals
+		src.Tasks = s.TaskTable
+	}
+	return system.Summarize(src)
+}
+
+// virtReader reads the session's kernel virtual memory as an io.ReaderAt.
+type virtReader struct{ s *Session }
+
+func (r virtReader) ReadAt(p []byte, off int64) (int, error) { return r.s.ReadVirt(p, uint64(off)) }
 
 // formatUptime is crash's convert_time: [N days, ]HH:MM:SS.
 func formatUptime(sec uint64) string {
@@ -118,37 +196,6 @@ func writeDumpFile(w io.Writer, d *vmcore.Dump) {
 		flags = "  [INCOMPLETE]"
 	}
 	fmt.Fprintf(w, "%s%s%s\n", label, strings.Join(paths, " "), flags)
-}
-
-func runSysRest(c *Context, s *Session, d *vmcore.Dump, w io.Writer) error {
-	fmt.Fprintf(w, "LOAD AVERAGE: %s\n", s.loadAverage())
-	fmt.Fprintf(w, "       TASKS: %s\n", s.taskCount())
-	uts, utsErr := s.utsname()
-	if utsErr != nil {
-		uts.release = d.Release()
-		uts.machine = d.Arch()
-	}
-	fmt.Fprintf(w, "    NODENAME: %s\n", orUnknown(uts.nodename))
-	fmt.Fprintf(w, "     RELEASE: %s\n", orUnknown(uts.release))
-	fmt.Fprintf(w, "     VERSION: %s\n", orUnknown(uts.version))
-	fmt.Fprintf(w, "     MACHINE: %s  (%s Mhz)\n", orUnknown(uts.machine), s.cpuMhz())
-	if pages, ok := s.presentPages(); ok {
-		fmt.Fprintf(w, "      MEMORY: %s\n", memorySize(pages*uint64(d.PageSize())))
-	} else if st, err := d.PageStats(); err == nil {
-		fmt.Fprintf(w, "      MEMORY: %s\n", memorySize(st.MemoryBytes))
-	} else {
-		fmt.Fprintf(w, "      MEMORY: (unknown: %v)\n", err)
-	}
-	msg := s.panicMessage()
-	suffix := ""
-	if strings.Contains(msg, "Oops: ") {
-		suffix = " (check log for details)"
-	}
-	fmt.Fprintf(w, "       PANIC: %q%s\n", msg, suffix)
-	if utsErr != nil {
-		fmt.Fprintf(c.Err, "sys: uname fields: %v\n", utsErr)
-	}
-	return nil
 }
 
 func orUnknown(s string) string {
@@ -186,213 +233,6 @@ func memorySize(total uint64) string {
 	return strings.Replace(s, ".0 ", " ", 1)
 }
 
-// utsFields are the strings of struct new_utsname.
-type utsFields struct {
-	sysname, nodename, release, version, machine, domainname string
-}
-
-// utsname reads init_uts_ns.name: six 65-byte strings, at the offset
-// VMCOREINFO gives for uts_namespace.name.
-func (s *Session) utsname() (utsFields, error) {
-	var u utsFields
-	info, err := s.Dump.VMCOREINFO()
-	if err != nil {
-		return u, err
-	}
-	base, ok := s.Symbols.LookupSymbol("init_uts_ns")
-	if !ok {
-		return u, fmt.Errorf("no symbol init_uts_ns")
-	}
-	off, ok := info.Offset("uts_namespace", "name")
-	if !ok {
-		return u, fmt.Errorf("VMCOREINFO has no OFFSET(uts_namespace.name)")
-	}
-	const field = 65
-	buf := make([]byte, 6*field)
-	if _, err := s.ReadVirt(buf, base+off); err != nil {
-		return u, fmt.Errorf("reading init_uts_ns: %w", err)
-	}
-	str := func(i int) string {
-		b := buf[i*field : (i+1)*field]
-		if n := bytes.IndexByte(b, 0); n >= 0 {
-			b = b[:n]
-		}
-		return string(b)
-	}
-	u = utsFields{str(0), str(1), str(2), str(3), str(4), str(5)}
-	if u.sysname != "Linux" {
-		return utsFields{}, fmt.Errorf("init_uts_ns does not hold a utsname (sysname %q)", u.sysname)
-	}
-	return u, nil
-}
-
-// panicMessages are the strings crash looks for in the log, in its order
-// of severity (task.c panic_msg[]).
-var panicMessages = []string{
-	"SysRq : Crash",
-	"SysRq : Trigger a crash",
-	"SysRq : Netdump",
-	"Kernel panic: ",
-	"Kernel panic - ",
-	"Kernel BUG at",
-	"kernel BUG at",
-	"Unable to handle kernel paging request",
-	"Unable to handle kernel NULL pointer dereference",
-	"BUG: unable to handle kernel ",
-	"general protection fault: ",
-	"double fault: ",
-	"divide error: ",
-	"stack segment: ",
-	"[Hardware Error]: ",
-	"Bad mode in ",
-	"Oops: ",
-}
-
-// panicMessage is the first log line (as log -t prints it) holding the
-// most severe of panicMessages, or "" when none is found.
-func (s *Session) panicMessage() string {
-	recs, _, err := s.KernelLog()
-	if err != nil {
-		return ""
-	}
-	for _, pm := range panicMessages {
-		for _, r := range recs {
-			if r.Missing {
-				continue
-			}
-			for _, line := range strings.Split(r.Text, "\n") {
-				if strings.Contains(line, pm) {
-					return line
-				}
-			}
-		}
-	}
-	return ""
-}
-
-// notYetOr says why a sys field is missing: no vmlinux, or not done yet.
-// taskCount is crash's TASKS: every task it found, threads and each CPU's
-// idle task included (the entries ps lists).
-func (s *Session) taskCount() string {
-	if s.Debug == nil {
-		return unknownNoVMLinux
-	}
-	tb, err := s.TaskTable()
-	if err != nil {
-		return fmt.Sprintf("(unknown: %v)", err)
-	}
-	return strconv.Itoa(len(tb.Tasks))
-}
-
-func notYetOr(s *Session, reason string) string {
-	if s.Debug == nil {
-		return unknownNoVMLinux
-	}
-	return reason
-}
-
-// loadAverage formats avenrun[] as the kernel's /proc/loadavg and crash
-// do: fixed point with 11 fraction bits, rounded by FIXED_1/200.
-func (s *Session) loadAverage() string {
-	if s.Debug == nil {
-		return unknownNoVMLinux
-	}
-	addr, ok := s.Symbols.LookupSymbol("avenrun")
-	if !ok {
-		return "(no avenrun symbol)"
-	}
-	var buf [24]byte
-	if _, err := s.ReadVirt(buf[:], addr); err != nil {
-		return fmt.Sprintf("(unreadable: %v)", err)
-	}
-	const fshift, fixed1 = 11, 1 << 11
-	var parts []string
-	for i := 0; i < 3; i++ {
-		a := binary.LittleEndian.Uint64(buf[i*8:]) + fixed1/200
-		parts = append(parts, fmt.Sprintf("%d.%02d", a>>fshift, ((a&(fixed1-1))*100)>>fshift))
-	}
-	return strings.Join(parts, ", ")
-}
-
-// cpuMhz is cpu_khz / 1000, as crash's x86_64 processor speed.
-func (s *Session) cpuMhz() string {
-	if s.Debug == nil {
-		return "unknown"
-	}
-	addr, ok := s.Symbols.LookupSymbol("cpu_khz")
-	if !ok {
-		return "unknown"
-	}
-	var buf [4]byte
-	if _, err := s.ReadVirt(buf[:], addr); err != nil {
-		return "unknown"
-	}
-	return fmt.Sprint(binary.LittleEndian.Uint32(buf[:]) / 1000)
-}
-
-// presentPages sums node_present_pages over the memory nodes, as crash
-// counts memory; without a vmlinux sys falls back to the RAM the dump
-// describes, which leaves out memory the capture did not cover (such as
-// the crash kernel's reservation).
-func (s *Session) presentPages() (uint64, bool) {
-	vals, err := s.Values()
-	if err != nil {
-		return 0, false
-	}
-	var total uint64
-	if nodes, err := vals.Var("node_data"); err == nil {
-		for i := 0; i < 1024; i++ {
-			p, err := nodes.Index(i)
-			if err != nil {
-				break
-			}
-			if addr, err := p.Uint(); err != nil || addr == 0 {
-				continue
-			}
-			n, err := p.Member("node_present_pages")
-			if err != nil {
-				return 0, false
-			}
-			v, err := n.Uint()
-			if err != nil {
-				return 0, false
-			}
-			total += v
-		}
-		return total, total > 0
-	}
-	if contig, err := vals.Var("contig_page_data"); err == nil {
-		if n, err := contig.Member("node_present_pages"); err == nil {
-			if v, err := n.Uint(); err == nil {
-				return v, v > 0
-			}
-		}
-	}
-	return 0, false
-}
-
-// cpuMask counts the bits of a kernel cpumask (__cpu_present_mask,
-// __cpu_online_mask), as crash's get_cpus_present and get_cpus_online do;
-// 0 without a vmlinux or when it cannot be read.
-func (s *Session) cpuMask(name string) int {
-	if s.Debug == nil {
-		return 0
-	}
-	v, err := s.Debug.Variable(name)
-	if err != nil || v.Type == nil || v.Type.Size() <= 0 || v.Type.Size() > 1<<16 {
-		return 0
-	}
-	buf := make([]byte, v.Type.Size())
-	if _, err := s.ReadVirt(buf, v.Addr); err != nil {
-		return 0
-	}
-	n := 0
-	for _, b := range buf {
-		n += bits.OnesCount8(b)
-	}
-	return n
-}
-
 const sysCallHeader = "NUM  SYSTEM CALL                FILE AND LINE NUMBER\n"
 
 // runSysCalls prints sys_call_table as crash's sys -c does.
@@ -401,13 +241,17 @@ func runSysCalls(c *Context, specs []string) error {
 	if s.Debug == nil {
 		return fmt.Errorf("sys -c needs the vmlinux")
 	}
+	vals, err := s.Values()
+	if err != nil {
+		return err
+	}
 	table, ok := s.Debug.Lookup("sys_call_table")
 	if !ok {
 		return fmt.Errorf("sys_call_table: symbol not found")
 	}
 	t := s.crashSymbols()
-	n := int(table.Size / 8)
-	if n == 0 {
+	n := 0 // the symbol's size
+	if table.Size == 0 {
 		// crash: up to the next symbol's address.
 		n = 256
 		i := sort.Search(len(t.syms), func(i int) bool { return t.syms[i].Addr > table.Addr })
@@ -415,12 +259,14 @@ func runSysCalls(c *Context, specs []string) error {
 			n = int((t.syms[i].Addr - table.Addr) / 8)
 		}
 	}
-	n = min(n, 4096)
-	buf := make([]byte, 8*n)
-	if _, err := s.ReadVirt(buf, table.Addr); err != nil {
-		return readError(kernelVirtual, table.Addr, "sys_call_table", err)
+	calls, err := system.SysCallTable(vals, n)
+	if err != nil {
+		var re *value.ReadError
+		if errors.As(err, &re) {
+			return readError(kernelVirtual, re.Addr, "sys_call_table", re.Err)
+		}
+		return err
 	}
-	niSyscall, _ := s.Debug.Lookup("sys_ni_syscall")
 	buildDir := ""
 	if sched, ok := s.Debug.Lookup("schedule"); ok {
 		l := s.sourceLine(sched.Addr)
@@ -432,11 +278,11 @@ func runSysCalls(c *Context, specs []string) error {
 	}
 	var out bytes.Buffer
 	out.WriteString(sysCallHeader)
-	for i := 0; i < n; i++ {
+	for _, call := range calls {
 		if err := c.Stopped(); err != nil {
 			return err
 		}
-		fn := binary.LittleEndian.Uint64(buf[8*i:])
+		i, fn := call.Num, call.Addr
 		sym, off, ok := t.search(fn)
 		if !ok || off != 0 {
 			fmt.Fprintf(&out, "%3d  invalid sys_call_table entry: %x ", i, fn)
@@ -448,7 +294,7 @@ func runSysCalls(c *Context, specs []string) error {
 			continue
 		}
 		name := sym.shown
-		if niSyscall.Addr != 0 && fn == niSyscall.Addr {
+		if call.NotImplemented {
 			name = "sys_ni_syscall"
 		}
 		fmt.Fprintf(&out, "%3d  %-26s ", i, name)
