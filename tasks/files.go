@@ -45,12 +45,19 @@ const maxPathDepth = 4096
 // u64Member reads an integer or pointer member of v; 0 when it is absent
 // or unreadable.
 func u64Member(v value.Value, path string) uint64 {
+	x, _ := readMember(v, path)
+	return x
+}
+
+// readMember reads an integer or pointer member of v: 0 and no error
+// when the kernel's type has no such member, an error naming the address
+// when its memory cannot be read.
+func readMember(v value.Value, path string) (uint64, error) {
 	m, err := v.Member(path)
 	if err != nil {
-		return 0
+		return 0, nil
 	}
-	x, _ := m.Uint()
-	return x
+	return m.Uint()
 }
 
 // Files reads t's root and current directory and its open files, as
@@ -62,9 +69,15 @@ func Files(c *value.Context, t *Task) (*FileSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	if fs.FS = u64Member(task, "fs"); fs.FS != 0 {
+	if fs.FS, err = readMember(task, "fs"); err != nil {
+		return nil, err
+	}
+	if fs.FS != 0 {
 		f, err := c.At("struct fs_struct", fs.FS)
 		if err != nil {
+			return fs, err
+		}
+		if _, err := readMember(f, "root.dentry"); err != nil {
 			return fs, err
 		}
 		if d := u64Member(f, "root.dentry"); d != 0 {
@@ -74,24 +87,23 @@ func Files(c *value.Context, t *Task) (*FileSet, error) {
 			fs.Cwd = DentryPath(c, d, u64Member(f, "pwd.mnt"))
 		}
 	}
-	if fs.Files = u64Member(task, "files"); fs.Files == 0 {
-		return fs, nil
+	if fs.Files, err = readMember(task, "files"); err != nil || fs.Files == 0 {
+		return fs, err
 	}
 	files, err := c.At("struct files_struct", fs.Files)
 	if err != nil {
 		return fs, err
 	}
-	fdtAddr := u64Member(files, "fdt")
-	if fdtAddr == 0 {
-		return fs, nil
+	fdtAddr, err := readMember(files, "fdt")
+	if err != nil || fdtAddr == 0 {
+		return fs, err
 	}
 	fdt, err := c.At("struct fdtable", fdtAddr)
 	if err != nil {
 		return fs, err
 	}
-	fs.MaxFDs = u64Member(fdt, "max_fds")
-	if fs.MaxFDs == 0 {
-		return fs, nil
+	if fs.MaxFDs, err = readMember(fdt, "max_fds"); err != nil || fs.MaxFDs == 0 {
+		return fs, err
 	}
 	if fs.MaxFDs > maxFDsLimit {
 		return fs, fmt.Errorf("fdtable %#x: implausible max_fds %d", fdtAddr, fs.MaxFDs)
@@ -135,17 +147,21 @@ func OpenFileAt(c *value.Context, fd int, file uint64) (OpenFile, error) {
 	if err != nil {
 		return of, err
 	}
-	if of.Dentry = u64Member(f, "f_path.dentry"); of.Dentry == 0 {
-		return of, nil
+	if of.Dentry, err = readMember(f, "f_path.dentry"); err != nil || of.Dentry == 0 {
+		return of, err
 	}
 	d, err := c.At("struct dentry", of.Dentry)
 	if err != nil {
 		return of, err
 	}
-	if of.Inode = u64Member(d, "d_inode"); of.Inode == 0 {
-		return of, nil
+	if of.Inode, err = readMember(d, "d_inode"); err != nil || of.Inode == 0 {
+		return of, err
 	}
 	in, err := c.At("struct inode", of.Inode)
+	if err != nil {
+		return of, err
+	}
+	mode, err := readMember(in, "i_mode")
 	if err != nil {
 		return of, err
 	}
@@ -154,7 +170,7 @@ func OpenFileAt(c *value.Context, fd int, file uint64) (OpenFile, error) {
 	if strings.HasPrefix(of.Path, "/pts/") && mountDevname(c, mnt) == "devpts" {
 		of.Path = "/dev" + of.Path
 	}
-	of.Type = FileType(u64Member(in, "i_mode"))
+	of.Type = FileType(mode)
 	if of.Type == "SOCK" && of.Path == "/" {
 		of.Path = ""
 	}
@@ -246,14 +262,21 @@ func rootVfsmount(c *value.Context, vfsmnt uint64) uint64 {
 // its file system's root, then on through the mount points of vfsmnt's
 // mount (a struct vfsmount; 0 stays in the dentry's file system) and its
 // parents. A dentry without a name (pipefs, sockfs) ends the walk, which
-// leaves those paths empty, as crash prints them. The walk is bounded;
-// an unreadable dentry or mount ends it with the path found so far.
+// leaves those paths empty, as crash prints them. The walk is bounded
+// and stops at a loop; an unreadable dentry or mount ends it with the
+// path found so far.
 func DentryPath(c *value.Context, dentry, vfsmnt uint64) string {
 	path := ""
 	parent := dentry
 	mnt := vfsmnt
+	type step struct{ dentry, mnt uint64 }
+	seen := map[step]bool{}
 	for range maxPathDepth {
 		cur := parent
+		if seen[step{cur, mnt}] {
+			break // a loop in d_parent or mnt_parent links (corrupt)
+		}
+		seen[step{cur, mnt}] = true
 		d, err := c.At("struct dentry", cur)
 		if err != nil {
 			break

@@ -108,14 +108,21 @@ func Signals(c *value.Context, t *Task) (*SignalState, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st.SignalStruct = u64Member(task, "signal"); st.SignalStruct == 0 {
+	if st.SignalStruct, err = readMember(task, "signal"); err != nil {
+		return nil, err
+	}
+	if st.SignalStruct == 0 {
 		return st, nil
 	}
 	sig, err := c.At("struct signal_struct", st.SignalStruct)
 	if err != nil {
 		return st, err
 	}
-	st.NrThreads = int(int32(u64Member(sig, "nr_threads")))
+	n, err := readMember(sig, "nr_threads")
+	if err != nil {
+		return st, err
+	}
+	st.NrThreads = int(int32(n))
 	hand, err := task.Member("sighand")
 	if err != nil {
 		return st, err
@@ -126,6 +133,9 @@ func Signals(c *value.Context, t *Task) (*SignalState, error) {
 	}
 	actions, err := hand.Member("action")
 	if err != nil {
+		return st, err
+	}
+	if _, err := actions.Bytes(); err != nil { // readable, before its members are
 		return st, err
 	}
 	acts, err := actions.Elements()

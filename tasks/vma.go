@@ -20,12 +20,14 @@ type VMA struct {
 const maxVMAs = 1 << 20
 
 // VMAs returns the mappings of the address space mm in address order:
-// from the maple tree (mm->mm_mt, 6.1 and later) or the mmap list.
+// from the maple tree (mm->mm_mt, 6.1 and later) or the mmap list. A walk
+// that cannot go on returns the mappings found before, with the error.
 func VMAs(c *value.Context, mm uint64) ([]VMA, error) {
 	if mm == 0 {
 		return nil, ErrNoMM
 	}
 	var addrs []uint64
+	var walkErr error // what ended the walk early; the VMAs before it are kept
 	if _, _, err := offsetOf(c.Types, "struct mm_struct", "mm_mt"); err == nil {
 		m, err := c.At("struct mm_struct", mm)
 		if err != nil {
@@ -37,7 +39,8 @@ func VMAs(c *value.Context, mm uint64) ([]VMA, error) {
 		}
 		for e, err := range walk.MapleTree(mt, walk.Max(maxVMAs)) {
 			if err != nil {
-				return nil, err
+				walkErr = err
+				break
 			}
 			addrs = append(addrs, e.Raw)
 		}
@@ -55,7 +58,8 @@ func VMAs(c *value.Context, mm uint64) ([]VMA, error) {
 		at := mm + uint64(mmapOff)
 		for len(addrs) < maxVMAs {
 			if err := c.Read(b[:], at, "vm_area_struct list"); err != nil {
-				return nil, err
+				walkErr = err
+				break
 			}
 			v := byteOrder(c).Uint64(b[:])
 			if v == 0 || seen[v] {
@@ -72,17 +76,19 @@ func VMAs(c *value.Context, mm uint64) ([]VMA, error) {
 		if err != nil {
 			return out, err
 		}
-		get := func(name string) uint64 {
-			m, err := v.Member(name)
-			if err != nil {
-				return 0
+		var m VMA
+		m.Addr = a
+		for _, f := range []struct {
+			dst  *uint64
+			name string
+		}{{&m.Start, "vm_start"}, {&m.End, "vm_end"}, {&m.Flags, "vm_flags"}, {&m.File, "vm_file"}} {
+			if *f.dst, err = readMember(v, f.name); err != nil {
+				return out, err
 			}
-			x, _ := m.Uint()
-			return x
 		}
-		out = append(out, VMA{Addr: a, Start: get("vm_start"), End: get("vm_end"), Flags: get("vm_flags"), File: get("vm_file")})
+		out = append(out, m)
 	}
-	return out, nil
+	return out, walkErr
 }
 
 func byteOrder(c *value.Context) binary.ByteOrder {
