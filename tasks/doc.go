@@ -18,6 +18,18 @@
 // levels with bit 8, user data, such as -d 31) is reported with its
 // address.
 //
+// The views of one task are values with JSON tags, read through the
+// vmlinux's types: Table.Status (everything ps and its options show:
+// state letters and name, %MEM, VSZ and RSS in KiB, saved stack pointer,
+// policy and priority, start, user, system and run times, last run),
+// Table.Family (parents, thread group, children), ResourceLimits and
+// CommandLine (ps -r and -a), Files (root, cwd and open descriptors with
+// paths across mount points, DentryPath), Signals (dispositions, blocked
+// and pending sets, the task's and its thread group's queues) and
+// Table.AddressSpace (the mm, its page directory and every mapping with
+// its file's path). Each returns what it read before an unreadable
+// structure, with an error naming the address.
+//
 // It works on typed reads (package value) of a vmlinux's types, so it
 // follows the layout of whatever kernel the dump holds; it reads each
 // task_struct in one piece and decodes fields at offsets found once, which

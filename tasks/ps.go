@@ -344,3 +344,49 @@ func splitNUL(b []byte) []string {
 	}
 	return out
 }
+
+// TaskRef names a task as crash's header line does: pid, task_struct,
+// CPU and command.
+type TaskRef struct {
+	PID  int    `json:"pid"`
+	Task uint64 `json:"task"`
+	CPU  int    `json:"cpu"`
+	Comm string `json:"comm"`
+}
+
+// Ref is t's TaskRef.
+func (t *Task) Ref() TaskRef { return TaskRef{PID: t.PID, Task: t.Addr, CPU: t.CPU, Comm: t.Comm} }
+
+func refs(ts []*Task) []TaskRef {
+	out := make([]TaskRef, len(ts))
+	for i, t := range ts {
+		out[i] = t.Ref()
+	}
+	return out
+}
+
+// Family is a task's place among the others: its line of parents (ps
+// -p), its thread group (ps -g) and its children (ps -c).
+type Family struct {
+	Task TaskRef `json:"task"`
+	// Ancestry is the line of parents from the oldest (pid 0) down to
+	// the task itself.
+	Ancestry []TaskRef `json:"ancestry"`
+	// Leader is the thread-group leader (nil when not in the table),
+	// Threads the group's other tasks.
+	Leader  *TaskRef  `json:"leader"`
+	Threads []TaskRef `json:"threads"`
+	// Children are the tasks whose real parent it is.
+	Children []TaskRef `json:"children"`
+}
+
+// Family gathers t's parents, thread group and children.
+func (tb *Table) Family(t *Task) Family {
+	f := Family{Task: t.Ref(), Ancestry: refs(tb.Ancestry(t)), Children: refs(tb.Children(t))}
+	if l := tb.Leader(t); l != nil {
+		r := l.Ref()
+		f.Leader = &r
+		f.Threads = refs(tb.Threads(l))
+	}
+	return f
+}

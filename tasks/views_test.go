@@ -474,3 +474,20 @@ func TestStatus(t *testing.T) {
 		t.Errorf("PolicyName(9) = %s", got)
 	}
 }
+
+func TestFamily(t *testing.T) {
+	tb := psTable()
+	f := tb.Family(tb.ByPID(301)[0])
+	ref := func(pid int) TaskRef { return tb.ByPID(pid)[0].Ref() }
+	want := Family{Task: ref(301), Ancestry: []TaskRef{ref(0), ref(1), ref(301)}, Leader: &TaskRef{PID: 300, Task: 0xffff888100000300, Comm: "daemon"},
+		Threads: []TaskRef{ref(301), ref(302)}, Children: []TaskRef{}}
+	if diff := cmp.Diff(want, f); diff != "" {
+		t.Errorf("Family(301) (-want +got):\n%s", diff)
+	}
+	if f := tb.Family(tb.ByPID(300)[0]); len(f.Children) != 1 || f.Children[0].PID != 400 {
+		t.Errorf("Family(300).Children = %v", f.Children)
+	}
+	if b, err := json.Marshal(tb.Family(tb.ByPID(1)[0])); err != nil || !strings.Contains(string(b), `"children":[{"pid":300,`) {
+		t.Errorf("JSON = %s, %v", b, err)
+	}
+}
