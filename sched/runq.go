@@ -162,18 +162,40 @@ func Read(c *value.Context, tb *tasks.Table, cpu int) (*RunQueue, error) {
 	if err != nil {
 		return r, err
 	}
-	if err := readRT(tb, rt, &r.RT, 0); err != nil {
+	rd := &reader{tb: tb, seen: map[uint64]bool{}}
+	if err := rd.rt(rt, &r.RT, 0); err != nil {
 		return r, fmt.Errorf("sched: CPU %d: %w", cpu, err)
 	}
 	cfs, err := rq.Member("cfs")
 	if err != nil {
 		return r, err
 	}
-	seen := map[uint64]bool{}
-	if err := readCFS(tb, cfs, &r.CFS, 0, seen); err != nil {
+	if err := rd.cfs(cfs, &r.CFS, 0); err != nil {
 		return r, fmt.Errorf("sched: CPU %d: %w", cpu, err)
 	}
 	return r, nil
+}
+
+// reader reads one run queue: the task table, the entities and group
+// queues met (each once: a second meeting is a cycle) and their count,
+// bounded by MaxQueued for the whole run queue, groups included.
+type reader struct {
+	tb    *tasks.Table
+	seen  map[uint64]bool
+	count int
+}
+
+// visit counts an entity or a group queue at addr, failing on one met
+// before or one too many.
+func (rd *reader) visit(addr uint64, what string) error {
+	if rd.seen[addr] {
+		return fmt.Errorf("%s at %#x met twice (a cycle)", what, addr)
+	}
+	rd.seen[addr] = true
+	if rd.count++; rd.count > MaxQueued {
+		return fmt.Errorf("%s at %#x: more than %d entities and groups on one run queue", what, addr, MaxQueued)
+	}
+	return nil
 }
 
 // task names a task_struct from the table.
@@ -196,7 +218,7 @@ func memberUint(v value.Value, path string) (uint64, error) {
 
 // readRT reads a struct rt_rq's priority array: rt_prio_array.queue[] of
 // sched_rt_entity.run_list, a group's entity (my_q) leading to its rt_rq.
-func readRT(tb *tasks.Table, rt value.Value, q *RTQueue, depth int) error {
+func (rd *reader) rt(rt value.Value, q *RTQueue, depth int) error {
 	if depth > MaxGroupDepth {
 		return fmt.Errorf("RT task groups at %#x nested deeper than %d", rt.Addr, MaxGroupDepth)
 	}
@@ -215,24 +237,26 @@ func readRT(tb *tasks.Table, rt value.Value, q *RTQueue, depth int) error {
 		return err
 	}
 	c := rt.Context()
-	count := 0
 	for prio, head := range heads {
 		for se, err := range walk.List(head, "struct sched_rt_entity", "run_list", walk.Max(MaxQueued)) {
 			if err != nil {
 				return fmt.Errorf("RT queue %d: %w", prio, err)
 			}
-			if count++; count > MaxQueued {
-				return fmt.Errorf("RT priority array at %#x: more than %d entities", active.Addr, MaxQueued)
+			if err := rd.visit(se.Addr, "RT entity"); err != nil {
+				return err
 			}
 			e := RTEntity{Prio: prio, Addr: se.Addr}
 			if myq, err := memberUint(se, "my_q"); err == nil && myq != 0 {
+				if err := rd.visit(myq, "RT group queue"); err != nil {
+					return err
+				}
 				grq, err := c.At("struct rt_rq", myq)
 				if err != nil {
 					return err
 				}
 				e.Group = &RTQueue{}
 				q.Entities = append(q.Entities, e)
-				if err := readRT(tb, grq, e.Group, depth+1); err != nil {
+				if err := rd.rt(grq, e.Group, depth+1); err != nil {
 					return err
 				}
 				continue
@@ -241,7 +265,7 @@ func readRT(tb *tasks.Table, rt value.Value, q *RTQueue, depth int) error {
 			if err != nil {
 				return err
 			}
-			e.Task = task(tb, t.Addr)
+			e.Task = task(rd.tb, t.Addr)
 			q.Entities = append(q.Entities, e)
 		}
 	}
@@ -251,8 +275,8 @@ func readRT(tb *tasks.Table, rt value.Value, q *RTQueue, depth int) error {
 // readCFS reads a struct cfs_rq: the running group's queue
 // (curr->my_q), then the tree of sched_entity.run_node in order, a group's
 // entity leading to its own cfs_rq. As crash, the tree is not walked when
-// its cached leftmost node is NULL. seen catches an entity met twice.
-func readCFS(tb *tasks.Table, cfs value.Value, q *CFSQueue, depth int, seen map[uint64]bool) error {
+// its cached leftmost node is NULL.
+func (rd *reader) cfs(cfs value.Value, q *CFSQueue, depth int) error {
 	if depth > MaxGroupDepth {
 		return fmt.Errorf("CFS task groups at %#x nested deeper than %d", cfs.Addr, MaxGroupDepth)
 	}
@@ -264,12 +288,15 @@ func readCFS(tb *tasks.Table, cfs value.Value, q *CFSQueue, depth int, seen map[
 	q.Root = timeline.Addr
 	c := cfs.Context()
 	group := func(myq uint64) (*CFSQueue, error) {
+		if err := rd.visit(myq, "CFS group queue"); err != nil {
+			return nil, err
+		}
 		grq, err := c.At("struct cfs_rq", myq)
 		if err != nil {
 			return nil, err
 		}
 		g := &CFSQueue{}
-		return g, readCFS(tb, grq, g, depth+1, seen)
+		return g, rd.cfs(grq, g, depth+1)
 	}
 	if curr, err := memberUint(cfs, "curr"); err == nil && curr != 0 {
 		se, err := c.At("struct sched_entity", curr)
@@ -294,10 +321,9 @@ func readCFS(tb *tasks.Table, cfs value.Value, q *CFSQueue, depth int, seen map[
 		if err != nil {
 			return fmt.Errorf("CFS tree: %w", err)
 		}
-		if seen[se.Addr] {
-			return fmt.Errorf("CFS tree at %#x: duplicate entity %#x", q.Root, se.Addr)
+		if err := rd.visit(se.Addr, "CFS entity"); err != nil {
+			return fmt.Errorf("CFS tree at %#x: %w", q.Root, err)
 		}
-		seen[se.Addr] = true
 		e := CFSEntity{Addr: se.Addr}
 		if myq, err := memberUint(se, "my_q"); err == nil && myq != 0 {
 			q.Entities = append(q.Entities, e)
@@ -312,7 +338,7 @@ func readCFS(tb *tasks.Table, cfs value.Value, q *CFSQueue, depth int, seen map[
 		if err != nil {
 			return err
 		}
-		e.Task = task(tb, t.Addr)
+		e.Task = task(rd.tb, t.Addr)
 		q.Entities = append(q.Entities, e)
 	}
 	return nil

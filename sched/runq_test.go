@@ -203,7 +203,7 @@ func TestRunQueueCorrupt(t *testing.T) {
 	k.tree(cfs, 0, 0, 0)
 	k.Set(cfs, "struct cfs_rq", "tasks_timeline.rb_leftmost", 0)
 	k.Set(cfs, "struct cfs_rq", "curr", ent)
-	if _, err := sched.Read(k.C, tb, 0); err == nil || !strings.Contains(err.Error(), "deeper") {
+	if _, err := sched.Read(k.C, tb, 0); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Errorf("a running group containing itself: %v", err)
 	}
 	k.Set(cfs, "struct cfs_rq", "curr", 0)
