@@ -27,8 +27,8 @@ const Elf64SymSize = 24
 
 // Symbols reads a module's own symbol table (struct mod_kallsyms: symtab,
 // num_symtab, strtab and, from 4.6, typetab), as crash does at start-up.
-// m is the struct module (Module.Addr) as a value; the symbols carry the
-// module's name. Undefined and unnamed entries are left out.
+// mod is a module List returned (its Addr and Name are used); the symbols
+// carry the module's name. Undefined and unnamed entries are left out.
 func Symbols(c *value.Context, mod Module) ([]ktype.Symbol, error) {
 	m, err := c.At("struct module", mod.Addr)
 	if err != nil {
