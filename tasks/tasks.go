@@ -119,22 +119,22 @@ func StateString(state uint64) string {
 // Table is every task of the dump, sorted by pid (the idle tasks by CPU),
 // as crash's task table.
 type Table struct {
-	Tasks []*Task
+	Tasks []*Task `json:"tasks"`
 	// Current is the task each CPU was running (rq->curr), by CPU number;
 	// 0 for a CPU not online.
-	Current []uint64
+	Current []uint64 `json:"current"`
 	// TotalPages is the memory ps's %MEM divides by: pages below
 	// high_memory, as crash's vt->total_pages.
-	TotalPages uint64
-	PageSize   uint64
+	TotalPages uint64 `json:"total_pages"`
+	PageSize   uint64 `json:"page_size"`
 	// Clock is the latest runqueue clock of any CPU (ns since boot), the
 	// "now" of the dump for run times; 0 when unknown.
-	Clock uint64
+	Clock uint64 `json:"clock"`
 	// Clocks is each CPU's runqueue clock (rq->clock), by CPU number:
 	// how long ago a task last ran is measured against its CPU's.
-	Clocks []uint64
+	Clocks []uint64 `json:"clocks"`
 	// Warnings name tasks or lists that could not be read in full.
-	Warnings []string
+	Warnings []string `json:"warnings,omitempty"`
 
 	byAddr map[uint64]*Task
 }
