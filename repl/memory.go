@@ -6,6 +6,7 @@ import (
 
 	"github.com/vmcoretools/vmcore/arch/amd64"
 	"github.com/vmcoretools/vmcore/physmem"
+	"github.com/vmcoretools/vmcore/vmcore"
 )
 
 // addrSpace is the kind of address a command reads at.
@@ -35,11 +36,25 @@ func (s *Session) read(space addrSpace, p []byte, addr uint64) error {
 	var err error
 	if space == physical {
 		_, err = s.Dump.ReadPhys(p, addr)
+		if errors.Is(err, physmem.ErrNotInDump) {
+			// crash words a hole in the dump by how its reader failed:
+			// a compressed dump's seek, an ELF dump's read.
+			err = &holeError{err: err, seek: s.Dump.Format() != vmcore.FormatELF}
+		}
 	} else {
 		_, err = s.ReadVirt(p, addr)
 	}
 	return err
 }
+
+// holeError is a physical read of an address the dump does not hold.
+type holeError struct {
+	err  error
+	seek bool // the dump is makedumpfile's format, where crash's seek fails
+}
+
+func (e *holeError) Error() string { return e.err.Error() }
+func (e *holeError) Unwrap() error { return e.err }
 
 // readError words a failed read as crash does, e.g.
 // `invalid kernel virtual address: ffffffff00000000  type: "64-bit KVADDR"`,
@@ -47,7 +62,12 @@ func (s *Session) read(space addrSpace, p []byte, addr uint64) error {
 func readError(space addrSpace, addr uint64, what string, err error) error {
 	var te *amd64.TranslateError
 	var pe *physmem.Error
+	var he *holeError
 	switch {
+	case errors.As(err, &he) && he.seek:
+		return fmt.Errorf("seek error: %s: %x  type: %q", space.longName(), addr, what)
+	case errors.As(err, &he):
+		return fmt.Errorf("read error: %s: %x  type: %q", space.longName(), addr, what)
 	case errors.As(err, &te) && (errors.Is(err, amd64.ErrNotMapped) || errors.Is(err, amd64.ErrNonCanonical)):
 		return fmt.Errorf("invalid %s: %x  type: %q", space.longName(), addr, what)
 	case errors.Is(err, physmem.ErrExcluded):
