@@ -4,32 +4,33 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/value"
 )
 
 // FileSet is a task's file-system context and its open files, as crash's
 // files shows them.
 type FileSet struct {
-	Task uint64 `json:"task"`
+	Task arch.Word `json:"task"`
 	// FS is the task's fs_struct (0 for a task without one, such as an
 	// exiting task); Root and Cwd are its root and current directory,
 	// paths across mount points.
-	FS   uint64 `json:"fs"`
-	Root string `json:"root"`
-	Cwd  string `json:"cwd"`
+	FS   arch.Word `json:"fs"`
+	Root string    `json:"root"`
+	Cwd  string    `json:"cwd"`
 	// Files is the files_struct, MaxFDs its descriptor table's size.
-	Files  uint64 `json:"files"`
-	MaxFDs uint64 `json:"max_fds"`
+	Files  arch.Word `json:"files"`
+	MaxFDs uint64    `json:"max_fds"`
 	// Open are the open descriptors, lowest first.
 	Open []OpenFile `json:"open"`
 }
 
 // OpenFile is one open file descriptor.
 type OpenFile struct {
-	FD     int    `json:"fd"`
-	File   uint64 `json:"file"`   // struct file
-	Dentry uint64 `json:"dentry"` // 0 when the file has none
-	Inode  uint64 `json:"inode"`  // 0 when the dentry has none
+	FD     int       `json:"fd"`
+	File   arch.Word `json:"file"`   // struct file
+	Dentry arch.Word `json:"dentry"` // 0 when the file has none
+	Inode  arch.Word `json:"inode"`  // 0 when the dentry has none
 	// Type is the inode's file type: REG DIR CHR BLK FIFO LNK SOCK, or
 	// UNKN; "" without an inode.
 	Type string `json:"type"`
@@ -60,20 +61,26 @@ func readMember(v value.Value, path string) (uint64, error) {
 	return m.Uint()
 }
 
+// readWord is readMember as an arch.Word.
+func readWord(v value.Value, path string) (arch.Word, error) {
+	x, err := readMember(v, path)
+	return arch.Word(x), err
+}
+
 // Files reads t's root and current directory and its open files, as
 // crash's open_files_dump. On an unreadable structure it returns what
 // was read before it, with an error naming the address.
 func Files(c *value.Context, t *Task) (*FileSet, error) {
-	fs := &FileSet{Task: t.Addr}
+	fs := &FileSet{Task: arch.Word(t.Addr)}
 	task, err := c.At("struct task_struct", t.Addr)
 	if err != nil {
 		return nil, err
 	}
-	if fs.FS, err = readMember(task, "fs"); err != nil {
+	if fs.FS, err = readWord(task, "fs"); err != nil {
 		return nil, err
 	}
 	if fs.FS != 0 {
-		f, err := c.At("struct fs_struct", fs.FS)
+		f, err := c.At("struct fs_struct", uint64(fs.FS))
 		if err != nil {
 			return fs, err
 		}
@@ -87,10 +94,10 @@ func Files(c *value.Context, t *Task) (*FileSet, error) {
 			fs.Cwd = DentryPath(c, d, u64Member(f, "pwd.mnt"))
 		}
 	}
-	if fs.Files, err = readMember(task, "files"); err != nil || fs.Files == 0 {
+	if fs.Files, err = readWord(task, "files"); err != nil || fs.Files == 0 {
 		return fs, err
 	}
-	files, err := c.At("struct files_struct", fs.Files)
+	files, err := c.At("struct files_struct", uint64(fs.Files))
 	if err != nil {
 		return fs, err
 	}
@@ -142,22 +149,22 @@ func Files(c *value.Context, t *Task) (*FileSet, error) {
 // its dentry, inode, type and path, as crash's file_dump. A device
 // pseudo-terminal's path is given under /dev, as crash shows it.
 func OpenFileAt(c *value.Context, fd int, file uint64) (OpenFile, error) {
-	of := OpenFile{FD: fd, File: file}
+	of := OpenFile{FD: fd, File: arch.Word(file)}
 	f, err := c.At("struct file", file)
 	if err != nil {
 		return of, err
 	}
-	if of.Dentry, err = readMember(f, "f_path.dentry"); err != nil || of.Dentry == 0 {
+	if of.Dentry, err = readWord(f, "f_path.dentry"); err != nil || of.Dentry == 0 {
 		return of, err
 	}
-	d, err := c.At("struct dentry", of.Dentry)
+	d, err := c.At("struct dentry", uint64(of.Dentry))
 	if err != nil {
 		return of, err
 	}
-	if of.Inode, err = readMember(d, "d_inode"); err != nil || of.Inode == 0 {
+	if of.Inode, err = readWord(d, "d_inode"); err != nil || of.Inode == 0 {
 		return of, err
 	}
-	in, err := c.At("struct inode", of.Inode)
+	in, err := c.At("struct inode", uint64(of.Inode))
 	if err != nil {
 		return of, err
 	}
@@ -166,7 +173,7 @@ func OpenFileAt(c *value.Context, fd int, file uint64) (OpenFile, error) {
 		return of, err
 	}
 	mnt := rootVfsmount(c, u64Member(f, "f_path.mnt"))
-	of.Path = DentryPath(c, of.Dentry, mnt)
+	of.Path = DentryPath(c, uint64(of.Dentry), mnt)
 	if strings.HasPrefix(of.Path, "/pts/") && mountDevname(c, mnt) == "devpts" {
 		of.Path = "/dev" + of.Path
 	}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/value"
 )
 
@@ -16,14 +17,14 @@ import (
 // pointer, -t's times, -l's and -m's last run, -y's policy and priority,
 // and the task's place among the others (parent, thread-group leader).
 type Status struct {
-	Task      uint64 `json:"task"` // the task_struct
-	PID       int    `json:"pid"`
-	PPID      int    `json:"ppid"`
-	TGID      int    `json:"tgid"`
-	CPU       int    `json:"cpu"`
-	Comm      string `json:"comm"`
-	State     string `json:"state"`      // crash's letters: RU IN UN ID ...
-	StateName string `json:"state_name"` // TASK_RUNNING, TASK_UNINTERRUPTIBLE|TASK_NOLOAD, ...
+	Task      arch.Word `json:"task"` // the task_struct
+	PID       int       `json:"pid"`
+	PPID      int       `json:"ppid"`
+	TGID      int       `json:"tgid"`
+	CPU       int       `json:"cpu"`
+	Comm      string    `json:"comm"`
+	State     string    `json:"state"`      // crash's letters: RU IN UN ID ...
+	StateName string    `json:"state_name"` // TASK_RUNNING, TASK_UNINTERRUPTIBLE|TASK_NOLOAD, ...
 	// Active is set for the task a CPU was running at the crash.
 	Active bool `json:"active"`
 	// KernelThread: an idle task or a PF_KTHREAD task, which ps shows in
@@ -36,9 +37,9 @@ type Status struct {
 	RSS        uint64  `json:"rss_kib"`
 	// KStackP is the saved kernel stack pointer of a task switched out
 	// (ps -s); 0 for a task running at the crash.
-	KStackP uint64 `json:"kstackp"`
-	Policy  string `json:"policy"` // NORMAL FIFO RR BATCH ISO IDLE DEADLINE
-	Prio    int    `json:"prio"`
+	KStackP arch.Word `json:"kstackp"`
+	Policy  string    `json:"policy"` // NORMAL FIFO RR BATCH ISO IDLE DEADLINE
+	Prio    int       `json:"prio"`
 	// Times in ns: StartTime since boot, UTime and STime spent in user
 	// and kernel mode, RunTime the dump's clock minus StartTime, LastRun
 	// the runqueue clock at the task's last arrival on a CPU, and
@@ -51,25 +52,25 @@ type Status struct {
 	SinceLastRun uint64 `json:"since_last_run_ns"`
 	// Parent is the real parent's task_struct, Leader the thread-group
 	// leader's (0 when not in the table).
-	Parent uint64 `json:"parent"`
-	Leader uint64 `json:"group_leader"`
+	Parent arch.Word `json:"parent"`
+	Leader arch.Word `json:"group_leader"`
 }
 
 // Status gathers what ps shows of t.
 func (tb *Table) Status(t *Task) Status {
 	s := Status{
-		Task: t.Addr, PID: t.PID, PPID: t.PPID, TGID: t.TGID, CPU: t.CPU, Comm: t.Comm,
+		Task: arch.Word(t.Addr), PID: t.PID, PPID: t.PPID, TGID: t.TGID, CPU: t.CPU, Comm: t.Comm,
 		State: t.StateString(), StateName: StateName(t.State), Active: t.Active,
 		KernelThread: t.KernelThread(), MemPercent: tb.PercentMem(t),
 		VSZ: tb.KiB(t.TotalVM), RSS: tb.KiB(t.RSS), Policy: PolicyName(t.Policy), Prio: t.Prio,
 		StartTime: t.StartTime, UTime: t.UTime, STime: t.STime, RunTime: tb.RunTime(t),
-		LastRun: t.LastRun, SinceLastRun: tb.SinceLastRun(t), Parent: t.Parent,
+		LastRun: t.LastRun, SinceLastRun: tb.SinceLastRun(t), Parent: arch.Word(t.Parent),
 	}
 	if !t.Active {
-		s.KStackP = t.ThreadSP
+		s.KStackP = arch.Word(t.ThreadSP)
 	}
 	if l := tb.Leader(t); l != nil {
-		s.Leader = l.Addr
+		s.Leader = arch.Word(l.Addr)
 	}
 	return s
 }
@@ -348,14 +349,14 @@ func splitNUL(b []byte) []string {
 // TaskRef names a task as crash's header line does: pid, task_struct,
 // CPU and command.
 type TaskRef struct {
-	PID  int    `json:"pid"`
-	Task uint64 `json:"task"`
-	CPU  int    `json:"cpu"`
-	Comm string `json:"comm"`
+	PID  int       `json:"pid"`
+	Task arch.Word `json:"task"`
+	CPU  int       `json:"cpu"`
+	Comm string    `json:"comm"`
 }
 
 // Ref is t's TaskRef.
-func (t *Task) Ref() TaskRef { return TaskRef{PID: t.PID, Task: t.Addr, CPU: t.CPU, Comm: t.Comm} }
+func (t *Task) Ref() TaskRef { return TaskRef{PID: t.PID, Task: arch.Word(t.Addr), CPU: t.CPU, Comm: t.Comm} }
 
 func refs(ts []*Task) []TaskRef {
 	out := make([]TaskRef, len(ts))

@@ -3,6 +3,7 @@ package tasks
 import (
 	"fmt"
 
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/value"
 )
 
@@ -11,19 +12,19 @@ import (
 // blocked and pending signals. Signal sets are the first word of the
 // kernel's sigset_t (signals 1-64), bit n-1 for signal n.
 type SignalState struct {
-	Task uint64 `json:"task"`
+	Task arch.Word `json:"task"`
 	// SignalStruct is the thread group's signal_struct (0 when the task
 	// has none: then nothing else is set), NrThreads its thread count.
-	SignalStruct uint64 `json:"signal_struct"`
-	NrThreads    int    `json:"nr_threads"`
+	SignalStruct arch.Word `json:"signal_struct"`
+	NrThreads    int       `json:"nr_threads"`
 	// SigHand is the sighand_struct, Actions its dispositions, signal 1
 	// first.
-	SigHand uint64      `json:"sighand"`
+	SigHand arch.Word   `json:"sighand"`
 	Actions []SigAction `json:"actions"`
 	// Pending is TIF_SIGPENDING: the task has a signal to handle.
 	Pending bool `json:"sigpending"`
 	// Blocked is the task's blocked set.
-	Blocked uint64 `json:"blocked"`
+	Blocked arch.Word `json:"blocked"`
 	// Private is the task's own pending signals, Shared its thread
 	// group's.
 	Private SigPending `json:"private_pending"`
@@ -32,14 +33,14 @@ type SignalState struct {
 
 // SigAction is one signal's disposition (struct k_sigaction).
 type SigAction struct {
-	Signal int    `json:"signal"`
-	Addr   uint64 `json:"sigaction"` // the k_sigaction
+	Signal int       `json:"signal"`
+	Addr   arch.Word `json:"sigaction"` // the k_sigaction
 	// Handler is sa_handler; HandlerName names the special ones (SIG_DFL
 	// 0, SIG_IGN 1, SIG_ERR -1) and is "" for a function.
-	Handler     uint64 `json:"handler"`
-	HandlerName string `json:"handler_name,omitempty"`
-	Mask        uint64 `json:"mask"`
-	Flags       uint64 `json:"flags"`
+	Handler     arch.Word `json:"handler"`
+	HandlerName string    `json:"handler_name,omitempty"`
+	Mask        arch.Word `json:"mask"`
+	Flags       arch.Word `json:"flags"`
 	// FlagNames are the SA_ flags set, in crash's order.
 	FlagNames []string `json:"flag_names,omitempty"`
 }
@@ -47,15 +48,15 @@ type SigAction struct {
 // SigPending is a set of pending signals and their queue (struct
 // sigpending).
 type SigPending struct {
-	Signal uint64         `json:"signal"`
+	Signal arch.Word      `json:"signal"`
 	Queue  []QueuedSignal `json:"queue"`
 }
 
 // QueuedSignal is one struct sigqueue: the signal number and the address
 // of its siginfo.
 type QueuedSignal struct {
-	Signal  int    `json:"signal"`
-	SigInfo uint64 `json:"siginfo"`
+	Signal  int       `json:"signal"`
+	SigInfo arch.Word `json:"siginfo"`
 }
 
 // SAFlags are the sigaction flags (include/uapi/asm-generic/signal.h and
@@ -103,18 +104,18 @@ func HandlerName(h uint64) string {
 // unreadable structure it returns what was read before it, with an error
 // naming the address.
 func Signals(c *value.Context, t *Task) (*SignalState, error) {
-	st := &SignalState{Task: t.Addr}
+	st := &SignalState{Task: arch.Word(t.Addr)}
 	task, err := c.At("struct task_struct", t.Addr)
 	if err != nil {
 		return nil, err
 	}
-	if st.SignalStruct, err = readMember(task, "signal"); err != nil {
+	if st.SignalStruct, err = readWord(task, "signal"); err != nil {
 		return nil, err
 	}
 	if st.SignalStruct == 0 {
 		return st, nil
 	}
-	sig, err := c.At("struct signal_struct", st.SignalStruct)
+	sig, err := c.At("struct signal_struct", uint64(st.SignalStruct))
 	if err != nil {
 		return st, err
 	}
@@ -127,7 +128,8 @@ func Signals(c *value.Context, t *Task) (*SignalState, error) {
 	if err != nil {
 		return st, err
 	}
-	st.SigHand, _ = hand.Uint()
+	sh, _ := hand.Uint()
+	st.SigHand = arch.Word(sh)
 	if hand, err = hand.Deref(); err != nil {
 		return st, err
 	}
@@ -145,12 +147,12 @@ func Signals(c *value.Context, t *Task) (*SignalState, error) {
 	for i, a := range acts {
 		h := u64Member(a, "sa.sa_handler")
 		flags := u64Member(a, "sa.sa_flags")
-		st.Actions = append(st.Actions, SigAction{Signal: i + 1, Addr: a.Addr, Handler: h, HandlerName: HandlerName(h),
-			Mask: u64Member(a, "sa.sa_mask.sig[0]"), Flags: flags, FlagNames: SigFlagNames(flags)})
+		st.Actions = append(st.Actions, SigAction{Signal: i + 1, Addr: arch.Word(a.Addr), Handler: arch.Word(h), HandlerName: HandlerName(h),
+			Mask: arch.Word(u64Member(a, "sa.sa_mask.sig[0]")), Flags: arch.Word(flags), FlagNames: SigFlagNames(flags)})
 	}
 	st.Pending = u64Member(task, "thread_info.flags")&tifSigpending != 0
-	st.Blocked = u64Member(task, "blocked.sig[0]")
-	st.Private.Signal = u64Member(task, "pending.signal.sig[0]")
+	st.Blocked = arch.Word(u64Member(task, "blocked.sig[0]"))
+	st.Private.Signal = arch.Word(u64Member(task, "pending.signal.sig[0]"))
 	priv, err := task.Member("pending.list")
 	if err != nil {
 		return st, err
@@ -158,7 +160,7 @@ func Signals(c *value.Context, t *Task) (*SignalState, error) {
 	if st.Private.Queue, err = sigQueue(c, priv.Addr); err != nil {
 		return st, err
 	}
-	st.Shared.Signal = u64Member(sig, "shared_pending.signal.sig[0]")
+	st.Shared.Signal = arch.Word(u64Member(sig, "shared_pending.signal.sig[0]"))
 	shared, err := sig.Member("shared_pending.list")
 	if err != nil {
 		return st, err
@@ -183,7 +185,7 @@ func sigQueue(c *value.Context, head uint64) ([]QueuedSignal, error) {
 		if signo, err := info.Member("si_signo"); err == nil {
 			n, _ = signo.Int()
 		}
-		out = append(out, QueuedSignal{Signal: int(n), SigInfo: info.Addr})
+		out = append(out, QueuedSignal{Signal: int(n), SigInfo: arch.Word(info.Addr)})
 	}
 	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/internal/lab"
 	. "github.com/vmcoretools/vmcore/tasks"
 	"github.com/vmcoretools/vmcore/value"
@@ -48,13 +49,13 @@ func crashBlocks(t *testing.T, path string) map[uint64][]string {
 	return out
 }
 
-func hex(t *testing.T, s string) uint64 {
+func hex(t *testing.T, s string) arch.Word {
 	t.Helper()
 	v, err := strconv.ParseUint(s, 16, 64)
 	if err != nil {
 		t.Fatalf("%q: %v", s, err)
 	}
-	return v
+	return arch.Word(v)
 }
 
 func openGroupKernel(t *testing.T, l *lab.Lab, name string) (*vmcore.Kernel, *lab.Dump, func()) {
@@ -237,7 +238,7 @@ func checkSignals(t *testing.T, c *value.Context, tb *Table, blocks map[uint64][
 				a := SigAction{Signal: sig, Addr: hex(t, m[2]), Mask: hex(t, m[4]), Flags: hex(t, m[5])}
 				if strings.HasPrefix(m[3], "SIG_") {
 					a.HandlerName = m[3]
-					a.Handler = map[string]uint64{"SIG_DFL": 0, "SIG_IGN": 1, "SIG_ERR": ^uint64(0)}[m[3]]
+					a.Handler = map[string]arch.Word{"SIG_DFL": 0, "SIG_IGN": 1, "SIG_ERR": ^arch.Word(0)}[m[3]]
 				} else {
 					a.Handler = hex(t, m[3])
 				}
@@ -279,7 +280,7 @@ func TestLabViewsHold(t *testing.T) {
 				st, err := Signals(c, task)
 				if err != nil {
 					t.Errorf("Signals(%d): %v", task.PID, err)
-				} else if st.SignalStruct != task.Signal || len(st.Actions) != 64 {
+				} else if st.SignalStruct != arch.Word(task.Signal) || len(st.Actions) != 64 {
 					t.Errorf("pid %d: signal_struct %#x (table %#x), %d actions", task.PID, st.SignalStruct, task.Signal, len(st.Actions))
 				}
 				as, err := tb.AddressSpace(c, task)
@@ -295,7 +296,7 @@ func TestLabViewsHold(t *testing.T) {
 					users++
 					var kib uint64
 					for _, m := range as.Mappings {
-						kib += (m.End - m.Start) / 1024
+						kib += uint64(m.End-m.Start) / 1024
 					}
 					if kib != as.TotalVM {
 						t.Errorf("pid %d: mappings add up to %d KiB, total_vm is %d KiB", task.PID, kib, as.TotalVM)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/vmcoretools/vmcore/arch"
 )
 
 // synthFS lays out a root file system, /home mounted on it, a devpts
@@ -114,12 +115,13 @@ func TestFiles(t *testing.T) {
 	}
 	dentryOf := func(f uint64) uint64 { v, _ := k.c.At("struct file", f); return u64Member(v, "f_path.dentry") }
 	inodeOf := func(d uint64) uint64 { v, _ := k.c.At("struct dentry", d); return u64Member(v, "d_inode") }
+	w := func(x uint64) arch.Word { return arch.Word(x) }
 	want := []OpenFile{
-		{FD: 0, File: files[0], Dentry: fs.pty, Inode: inodeOf(fs.pty), Type: "CHR", Path: "/dev/pts/0"},
-		{FD: 1, File: files[1], Dentry: fs.log, Inode: inodeOf(fs.log), Type: "REG", Path: "/home/user/log"},
-		{FD: 3, File: files[3], Dentry: fs.sock, Inode: inodeOf(fs.sock), Type: "SOCK", Path: ""},
-		{FD: 4, File: files[4]},
-		{FD: 5, File: files[5], Dentry: dentryOf(files[5])},
+		{FD: 0, File: w(files[0]), Dentry: w(fs.pty), Inode: w(inodeOf(fs.pty)), Type: "CHR", Path: "/dev/pts/0"},
+		{FD: 1, File: w(files[1]), Dentry: w(fs.log), Inode: w(inodeOf(fs.log)), Type: "REG", Path: "/home/user/log"},
+		{FD: 3, File: w(files[3]), Dentry: w(fs.sock), Inode: w(inodeOf(fs.sock)), Type: "SOCK", Path: ""},
+		{FD: 4, File: w(files[4])},
+		{FD: 5, File: w(files[5]), Dentry: w(dentryOf(files[5]))},
 	}
 	if got.Root != "/" || got.Cwd != "/home/user" || got.MaxFDs != 64 || got.FS == 0 || got.Files == 0 {
 		t.Errorf("FileSet = root %q cwd %q max_fds %d fs %#x files %#x", got.Root, got.Cwd, got.MaxFDs, got.FS, got.Files)
@@ -219,14 +221,14 @@ func TestSignals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.SignalStruct != sig || st.NrThreads != 3 || st.SigHand != hand || !st.Pending || st.Blocked != 1<<11 {
+	if st.SignalStruct != arch.Word(sig) || st.NrThreads != 3 || st.SigHand != arch.Word(hand) || !st.Pending || st.Blocked != 1<<11 {
 		t.Errorf("SignalState = %+v", st)
 	}
 	if len(st.Actions) != 64 {
 		t.Fatalf("%d actions, want 64", len(st.Actions))
 	}
 	act := hand + k.off("sighand_struct", "action[1]")
-	want := SigAction{Signal: 2, Addr: act, Handler: 0x401000, Mask: 2, Flags: 0x14000004,
+	want := SigAction{Signal: 2, Addr: arch.Word(act), Handler: 0x401000, Mask: 2, Flags: 0x14000004,
 		FlagNames: []string{"SA_RESTORER", "SA_SIGINFO", "SA_RESTART"}}
 	if diff := cmp.Diff(want, st.Actions[1]); diff != "" {
 		t.Errorf("SIGINT's action (-want +got):\n%s", diff)
@@ -237,7 +239,7 @@ func TestSignals(t *testing.T) {
 	if a := st.Actions[0]; a.HandlerName != "SIG_DFL" || a.FlagNames != nil {
 		t.Errorf("SIGHUP's action = %+v", a)
 	}
-	wantQ := []QueuedSignal{{Signal: 10, SigInfo: queued + k.off("sigqueue", "info")}}
+	wantQ := []QueuedSignal{{Signal: 10, SigInfo: arch.Word(queued + k.off("sigqueue", "info"))}}
 	if diff := cmp.Diff(wantQ, st.Private.Queue); diff != "" || st.Private.Signal != 1<<9 {
 		t.Errorf("private pending %#x (-want +got):\n%s", st.Private.Signal, diff)
 	}
@@ -294,9 +296,9 @@ func TestAddressSpace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &AddressSpace{Task: 0x1000, MM: mm, PGD: 0xffff888102000000, RSS: 8, TotalVM: 12, Mappings: []Mapping{
-		{VMA: v1, Start: 0x400000, End: 0x401000, Flags: 0x875, File: f, Path: "/home/user/log"},
-		{VMA: v2, Start: 0x7ffd0000, End: 0x7ffd2000, Flags: 0x100173},
+	want := &AddressSpace{Task: 0x1000, MM: arch.Word(mm), PGD: 0xffff888102000000, RSS: 8, TotalVM: 12, Mappings: []Mapping{
+		{VMA: arch.Word(v1), Start: 0x400000, End: 0x401000, Flags: 0x875, File: arch.Word(f), Path: "/home/user/log"},
+		{VMA: arch.Word(v2), Start: 0x7ffd0000, End: 0x7ffd2000, Flags: 0x100173},
 	}}
 	if diff := cmp.Diff(want, as); diff != "" {
 		t.Errorf("AddressSpace (-want +got):\n%s", diff)
