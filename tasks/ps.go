@@ -356,7 +356,9 @@ type TaskRef struct {
 }
 
 // Ref is t's TaskRef.
-func (t *Task) Ref() TaskRef { return TaskRef{PID: t.PID, Task: arch.Word(t.Addr), CPU: t.CPU, Comm: t.Comm} }
+func (t *Task) Ref() TaskRef {
+	return TaskRef{PID: t.PID, Task: arch.Word(t.Addr), CPU: t.CPU, Comm: t.Comm}
+}
 
 func refs(ts []*Task) []TaskRef {
 	out := make([]TaskRef, len(ts))
