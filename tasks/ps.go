@@ -393,3 +393,37 @@ func (tb *Table) Family(t *Task) Family {
 	}
 	return f
 }
+
+// taskJSON is Task's JSON form: its addresses as arch.Words.
+type taskJSON struct {
+	*taskPlain
+	Addr     arch.Word `json:"task"`
+	Parent   arch.Word `json:"parent"`
+	State    arch.Word `json:"state"`
+	Flags    arch.Word `json:"flags"`
+	MM       arch.Word `json:"mm"`
+	Stack    arch.Word `json:"stack"`
+	ThreadSP arch.Word `json:"thread_sp"`
+	Signal   arch.Word `json:"signal"`
+}
+
+type taskPlain Task
+
+// MarshalJSON writes the task's addresses, state and flags in
+// hexadecimal (arch.Word), its counts and times as numbers.
+func (t *Task) MarshalJSON() ([]byte, error) {
+	return json.Marshal(taskJSON{taskPlain: (*taskPlain)(t), Addr: arch.Word(t.Addr), Parent: arch.Word(t.Parent),
+		State: arch.Word(t.State), Flags: arch.Word(t.Flags), MM: arch.Word(t.MM), Stack: arch.Word(t.Stack),
+		ThreadSP: arch.Word(t.ThreadSP), Signal: arch.Word(t.Signal)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (t *Task) UnmarshalJSON(b []byte) error {
+	j := taskJSON{taskPlain: (*taskPlain)(t)}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	t.Addr, t.Parent, t.State, t.Flags = uint64(j.Addr), uint64(j.Parent), uint64(j.State), uint64(j.Flags)
+	t.MM, t.Stack, t.ThreadSP, t.Signal = uint64(j.MM), uint64(j.Stack), uint64(j.ThreadSP), uint64(j.Signal)
+	return nil
+}

@@ -493,3 +493,25 @@ func TestFamily(t *testing.T) {
 		t.Errorf("JSON = %s, %v", b, err)
 	}
 }
+
+func TestTaskJSON(t *testing.T) {
+	tk := &Task{Addr: 0xffff8ad0411f8000, PID: 1, TGID: 1, Parent: 0xffffffff8a613a00, CPU: 1, State: 0x402, Flags: pfKthread,
+		Comm: "init", MM: 0xffff8ad041055200, Stack: 0xffffb3c0c0010000, ThreadSP: 0xffffb3c0c0013e08, LastRun: 123,
+		StartTime: 5, Policy: 1, Prio: 120, Signal: 0xffff8ad041209b00, Active: true, RSS: 457, TotalVM: 565}
+	b, err := json.Marshal(tk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{`"task":"0xffff8ad0411f8000"`, `"parent":"0xffffffff8a613a00"`, `"state":"0x402"`, `"pid":1,`, `"rss_pages":457`} {
+		if !strings.Contains(string(b), s) {
+			t.Errorf("JSON %s lacks %s", b, s)
+		}
+	}
+	var back Task
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(tk, &back); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+}
