@@ -34,6 +34,14 @@ type Module struct {
 	// mem[] by the names of enum mod_mem_type (6.4+: "MOD_TEXT",
 	// "MOD_DATA", ...), or "core_layout" and "init_layout" before.
 	Regions []Region `json:"regions"`
+	// ObjectFile is the module's object file with its debuginfo, ""
+	// while none is loaded (crash's mod -s loads them; this package
+	// does not).
+	ObjectFile string `json:"object_file"`
+	// KallsymsSymbols is the number of symbols read from the module's
+	// own in-memory table (crash's [CONFIG_KALLSYMS]); 0 until
+	// ReadSymbols has read them, or when the table is unreadable.
+	KallsymsSymbols int `json:"kallsyms_symbols"`
 }
 
 // Region is one of a module's memory regions.

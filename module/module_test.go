@@ -217,3 +217,22 @@ func TestParseSymtab(t *testing.T) {
 		t.Error("offset past the table read")
 	}
 }
+
+func TestReadSymbols(t *testing.T) {
+	k := newKernel(true)
+	a := addModule(k, "a")
+	b := addModule(k, "b") // no kallsyms: its table is unreadable
+	link(k, a, b)
+	symtab(k, a, []ktype.Symbol{{Name: "a_init", Addr: 0xffffffffc0001000, Size: 16}}, []bool{true}, "t")
+	mods, err := module.List(k.C)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syms, err := module.ReadSymbols(k.C, mods)
+	if err == nil || !strings.Contains(err.Error(), "module b") {
+		t.Errorf("err = %v, want module b's", err)
+	}
+	if mods[0].KallsymsSymbols != 1 || mods[1].KallsymsSymbols != 0 || len(syms[a]) != 1 || syms[a][0].Name != "a_init" || syms[a][0].Module != "a" {
+		t.Errorf("modules %+v, symbols %+v", mods, syms)
+	}
+}

@@ -105,6 +105,27 @@ func Symbols(c *value.Context, mod Module) ([]ktype.Symbol, error) {
 	return syms, err
 }
 
+// ReadSymbols reads the symbol table of each module (Symbols), sets its
+// KallsymsSymbols, and returns the symbols by module address. A module
+// whose table cannot be read has none, and its error is joined into the
+// error returned; the others are read all the same.
+func ReadSymbols(c *value.Context, mods []Module) (map[uint64][]ktype.Symbol, error) {
+	out := map[uint64][]ktype.Symbol{}
+	var errs []error
+	for i := range mods {
+		syms, err := Symbols(c, mods[i])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("module %s: %w", mods[i].Name, err))
+			continue
+		}
+		mods[i].KallsymsSymbols = len(syms)
+		if len(syms) > 0 {
+			out[mods[i].Addr] = syms
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
 // CString returns the NUL-terminated string at off in a string table, at
 // most MaxSymbolName bytes; ok is false when it does not end within them
 // or within the table.

@@ -57,11 +57,17 @@ func runMod(c *Context, args []string) error {
 	}
 	fmt.Fprintf(c.Out, "%s  %-*s  %s  %*s  OBJECT FILE\n", centerIn("MODULE", 16, false), nameW, "NAME", centerIn(baseHead, 16, false), sizeW, "SIZE")
 	for _, m := range mods {
-		kallsyms := ""
-		if c.Session.moduleSymbols[m.Addr] > 0 {
+		// The symbols were read from the module's own table when the
+		// session opened.
+		m.KallsymsSymbols = c.Session.moduleSymbols[m.Addr]
+		object, kallsyms := m.ObjectFile, ""
+		if object == "" {
+			object = "(not loaded)"
+		}
+		if m.KallsymsSymbols > 0 {
 			kallsyms = "  [CONFIG_KALLSYMS]" // crash: symbols from the module's own table
 		}
-		fmt.Fprintf(c.Out, "%16x  %-*s  %16x  %*d  (not loaded)%s\n", m.Addr, nameW, m.Name, m.Base, sizeW, m.Size, kallsyms)
+		fmt.Fprintf(c.Out, "%16x  %-*s  %16x  %*d  %s%s\n", m.Addr, nameW, m.Name, m.Base, sizeW, m.Size, object, kallsyms)
 	}
 	return listErr
 }

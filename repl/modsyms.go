@@ -26,11 +26,12 @@ func (s *Session) loadModuleSymbols() (map[uint64]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	mods, listErr := module.List(vals) // the modules before a bad one are kept
+	mods, listErr := module.List(vals)         // the modules before a bad one are kept
+	bySym, _ := module.ReadSymbols(vals, mods) // a module without a table is left out
 	counts := map[uint64]int{}
 	for _, m := range mods {
-		syms, err := module.Symbols(vals, m)
-		if err != nil || len(syms) == 0 {
+		syms := bySym[m.Addr]
+		if len(syms) == 0 {
 			continue
 		}
 		out := make([]dwarfsym.Symbol, len(syms))
