@@ -1,6 +1,7 @@
 package system_test
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -257,5 +258,33 @@ func TestLoadAverage(t *testing.T) {
 	}
 	if got := l.Loads(); got != [3]float64{1, 1.5, 512} {
 		t.Errorf("Loads = %v", got)
+	}
+}
+
+// The summary's JSON names every field, unknown ones as null with their
+// reason under "unknown".
+func TestSummaryJSON(t *testing.T) {
+	k := newKernel()
+	delete(k.Vars, "avenrun")
+	s := system.Summarize(system.Sources{Values: k.C, Tasks: func() (*tasks.Table, error) { return table(k), nil }, PageSize: 4096})
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"cpus", "offline_cpus", "date", "uptime_seconds", "load_average", "tasks", "uname", "release", "machine", "cpu_mhz", "memory_bytes", "panic"} {
+		if _, ok := m[f]; !ok {
+			t.Errorf("no %q in %s", f, b)
+		}
+	}
+	if m["load_average"] != nil || m["unknown"].(map[string]any)["load_average"] == nil {
+		t.Errorf("load average: %v, unknown %v", m["load_average"], m["unknown"])
+	}
+	var back system.Summary
+	if err := json.Unmarshal(b, &back); err != nil || *back.Tasks != 6 || back.Panic.Task.PID != 4 || back.Uname.Nodename != "lab" {
+		t.Errorf("round trip: %+v, %v", back, err)
 	}
 }
