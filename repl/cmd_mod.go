@@ -38,11 +38,10 @@ func runMod(c *Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	mods, listErr := module.List(vals)
+	mods, listErr := c.Session.Modules()
 	if listErr != nil && len(mods) == 0 {
 		return listErr
 	}
-	mods = slices.Clone(mods)
 	slices.SortFunc(mods, func(a, b module.Module) int { return cmp.Compare(a.Addr, b.Addr) })
 	nameW, sizeW := len("NAME"), len("SIZE")
 	for _, m := range mods {
@@ -57,9 +56,6 @@ func runMod(c *Context, args []string) error {
 	}
 	fmt.Fprintf(c.Out, "%s  %-*s  %s  %*s  OBJECT FILE\n", centerIn("MODULE", 16, false), nameW, "NAME", centerIn(baseHead, 16, false), sizeW, "SIZE")
 	for _, m := range mods {
-		// The symbols were read from the module's own table when the
-		// session opened.
-		m.KallsymsSymbols = c.Session.moduleSymbols[m.Addr]
 		object, kallsyms := m.ObjectFile, ""
 		if object == "" {
 			object = "(not loaded)"

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vmcoretools/vmcore/printk"
 	"github.com/vmcoretools/vmcore/system"
 	"github.com/vmcoretools/vmcore/value"
 	"github.com/vmcoretools/vmcore/vmcore"
@@ -49,7 +48,7 @@ func runSys(c *Context, args []string) error {
 	s := c.Session
 	d := s.Dump
 	w := c.Out
-	sum := s.systemSummary()
+	sum := s.SystemSummary()
 	kernel := s.VMLinux
 	if kernel == "" {
 		kernel = "(no vmlinux given)"
@@ -133,41 +132,6 @@ func runSys(c *Context, args []string) error {
 	}
 	return nil
 }
-
-// systemSummary reads the model's system summary from what the session
-// has: the kernel's types with a vmlinux, the dump's own records without.
-func (s *Session) systemSummary() *system.Summary {
-	d := s.Dump
-	src := system.Sources{
-		Info:     d.Info(),
-		Mem:      virtReader{s},
-		DumpCPUs: d.NumCPUs(),
-		PageSize: uint64(d.PageSize()),
-		Release:  d.Release(),
-		Machine:  d.Arch(),
-		RAM: func() (uint64, error) {
-			st, err := d.PageStats()
-			return st.MemoryBytes, err
-		},
-		Log: func() ([]printk.Record, error) {
-			recs, _, err := s.KernelLog()
-			return recs, err
-		},
-	}
-	if t, ok := d.CrashTime(); ok {
-		src.CrashTime = t
-	}
-	if vals, err := s.Values(); err == nil {
-		src.Values = vals
-		src.Tasks = s.TaskTable
-	}
-	return system.Summarize(src)
-}
-
-// virtReader reads the session's kernel virtual memory as an io.ReaderAt.
-type virtReader struct{ s *Session }
-
-func (r virtReader) ReadAt(p []byte, off int64) (int, error) { return r.s.ReadVirt(p, uint64(off)) }
 
 // formatUptime is crash's convert_time: [N days, ]HH:MM:SS.
 func formatUptime(sec uint64) string {
