@@ -6,7 +6,6 @@ package repl
 
 import (
 	"github.com/vmcoretools/vmcore/module"
-	"github.com/vmcoretools/vmcore/printk"
 	"github.com/vmcoretools/vmcore/sched"
 	"github.com/vmcoretools/vmcore/system"
 )
@@ -15,42 +14,19 @@ import (
 // the session has: the kernel's types with a vmlinux, the dump's own
 // records (VMCOREINFO, CPUs, date, RAM, the kernel log) without.
 func (s *Session) SystemSummary() *system.Summary {
-	d := s.Dump
-	src := system.Sources{
-		Info:     d.Info(),
-		Mem:      virtReader{s},
-		DumpCPUs: d.NumCPUs(),
-		PageSize: uint64(d.PageSize()),
-		Release:  d.Release(),
-		Machine:  d.Arch(),
-		RAM: func() (uint64, error) {
-			st, err := d.PageStats()
-			return st.MemoryBytes, err
-		},
-		Log: func() ([]printk.Record, error) {
-			recs, _, err := s.KernelLog()
-			return recs, err
-		},
+	if s.Kernel != nil {
+		return s.Kernel.Summary()
 	}
-	if t, ok := d.CrashTime(); ok {
-		src.CrashTime = t
-	}
-	if vals, err := s.Values(); err == nil {
-		src.Values = vals
-		src.Tasks = s.TaskTable
-	}
-	return system.Summarize(src)
+	return s.Dump.Summary()
 }
-
-// virtReader reads the session's kernel virtual memory as an io.ReaderAt.
-type virtReader struct{ s *Session }
-
-func (r virtReader) ReadAt(p []byte, off int64) (int, error) { return r.s.ReadVirt(p, uint64(off)) }
 
 // RunQueues reads the run queue of each of the dump's CPUs. On an error
 // the queues read before it, and the part read of the failing one, come
 // with it.
 func (s *Session) RunQueues() ([]*sched.RunQueue, error) {
+	if s.Kernel != nil {
+		return s.Kernel.RunQueues()
+	}
 	vals, err := s.Values()
 	if err != nil {
 		return nil, err

@@ -1,0 +1,122 @@
+package vmcore_test
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/vmcoretools/vmcore/internal/lab"
+	"github.com/vmcoretools/vmcore/vmcore"
+)
+
+var (
+	crashPsLine   = regexp.MustCompile(`^>?\s*(\d+)\s+(\d+)\s+(\d+)\s+([0-9a-f]+)\s+(\S\S)\s+\S+\s+\d+\s+\d+\s+(.*)$`)
+	crashRunqCPU  = regexp.MustCompile(`^CPU (\d+) RUNQUEUE`)
+	crashRunqCurr = regexp.MustCompile(`^  CURRENT: PID: (\d+)\s+TASK: [0-9a-f]+\s+COMMAND: "(.*)"$`)
+	crashRunqTask = regexp.MustCompile(`^\s+\[\s*\d+\] PID: (\d+)\s+TASK: [0-9a-f]+\s+COMMAND: "(.*)"$`)
+)
+
+// TestLabExamplesModel runs ExampleLoad, ExampleKernel_RunQueues and
+// ExampleKernel_walk on real dumps of both kernels and checks what they
+// print against crash 8.0.6's ps and runq for the same dump, and the walks
+// against the task table.
+func TestLabExamplesModel(t *testing.T) {
+	l := lab.Open(t)
+	n := 0
+	for _, name := range []string{"k61-kdump-zlib-d31", "q61-panic-elf", "k612-elf", "q612-panic-zlib"} {
+		d := l.Dump(name)
+		if d == nil {
+			t.Logf("the lab has no %s", name)
+			continue
+		}
+		n++
+		t.Run(name, func(t *testing.T) {
+			exampleDump, exampleVmlinux = d.Files[0], d.Vmlinux
+			// ExampleLoad against crash's ps.
+			var want []string
+			for _, line := range readLines(t, d.RefFile("crash-8.0.6", "ps.txt")) {
+				if m := crashPsLine.FindStringSubmatch(line); m != nil {
+					comm := strings.TrimSuffix(strings.TrimPrefix(m[6], "["), "]")
+					want = append(want, strings.Join([]string{m[1], m[2], m[3], m[4], m[5], comm}, " "))
+				}
+			}
+			got := strings.Split(strings.TrimSpace(captureStdout(t, ExampleLoad)), "\n")
+			sort.Strings(want)
+			sort.Strings(got)
+			if len(want) < 10 {
+				t.Fatalf("crash's ps has %d tasks", len(want))
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("ExampleLoad (-crash ps +example):\n%s", diff)
+			}
+
+			// ExampleKernel_RunQueues against crash's runq: the running
+			// task and the CFS queue of each CPU.
+			want = nil
+			for _, line := range readLines(t, d.RefFile("crash-8.0.6", "runq.txt")) {
+				if m := crashRunqCPU.FindStringSubmatch(line); m != nil {
+					want = append(want, "CPU "+m[1])
+				} else if m := crashRunqCurr.FindStringSubmatch(line); m != nil {
+					want[len(want)-1] += " runs " + m[1] + " " + m[2]
+				} else if m := crashRunqTask.FindStringSubmatch(line); m != nil {
+					want = append(want, "  queued "+m[1]+" "+m[2])
+				}
+			}
+			got = strings.Split(strings.TrimSuffix(captureStdout(t, ExampleKernel_RunQueues), "\n"), "\n")
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("ExampleKernel_RunQueues (-crash runq +example):\n%s", diff)
+			}
+
+			// ExampleKernel_walk: the processes on init_task.tasks are the
+			// thread-group leaders of the task table; each CPU's
+			// nr_running counts its running and queued tasks.
+			k, err := vmcore.Load(d.Vmlinux, d.Files...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer k.Close()
+			tb, err := k.Tasks()
+			if err != nil {
+				t.Fatal(err)
+			}
+			procs := 0
+			for _, tk := range tb.Tasks {
+				if tk.PID != 0 && tk.PID == tk.TGID {
+					procs++
+				}
+			}
+			rqs, err := k.RunQueues()
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantWalk := []string{fmt.Sprint("processes besides init_task: ", procs)}
+			for _, rq := range rqs {
+				running := len(rq.CFS.Tasks()) + len(rq.RT.Tasks())
+				if rq.Current != nil && rq.Current.PID != 0 {
+					running++
+				}
+				wantWalk = append(wantWalk, fmt.Sprintf("CPU %d: %d running", rq.CPU, running))
+			}
+			got = strings.Split(strings.TrimSuffix(captureStdout(t, ExampleKernel_walk), "\n"), "\n")
+			if diff := cmp.Diff(wantWalk, got); diff != "" {
+				t.Errorf("ExampleKernel_walk (-task table and run queues +example):\n%s", diff)
+			}
+		})
+	}
+	if n == 0 {
+		t.Fatal("none of the dumps is in the lab")
+	}
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(string(b), "\n")
+}

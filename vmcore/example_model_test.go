@@ -1,0 +1,84 @@
+package vmcore_test
+
+import (
+	"fmt"
+	"log"
+
+	"github.com/vmcoretools/vmcore/vmcore"
+	"github.com/vmcoretools/vmcore/walk"
+)
+
+// Open a dump with its vmlinux and list its tasks as crash's ps does
+// (pid, parent, CPU, task_struct, state, command).
+func ExampleLoad() {
+	k, err := vmcore.Load(exampleVmlinux, exampleDump)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer k.Close()
+	tb, err := k.Tasks()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, t := range tb.Tasks {
+		fmt.Printf("%d %d %d %x %s %s\n", t.PID, t.PPID, t.CPU, t.Addr, t.StateString(), t.Comm)
+	}
+}
+
+// Each CPU's run queue: the running task and the tasks queued behind it.
+func ExampleKernel_RunQueues() {
+	k, err := vmcore.Load(exampleVmlinux, exampleDump)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer k.Close()
+	rqs, err := k.RunQueues()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, rq := range rqs {
+		fmt.Printf("CPU %d runs %d %s\n", rq.CPU, rq.Current.PID, rq.Current.Comm)
+		for _, t := range rq.CFS.Tasks() {
+			fmt.Printf("  queued %d %s\n", t.PID, t.Comm)
+		}
+	}
+}
+
+// Walk a kernel list yourself: init_task.tasks links every process's
+// task_struct (list_for_each_entry), and runqueues is a per-CPU variable.
+func ExampleKernel_walk() {
+	k, err := vmcore.Load(exampleVmlinux, exampleDump)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer k.Close()
+	initTask, err := k.Var("init_task")
+	if err != nil {
+		log.Fatal(err)
+	}
+	head, err := initTask.Member("tasks")
+	if err != nil {
+		log.Fatal(err)
+	}
+	n := 0
+	for _, err := range walk.List(head, "struct task_struct", "tasks") {
+		if err != nil {
+			log.Fatal(err)
+		}
+		n++
+	}
+	fmt.Println("processes besides init_task:", n)
+	// Every possible CPU has a run queue; after a panic the other CPUs
+	// may have been stopped and marked offline.
+	for rq, err := range walk.PerCPU(k.Values, "runqueues", walk.PossibleCPUs(k.Values)) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		running, err := rq.Value.Member("nr_running")
+		if err != nil {
+			log.Fatal(err)
+		}
+		nr, _ := running.Uint()
+		fmt.Printf("CPU %d: %d running\n", rq.CPU, nr)
+	}
+}
