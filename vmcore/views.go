@@ -92,7 +92,9 @@ func (k *Kernel) Files(t *tasks.Task) (*tasks.FileSet, error) { return tasks.Fil
 
 // Signals is a task's signal state: handlers, blocked and pending sets,
 // the task's and its thread group's queues.
-func (k *Kernel) Signals(t *tasks.Task) (*tasks.SignalState, error) { return tasks.Signals(k.Values, t) }
+func (k *Kernel) Signals(t *tasks.Task) (*tasks.SignalState, error) {
+	return tasks.Signals(k.Values, t)
+}
 
 // AddressSpace is a task's memory map: its mm, page tables, RSS and size,
 // and each mapping with its file.
