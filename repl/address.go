@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/vmcoretools/vmcore/value"
 )
 
 // parseAddress reads an address argument as crash does: hexadecimal with or
@@ -227,4 +229,59 @@ func (s *Session) exprTerm(t string) (uint64, error) {
 		return v, nil
 	}
 	return 0, fmt.Errorf("symbol not found: %s", t)
+}
+
+// objectAddrs resolves an address argument of struct, union and p:
+// hexadecimal, a symbol, an expression, or a per-CPU symbol with :N or :a.
+// For a per-CPU symbol it also returns the CPU of each address.
+func (s *Session) objectAddrs(vals *value.Context, arg string) ([]uint64, []int, error) {
+	name, cpuSpec, hasCPU := strings.Cut(arg, ":")
+	if !hasCPU {
+		a, err := s.parseAddress(arg)
+		return []uint64{a}, nil, err
+	}
+	cpus, err := s.cpuList(cpuSpec)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []uint64
+	for _, cpu := range cpus {
+		v, err := vals.PerCPU(name, cpu)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, v.Addr)
+	}
+	return out, cpus, nil
+}
+
+// cpuList reads crash's cpuspec: N, N-M, N,M, or a for all CPUs.
+func (s *Session) cpuList(spec string) ([]int, error) {
+	n := s.Dump.NumCPUs()
+	if spec == "a" || spec == "all" {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i
+		}
+		return out, nil
+	}
+	var out []int
+	for _, part := range strings.Split(spec, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		b := a
+		if err == nil && isRange {
+			b, err = strconv.Atoi(hi)
+		}
+		if err != nil || a < 0 || b < a || b >= n {
+			return nil, fmt.Errorf("invalid cpu specification: %s (the dump has %d CPUs)", spec, n)
+		}
+		for i := a; i <= b; i++ {
+			out = append(out, i)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("empty cpu specification")
+	}
+	return out, nil
 }
