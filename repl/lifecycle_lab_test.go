@@ -32,7 +32,8 @@ func TestLabSessionsClose(t *testing.T) {
 	if testing.Short() {
 		n = 10
 	}
-	use := func() {
+	var whileOpen float64
+	use := func(measure bool) {
 		s, err := OpenSession(d.Vmlinux, d.Files...)
 		if err != nil {
 			t.Fatal(err)
@@ -45,17 +46,20 @@ func TestLabSessionsClose(t *testing.T) {
 		if out.Len() < 1000 {
 			t.Fatalf("the commands printed %d bytes: %s", out.Len(), errOut.String())
 		}
+		if measure {
+			whileOpen = heapMiB()
+		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	use()
+	use(false)
 	start := heapMiB()
-	for range n {
-		use()
+	for i := range n {
+		use(i == 0)
 	}
 	end := heapMiB()
-	t.Logf("%d sessions opened, used and closed: live heap %.1f MiB after the first, %.1f MiB after the last (%+.1f MiB)", n, start, end, end-start)
+	t.Logf("%d sessions opened, used and closed: live heap %.1f MiB after the first, %.1f MiB while one is open, %.1f MiB after the last (%+.1f MiB)", n, start, whileOpen, end, end-start)
 	// Each session holds tens of MiB while open (task table, symbol
 	// tables, DWARF indexes); a leak of even one of them per session
 	// would grow the heap by far more than this over 50 sessions.
