@@ -277,31 +277,3 @@ func (s Stack) Marker() string {
 	}
 	return "--- <" + s.Name + " exception stack> ---"
 }
-
-var cpus = map[string]CPU{}
-
-// RegisterCPU makes the CPU part of an architecture available to
-// CPUForMachine under the machine's names, for an implementation whose
-// whole Arch is not registered (yet).
-func RegisterCPU(c CPU, names ...string) {
-	regMu.Lock()
-	defer regMu.Unlock()
-	for _, n := range names {
-		cpus[n] = c
-	}
-}
-
-// CPUForMachine returns the CPU part of a machine's architecture: its
-// registered Arch, else its registered CPU.
-func CPUForMachine(name string) (CPU, error) {
-	a, err := ForMachine(name)
-	if err == nil {
-		return a, nil
-	}
-	regMu.RLock()
-	defer regMu.RUnlock()
-	if c, ok := cpus[name]; ok {
-		return c, nil
-	}
-	return nil, err
-}

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/vmcoretools/vmcore/arch/amd64"
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/physmem"
 )
 
@@ -406,7 +406,7 @@ func (o rdOptions) readError(addr uint64, what string, err error) error {
 		return readError(o.space, addr, what, err)
 	}
 	switch {
-	case errors.Is(err, amd64.ErrNotMapped), errors.Is(err, amd64.ErrNonCanonical):
+	case errors.Is(err, arch.ErrNotMapped), errors.Is(err, arch.ErrInvalidAddress):
 		return fmt.Errorf("invalid user virtual address: %x  type: %q", addr, what)
 	case errors.Is(err, physmem.ErrExcluded):
 		return fmt.Errorf("page excluded: user virtual address: %x  type: %q", addr, what)
@@ -417,9 +417,9 @@ func (o rdOptions) readError(addr uint64, what string, err error) error {
 // userMemory is a task's user address space: its page tables, walked for
 // each page read.
 type userMemory struct {
-	s      *Session
-	pgd    uint64 // physical address of mm->pgd
-	levels int
+	s   *Session
+	ks  arch.KernelSpace
+	pgd uint64 // mm->pgd, a kernel virtual address
 }
 
 // userMemory is the address space of the current context's task (set;
@@ -445,20 +445,20 @@ func (s *Session) userMemory() (*userMemory, error) {
 	if _, err := s.ReadVirt(b[:], t.MM+uint64(off)); err != nil {
 		return nil, readError(kernelVirtual, t.MM+uint64(off), "mm_struct pgd", err)
 	}
-	tr, err := s.Translator()
+	ks, err := s.Translator()
 	if err != nil {
 		return nil, err
 	}
-	pgd, _, err := tr.Translate(binary.LittleEndian.Uint64(b[:]))
-	if err != nil {
+	pgd := binary.LittleEndian.Uint64(b[:])
+	if _, _, err := ks.Translate(pgd); err != nil {
 		return nil, fmt.Errorf("the task's page table: %w", err)
 	}
-	return &userMemory{s: s, pgd: pgd, levels: tr.Levels()}, nil
+	return &userMemory{s: s, ks: ks, pgd: pgd}, nil
 }
 
 func (u *userMemory) read(p []byte, addr uint64) error {
 	for len(p) > 0 {
-		paddr, _, err := amd64.WalkFrom(u.s.Dump.Phys(), u.pgd, u.levels, addr)
+		paddr, _, err := u.ks.UserWalk(u.pgd, addr)
 		if err != nil {
 			return err
 		}

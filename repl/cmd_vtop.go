@@ -74,10 +74,17 @@ func runVtop(c *Context, args []string) error {
 	if userOnly && kernelOnly {
 		return fmt.Errorf("-u and -k options are mutually exclusive")
 	}
-	t, err := c.Session.Translator()
+	ks, err := c.Session.Translator()
 	if err != nil {
 		return err
 	}
+	// crash's vtop layout is x86_64's (its page-table levels, PTE flags
+	// and address regions); another machine's needs its own.
+	sp, ok := ks.(amd64.Space)
+	if !ok {
+		return fmt.Errorf("vtop: the page-table display exists for x86_64 only; this dump is %s", c.Session.Dump.Arch())
+	}
+	t := sp.Translator
 	layout := c.Session.kernelLayout(t)
 	for i, a := range rest {
 		if err := c.Stopped(); err != nil {

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/vmcoretools/vmcore/arch/amd64"
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/physmem"
 	"github.com/vmcoretools/vmcore/vmcore"
 )
@@ -60,7 +60,6 @@ func (e *holeError) Unwrap() error { return e.err }
 // `invalid kernel virtual address: ffffffff00000000  type: "64-bit KVADDR"`,
 // adding why the dump lacks the memory when crash would not say.
 func readError(space addrSpace, addr uint64, what string, err error) error {
-	var te *amd64.TranslateError
 	var pe *physmem.Error
 	var he *holeError
 	switch {
@@ -68,15 +67,12 @@ func readError(space addrSpace, addr uint64, what string, err error) error {
 		return fmt.Errorf("seek error: %s: %x  type: %q", space.longName(), addr, what)
 	case errors.As(err, &he):
 		return fmt.Errorf("read error: %s: %x  type: %q", space.longName(), addr, what)
-	case errors.As(err, &te) && (errors.Is(err, amd64.ErrNotMapped) || errors.Is(err, amd64.ErrNonCanonical)):
+	case errors.Is(err, arch.ErrNotMapped) || errors.Is(err, arch.ErrInvalidAddress):
 		return fmt.Errorf("invalid %s: %x  type: %q", space.longName(), addr, what)
 	case errors.Is(err, physmem.ErrExcluded):
 		return fmt.Errorf("page excluded: %s: %x  type: %q", space.longName(), addr, what)
 	case errors.As(err, &pe):
 		return fmt.Errorf("read error: %s: %x  type: %q (%s)", space.longName(), addr, what, pe.Kind)
-	}
-	if te != nil {
-		return fmt.Errorf("read error: %s: %x  type: %q (page table: %v)", space.longName(), addr, what, te)
 	}
 	return fmt.Errorf("read error: %s: %x  type: %q (%v)", space.longName(), addr, what, err)
 }

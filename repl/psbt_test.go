@@ -28,7 +28,7 @@ func TestPsLineFormat(t *testing.T) {
 }
 
 func TestTaskHeaderAndRegs(t *testing.T) {
-	cpu, err := arch.CPUForMachine("x86_64")
+	cpu, err := arch.ForMachine("x86_64")
 	if err != nil {
 		t.Fatal(err)
 	}

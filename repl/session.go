@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/vmcoretools/vmcore/arch"
-	"github.com/vmcoretools/vmcore/arch/amd64"
 	"github.com/vmcoretools/vmcore/dwarfsym"
 	"github.com/vmcoretools/vmcore/value"
 	"github.com/vmcoretools/vmcore/vmcore"
@@ -92,7 +91,7 @@ func NewSession(d *vmcore.Dump, vmlinux string, symbols Symbols, names NameListe
 
 // Translator returns the dump's kernel virtual address translator, shared
 // with every other user of the dump.
-func (s *Session) Translator() (*amd64.Translator, error) {
+func (s *Session) Translator() (arch.KernelSpace, error) {
 	return s.Dump.Translator()
 }
 

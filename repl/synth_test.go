@@ -28,7 +28,7 @@ func TestSynthDumpOpens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if base, ok := tr.PageOffset(); !ok || base != synthdump.DirectMap {
+	if base, ok := tr.PhysToDirect(0); !ok || base != synthdump.DirectMap {
 		t.Fatalf("page offset %#x, %v; want %#x", base, ok, uint64(synthdump.DirectMap))
 	}
 }

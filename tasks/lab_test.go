@@ -77,7 +77,7 @@ func TestLabExcludedStack(t *testing.T) {
 	initTask := tb.ByPID(1)[0]
 	mem := damaged{inner: k.Values.Mem, lo: initTask.Stack, hi: initTask.Stack + 16384}
 	ctx := value.New(k.Syms.Source(), mem)
-	cpu, err := arch.CPUForMachine("x86_64")
+	cpu, err := arch.ForMachine("x86_64")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ func (k *Kernel) newTracer() (*tasks.Tracer, error) {
 	if err != nil {
 		return nil, err
 	}
-	cpu, err := arch.CPUForMachine(k.machine())
+	cpu, err := arch.ForMachine(k.machine())
 	if err != nil {
 		return nil, err
 	}

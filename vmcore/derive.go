@@ -2,12 +2,10 @@ package vmcore
 
 import (
 	"debug/dwarf"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/vmcoretools/vmcore/arch/amd64"
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/dwarfsym"
 	"github.com/vmcoretools/vmcore/vmcoreinfo"
 )
@@ -35,8 +33,9 @@ func (d *Dump) DeriveVMCOREINFO(syms *dwarfsym.File) error {
 	if d.info != nil {
 		return nil
 	}
-	if a := d.Arch(); a != "" && a != "x86_64" {
-		return fmt.Errorf("vmcore: deriving VMCOREINFO: x86_64 dumps only; this dump is %s", a)
+	a, err := d.machineArch()
+	if err != nil {
+		return fmt.Errorf("vmcore: deriving VMCOREINFO: %w", err)
 	}
 	saved := syms.Relocation()
 	syms.SetRelocation(0)
@@ -47,7 +46,7 @@ func (d *Dump) DeriveVMCOREINFO(syms *dwarfsym.File) error {
 		if c.QEMU == nil {
 			continue
 		}
-		text, err := d.deriveFromCPU(c, syms)
+		text, err := d.deriveFromCPU(a, c, syms)
 		if err != nil {
 			reasons = append(reasons, fmt.Sprintf("CPU %d: %v", c.Index, err))
 			continue
@@ -72,88 +71,22 @@ func (d *Dump) DeriveVMCOREINFO(syms *dwarfsym.File) error {
 // rather than read from the dump.
 func (d *Dump) DerivedVMCOREINFO() bool { return d.derivedInfo }
 
-// divideErrorHandlers are the names of IDT vector 0's entry point: 5.8 and
-// later, then older kernels.
-var divideErrorHandlers = []string{"asm_exc_divide_error", "divide_error"}
-
-func (d *Dump) deriveFromCPU(c CPU, syms *dwarfsym.File) ([]byte, error) {
-	q := c.QEMU
-	levels := 4
-	if q.CR[4]&amd64.CR4LA57 != 0 {
-		levels = 5
-	}
-	pgd := amd64.CR3Table(q.CR[3])
-	if pgd == 0 {
-		return nil, errors.New("CR3 is 0")
-	}
-	var handlerSym dwarfsym.Symbol
-	found := false
-	for _, name := range divideErrorHandlers {
-		if s, ok := syms.Lookup(name); ok {
-			handlerSym, found = s, true
-			break
-		}
-	}
-	if !found {
-		return nil, fmt.Errorf("the vmlinux has none of %s", strings.Join(divideErrorHandlers, ", "))
-	}
-	stext, ok := syms.Lookup("_stext")
-	if !ok {
-		return nil, errors.New("the vmlinux has no _stext")
-	}
-
-	// With page-table isolation, a CPU in user mode has the user PGD (the
-	// kernel's with bit 12 set), which maps the IDT but not the kernel
-	// text; the kernel PGD is tried after it.
-	pgds := []uint64{pgd}
-	if pgd&(1<<12) != 0 {
-		pgds = append(pgds, pgd&^(1<<12))
-	}
-	var errs []string
-	for _, root := range pgds {
-		kaslr, err := d.kaslrFromIDT(root, levels, q.IDT.Base, handlerSym.Addr)
-		if err != nil {
-			errs = append(errs, err.Error())
-			continue
-		}
-		p, _, err := amd64.WalkFrom(d.phys, root, levels, stext.Addr+kaslr)
-		if err != nil {
-			errs = append(errs, fmt.Sprintf("translating _stext %#x: %v", stext.Addr+kaslr, err))
-			continue
-		}
-		physBase := int64(p) - int64(stext.Addr+kaslr-amd64.StartKernelMap)
-		return synthesizeVMCOREINFO(syms, kaslr, physBase, levels)
-	}
-	return nil, errors.New(strings.Join(errs, "; "))
-}
-
-// kaslrFromIDT reads IDT gate 0 and returns its handler's distance from
-// the vmlinux's divide-error handler.
-func (d *Dump) kaslrFromIDT(pgd uint64, levels int, idtBase, handler uint64) (uint64, error) {
-	if idtBase == 0 {
-		return 0, errors.New("IDTR base is 0 (the CPU had not set up interrupts)")
-	}
-	p, _, err := amd64.WalkFrom(d.phys, pgd, levels, idtBase)
+func (d *Dump) deriveFromCPU(a arch.Arch, c CPU, syms *dwarfsym.File) ([]byte, error) {
+	l, err := a.LayoutFromCPU(d.phys, c.QEMU, func(name string) (uint64, bool) {
+		s, ok := syms.Lookup(name)
+		return s.Addr, ok
+	})
 	if err != nil {
-		return 0, fmt.Errorf("translating the IDT at %#x: %v", idtBase, err)
+		return nil, err
 	}
-	var gate [16]byte
-	if _, err := d.phys.ReadAt(gate[:], int64(p)); err != nil {
-		return 0, fmt.Errorf("reading the IDT: %v", err)
-	}
-	le := binary.LittleEndian
-	entry := uint64(le.Uint16(gate[0:])) | uint64(le.Uint16(gate[6:]))<<16 | uint64(le.Uint32(gate[8:]))<<32
-	kaslr := entry - handler
-	if entry < handler || kaslr%amd64.PageSize4K != 0 || kaslr >= 1<<30 {
-		return 0, fmt.Errorf("IDT vector 0 points to %#x, not a page-aligned KASLR shift of the divide-error handler %#x", entry, handler)
-	}
-	return kaslr, nil
+	return synthesizeVMCOREINFO(syms, l)
 }
 
 // synthesizeVMCOREINFO writes the VMCOREINFO text the kernel would have: the
 // layout of the kernel mapping, and the printk keys of whichever log the
 // vmlinux has (kernel/printk/printk.c's log_buf_vmcoreinfo_setup).
-func synthesizeVMCOREINFO(syms *dwarfsym.File, kaslr uint64, physBase int64, levels int) ([]byte, error) {
+func synthesizeVMCOREINFO(syms *dwarfsym.File, l *arch.Layout) ([]byte, error) {
+	kaslr := l.KASLR
 	var b strings.Builder
 	rel, err := syms.Release()
 	if err != nil {
@@ -168,13 +101,10 @@ func synthesizeVMCOREINFO(syms *dwarfsym.File, kaslr uint64, physBase int64, lev
 		return ok
 	}
 	sym("_stext")
-	if !sym("init_top_pgt") && !sym("swapper_pg_dir") && !sym("init_level4_pgt") {
-		return nil, errors.New("the vmlinux has no init_top_pgt")
-	}
-	sym("swapper_pg_dir")
-	fmt.Fprintf(&b, "NUMBER(phys_base)=%d\nKERNELOFFSET=%x\n", physBase, kaslr)
-	if levels == 5 {
-		b.WriteString("NUMBER(pgtable_l5_enabled)=1\n")
+	// The architecture's lines: its page table, where the kernel was
+	// loaded, its paging mode.
+	for _, line := range l.VMCOREINFO {
+		b.WriteString(line + "\n")
 	}
 
 	size := func(typ string) {

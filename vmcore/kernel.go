@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/vmcoretools/vmcore/arch/amd64"
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/dwarfsym"
 	"github.com/vmcoretools/vmcore/value"
 )
@@ -27,7 +27,7 @@ type KernelOptions struct {
 type Kernel struct {
 	Dump   *Dump
 	Syms   *dwarfsym.File
-	Virt   *amd64.Translator
+	Virt   arch.KernelSpace
 	Values *value.Context
 
 	kaslr    uint64

@@ -5,31 +5,34 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/vmcoretools/vmcore/arch/amd64"
+	"github.com/vmcoretools/vmcore/arch"
+	_ "github.com/vmcoretools/vmcore/arch/all" // every architecture
 	"github.com/vmcoretools/vmcore/printk"
 )
 
 // virt holds what kernel virtual reads need, made once per Dump.
 type virt struct {
 	once sync.Once
-	tr   *amd64.Translator
+	tr   arch.KernelSpace
 	err  error
 }
 
-// Translator returns the dump's x86_64 kernel address translator, made from
-// VMCOREINFO alone on first use and shared by every caller after.
-func (d *Dump) Translator() (*amd64.Translator, error) {
+// Translator returns the dump's kernel virtual memory, translated by the
+// architecture of the dump's machine (arch.ForMachine) from VMCOREINFO alone
+// on first use and shared by every caller after.
+func (d *Dump) Translator() (arch.KernelSpace, error) {
 	d.virt.once.Do(func() {
 		info, err := d.VMCOREINFO()
 		switch {
 		case err != nil:
 			d.virt.err = fmt.Errorf("kernel virtual addresses: %w", err)
-		case d.Arch() != "x86_64" && d.Arch() != "":
-			// An unknown architecture (a dump whose header does not
-			// say) is tried as x86_64: the page-table walk checks itself.
-			d.virt.err = fmt.Errorf("kernel virtual addresses of %q dumps cannot be translated yet (only x86_64)", d.Arch())
 		default:
-			d.virt.tr, d.virt.err = amd64.NewTranslator(d.phys, info)
+			a, err := d.machineArch()
+			if err != nil {
+				d.virt.err = fmt.Errorf("kernel virtual addresses: %w", err)
+				return
+			}
+			d.virt.tr, d.virt.err = a.KernelSpace(d.phys, info)
 		}
 	})
 	return d.virt.tr, d.virt.err
@@ -71,4 +74,15 @@ func (d *Dump) KernelLog() ([]printk.Record, []printk.Warning, error) {
 		return nil, nil, err
 	}
 	return printk.Read(tr.ReaderAt(), layout)
+}
+
+// machineArch is the architecture of the dump's machine. A dump whose
+// header does not say is tried as x86_64: the page-table walk checks
+// itself.
+func (d *Dump) machineArch() (arch.Arch, error) {
+	m := d.Arch()
+	if m == "" {
+		m = "x86_64"
+	}
+	return arch.ForMachine(m)
 }

@@ -64,5 +64,3 @@ func newTracer(k arch.Kernel, cfg arch.TraceConfig, orc *unwind.Table, cfi *unwi
 	}
 	return tr
 }
-
-func init() { arch.RegisterCPU(CPU{}, "x86_64", "amd64") }

@@ -309,10 +309,10 @@ func TestNewTracerNeedsImage(t *testing.T) {
 	if _, err := (CPU{}).NewTracer(newFake(), arch.TraceConfig{}); err == nil {
 		t.Error("a tracer without a vmlinux")
 	}
-	if _, err := arch.CPUForMachine("x86_64"); err != nil {
+	if _, err := arch.ForMachine("x86_64"); err != nil {
 		t.Errorf("x86_64 has no CPU registered: %v", err)
 	}
-	if _, err := arch.CPUForMachine("pdp11"); err == nil {
+	if _, err := arch.ForMachine("pdp11"); err == nil {
 		t.Error("a CPU for an unknown machine")
 	}
 }

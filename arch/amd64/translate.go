@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/physmem"
 	"github.com/vmcoretools/vmcore/vmcoreinfo"
 )
@@ -44,10 +45,12 @@ const kernelImageSizeDefault = 1 << 30
 
 // Sentinels for errors.Is on translation failures.
 var (
-	// ErrNotMapped: a page-table entry on the way is not present.
-	ErrNotMapped = errors.New("not mapped")
-	// ErrNonCanonical: the address is not canonical for the paging mode.
-	ErrNonCanonical = errors.New("non-canonical address")
+	// ErrNotMapped: a page-table entry on the way is not present
+	// (arch.ErrNotMapped itself).
+	ErrNotMapped = arch.ErrNotMapped
+	// ErrNonCanonical: the address is not canonical for the paging mode
+	// (it matches arch.ErrInvalidAddress).
+	ErrNonCanonical = fmt.Errorf("non-canonical address: %w", arch.ErrInvalidAddress)
 )
 
 // levelNames names the paging levels from the top of a 5-level walk.
@@ -339,11 +342,8 @@ func (t *Translator) Walk(vaddr uint64) (paddr, size uint64, err error) {
 // Step is one page-table entry read by Trace: the level it belongs to, the
 // physical address of the entry, and its value with the memory-encryption
 // bit removed. It exists for displays of the walk, such as crash's vtop.
-type Step struct {
-	Level     string // "PGD", "P4D", "PUD", "PMD" or "PTE"
-	EntryAddr uint64 // physical address of the entry
-	Entry     uint64
-}
+// Levels are named "PGD", "P4D", "PUD", "PMD" and "PTE".
+type Step = arch.Step
 
 // Trace walks the page tables for vaddr as Walk does and also returns the
 // entries read on the way, the last one being the leaf or the entry found
