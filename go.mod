@@ -8,7 +8,11 @@ require (
 	github.com/go-delve/delve v1.27.2
 	github.com/google/go-cmp v0.7.0
 	github.com/klauspost/compress v1.20.4
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	golang.org/x/arch v0.33.0
 )
 
-require golang.org/x/sys v0.46.0 // indirect
+require (
+	golang.org/x/sys v0.46.0 // indirect
+	golang.org/x/text v0.40.0 // indirect
+)

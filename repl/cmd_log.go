@@ -3,7 +3,6 @@ package repl
 import (
 	"encoding/binary"
 	"fmt"
-	"io"
 
 	"github.com/vmcoretools/vmcore/printk"
 )
@@ -97,23 +96,6 @@ func runLog(c *Context, args []string) error {
 	}
 	for _, w := range warns {
 		fmt.Fprintf(c.Err, "log: WARNING: %s\n", w.Msg)
-	}
-	return nil
-}
-
-// WriteLogJSON prints the kernel log as JSON lines (one object per record),
-// for `vmcore log -json`.
-func WriteLogJSON(s *Session, w io.Writer) error {
-	recs, warns, err := s.KernelLog()
-	if err != nil {
-		return err
-	}
-	f := printk.Formatter{Style: printk.StyleJSON}
-	if err := f.Write(w, recs); err != nil {
-		return err
-	}
-	if len(warns) > 0 {
-		return fmt.Errorf("%d warnings while reading the log; first: %s", len(warns), warns[0].Msg)
 	}
 	return nil
 }

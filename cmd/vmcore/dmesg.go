@@ -51,7 +51,7 @@ kernels before 5.10, as crash.
 func runDmesg(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("dmesg", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "one JSON object per record: seq, ts_nsec, level, facility, caller, text, subsystem, device")
+	asJSON := fs.Bool("json", false, "one JSON object ("+schemaLog+") per record, one per line: seq, ts_nsec, level, facility, caller, text, subsystem, device")
 	ctime := fs.Bool("T", false, "wall-clock timestamps, as crash log -T")
 	level := fs.Bool("level", false, "print each record's level as <N>, as crash log -m")
 	caller := fs.Bool("caller", false, "print the caller id ([T<pid>] or [C<cpu>]), as crash log -c")
@@ -69,6 +69,21 @@ func runDmesg(args []string, stdout, stderr io.Writer) int {
 	opts := dmesgOptions{json: *asJSON, ctime: *ctime, level: *level, caller: *caller}
 	groups := vmcore.GroupSplitSets(fs.Args())
 	status := 0
+	if opts.json {
+		if opts.ctime || opts.level || opts.caller {
+			fmt.Fprintln(stderr, "vmcore dmesg: -T, -level and -caller shape the text; -json records carry ts_nsec, level and caller already")
+			return 2
+		}
+		jl := newJSONLines(stdout)
+		for _, files := range groups {
+			if err := dmesgJSON(files, jl, stderr); err != nil {
+				jl.fail(files, err)
+				fmt.Fprintf(stderr, "vmcore dmesg: %s\n", strings.TrimPrefix(err.Error(), "vmcore: "))
+				status = 1
+			}
+		}
+		return status
+	}
 	for i, files := range groups {
 		if len(groups) > 1 {
 			if i > 0 {
@@ -81,6 +96,47 @@ func runDmesg(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return status
+}
+
+// dmesgJSON writes one vmcore.log record per log record of one dump;
+// warnings go to stderr.
+func dmesgJSON(files []string, jl *jsonLines, stderr io.Writer) error {
+	d, err := vmcore.Open(files...)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	recs, warns, err := d.KernelLog()
+	if err != nil {
+		return fmt.Errorf("%s: %w", strings.Join(files, ", "), err)
+	}
+	if err := writeLogRecords(jl, files, recs); err != nil {
+		return err
+	}
+	for _, w := range d.Warnings() {
+		fmt.Fprintf(stderr, "vmcore dmesg: warning: %s\n", w)
+	}
+	for _, w := range warns {
+		fmt.Fprintf(stderr, "vmcore dmesg: warning: %s\n", w)
+	}
+	return nil
+}
+
+// writeLogRecords writes printk's JSON object of each record as a
+// vmcore.log record.
+func writeLogRecords(jl *jsonLines, dump []string, recs []printk.Record) error {
+	f := printk.Formatter{Style: printk.StyleJSON}
+	var buf []byte
+	for i := range recs {
+		buf = f.Append(buf[:0], &recs[i])
+		if len(buf) == 0 {
+			continue // a wrap marker: not a record
+		}
+		if err := jl.raw(schemaLog, dump, buf); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // dmesgOptions are the flags of vmcore dmesg.

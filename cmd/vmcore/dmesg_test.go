@@ -248,7 +248,7 @@ func TestDmesg(t *testing.T) {
 	}
 
 	code, out, _ = runCmd("dmesg", "-json", path)
-	if code != 0 || !strings.Contains(out, `{"seq":1,"ts_nsec":1500000,"level":6,"facility":0,"caller":"C1","text":"two\nlines","subsystem":"","device":""}`) {
+	if code != 0 || !strings.Contains(out, `{"schema":"vmcore.log/1","dump":["`+path+`"],"seq":1,"ts_nsec":1500000,"level":6,"facility":0,"caller":"C1","text":"two\nlines","subsystem":"","device":""}`) {
 		t.Errorf("json:\n%s", out)
 	}
 }

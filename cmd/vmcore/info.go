@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -42,7 +41,7 @@ type infoReport struct {
 func runInfo(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("info", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "print one JSON object per dump")
+	asJSON := fs.Bool("json", false, "print one JSON object ("+schemaInfo+") per dump, one per line")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: vmcore info [-json] DUMP...\n\nThe files of one split set (makedumpfile --split) are described together as one dump.")
 		fs.PrintDefaults()
@@ -55,17 +54,22 @@ func runInfo(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	status := 0
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
+	jl := newJSONLines(stdout)
 	for i, group := range vmcore.GroupSplitSets(fs.Args()) {
 		rep, err := describe(group)
 		if err != nil {
+			if *asJSON {
+				jl.fail(group, err)
+			}
 			fmt.Fprintf(stderr, "vmcore info: %s\n", strings.TrimPrefix(err.Error(), "vmcore: "))
 			status = 1
 			continue
 		}
 		if *asJSON {
-			enc.Encode(rep)
+			if err := jl.record(schemaInfo, group, rep); err != nil {
+				fmt.Fprintf(stderr, "vmcore info: %v\n", err)
+				status = 1
+			}
 			continue
 		}
 		if i > 0 {

@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-
-	"github.com/vmcoretools/vmcore/repl"
 )
 
 func init() {
@@ -18,7 +16,8 @@ func init() {
 const logUsage = `usage: vmcore log [-T|-t] [-d] [-m] [-c] [-json] [VMLINUX] DUMP
 
 Prints the kernel log as crash's log command does (see 'help log' in the
-session); -json prints one JSON object per record instead.
+session); -json prints one JSON object per record instead (vmcore.log/1,
+one per line, as vmcore dmesg -json).
 `
 
 func runLogCommand(args []string, stdout, stderr io.Writer) int {
@@ -46,15 +45,25 @@ func runLogCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, logUsage)
 		return 2
 	}
+	jl := newJSONLines(stdout)
 	s, closeFn, err := openSession(files, stderr)
 	if err != nil {
+		jl.fail(files, err)
 		fmt.Fprintf(stderr, "vmcore log: %v\n", err)
 		return 1
 	}
 	defer closeFn()
-	if err := repl.WriteLogJSON(s, stdout); err != nil {
+	recs, warns, err := s.KernelLog()
+	if err == nil {
+		err = writeLogRecords(jl, s.Dump.Paths(), recs)
+	}
+	if err != nil {
+		jl.fail(s.Dump.Paths(), err)
 		fmt.Fprintf(stderr, "vmcore log: %v\n", err)
 		return 1
+	}
+	for _, w := range warns {
+		fmt.Fprintf(stderr, "vmcore log: warning: %s\n", w.Msg)
 	}
 	return 0
 }

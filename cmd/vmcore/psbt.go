@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -61,55 +60,72 @@ func splitFiles(args []string) (files, rest []string) {
 	return
 }
 
-// psTask is one task in `vmcore ps -json`.
-type psTask struct {
-	PID      int     `json:"pid"`
-	PPID     int     `json:"ppid"`
-	CPU      int     `json:"cpu"`
-	Task     string  `json:"task"`
-	State    string  `json:"state"`
-	PctMem   float64 `json:"pct_mem"`
-	VSZKiB   uint64  `json:"vsz_kib"`
-	RSSKiB   uint64  `json:"rss_kib"`
-	Comm     string  `json:"comm"`
-	Kernel   bool    `json:"kernel_thread"`
-	Active   bool    `json:"active"`
-	LastRun  uint64  `json:"last_run_ns"`
-	StateRaw uint64  `json:"state_word"`
-}
-
+// psJSON prints one vmcore.task record (tasks.Status) per task: every
+// task, or those named by pid, task address or command. -k, -u and -G
+// filter as in the text form; the options that choose which columns the
+// text shows have no JSON form, since every record carries all of them.
 func psJSON(args []string, stdout, stderr io.Writer) int {
 	files, rest := splitFiles(args)
-	if len(files) == 0 || len(rest) > 0 {
-		fmt.Fprintf(stderr, "vmcore ps -json: give the vmlinux and the dump, no ps options\n\n%s", psUsage)
+	if len(files) == 0 {
+		fmt.Fprintf(stderr, "vmcore ps -json: give the vmlinux and the dump\n\n%s", psUsage)
 		return 2
 	}
+	var filter tasks.Filter
+	leaders := false
+	var sel []string
+	for _, a := range rest {
+		switch {
+		case a == "-k":
+			filter.KernelOnly = true
+		case a == "-u":
+			filter.UserOnly = true
+		case a == "-G":
+			leaders = true
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			fmt.Fprintf(stderr, "vmcore ps -json: %s has no JSON form (each vmcore.task record carries every field ps's options show); -k, -u and -G filter\n", a)
+			return 2
+		default:
+			sel = append(sel, a)
+		}
+	}
+	if filter.KernelOnly && filter.UserOnly {
+		fmt.Fprintln(stderr, "vmcore ps -json: -k and -u are mutually exclusive")
+		return 2
+	}
+	jl := newJSONLines(stdout)
 	s, closeFn, err := openSession(files, stderr)
 	if err != nil {
+		jl.fail(files, err)
 		fmt.Fprintf(stderr, "vmcore ps: %v\n", err)
 		return 1
 	}
 	defer closeFn()
+	dump := s.Dump.Paths()
 	tb, err := s.TaskTable()
 	if err != nil {
+		jl.fail(dump, err)
 		fmt.Fprintf(stderr, "vmcore ps: %v\n", err)
 		return 1
 	}
 	for _, w := range tb.Warnings {
 		fmt.Fprintf(stderr, "vmcore ps: warning: %s\n", w)
 	}
-	out := make([]psTask, 0, len(tb.Tasks))
-	for _, t := range tb.Tasks {
-		out = append(out, psTask{PID: t.PID, PPID: t.PPID, CPU: t.CPU, Task: fmt.Sprintf("%#x", t.Addr),
-			State: t.StateString(), PctMem: tb.PercentMem(t), VSZKiB: t.TotalVM * tb.PageSize / 1024,
-			RSSKiB: t.RSS * tb.PageSize / 1024, Comm: t.Comm, Kernel: t.KernelThread(), Active: t.Active,
-			LastRun: t.LastRun, StateRaw: t.State})
+	list := tb.Tasks
+	if len(sel) > 0 {
+		if list, err = s.SelectTasks(sel); err != nil {
+			jl.fail(dump, err)
+			fmt.Fprintf(stderr, "vmcore ps: %v\n", err)
+			return 1
+		}
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		fmt.Fprintf(stderr, "vmcore ps: %v\n", err)
-		return 1
+	for _, t := range list {
+		if !filter.Match(t) || leaders && tb.Leader(t) != t {
+			continue
+		}
+		if err := jl.record(schemaTask, dump, tb.Status(t)); err != nil {
+			fmt.Fprintf(stderr, "vmcore ps: %v\n", err)
+			return 1
+		}
 	}
 	return 0
 }
@@ -144,86 +160,96 @@ const btUsage = `usage: vmcore bt [-json] VMLINUX DUMP [-a | -A] [-f] [-l] [pid 
 
 Prints kernel stack traces as crash's bt does (see 'help bt' in the
 session): the panic task by default, -a the task active on each CPU, -A
-every task (crash's foreach bt). -json prints the traces of the tasks
-named (every task without arguments) as JSON.
+every task (crash's foreach bt). -json prints one JSON object per trace
+(vmcore.backtrace/1, one per line) for the same tasks; -f and -l add
+frame words and source lines to it.
 `
 
-// btFrame and btTask are `vmcore bt -json`'s records.
-type btFrame struct {
-	Level    int    `json:"level"`
-	SP       string `json:"sp"`
-	PC       string `json:"pc"`
-	Function string `json:"function"`
-	Offset   uint64 `json:"offset"`
-	// Regs is the exception frame saved above this frame, if any.
-	Regs map[string]string `json:"exception_regs,omitempty"`
-}
-
-type btTask struct {
-	PID      int               `json:"pid"`
-	Task     string            `json:"task"`
-	CPU      int               `json:"cpu"`
-	Comm     string            `json:"comm"`
-	Active   bool              `json:"active"`
-	Frames   []btFrame         `json:"frames"`
-	UserRegs map[string]string `json:"user_regs,omitempty"`
-	Error    string            `json:"error,omitempty"`
-}
-
-func regsMap(ex *tasks.Exception) map[string]string {
-	if ex == nil || ex.Regs == nil {
-		return nil
-	}
-	m := map[string]string{}
-	for _, r := range ex.Regs.Regs {
-		m[r.Name] = fmt.Sprintf("%#x", uint64(r.Value))
-	}
-	return m
-}
-
+// btJSON prints one vmcore.backtrace record (tasks.Backtrace) per task,
+// chosen as the text form chooses: the panic task (the current context)
+// by default, -a each CPU's active task, -A every task, or the tasks
+// named; -f adds each frame's stack words and -l its source line.
 func btJSON(args []string, stdout, stderr io.Writer) int {
 	files, rest := splitFiles(args)
 	if len(files) == 0 {
 		fmt.Fprintf(stderr, "vmcore bt -json: no dump file given\n\n%s", btUsage)
 		return 2
 	}
+	var opt tasks.TraceOptions
+	active, all := false, false
+	var sel []string
+	for _, a := range rest {
+		switch a {
+		case "-a":
+			active = true
+		case "-A":
+			all = true
+		case "-f":
+			opt.Words = true
+		case "-l":
+			opt.Lines = true
+		default:
+			if strings.HasPrefix(a, "-") && len(a) > 1 {
+				fmt.Fprintf(stderr, "vmcore bt -json: %s is not an option of bt -json (-a, -A, -f, -l)\n", a)
+				return 2
+			}
+			sel = append(sel, a)
+		}
+	}
+	if active && all || (active || all) && len(sel) > 0 {
+		fmt.Fprintln(stderr, "vmcore bt -json: -a, -A and task arguments exclude each other")
+		return 2
+	}
+	jl := newJSONLines(stdout)
 	s, closeFn, err := openSession(files, stderr)
 	if err != nil {
+		jl.fail(files, err)
 		fmt.Fprintf(stderr, "vmcore bt: %v\n", err)
 		return 1
 	}
 	defer closeFn()
-	tr, err := s.Tracer()
+	dump := s.Dump.Paths()
+	fail := func(err error) int {
+		jl.fail(dump, err)
+		fmt.Fprintf(stderr, "vmcore bt: %v\n", err)
+		return 1
+	}
+	if s.Kernel == nil {
+		return fail(fmt.Errorf("backtraces need the vmlinux of the dump's kernel"))
+	}
+	tb, err := s.Kernel.Tasks()
 	if err != nil {
-		fmt.Fprintf(stderr, "vmcore bt: %v\n", err)
-		return 1
+		return fail(err)
 	}
-	sel := tr.Table.Tasks
-	if len(rest) > 0 {
-		if sel, err = s.SelectTasks(rest); err != nil {
-			fmt.Fprintf(stderr, "vmcore bt: %v\n", err)
-			return 1
+	var list []*tasks.Task
+	switch {
+	case all:
+		list = tb.Tasks
+	case active:
+		for _, a := range tb.Current {
+			if t := tb.ByAddr(a); t != nil {
+				list = append(list, t)
+			}
 		}
+	case len(sel) > 0:
+		if list, err = s.SelectTasks(sel); err != nil {
+			return fail(err)
+		}
+	default:
+		t, err := s.CurrentTask()
+		if err != nil {
+			return fail(err)
+		}
+		list = []*tasks.Task{t}
 	}
-	out := make([]btTask, 0, len(sel))
-	for _, t := range sel {
-		trace := tr.Backtrace(t)
-		bt := btTask{PID: t.PID, Task: fmt.Sprintf("%#x", t.Addr), CPU: t.CPU, Comm: t.Comm, Active: t.Active,
-			Frames: []btFrame{}, UserRegs: regsMap(trace.User)}
-		for _, f := range trace.Frames {
-			bt.Frames = append(bt.Frames, btFrame{Level: f.Level, SP: fmt.Sprintf("%#x", uint64(f.Slot)), PC: fmt.Sprintf("%#x", uint64(f.PC)),
-				Function: f.Function, Offset: f.Offset, Regs: regsMap(f.Exception)})
+	for _, t := range list {
+		bt, err := s.Kernel.Backtrace(t, opt)
+		if err != nil {
+			return fail(err)
 		}
-		if trace.Err != nil {
-			bt.Error = trace.Err.Error()
+		if err := jl.record(schemaBacktrace, dump, bt); err != nil {
+			return fail(err)
 		}
-		out = append(out, bt)
-	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		fmt.Fprintf(stderr, "vmcore bt: %v\n", err)
-		return 1
 	}
 	return 0
 }

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+// Every -json output is JSON Lines: one object per line, each carrying
+// "schema" ("vmcore.<kind>/<version>": which record it is and which
+// version of that record's schema, documented in docs/json.md and
+// cmd/vmcore/schema/) and "dump" (the file or files of the dump it comes
+// from), so that the records of several dumps form one stream. A dump
+// that cannot be read gives a vmcore.error record, and the exit status
+// is 1.
+const (
+	schemaInfo      = "vmcore.info/1"
+	schemaLog       = "vmcore.log/1"
+	schemaTask      = "vmcore.task/1"
+	schemaBacktrace = "vmcore.backtrace/1"
+	schemaError     = "vmcore.error/1"
+)
+
+// jsonLines writes records.
+type jsonLines struct {
+	w   io.Writer
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func newJSONLines(w io.Writer) *jsonLines {
+	j := &jsonLines{w: w}
+	j.enc = json.NewEncoder(&j.buf)
+	j.enc.SetEscapeHTML(false) // "<IRQ stack>", "<TASK>" stay readable
+	return j
+}
+
+// head is the part every record starts with.
+type head struct {
+	Schema string   `json:"schema"`
+	Dump   []string `json:"dump"`
+}
+
+// record writes v, a struct or a map that marshals to a JSON object, with
+// the schema and dump fields first.
+func (j *jsonLines) record(schema string, dump []string, v any) error {
+	j.buf.Reset()
+	if err := j.enc.Encode(v); err != nil {
+		return err
+	}
+	body := bytes.TrimSpace(j.buf.Bytes())
+	return j.splice(schema, dump, body)
+}
+
+// raw writes an object already marshalled (one line), such as a printk
+// JSON record, with the schema and dump fields first.
+func (j *jsonLines) raw(schema string, dump []string, obj []byte) error {
+	return j.splice(schema, dump, bytes.TrimSpace(obj))
+}
+
+func (j *jsonLines) splice(schema string, dump []string, body []byte) error {
+	if len(body) < 2 || body[0] != '{' {
+		return fmt.Errorf("json: a %s record is not an object", schema)
+	}
+	if dump == nil {
+		dump = []string{}
+	}
+	h, err := json.Marshal(head{schema, dump})
+	if err != nil {
+		return err
+	}
+	line := make([]byte, 0, len(h)+len(body)+2)
+	line = append(line, h[:len(h)-1]...) // without its '}'
+	if rest := bytes.TrimSpace(body[1:]); len(rest) > 0 && rest[0] != '}' {
+		line = append(line, ',')
+	}
+	line = append(line, body[1:]...)
+	line = append(line, '\n')
+	_, err = j.w.Write(line)
+	return err
+}
+
+// fail writes a vmcore.error record for a dump that could not be read (or
+// a command that failed on it).
+func (j *jsonLines) fail(dump []string, err error) error {
+	return j.record(schemaError, dump, struct {
+		Error string `json:"error"`
+	}{err.Error()})
+}
