@@ -36,7 +36,7 @@ type Context struct {
 	// Types serves types, variables and symbols by name: a vmlinux's
 	// DWARF (dwarfsym.File.Source) or the kernel's own BTF.
 	Types ktype.Source
-	Mem  io.ReaderAt // kernel virtual memory; offset = int64(vaddr)
+	Mem   io.ReaderAt // kernel virtual memory; offset = int64(vaddr)
 	// PerCPUOffset returns the base of a CPU's per-CPU area. Nil means
 	// reading the kernel's __per_cpu_offset[cpu].
 	PerCPUOffset func(cpu int) (uint64, error)
