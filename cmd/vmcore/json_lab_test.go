@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"regexp"
 	"sort"
 	"strconv"
@@ -136,4 +137,162 @@ func num(v any) string {
 func str(v any) string {
 	s, _ := v.(string)
 	return s
+}
+
+// TestLabJSONLog runs info, dmesg and log -json on real dumps of both
+// kernels, ELF and compressed: every record is valid against its schema;
+// info's record says what the text info says; dmesg -json has one record
+// per text line's record with the same timestamps and texts; log -json
+// (with the vmlinux) gives the same records; dmesg -json over two dumps of
+// different kernels is the first dump's records, then the second's, each
+// naming its own dump, and nothing else.
+func TestLabJSONLog(t *testing.T) {
+	l := lab.Open(t)
+	sch := schemas(t)
+	type logged struct {
+		files []string
+		recs  []map[string]any
+	}
+	var seen []logged
+	for _, name := range []string{"k61-elf", "k61-kdump-zlib-d31", "k612-elf", "k612-kdump-lzo-d31"} {
+		d := l.Dump(name)
+		if d == nil {
+			t.Logf("the lab has no %s", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			run := func(args ...string) string {
+				out, errOut, rc := runJ(args...)
+				if rc != 0 {
+					t.Fatalf("vmcore %s: exit %d: %s", strings.Join(args, " "), rc, errOut)
+				}
+				return out
+			}
+			text := run(append([]string{"info"}, d.Files...)...)
+			info := validRecords(t, sch, run(append([]string{"info", "-json"}, d.Files...)...))
+			if len(info) != 1 {
+				t.Fatalf("info -json: %d records", len(info))
+			}
+			for _, kv := range [][2]string{{"release", str(info[0]["release"])}, {"build-id", str(info[0]["build_id"])},
+				{"format", str(info[0]["format"])}, {"cpus", num(info[0]["cpus"])}} {
+				if !regexp.MustCompile(`(?m)^`+kv[0]+`:\s+`+regexp.QuoteMeta(kv[1])+`$`).MatchString(text) || kv[1] == "" {
+					t.Errorf("info -json's %s %q is not the text's:\n%s", kv[0], kv[1], text)
+				}
+			}
+
+			text = run(append([]string{"dmesg"}, d.Files...)...)
+			recs := validRecords(t, sch, run(append([]string{"dmesg", "-json"}, d.Files...)...))
+			// The text has one "[ seconds.micros] " line per record, and
+			// its continuation lines; compare the records' first lines.
+			var want, got []string
+			for _, line := range strings.Split(text, "\n") {
+				if strings.HasPrefix(line, "[") {
+					want = append(want, line)
+				}
+			}
+			for _, r := range recs {
+				ns := int64(r["ts_nsec"].(float64))
+				first, _, _ := strings.Cut(r["text"].(string), "\n")
+				got = append(got, fmt.Sprintf("[%5d.%06d] %s", ns/1e9, ns%1e9/1e3, first))
+				if fmt.Sprint(r["dump"]) != fmt.Sprint(d.Files) {
+					t.Fatalf("record names dump %v, not %v", r["dump"], d.Files)
+				}
+			}
+			if len(recs) < 100 || strings.Join(want, "\n") != strings.Join(got, "\n") {
+				t.Errorf("dmesg -json's %d records are not the text's %d:\n%s", len(got), len(want), firstDiff(strings.Join(want, "\n"), strings.Join(got, "\n")))
+			}
+			logRecs := validRecords(t, sch, run(append([]string{"log", "-json", d.Vmlinux}, d.Files...)...))
+			if len(logRecs) != len(recs) {
+				t.Errorf("log -json: %d records, dmesg -json %d", len(logRecs), len(recs))
+			}
+			for i := range min(len(logRecs), len(recs)) {
+				if logRecs[i]["seq"] != recs[i]["seq"] || logRecs[i]["text"] != recs[i]["text"] {
+					t.Errorf("log -json record %d differs from dmesg -json's", i)
+					break
+				}
+			}
+			seen = append(seen, logged{d.Files, recs})
+		})
+	}
+	if len(seen) < 2 {
+		t.Fatal("fewer than two of the dumps are in the lab")
+	}
+	// Two dumps of different kernels in one call.
+	a, b := seen[0], seen[len(seen)-1]
+	out, errOut, rc := runJ(append(append([]string{"dmesg", "-json"}, a.files...), b.files...)...)
+	if rc != 0 {
+		t.Fatalf("dmesg -json over two dumps: exit %d: %s", rc, errOut)
+	}
+	recs := validRecords(t, sch, out)
+	if len(recs) != len(a.recs)+len(b.recs) {
+		t.Fatalf("dmesg -json over two dumps: %d records, want %d+%d", len(recs), len(a.recs), len(b.recs))
+	}
+	for i, r := range recs {
+		want := a
+		j := i
+		if i >= len(a.recs) {
+			want, j = b, i-len(a.recs)
+		}
+		if fmt.Sprint(r["dump"]) != fmt.Sprint(want.recs[j]["dump"]) || r["seq"] != want.recs[j]["seq"] || r["text"] != want.recs[j]["text"] {
+			t.Fatalf("record %d of the stream (%v seq %v) is not record %d of %v", i, r["dump"], r["seq"], j, want.files)
+		}
+	}
+}
+
+// TestLabJSONAll checks ps -json -G and bt -json -A on one real dump
+// against the text forms: -G gives the thread group leaders ps -G lists,
+// and -A one trace per task with the text's frames.
+func TestLabJSONAll(t *testing.T) {
+	l := lab.Open(t)
+	sch := schemas(t)
+	d := l.Dump("k61-kdump-zlib-d31")
+	if d == nil {
+		t.Skip("the lab has no k61-kdump-zlib-d31")
+	}
+	files := append([]string{d.Vmlinux}, d.Files...)
+	cmd := func(args ...string) string {
+		out, errOut, rc := runJ(append(append([]string{args[0]}, files...), args[1:]...)...)
+		if rc != 0 {
+			t.Fatalf("vmcore %s: exit %d: %s", strings.Join(args, " "), rc, errOut)
+		}
+		return out
+	}
+	var want, got []string
+	for _, line := range strings.Split(cmd("ps", "-G"), "\n") {
+		if m := psTextLine.FindStringSubmatch(line); m != nil {
+			want = append(want, m[1]+" "+m[4])
+		}
+	}
+	all := validRecords(t, sch, cmd("ps", "-json"))
+	for _, r := range validRecords(t, sch, cmd("ps", "-json", "-G")) {
+		got = append(got, num(r["pid"])+" "+strings.TrimPrefix(r["task"].(string), "0x"))
+	}
+	sort.Strings(want)
+	sort.Strings(got)
+	if strings.Join(want, "\n") != strings.Join(got, "\n") || len(got) == 0 {
+		t.Errorf("ps -json -G's %d tasks (of %d) are not ps -G's %d", len(got), len(all), len(want))
+	}
+
+	want, got = nil, nil
+	for _, line := range strings.Split(cmd("bt", "-A"), "\n") {
+		if m := btTextHead.FindStringSubmatch(line); m != nil {
+			want = append(want, "task "+m[1]+" "+m[2])
+		} else if m := btTextLine.FindStringSubmatch(line); m != nil {
+			want = append(want, m[1]+" "+m[3])
+		}
+	}
+	bts := validRecords(t, sch, cmd("bt", "-json", "-A"))
+	for _, r := range bts {
+		got = append(got, "task "+num(r["pid"])+" "+strings.TrimPrefix(r["task"].(string), "0x"))
+		for _, f := range r["frames"].([]any) {
+			fr := f.(map[string]any)
+			if fr["exception"] != nil && fr["function"] == nil {
+				continue
+			}
+			got = append(got, num(fr["level"])+" "+str(fr["function"]))
+		}
+	}
+	if len(bts) != len(all) || strings.Join(want, "\n") != strings.Join(got, "\n") {
+		t.Errorf("bt -json -A: %d traces for %d tasks, or frames unlike bt -A's:\n%s", len(bts), len(all), firstDiff(strings.Join(want, "\n"), strings.Join(got, "\n")))
+	}
 }

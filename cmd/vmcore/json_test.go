@@ -145,6 +145,7 @@ func TestJSONDemo(t *testing.T) {
 		{"log", "-json", "-T", demo},
 		{"ps", "-json", demo, demo, "-t"},
 		{"bt", "-json", demo, demo, "-x"},
+		{"rd", "-json", demo, "-p", "1000"},
 	} {
 		out, errOut, rc := runJ(args...)
 		if rc != 2 || out != "" || errOut == "" {

@@ -1,12 +1,21 @@
 package main
 
-import "io"
+import (
+	"fmt"
+	"io"
+)
 
 func init() {
 	register(subcommand{
 		name:    "rd",
 		summary: "read memory as crash's rd prints it: vmcore rd [VMLINUX] DUMP [-p] [-8|-16|-32|-64] ADDR [COUNT]",
 		run: func(args []string, stdout, stderr io.Writer) int {
+			if hasJSON(args) {
+				// rd prints memory in crash's layout; it has no record
+				// kind, so -json is refused rather than ignored.
+				fmt.Fprintln(stderr, "vmcore rd: -json has no form for rd (memory is printed in crash's layout only)")
+				return 2
+			}
 			return oneShot("rd", args, stdout, stderr, rdUsage)
 		},
 	})
