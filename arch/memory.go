@@ -66,6 +66,8 @@ type KernelSpace interface {
 	KernelOffset() uint64
 	// PageSize is the base page size.
 	PageSize() uint64
+	// Vtop: the walk of an address as crash's vtop shows it.
+	Vtop
 }
 
 // Step is one page-table entry read during a walk.

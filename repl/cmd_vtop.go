@@ -1,13 +1,11 @@
 package repl
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 
-	"github.com/vmcoretools/vmcore/arch/amd64"
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/tasks"
 	"github.com/vmcoretools/vmcore/value"
 )
@@ -78,14 +76,7 @@ func runVtop(c *Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	// crash's vtop layout is x86_64's (its page-table levels, PTE flags
-	// and address regions); another machine's needs its own.
-	sp, ok := ks.(amd64.Space)
-	if !ok {
-		return fmt.Errorf("vtop: the page-table display exists for x86_64 only; this dump is %s", c.Session.Dump.Arch())
-	}
-	t := sp.Translator
-	layout := c.Session.kernelLayout(t)
+	layout := c.Session.kernelLayout(ks)
 	for i, a := range rest {
 		if err := c.Stopped(); err != nil {
 			return err
@@ -96,14 +87,14 @@ func runVtop(c *Context, args []string) error {
 		}
 		// crash's vaddr_type: below the top of user space is a user
 		// address, translated in the task's address space.
-		user := userOnly || !kernelOnly && vaddr < userTop(t.Levels())
+		user := userOnly || !kernelOnly && ks.UserAddr(vaddr)
 		if i > 0 {
 			fmt.Fprintln(c.Out)
 		}
 		if !user {
 			// With -c crash walks the task's tables, which map the
 			// kernel as the kernel's own do: the same output.
-			if err := c.Session.vtopKernel(c.Out, t, layout, vaddr); err != nil {
+			if err := c.Session.vtopKernel(c.Out, layout, vaddr); err != nil {
 				return err
 			}
 			continue
@@ -114,31 +105,40 @@ func runVtop(c *Context, args []string) error {
 				return fmt.Errorf("%x is a user address, translated in the current task's address space (-k takes it as a kernel address): %w", vaddr, err)
 			}
 		}
-		if err := c.Session.vtopUser(c.Out, t, layout, tk, vaddr); err != nil {
+		if err := c.Session.vtopUser(c.Out, layout, tk, vaddr); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// kernelLayout is what vtop needs to know of the kernel's address space
-// beyond the page tables: where the regions crash translates by walking
-// begin (vmalloc, vmemmap; from the vmlinux's variables), and how to find
-// a physical page's struct page.
+// kernelLayout is what vtop needs beyond the machine's address space: the
+// kernel variables its rules read (from the vmlinux), and how to find a
+// physical page's struct page.
 type kernelLayout struct {
-	pageOffset   uint64
-	pageOffsetOK bool
-	pgdVaddr     uint64 // init_top_pgt, printed as crash's PGD DIRECTORY
+	ks arch.KernelSpace
 
 	// From the vmlinux; zero without one.
-	vmallocBase, vmemmapBase uint64
-	maxPFN                   uint64
-	pageSize                 uint64 // sizeof(struct page)
-	vals                     *value.Context
-	flagNames                []pageFlagName
+	maxPFN    uint64
+	pageSize  uint64 // sizeof(struct page)
+	vals      *value.Context
+	flagNames []pageFlagName
 
 	// headerPrinted: crash prints the struct page header once a command.
 	headerPrinted bool
+}
+
+// variable reads an unsigned kernel variable, false without the vmlinux.
+func (l *kernelLayout) variable(name string) (uint64, bool) {
+	if l.vals == nil {
+		return 0, false
+	}
+	v, err := l.vals.Var(name)
+	if err != nil {
+		return 0, false
+	}
+	u, err := v.Uint()
+	return u, err == nil
 }
 
 type pageFlagName struct {
@@ -146,47 +146,14 @@ type pageFlagName struct {
 	name string
 }
 
-// Sizes of the x86_64 regions (arch/x86/include/asm/pgtable_64_types.h)
-// whose addresses crash translates with the page tables rather than by
-// formula.
-const (
-	vmallocSize4L = 32 << 40
-	vmallocSize5L = 12800 << 40
-	vmemmapSize   = 1 << 40 // crash's VMEMMAP_END - VMEMMAP_VADDR, 4-level
-	modulesEnd    = 0xffffffffff000000
-	cpuEntryArea  = 0xfffffe0000000000
-	cpuEntryEnd   = 0xfffffe7fffffffff
-	vsyscallStart = 0xffffffffff600000
-	vsyscallEnd   = 0xffffffffff601000
-)
-
-func (s *Session) kernelLayout(t *amd64.Translator) *kernelLayout {
-	l := &kernelLayout{}
-	l.pageOffset, l.pageOffsetOK = t.PageOffset()
-	if info := s.Dump.Info(); info != nil {
-		for _, name := range []string{"init_top_pgt", "swapper_pg_dir", "init_level4_pgt"} {
-			if v, ok := info.Symbol(name); ok {
-				l.pgdVaddr = v
-				break
-			}
-		}
-	}
+func (s *Session) kernelLayout(ks arch.KernelSpace) *kernelLayout {
+	l := &kernelLayout{ks: ks}
 	vals, err := s.Values()
 	if err != nil {
 		return l
 	}
 	l.vals = vals
-	read := func(name string) uint64 {
-		v, err := vals.Var(name)
-		if err != nil {
-			return 0
-		}
-		u, _ := v.Uint()
-		return u
-	}
-	l.vmallocBase = read("vmalloc_base")
-	l.vmemmapBase = read("vmemmap_base")
-	l.maxPFN = read("max_pfn")
+	l.maxPFN, _ = l.variable("max_pfn")
 	if n, err := s.Debug.Sizeof("struct page"); err == nil && n > 0 {
 		l.pageSize = uint64(n)
 	}
@@ -227,130 +194,70 @@ func pageFlagNames(vals *value.Context) []pageFlagName {
 	return out
 }
 
-// walked reports whether crash translates vaddr through the page tables
-// (x86_64_IS_VMALLOC_ADDR: vmalloc, vmemmap, modules, the CPU entry area,
-// vsyscall); other kernel addresses it translates by formula and then
-// shows the walk.
-func (l *kernelLayout) walked(vaddr uint64, levels int) bool {
-	if l.vmallocBase == 0 {
-		return true // without the vmlinux's layout, walk everything
-	}
-	size := uint64(vmallocSize4L)
-	if levels == 5 {
-		size = vmallocSize5L
-	}
-	switch {
-	case vaddr >= l.vmallocBase && vaddr-l.vmallocBase < size,
-		l.vmemmapBase != 0 && vaddr >= l.vmemmapBase && vaddr-l.vmemmapBase < vmemmapSize,
-		vaddr >= amd64.StartKernelMap+(1<<30) && vaddr <= modulesEnd,
-		vaddr >= cpuEntryArea && vaddr <= cpuEntryEnd,
-		vaddr >= vsyscallStart && vaddr < vsyscallEnd:
-		return true
-	}
-	return false
-}
-
 // vtopKernel prints crash's vtop of one kernel address.
-func (s *Session) vtopKernel(w io.Writer, t *amd64.Translator, l *kernelLayout, vaddr uint64) error {
+func (s *Session) vtopKernel(w io.Writer, l *kernelLayout, vaddr uint64) error {
 	fmt.Fprintf(w, "%-16s  %-16s\n", "VIRTUAL", "PHYSICAL")
-	// crash's IS_KVADDR on x86_64: at or above the direct map's base.
-	if !l.pageOffsetOK || vaddr < l.pageOffset {
+	if !l.ks.KernelAddr(vaddr) {
 		fmt.Fprintf(w, "%-8x  (not a kernel virtual address)\n\n", vaddr)
 		return nil
 	}
-	steps, paddr, size, walkErr := t.Trace(vaddr)
-	mapped := walkErr == nil
-	if !l.walked(vaddr, t.Levels()) {
-		// The formula crash uses outside the walked regions.
-		mapped = true
-		if vaddr >= amd64.StartKernelMap {
-			paddr = vaddr - amd64.StartKernelMap + t.PhysBase()
-		} else {
-			paddr = vaddr - l.pageOffset
-		}
-	}
-	if walkErr != nil && !errors.Is(walkErr, amd64.ErrNotMapped) && !errors.Is(walkErr, amd64.ErrNonCanonical) {
+	tr := l.ks.VtopKernel(vaddr, l.variable)
+	if tr.Err != nil {
 		// A page table the dump does not hold: say so after what was read.
-		defer fmt.Fprintf(w, "(page table not readable: %v)\n", walkErr)
+		defer fmt.Fprintf(w, "(page table not readable: %v)\n", tr.Err)
 	}
-	if mapped {
-		fmt.Fprintf(w, "%-16x  %-16x\n\n", vaddr, paddr)
+	if tr.Mapped {
+		fmt.Fprintf(w, "%-16x  %-16x\n\n", vaddr, tr.Phys)
 	} else {
 		fmt.Fprintf(w, "%-16x  %s\n\n", vaddr, "(not mapped)")
 	}
-	if len(steps) > 0 {
-		fmt.Fprintf(w, "PGD DIRECTORY: %x\n", l.pgdVaddr)
-		fmt.Fprintf(w, "PAGE DIRECTORY: %x\n", steps[0].Entry)
-		for _, st := range steps[1:] {
+	if len(tr.Steps) > 0 {
+		fmt.Fprintf(w, "PGD DIRECTORY: %x\n", l.ks.TopTable())
+		fmt.Fprintf(w, "PAGE DIRECTORY: %x\n", tr.Steps[0].Entry)
+		for _, st := range tr.Steps[1:] {
 			fmt.Fprintf(w, "   %s: %x => %x\n", st.Level, st.EntryAddr, st.Entry)
 		}
-		if walkErr == nil {
-			leaf := steps[len(steps)-1].Entry
-			base := leaf & physicalPageMask
-			switch size {
-			case amd64.PageSize1G:
-				fmt.Fprintf(w, "  PAGE: %x  (1GB)\n\n", base)
-			case amd64.PageSize2M:
-				fmt.Fprintf(w, "  PAGE: %x  (2MB)\n\n", base)
-			default:
+		if tr.Size != 0 { // the walk reached a page
+			leaf := tr.Steps[len(tr.Steps)-1].Entry
+			base := l.ks.EntryPhys(leaf)
+			if big := l.hugeName(tr.Size); big != "" {
+				fmt.Fprintf(w, "  PAGE: %x  (%s)\n\n", base, big)
+			} else {
 				fmt.Fprintf(w, "  PAGE: %x\n\n", base)
 			}
-			writePTE(w, leaf)
+			writePTE(w, leaf, base, l.ks.EntryFlags(leaf))
 		}
 	}
 	fmt.Fprintln(w)
-	if mapped {
-		s.writePageLine(w, l, paddr)
+	if tr.Mapped {
+		s.writePageLine(w, l, tr.Phys)
 	}
 	return nil
 }
 
-// userSpaceTop is the end of x86_64 user space with 4-level paging
-// (crash's USERSPACE_TOP); userSpaceTop5L with 5-level paging.
-const (
-	userSpaceTop   = 0x0000800000000000
-	userSpaceTop5L = 0x0100000000000000
-)
-
-func userTop(levels int) uint64 {
-	if levels == 5 {
-		return userSpaceTop5L
+// hugeName is crash's name of a page larger than the base page ("2MB",
+// "1GB"), "" for a base page.
+func (l *kernelLayout) hugeName(size uint64) string {
+	switch {
+	case size <= l.ks.PageSize():
+		return ""
+	case size >= 1<<30:
+		return fmt.Sprintf("%dGB", size>>30)
+	case size >= 1<<20:
+		return fmt.Sprintf("%dMB", size>>20)
 	}
-	return userSpaceTop
+	return fmt.Sprintf("%dKB", size>>10)
 }
 
-// physicalPageMask is crash's PHYSICAL_PAGE_MASK: address bits 12..51.
-const physicalPageMask = 0x000ffffffffff000
-
-// writePTE prints crash's x86_64_translate_pte block for a present entry.
-func writePTE(w io.Writer, pte uint64) {
+// writePTE prints crash's block for a present leaf entry: the entry, the
+// physical address it holds and its flags.
+func writePTE(w io.Writer, pte, phys uint64, flags []string) {
 	pteHex := fmt.Sprintf("%x", pte)
-	phys := fmt.Sprintf("%x", pte&physicalPageMask)
+	physHex := fmt.Sprintf("%x", phys)
 	len1 := max(len(pteHex), len("PTE"))
-	len2 := max(len(phys), len("PHYSICAL"))
+	len2 := max(len(physHex), len("PHYSICAL"))
 	fmt.Fprintf(w, "%s  %s  FLAGS\n", centerIn("PTE", len1, false), centerIn("PHYSICAL", len2, false))
-	var flags []string
-	for _, f := range pteFlags {
-		// PSE only in a present entry; PROTNONE (the GLOBAL bit) only
-		// in one that is not.
-		if pte&f.bit != 0 && (f.bit != ptePSE || pte&1 != 0) && (f.name != "PROTNONE" || pte&1 == 0) {
-			flags = append(flags, f.name)
-		}
-	}
-	fmt.Fprintf(w, "%s  %s  (%s)\n", centerIn(pteHex, len1, true), centerIn(phys, len2, true), strings.Join(flags, "|"))
-}
-
-const (
-	ptePSE      = 1 << 7
-	pteProtNone = 1 << 8 // _PAGE_PROTNONE: the GLOBAL bit in a non-present entry
-)
-
-var pteFlags = []struct {
-	bit  uint64
-	name string
-}{
-	{1 << 0, "PRESENT"}, {1 << 1, "RW"}, {1 << 2, "USER"}, {1 << 3, "PWT"}, {1 << 4, "PCD"},
-	{1 << 5, "ACCESSED"}, {1 << 6, "DIRTY"}, {ptePSE, "PSE"}, {pteProtNone, "PROTNONE"}, {1 << 8, "GLOBAL"}, {1 << 63, "NX"},
+	fmt.Fprintf(w, "%s  %s  (%s)\n", centerIn(pteHex, len1, true), centerIn(physHex, len2, true), strings.Join(flags, "|"))
 }
 
 // writePageLine prints crash's struct page line for the page holding
@@ -358,14 +265,17 @@ var pteFlags = []struct {
 // the physical address, mapping, index, reference count and flags with
 // their names. It needs the vmlinux; without one nothing is printed.
 func (s *Session) writePageLine(w io.Writer, l *kernelLayout, paddr uint64) {
-	if l.vals == nil || l.vmemmapBase == 0 || l.pageSize == 0 {
+	if l.vals == nil {
 		return
 	}
-	pfn := paddr >> 12
+	pfn := paddr / l.ks.PageSize()
 	if l.maxPFN != 0 && pfn >= l.maxPFN {
 		return
 	}
-	page := l.vmemmapBase + pfn*l.pageSize
+	page, ok := l.ks.PageStruct(paddr, l.pageSize, l.variable)
+	if !ok {
+		return
+	}
 	pv, err := l.vals.At("struct page", page)
 	if err != nil {
 		return
@@ -389,7 +299,7 @@ func (s *Session) writePageLine(w io.Writer, l *kernelLayout, paddr uint64) {
 		fmt.Fprintln(w, "      PAGE       PHYSICAL      MAPPING       INDEX CNT FLAGS")
 		l.headerPrinted = true
 	}
-	line := fmt.Sprintf("%-16x %8x %16x %8x %2d %x", page, pfn<<12, mapping, index, int32(count), flags)
+	line := fmt.Sprintf("%-16x %8x %16x %8x %2d %x", page, pfn*l.ks.PageSize(), mapping, index, int32(count), flags)
 	if flags != 0 {
 		sep := " "
 		for _, f := range l.flagNames {
@@ -407,7 +317,7 @@ func (s *Session) writePageLine(w io.Writer, l *kernelLayout, paddr uint64) {
 // the task's own page tables, the mapping that holds the address, and the
 // struct page line. An address no mapping holds is "not accessible", as
 // crash checks the mappings before walking.
-func (s *Session) vtopUser(w io.Writer, t *amd64.Translator, l *kernelLayout, tk *tasks.Task, vaddr uint64) error {
+func (s *Session) vtopUser(w io.Writer, l *kernelLayout, tk *tasks.Task, vaddr uint64) error {
 	if l.vals == nil {
 		return fmt.Errorf("%x is a user address: its translation needs the vmlinux (the task's mm and mappings)", vaddr)
 	}
@@ -429,143 +339,68 @@ func (s *Session) vtopUser(w io.Writer, t *amd64.Translator, l *kernelLayout, tk
 		fmt.Fprintf(w, "%-10x  (not accessible)\n\n", vaddr)
 		return nil
 	}
-	walk, err := s.userWalk(t, l, tk.MM, vaddr)
+	mmv, err := l.vals.At("struct mm_struct", tk.MM)
 	if err != nil {
 		return err
 	}
-	if walk.mapped {
-		fmt.Fprintf(w, "%-10x  %-16x\n\n", vaddr, walk.paddr)
+	pgd := member(mmv, "pgd")
+	if pgd == 0 {
+		return fmt.Errorf("mm_struct %x has no page directory", tk.MM)
+	}
+	walk, err := l.ks.VtopUser(pgd, vaddr)
+	if err != nil {
+		return err
+	}
+	if walk.Mapped {
+		fmt.Fprintf(w, "%-10x  %-16x\n\n", vaddr, walk.Phys)
 	} else {
 		fmt.Fprintf(w, "%-10x  (not mapped)\n\n", vaddr)
 	}
-	for _, st := range walk.steps {
+	for _, st := range walk.Steps {
 		fmt.Fprintf(w, "   %s: %x => %x\n", st.Level, st.EntryAddr, st.Entry)
 	}
-	if walk.mapped {
-		leaf := walk.steps[len(walk.steps)-1].Entry
-		base := leaf & physicalPageMask
-		zero := base == l.zeroPage(t) || base == l.hugeZeroPage()
-		switch walk.size {
-		case amd64.PageSize1G:
-			fmt.Fprintf(w, "  PAGE: %x  (1GB)\n\n", base)
-		case amd64.PageSize2M:
-			mark := ""
-			if zero {
-				mark = ", ZERO PAGE"
-			}
-			fmt.Fprintf(w, "  PAGE: %x  (2MB%s)\n\n", base, mark)
+	if walk.Mapped {
+		leaf := walk.Steps[len(walk.Steps)-1].Entry
+		base := l.ks.EntryPhys(leaf)
+		zero := base == l.zeroPage() || base == l.hugeZeroPage()
+		switch big := l.hugeName(walk.Size); {
+		case big != "" && zero && walk.Size < 1<<30:
+			fmt.Fprintf(w, "  PAGE: %x  (%s, ZERO PAGE)\n\n", base, big)
+		case big != "":
+			fmt.Fprintf(w, "  PAGE: %x  (%s)\n\n", base, big)
+		case zero:
+			fmt.Fprintf(w, "  PAGE: %x  (ZERO PAGE)\n\n", base)
 		default:
-			mark := ""
-			if zero {
-				mark = "(ZERO PAGE)"
-			}
-			fmt.Fprintf(w, "  PAGE: %x  %s\n\n", base, mark)
+			fmt.Fprintf(w, "  PAGE: %x  \n\n", base)
 		}
-		writePTE(w, leaf)
-	} else if walk.pte != 0 {
+		writePTE(w, leaf, base, l.ks.EntryFlags(leaf))
+	} else if walk.NotPresent != 0 {
 		// A swap (or migration) entry: crash names the swap device and
 		// offset, which is not done here.
-		return fmt.Errorf("%x: the page-table entry %x is a swap entry, which is not decoded yet", vaddr, walk.pte)
+		return fmt.Errorf("%x: the page-table entry %x is a swap entry, which is not decoded yet", vaddr, walk.NotPresent)
 	}
 	fmt.Fprintln(w)
 	s.writeVMA(w, l.vals, vma)
-	if !walk.mapped {
+	if !walk.Mapped {
 		if file, off, ok := s.vmaFileOffset(l.vals, vma, vaddr); ok {
 			fmt.Fprintf(w, "\nFILE: %s  OFFSET: %x\n", file, off)
 		}
 	}
 	fmt.Fprintln(w)
-	if walk.mapped {
-		s.writePageLine(w, l, walk.paddr)
+	if walk.Mapped {
+		s.writePageLine(w, l, walk.Phys)
 	}
 	return nil
 }
 
-// userTranslation is a walk of a task's page tables for one address.
-type userTranslation struct {
-	steps  []amd64.Step // the entries read, named as crash names them
-	mapped bool
-	paddr  uint64
-	size   uint64
-	pte    uint64 // a PTE found not present (a swap entry when not zero)
-}
-
-// userWalk walks the page tables of the address space mm for vaddr as
-// crash's x86_64_uvtop_level4: the top table is mm->pgd (a direct-map
-// address), each entry is shown without the memory-encryption bit, and a
-// PMD or PTE marked PROTNONE counts as present.
-func (s *Session) userWalk(t *amd64.Translator, l *kernelLayout, mm, vaddr uint64) (*userTranslation, error) {
-	mmv, err := l.vals.At("struct mm_struct", mm)
-	if err != nil {
-		return nil, err
-	}
-	pgdV := member(mmv, "pgd")
-	if pgdV == 0 {
-		return nil, fmt.Errorf("mm_struct %x has no page directory", mm)
-	}
-	table, _, err := t.Translate(pgdV)
-	if err != nil {
-		return nil, fmt.Errorf("mm_struct pgd %x: %w", pgdV, err)
-	}
-	read := func(paddr uint64) (uint64, error) {
-		var b [8]byte
-		if _, err := s.Dump.ReadPhys(b[:], paddr); err != nil {
-			return 0, err
-		}
-		return binary.LittleEndian.Uint64(b[:]), nil
-	}
-	return walkUserTables(read, table, t.Levels(), t.SMEMask(), vaddr)
-}
-
-// walkUserTables is the walk of userWalk from the top table at physical
-// address top, with read giving the 64-bit entry at a physical address.
-func walkUserTables(read func(paddr uint64) (uint64, error), top uint64, levels int, sme, vaddr uint64) (*userTranslation, error) {
-	names := []string{"PGD", "PUD", "PMD", "PTE"}
-	if levels == 5 {
-		names = []string{"PGD", "P4D", "PUD", "PMD", "PTE"}
-	}
-	table := top
-	r := &userTranslation{}
-	for i, name := range names {
-		shift := uint(12 + 9*(len(names)-1-i))
-		at := table&physicalPageMask + 8*((vaddr>>shift)&511)
-		raw, err := read(at)
-		if err != nil {
-			return nil, fmt.Errorf("read error: physical address: %x  type: %q: %w", at, strings.ToLower(name)+" page", err)
-		}
-		ent := raw &^ sme
-		r.steps = append(r.steps, amd64.Step{Level: name, EntryAddr: at, Entry: ent})
-		present := ent&ptePresent != 0
-		if name == "PMD" || name == "PTE" {
-			present = ent&(ptePresent|pteProtNone) != 0
-		}
-		if !present {
-			if name == "PTE" {
-				r.pte = ent
-			}
-			return r, nil
-		}
-		if name == "PTE" || (name == "PUD" || name == "PMD") && ent&ptePSE != 0 {
-			r.size = uint64(1) << shift
-			r.mapped = true
-			r.paddr = ent&physicalPageMask + vaddr&(r.size-1)
-			return r, nil
-		}
-		table = ent & physicalPageMask
-	}
-	return r, nil // not reached: the PTE level ends the loop
-}
-
-const ptePresent = 1 << 0
-
 // zeroPage is the physical address of empty_zero_page (crash's
 // zero_paddr), or 1 (no page address) when it is not known.
-func (l *kernelLayout) zeroPage(t *amd64.Translator) uint64 {
+func (l *kernelLayout) zeroPage() uint64 {
 	v, err := l.vals.Var("empty_zero_page")
 	if err != nil {
 		return 1
 	}
-	p, _, err := t.Translate(v.Addr)
+	p, _, err := l.ks.Translate(v.Addr)
 	if err != nil {
 		return 1
 	}
@@ -581,10 +416,13 @@ func (l *kernelLayout) hugeZeroPage() uint64 {
 			continue
 		}
 		page, err := v.Uint()
-		if err != nil || page == 0 || l.pageSize == 0 || page < l.vmemmapBase {
+		if err != nil || page == 0 {
 			return 1
 		}
-		return (page - l.vmemmapBase) / l.pageSize << 12
+		if p, ok := l.ks.PageStructPhys(page, l.pageSize, l.variable); ok {
+			return p
+		}
+		return 1
 	}
 	return 1
 }

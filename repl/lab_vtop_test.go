@@ -69,6 +69,10 @@ func TestLabVtopWithoutVMLinux(t *testing.T) {
 	}
 }
 
+// labUserSpaceTop is the end of user space of the lab kernels (x86_64,
+// 4-level paging).
+const labUserSpaceTop = 0x0000800000000000
+
 // needsTask reports whether a vtop command translates in a task's address
 // space (-u, -c, or a user address), which needs the vmlinux.
 func needsTask(cmd string) bool {
@@ -79,7 +83,7 @@ func needsTask(cmd string) bool {
 			}
 			continue
 		}
-		if v, err := strconv.ParseUint(strings.TrimPrefix(f, "0x"), 16, 64); err == nil && v < userSpaceTop {
+		if v, err := strconv.ParseUint(strings.TrimPrefix(f, "0x"), 16, 64); err == nil && v < labUserSpaceTop {
 			return true
 		}
 	}
