@@ -3,10 +3,8 @@ package tasks
 import (
 	"debug/dwarf"
 	"encoding/binary"
-	"errors"
-	"fmt"
-	"strings"
 
+	"github.com/vmcoretools/vmcore/internal/fakekernel"
 	"github.com/vmcoretools/vmcore/ktype"
 	"github.com/vmcoretools/vmcore/value"
 )
@@ -94,70 +92,16 @@ func synthTypes() map[string]dwarf.Type {
 	return ts
 }
 
-// synthSource serves the synthetic types and variables.
-type synthSource struct {
-	types map[string]dwarf.Type
-	vars  map[string]*ktype.Variable
-}
+// The synthetic kernel's type source and memory are package fakekernel's;
+// this file lays out the types by hand.
 
-func (s *synthSource) Type(name string) (dwarf.Type, error) {
-	if t, ok := s.types[name]; ok {
-		return t, nil
-	}
-	if base, ok := strings.CutSuffix(name, "*"); ok {
-		t, err := s.Type(strings.TrimSpace(base))
-		if err != nil {
-			return nil, err
-		}
-		return sPtr(t), nil
-	}
-	return nil, fmt.Errorf("no type %q", name)
-}
-
-func (s *synthSource) Variable(name string) (*ktype.Variable, error) {
-	if v, ok := s.vars[name]; ok {
-		return v, nil
-	}
-	return nil, fmt.Errorf("no variable %q", name)
-}
-func (s *synthSource) Lookup(string) (ktype.Symbol, bool)           { return ktype.Symbol{}, false }
-func (s *synthSource) SymbolAt(uint64) (ktype.Symbol, uint64, bool) { return ktype.Symbol{}, 0, false }
-func (s *synthSource) Relocation() uint64                           { return 0 }
-
-var errSynthUnmapped = errors.New("not in the synthetic dump")
-
-// synthMem is memory made of 4 KiB pages; a page never written is
-// unmapped, and a read of it fails naming the address.
-type synthMem map[uint64][]byte
-
-func (m synthMem) ReadAt(p []byte, off int64) (int, error) {
-	a := uint64(off)
-	for i := 0; i < len(p); {
-		pg, ok := m[(a+uint64(i))&^4095]
-		if !ok {
-			return i, fmt.Errorf("%w: %#x", errSynthUnmapped, a+uint64(i))
-		}
-		i += copy(p[i:], pg[(a+uint64(i))&4095:])
-	}
-	return len(p), nil
-}
-
-func (m synthMem) write(addr uint64, b []byte) {
-	for len(b) > 0 {
-		pg, ok := m[addr&^4095]
-		if !ok {
-			pg = make([]byte, 4096)
-			m[addr&^4095] = pg
-		}
-		n := copy(pg[addr&4095:], b)
-		b, addr = b[n:], addr+uint64(n)
-	}
-}
+// errSynthUnmapped is the error of a read of memory never written.
+var errSynthUnmapped = fakekernel.ErrUnmapped
 
 // synthKernel is a synthetic kernel: types, memory and an allocator.
 type synthKernel struct {
-	src   *synthSource
-	mem   synthMem
+	src   *fakekernel.Kernel
+	mem   fakekernel.Memory
 	next  uint64
 	c     *value.Context
 	types map[string]dwarf.Type
@@ -167,7 +111,7 @@ const synthBase = 0xffff888100000000
 
 func newSynthKernel() *synthKernel {
 	ts := synthTypes()
-	k := &synthKernel{src: &synthSource{types: ts, vars: map[string]*ktype.Variable{}}, mem: synthMem{}, next: synthBase, types: ts}
+	k := &synthKernel{src: &fakekernel.Kernel{Types: ts, Vars: map[string]*ktype.Variable{}}, mem: fakekernel.Memory{}, next: synthBase, types: ts}
 	k.c = value.New(k.src, k.mem)
 	return k
 }
@@ -175,7 +119,7 @@ func newSynthKernel() *synthKernel {
 // alloc returns zeroed, mapped memory of size bytes, 64-byte aligned.
 func (k *synthKernel) alloc(size int64) uint64 {
 	a := k.next
-	k.mem.write(a, make([]byte, size))
+	k.mem.Write(a, make([]byte, size))
 	k.next += (uint64(size) + 63) &^ 63
 	return a
 }
@@ -201,19 +145,19 @@ func (k *synthKernel) set(typ string, addr uint64, path string, v uint64) {
 	}
 	b := make([]byte, 8)
 	binary.LittleEndian.PutUint64(b, v)
-	k.mem.write(addr+uint64(m.Offset), b[:m.Type.Size()])
+	k.mem.Write(addr+uint64(m.Offset), b[:m.Type.Size()])
 }
 
 func (k *synthKernel) u64(addr, v uint64) {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], v)
-	k.mem.write(addr, b[:])
+	k.mem.Write(addr, b[:])
 }
 
 // str allocates a NUL-terminated string.
 func (k *synthKernel) str(s string) uint64 {
 	a := k.alloc(int64(len(s) + 1))
-	k.mem.write(a, []byte(s))
+	k.mem.Write(a, []byte(s))
 	return a
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/vmcoretools/vmcore/internal/fakekernel"
 	"github.com/vmcoretools/vmcore/value"
 )
 
@@ -32,7 +33,7 @@ func (m wrapMem) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func fuzzContext(data []byte) *value.Context {
-	return value.New(&synthSource{types: synthTypes()}, wrapMem(data))
+	return value.New(&fakekernel.Kernel{Types: synthTypes()}, wrapMem(data))
 }
 
 // snapshotSynth returns a synthetic kernel's memory from synthBase to its

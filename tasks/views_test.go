@@ -142,7 +142,7 @@ func TestFiles(t *testing.T) {
 	// failure are returned with an error naming the address.
 	fdt := memberAt(t, k, "files_struct", memberAt(t, k, "task_struct", task, "files"), "fdt")
 	k.set("fdtable", fdt, "fd", 0xffffc90000000000-8*3)
-	k.mem.write(0xffffc90000000000-8*3, make([]byte, 8*2)) // fd 0 and 1 readable, the rest not
+	k.mem.Write(0xffffc90000000000-8*3, make([]byte, 8*2)) // fd 0 and 1 readable, the rest not
 	got, err = Files(k.c, &Task{Addr: task})
 	if err == nil || !strings.Contains(err.Error(), "ffffc90000000000") {
 		t.Errorf("Files over a broken fd array: %v, want an error naming 0xffffc90000000000", err)

@@ -3,10 +3,8 @@ package walk_test
 import (
 	"debug/dwarf"
 	"encoding/binary"
-	"errors"
-	"fmt"
-	"strings"
 
+	"github.com/vmcoretools/vmcore/internal/fakekernel"
 	"github.com/vmcoretools/vmcore/ktype"
 	"github.com/vmcoretools/vmcore/value"
 )
@@ -115,76 +113,18 @@ func kernelTypes() map[string]dwarf.Type {
 	return ts
 }
 
-// fakeSource serves the synthetic types and variables.
-type fakeSource struct {
-	types map[string]dwarf.Type
-	vars  map[string]*ktype.Variable
-}
+// The synthetic kernel's types, variables and memory are package
+// fakekernel's (its Kernel as the type source, its Memory); this file lays
+// out the types by hand, at the offsets the tests write.
 
-func (s *fakeSource) Type(name string) (dwarf.Type, error) {
-	if t, ok := s.types[name]; ok {
-		return t, nil
-	}
-	if base, ok := strings.CutSuffix(name, "*"); ok {
-		t, err := s.Type(strings.TrimSpace(base))
-		if err != nil {
-			return nil, err
-		}
-		return ptr(t), nil
-	}
-	return nil, fmt.Errorf("no type %q", name)
-}
-
-func (s *fakeSource) Variable(name string) (*ktype.Variable, error) {
-	if v, ok := s.vars[name]; ok {
-		return v, nil
-	}
-	return nil, fmt.Errorf("no variable %q", name)
-}
-func (s *fakeSource) Lookup(name string) (ktype.Symbol, bool) {
-	if v, ok := s.vars[name]; ok {
-		return ktype.Symbol{Name: name, Addr: v.Addr, Type: ktype.SymObject, PerCPU: v.PerCPU}, true
-	}
-	return ktype.Symbol{}, false
-}
-func (s *fakeSource) SymbolAt(uint64) (ktype.Symbol, uint64, bool) { return ktype.Symbol{}, 0, false }
-func (s *fakeSource) Relocation() uint64                           { return 0 }
-
-var errUnmapped = errors.New("not mapped")
-
-// sparseMem is kernel memory made of 4 KiB pages; a page never written is
-// unmapped.
-type sparseMem map[uint64][]byte
-
-func (m sparseMem) ReadAt(p []byte, off int64) (int, error) {
-	a := uint64(off)
-	for i := 0; i < len(p); {
-		pg, ok := m[(a+uint64(i))&^4095]
-		if !ok {
-			return i, fmt.Errorf("%w: %#x", errUnmapped, a+uint64(i))
-		}
-		i += copy(p[i:], pg[(a+uint64(i))&4095:])
-	}
-	return len(p), nil
-}
-
-func (m sparseMem) write(addr uint64, b []byte) {
-	for len(b) > 0 {
-		pg, ok := m[addr&^4095]
-		if !ok {
-			pg = make([]byte, 4096)
-			m[addr&^4095] = pg
-		}
-		n := copy(pg[addr&4095:], b)
-		b, addr = b[n:], addr+uint64(n)
-	}
-}
+// errUnmapped is the error of a read of memory never written.
+var errUnmapped = fakekernel.ErrUnmapped
 
 // kernel is a synthetic kernel: types, variables and memory, with a bump
 // allocator.
 type kernel struct {
-	src  *fakeSource
-	mem  sparseMem
+	src  *fakekernel.Kernel
+	mem  fakekernel.Memory
 	next uint64
 	c    *value.Context
 }
@@ -192,7 +132,7 @@ type kernel struct {
 const kbase = 0xffff888000000000
 
 func newKernel() *kernel {
-	k := &kernel{src: &fakeSource{types: kernelTypes(), vars: map[string]*ktype.Variable{}}, mem: sparseMem{}, next: kbase}
+	k := &kernel{src: newSource(kernelTypes(), map[string]*ktype.Variable{}), mem: fakekernel.Memory{}, next: kbase}
 	k.c = value.New(k.src, k.mem)
 	return k
 }
@@ -200,7 +140,7 @@ func newKernel() *kernel {
 // alloc returns zeroed, mapped memory of size bytes, aligned to align.
 func (k *kernel) alloc(size, align uint64) uint64 {
 	a := (k.next + align - 1) &^ (align - 1)
-	k.mem.write(a, make([]byte, size))
+	k.mem.Write(a, make([]byte, size))
 	k.next = a + size
 	return a
 }
@@ -208,13 +148,13 @@ func (k *kernel) alloc(size, align uint64) uint64 {
 func (k *kernel) put64(addr, v uint64) {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], v)
-	k.mem.write(addr, b[:])
+	k.mem.Write(addr, b[:])
 }
 
 func (k *kernel) put32(addr uint64, v uint32) {
 	var b [4]byte
 	binary.LittleEndian.PutUint32(b[:], v)
-	k.mem.write(addr, b[:])
+	k.mem.Write(addr, b[:])
 }
 
 func (k *kernel) get64(addr uint64) uint64 {
@@ -230,7 +170,7 @@ func (k *kernel) variable(name, typ string) uint64 {
 		panic(err)
 	}
 	a := k.alloc(uint64(t.Size()), 64)
-	k.src.vars[name] = &ktype.Variable{Name: name, Addr: a, Type: t}
+	k.src.Vars[name] = &ktype.Variable{Name: name, Addr: a, Type: t}
 	return a
 }
 
@@ -298,7 +238,7 @@ func (k *kernel) rbItem(id int64, left, right uint64) uint64 {
 // slot(node, i).
 func (k *kernel) xaNode(shift uint8) uint64 {
 	n := k.alloc(576, 64)
-	k.mem.write(n, []byte{shift})
+	k.mem.Write(n, []byte{shift})
 	return n
 }
 
@@ -328,7 +268,7 @@ func (k *kernel) setRange64(node uint64, pivots, slots []uint64) {
 		k.put64(node+128+8*uint64(i), s)
 	}
 	if len(slots) < 16 {
-		k.mem.write(node+248, []byte{byte(len(slots) - 1)})
+		k.mem.Write(node+248, []byte{byte(len(slots) - 1)})
 	}
 }
 
@@ -340,7 +280,7 @@ func (k *kernel) setArange(node uint64, pivots, slots []uint64) {
 	for i, s := range slots {
 		k.put64(node+80+8*uint64(i), s)
 	}
-	k.mem.write(node+240, []byte{byte(len(slots) - 1)})
+	k.mem.Write(node+240, []byte{byte(len(slots) - 1)})
 }
 
 // cpus sets up n possible CPUs, each with a per-CPU area, the cpumasks,
@@ -360,7 +300,7 @@ func (k *kernel) cpus(possible []int, online []int) {
 		}
 	}
 	offs := k.alloc(8*128, 64)
-	k.src.vars["__per_cpu_offset"] = &ktype.Variable{Name: "__per_cpu_offset", Addr: offs, Type: array(u64, 128)}
+	k.src.Vars["__per_cpu_offset"] = &ktype.Variable{Name: "__per_cpu_offset", Addr: offs, Type: array(u64, 128)}
 	for _, c := range possible {
 		area := k.alloc(4096, 4096)
 		k.put64(offs+8*uint64(c), area-0x1000) // per-CPU variables sit at 0x1000 in the section
@@ -374,12 +314,17 @@ func (k *kernel) perCPUVar(name, typ string, off uint64) {
 	if err != nil {
 		panic(err)
 	}
-	k.src.vars[name] = &ktype.Variable{Name: name, Addr: 0x1000 + off, Type: t, PerCPU: true}
+	k.src.Vars[name] = &ktype.Variable{Name: name, Addr: 0x1000 + off, Type: t, PerCPU: true}
 }
 
 // perCPU returns the address of a per-CPU variable's instance on cpu.
 func (k *kernel) perCPU(name string, cpu int) uint64 {
-	v := k.src.vars[name]
-	offs := k.src.vars["__per_cpu_offset"].Addr
+	v := k.src.Vars[name]
+	offs := k.src.Vars["__per_cpu_offset"].Addr
 	return k.get64(offs+8*uint64(cpu)) + v.Addr
+}
+
+// newSource serves types and variables as a kernel's type source.
+func newSource(types map[string]dwarf.Type, vars map[string]*ktype.Variable) *fakekernel.Kernel {
+	return &fakekernel.Kernel{Types: types, Vars: vars}
 }

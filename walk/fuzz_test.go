@@ -37,7 +37,7 @@ func (m wrapMem) ReadAt(p []byte, off int64) (int, error) {
 
 // fuzzContext is the test kernel's types over data.
 func fuzzContext(data []byte, vars map[string]*ktype.Variable) *value.Context {
-	return value.New(&fakeSource{types: kernelTypes(), vars: vars}, wrapMem(data))
+	return value.New(newSource(kernelTypes(), vars), wrapMem(data))
 }
 
 // snapshot returns the test kernel's memory from kbase to its last

@@ -144,7 +144,7 @@ func TestListLayout(t *testing.T) {
 		{head, "struct item", "nosuch", `no member "nosuch"`},
 		{head, "struct item", "rb", "not a struct list_head"},
 		{head, "struct nosuch", "link", "struct nosuch"},
-		{k.c.Typed(k.src.types["struct item"], its[0], "item"), "struct item", "link", "not a struct list_head"},
+		{k.c.Typed(k.src.Types["struct item"], its[0], "item"), "struct item", "link", "not a struct list_head"},
 	} {
 		_, err := walk.Collect(walk.List(tc.head, tc.typ, tc.member))
 		wantErr(t, err, walk.ErrLayout, 0)

@@ -25,7 +25,7 @@ func TestCPUs(t *testing.T) {
 		}
 	}
 	// Bits past nr_cpu_ids are not CPUs.
-	k.put32(k.src.vars["nr_cpu_ids"].Addr, 3)
+	k.put32(k.src.Vars["nr_cpu_ids"].Addr, 3)
 	if got, err := walk.Collect(walk.OnlineCPUs(k.c)); err != nil || !slices.Equal(got, []int{1}) {
 		t.Errorf("nr_cpu_ids 3: %v, %v", got, err)
 	}
@@ -36,7 +36,7 @@ func TestCPUs(t *testing.T) {
 	// read error naming it.
 	_, err := walk.Collect(walk.ActiveCPUs(k.c))
 	wantErr(t, err, walk.ErrLayout, 0)
-	m := k.src.vars["__cpu_online_mask"]
+	m := k.src.Vars["__cpu_online_mask"]
 	m.Addr = 0xdead000000000000
 	_, err = walk.Collect(walk.OnlineCPUs(k.c))
 	wantErr(t, err, errUnmapped, 0xdead000000000000)

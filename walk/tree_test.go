@@ -183,7 +183,7 @@ func TestXArray(t *testing.T) {
 	} {
 		old := k.get64(tc.at)
 		if tc.at == leaf2 {
-			k.mem.write(leaf2, []byte{byte(tc.val)})
+			k.mem.Write(leaf2, []byte{byte(tc.val)})
 		} else {
 			k.put64(tc.at, tc.val)
 		}
@@ -371,7 +371,7 @@ func TestRadixTree418(t *testing.T) {
 	k.put64(slot(leaf, 9), 0)
 
 	// An idr of 4.16-4.19.
-	k.src.types["struct idr"] = k.src.types["struct idr (4.18)"]
+	k.src.Types["struct idr"] = k.src.Types["struct idr (4.18)"]
 	idr := k.variable("ids", "struct idr")
 	k.put64(idr+8, leaf|1)
 	k.put32(idr+16, 1)
