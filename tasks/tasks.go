@@ -300,22 +300,7 @@ func (r *reader) u64(addr uint64, what string) (uint64, error) {
 	return r.bo.Uint64(b[:]), nil
 }
 
-func (r *reader) uintAt(b []byte, off, size int64) uint64 {
-	if off < 0 || off+size > int64(len(b)) {
-		return 0
-	}
-	switch size {
-	case 1:
-		return uint64(b[off])
-	case 2:
-		return uint64(r.bo.Uint16(b[off:]))
-	case 4:
-		return uint64(r.bo.Uint32(b[off:]))
-	case 8:
-		return r.bo.Uint64(b[off:])
-	}
-	return 0
-}
+func (r *reader) uintAt(b []byte, off, size int64) uint64 { return value.UintAt(b, off, size, r.bo) }
 
 // Load walks the tasks of the kernel behind c.
 func Load(c *value.Context) (*Table, error) {

@@ -38,22 +38,7 @@ func ListReverse(head value.Value, typ, member string, opts ...Option) iter.Seq2
 // a structure that is not one: the caller knows how to tell it.
 func ListFrom(entry value.Value, member string, opts ...Option) iter.Seq2[value.Value, error] {
 	return func(yield func(value.Value, error) bool) {
-		e, err := object(entry, "list_head")
-		if err != nil {
-			yield(value.Value{}, err)
-			return
-		}
-		w := newWalker(e.Context(), "list_head", e.Addr, opts)
-		m, err := w.member(e.Type, member)
-		if err != nil {
-			yield(value.Value{}, err)
-			return
-		}
-		if err := w.isStruct(m.Type, "list_head", member); err != nil {
-			yield(value.Value{}, err)
-			return
-		}
-		linkOff, size, err := w.pointerMember(m.Type, "next")
+		w, e, m, linkOff, size, err := fromEntry(entry, "list_head", member, opts)
 		if err != nil {
 			yield(value.Value{}, err)
 			return
@@ -71,33 +56,53 @@ func ListFrom(entry value.Value, member string, opts ...Option) iter.Seq2[value.
 
 func listWalk(head value.Value, typ, member, dir string, opts []Option) iter.Seq2[value.Value, error] {
 	return func(yield func(value.Value, error) bool) {
-		h, err := object(head, "list_head")
+		w, h, linkOff, size, t, off, err := fromHead(head, "list_head", dir, typ, member, "list_head", opts)
 		if err != nil {
-			yield(value.Value{}, err)
-			return
-		}
-		w := newWalker(h.Context(), "list_head", h.Addr, opts)
-		if err := w.isStruct(h.Type, "list_head", "head"); err != nil {
-			yield(value.Value{}, err)
-			return
-		}
-		linkOff, size, err := w.pointerMember(h.Type, dir)
-		if err != nil {
-			yield(value.Value{}, err)
-			return
-		}
-		t, off, err := w.container(typ, member)
-		if err != nil {
-			yield(value.Value{}, err)
-			return
-		}
-		if err := w.memberIs(t, member, "list_head"); err != nil {
 			yield(value.Value{}, err)
 			return
 		}
 		w.seen[h.Addr] = struct{}{}
 		w.ring(h.Addr, linkOff, size, dir, t, off, typ, member, yield)
 	}
+}
+
+// fromEntry starts a walk from entry, a structure holding a node of
+// nodeType at member: the walker, the entry, the member, and the offset and
+// size of the node's next link.
+func fromEntry(entry value.Value, nodeType, member string, opts []Option) (w *walker, e value.Value, m ktype.Member, linkOff, size int64, err error) {
+	if e, err = object(entry, nodeType); err != nil {
+		return
+	}
+	w = newWalker(e.Context(), nodeType, e.Addr, opts)
+	if m, err = w.member(e.Type, member); err != nil {
+		return
+	}
+	if err = w.isStruct(m.Type, nodeType, member); err != nil {
+		return
+	}
+	linkOff, size, err = w.pointerMember(m.Type, "next")
+	return
+}
+
+// fromHead starts a walk from head, a headType whose link member leads to
+// nodes of nodeType held by typ at member: the walker, the head, the
+// link's offset and size, typ and the node's offset in it.
+func fromHead(head value.Value, headType, link, typ, member, nodeType string, opts []Option) (w *walker, h value.Value, linkOff, size int64, t dwarf.Type, off int64, err error) {
+	if h, err = object(head, headType); err != nil {
+		return
+	}
+	w = newWalker(h.Context(), headType, h.Addr, opts)
+	if err = w.isStruct(h.Type, headType, "head"); err != nil {
+		return
+	}
+	if linkOff, size, err = w.pointerMember(h.Type, link); err != nil {
+		return
+	}
+	if t, off, err = w.container(typ, member); err != nil {
+		return
+	}
+	err = w.memberIs(t, member, nodeType)
+	return
 }
 
 // ring follows the link at linkOff from start until it comes back to
@@ -169,22 +174,7 @@ func LList(head value.Value, typ, member string, opts ...Option) iter.Seq2[value
 // (hlist_for_each_entry_from).
 func HListFrom(entry value.Value, member string, opts ...Option) iter.Seq2[value.Value, error] {
 	return func(yield func(value.Value, error) bool) {
-		e, err := object(entry, "hlist_node")
-		if err != nil {
-			yield(value.Value{}, err)
-			return
-		}
-		w := newWalker(e.Context(), "hlist_node", e.Addr, opts)
-		m, err := w.member(e.Type, member)
-		if err != nil {
-			yield(value.Value{}, err)
-			return
-		}
-		if err := w.isStruct(m.Type, "hlist_node", member); err != nil {
-			yield(value.Value{}, err)
-			return
-		}
-		nextOff, size, err := w.pointerMember(m.Type, "next")
+		w, e, m, nextOff, size, err := fromEntry(entry, "hlist_node", member, opts)
 		if err != nil {
 			yield(value.Value{}, err)
 			return
@@ -197,27 +187,8 @@ func HListFrom(entry value.Value, member string, opts ...Option) iter.Seq2[value
 
 func hlistWalk(head value.Value, typ, member, headType, nodeType string, opts []Option) iter.Seq2[value.Value, error] {
 	return func(yield func(value.Value, error) bool) {
-		h, err := object(head, headType)
+		w, h, firstOff, size, t, off, err := fromHead(head, headType, "first", typ, member, nodeType, opts)
 		if err != nil {
-			yield(value.Value{}, err)
-			return
-		}
-		w := newWalker(h.Context(), headType, h.Addr, opts)
-		if err := w.isStruct(h.Type, headType, "head"); err != nil {
-			yield(value.Value{}, err)
-			return
-		}
-		firstOff, size, err := w.pointerMember(h.Type, "first")
-		if err != nil {
-			yield(value.Value{}, err)
-			return
-		}
-		t, off, err := w.container(typ, member)
-		if err != nil {
-			yield(value.Value{}, err)
-			return
-		}
-		if err := w.memberIs(t, member, nodeType); err != nil {
 			yield(value.Value{}, err)
 			return
 		}

@@ -183,20 +183,7 @@ func (w *walker) read(p []byte, addr uint64, what string) error {
 }
 
 // word decodes a size-byte unsigned integer at off in b (0 if outside).
-func (w *walker) word(b []byte, off, size int64) uint64 {
-	if off < 0 || off+size > int64(len(b)) {
-		return 0
-	}
-	switch size {
-	case 1:
-		return uint64(b[off])
-	case 2:
-		return uint64(w.order.Uint16(b[off:]))
-	case 4:
-		return uint64(w.order.Uint32(b[off:]))
-	}
-	return w.order.Uint64(b[off:])
-}
+func (w *walker) word(b []byte, off, size int64) uint64 { return value.UintAt(b, off, size, w.order) }
 
 // readWord reads one size-byte word at addr.
 func (w *walker) readWord(addr uint64, size int64, what string) (uint64, error) {
