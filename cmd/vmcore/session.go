@@ -376,6 +376,13 @@ func checkBanner(s *repl.Session, stderr io.Writer) {
 	if err != nil {
 		return
 	}
+	if s.Kernel != nil && s.Kernel.Banner() != "" {
+		// The kernel model read it when it paired the two.
+		if s.Kernel.Banner() != want {
+			fmt.Fprintf(stderr, "WARNING: kernel version inconsistency between vmlinux and dumpfile\n")
+		}
+		return
+	}
 	addr, ok := s.Symbols.LookupSymbol("linux_banner")
 	if !ok {
 		return
