@@ -2,30 +2,19 @@ package repl
 
 import (
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/vmcoretools/vmcore/printk"
 )
 
-// kernelLog is the kernel log, read once per session.
-type kernelLog struct {
-	once     sync.Once
-	records  []printk.Record
-	warnings []printk.Warning
-	err      error
-}
-
-// KernelLog returns the kernel log records, read on first use through the
-// layout VMCOREINFO describes.
+// KernelLog returns the kernel log records, read once per dump through the
+// layout VMCOREINFO describes (vmcore.Dump.KernelLog).
 func (s *Session) KernelLog() ([]printk.Record, []printk.Warning, error) {
-	s.klog.once.Do(func() {
-		s.klog.records, s.klog.warnings, s.klog.err = s.Dump.KernelLog()
-		if s.klog.err != nil {
-			s.klog.err = fmt.Errorf("kernel log: %w", s.klog.err)
-		}
-	})
-	return s.klog.records, s.klog.warnings, s.klog.err
+	recs, warns, err := s.Dump.KernelLog()
+	if err != nil {
+		return nil, nil, fmt.Errorf("kernel log: %w", err)
+	}
+	return recs, warns, nil
 }
 
 // bootTime is when the crashed kernel booted, for log -T: as crash, the

@@ -47,7 +47,6 @@ type Session struct {
 	// memory. Commands get typed views from it and only format them.
 	Kernel *vmcore.Kernel
 
-	klog kernelLog
 	// printCount numbers p's results ($1, $2, ...) as gdb does.
 	printCount int
 

@@ -56,7 +56,8 @@ func (d *Dump) DeriveVMCOREINFO(syms *dwarfsym.File) error {
 			return fmt.Errorf("vmcore: derived VMCOREINFO does not parse: %w", err)
 		}
 		d.info, d.infoErr = info, nil
-		d.virt = virt{} // a translator made before (and failed) is made again
+		d.virt = virt{}      // a translator made before (and failed) is made again
+		d.klog = kernelLog{} // and the log read through it
 		d.derivedInfo = true
 		d.warnings = append(d.warnings, fmt.Sprintf("VMCOREINFO derived from the vmlinux and CPU %d's registers (the dump has none)", c.Index))
 		return nil

@@ -56,6 +56,7 @@ type Dump struct {
 	warnings []string
 	paths    []string
 	virt     virt
+	klog     kernelLog // KernelLog, read once
 
 	derivedInfo bool // info came from DeriveVMCOREINFO
 	logVars     logVars

@@ -52,8 +52,22 @@ func (d *Dump) ReadVirt(p []byte, addr uint64) (int, error) {
 // KernelLog reads the kernel log (printk records) from the dump's memory,
 // using VMCOREINFO alone: no vmlinux is needed. Records on pages the dump
 // lacks come back with Missing set; damage to the ring ends the walk with a
-// warning rather than an error.
+// warning rather than an error. The log is read once per Dump; the records
+// returned are shared, not to be modified.
 func (d *Dump) KernelLog() ([]printk.Record, []printk.Warning, error) {
+	d.klog.once.Do(func() { d.klog.recs, d.klog.warns, d.klog.err = d.readKernelLog() })
+	return d.klog.recs, d.klog.warns, d.klog.err
+}
+
+// kernelLog is the log of a Dump, read once.
+type kernelLog struct {
+	once  sync.Once
+	recs  []printk.Record
+	warns []printk.Warning
+	err   error
+}
+
+func (d *Dump) readKernelLog() ([]printk.Record, []printk.Warning, error) {
 	info, err := d.VMCOREINFO()
 	if errors.Is(err, ErrNoVMCOREINFO) {
 		hint := "for a QEMU dump, start the guest with -device vmcoreinfo before dump-guest-memory, or take the dump with kdump"
