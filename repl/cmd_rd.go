@@ -10,6 +10,7 @@ import (
 
 	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/physmem"
+	"github.com/vmcoretools/vmcore/tasks"
 )
 
 func init() {
@@ -60,7 +61,7 @@ type rdOptions struct {
 	netOrder bool
 	reverse  bool
 	space    addrSpace
-	user     *userMemory // -u: the current task's address space
+	user     *tasks.UserMemory // -u: the current task's address space
 }
 
 // asciiUnlimited is rd -a's count without a count argument: up to the first
@@ -387,7 +388,7 @@ func (r *pageReader) read(p []byte, addr uint64) error {
 // reader reads the address space rd was asked for.
 func (o rdOptions) reader(s *Session) func(p []byte, addr uint64) error {
 	if o.user != nil {
-		return o.user.read
+		return o.user.ReadAt
 	}
 	return func(p []byte, addr uint64) error { return s.read(o.space, p, addr) }
 }
@@ -414,17 +415,9 @@ func (o rdOptions) readError(addr uint64, what string, err error) error {
 	return fmt.Errorf("read error: user virtual address: %x  type: %q (%v)", addr, what, err)
 }
 
-// userMemory is a task's user address space: its page tables, walked for
-// each page read.
-type userMemory struct {
-	s   *Session
-	ks  arch.KernelSpace
-	pgd uint64 // mm->pgd, a kernel virtual address
-}
-
 // userMemory is the address space of the current context's task (set;
 // the panic task at start), as crash's rd -u reads.
-func (s *Session) userMemory() (*userMemory, error) {
+func (s *Session) userMemory() (*tasks.UserMemory, error) {
 	if s.Debug == nil {
 		return nil, fmt.Errorf("user addresses need the vmlinux")
 	}
@@ -435,38 +428,13 @@ func (s *Session) userMemory() (*userMemory, error) {
 	if t.MM == 0 {
 		return nil, fmt.Errorf("the current task (pid %d, %s) has no user address space", t.PID, t.Comm)
 	}
-	off, err := s.Debug.Offset("struct mm_struct", "pgd")
+	vals, err := s.Values()
 	if err != nil {
-		if off, err = s.Debug.Offset("mm_struct", "pgd"); err != nil {
-			return nil, err
-		}
-	}
-	var b [8]byte
-	if _, err := s.ReadVirt(b[:], t.MM+uint64(off)); err != nil {
-		return nil, readError(kernelVirtual, t.MM+uint64(off), "mm_struct pgd", err)
+		return nil, err
 	}
 	ks, err := s.Translator()
 	if err != nil {
 		return nil, err
 	}
-	pgd := binary.LittleEndian.Uint64(b[:])
-	if _, _, err := ks.Translate(pgd); err != nil {
-		return nil, fmt.Errorf("the task's page table: %w", err)
-	}
-	return &userMemory{s: s, ks: ks, pgd: pgd}, nil
-}
-
-func (u *userMemory) read(p []byte, addr uint64) error {
-	for len(p) > 0 {
-		paddr, _, err := u.ks.UserWalk(u.pgd, addr)
-		if err != nil {
-			return err
-		}
-		n := min(len(p), int(rdPage-addr%rdPage))
-		if _, err := u.s.Dump.ReadPhys(p[:n], paddr); err != nil {
-			return err
-		}
-		p, addr = p[n:], addr+uint64(n)
-	}
-	return nil
+	return tasks.NewUserMemory(vals, ks, t.MM)
 }

@@ -392,7 +392,12 @@ func (st *psRun) showArgs(t *tasks.Task) {
 		fmt.Fprintf(st.c.Err, "ps: %v\n\n", err)
 		return
 	}
-	cl, err := tasks.CommandLine(v, t)
+	ks, err := st.c.Session.Translator()
+	if err != nil {
+		fmt.Fprintf(st.c.Err, "ps: %v\n\n", err)
+		return
+	}
+	cl, err := tasks.CommandLine(v, ks, t)
 	switch {
 	case errors.Is(err, tasks.ErrNoMM):
 		fmt.Fprintf(st.c.Err, "ps: no user stack\n\n")

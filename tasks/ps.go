@@ -322,8 +322,8 @@ func (cl *Cmdline) MarshalJSON() ([]byte, error) {
 // A kernel thread gives ErrNoMM. When the dump lacks a page, the areas
 // read before it are returned with Fault set, and the error is the
 // *UserFault; when not even the arguments can be read, Cmdline is nil.
-func CommandLine(c *value.Context, t *Task) (*Cmdline, error) {
-	args, env, err := Args(c, t)
+func CommandLine(c *value.Context, sp UserSpaces, t *Task) (*Cmdline, error) {
+	args, env, err := Args(c, sp, t)
 	var uf *UserFault
 	if err != nil && (!errors.As(err, &uf) || args == nil) {
 		return nil, err

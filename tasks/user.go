@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/value"
 )
 
@@ -32,108 +33,79 @@ func (e *UserFault) Unwrap() error { return e.Err }
 // huge buffer.
 const maxArgBytes = 8 << 20
 
-// x86-64 page-table entry bits.
-const (
-	ptePresent  = 1 << 0
-	ptePSE      = 1 << 7
-	pteAddrMask = 0x000ffffffffff000
-	pageSize    = 4096
-)
+// UserSpaces is what reading a process's memory needs of the machine: the
+// walk of its page tables and the kernel's direct map of physical memory
+// (arch.KernelSpace has it).
+type UserSpaces interface {
+	// UserAddr reports an address below the top of user space.
+	UserAddr(vaddr uint64) bool
+	// UserWalk walks a process's page tables (root: mm->pgd) for vaddr.
+	UserWalk(root, vaddr uint64) (paddr, size uint64, err error)
+	// PhysToDirect is the direct-map address of a physical one.
+	PhysToDirect(paddr uint64) (uint64, bool)
+	// PageSize is the base page size.
+	PageSize() uint64
+}
 
 // UserMemory reads a process's user address space through its own page
 // tables (mm->pgd), as crash's uvtop does: the dump is not in that
 // process's context, so each user page is found by walking its tables,
 // and read through the kernel's direct map of physical memory.
 type UserMemory struct {
-	c          *value.Context
-	bo         binary.ByteOrder
-	pgd        uint64 // kernel virtual address of the top table
-	pageOffset uint64 // page_offset_base: the direct map
-	levels     int
-	smeMask    uint64
+	c   *value.Context
+	sp  UserSpaces
+	pgd uint64 // kernel virtual address of the top table
 }
 
 // NewUserMemory prepares reads of the address space of mm (a struct
-// mm_struct address).
-func NewUserMemory(c *value.Context, mm uint64) (*UserMemory, error) {
+// mm_struct address) on the machine sp.
+func NewUserMemory(c *value.Context, sp UserSpaces, mm uint64) (*UserMemory, error) {
 	if mm == 0 {
 		return nil, ErrNoMM
 	}
-	off, _, err := offsetOf(c.Types, "struct mm_struct", "pgd")
+	mv, err := c.At("struct mm_struct", mm)
 	if err != nil {
 		return nil, err
 	}
-	u := newUserMemory(c, 0, 0xffff888000000000, 4, 0)
-	if u.pgd, err = u.u64(mm+uint64(off), "mm_struct.pgd"); err != nil {
+	pgd, err := mv.Member("pgd")
+	if err != nil {
 		return nil, err
 	}
-	if v, err := c.Var("page_offset_base"); err == nil {
-		if b, err := v.Uint(); err == nil && b != 0 {
-			u.pageOffset = b
-		}
+	u := &UserMemory{c: c, sp: sp}
+	if u.pgd, err = pgd.Uint(); err != nil {
+		return nil, err
 	}
-	if v, err := c.Var("__pgtable_l5_enabled"); err == nil {
-		if on, err := v.Uint(); err == nil && on != 0 {
-			u.levels = 5
-		}
-	}
-	if v, err := c.Var("sme_me_mask"); err == nil {
-		u.smeMask, _ = v.Uint()
+	if u.pgd == 0 {
+		return nil, fmt.Errorf("mm_struct %#x has no page table (pgd is NULL)", mm)
 	}
 	return u, nil
 }
 
-// newUserMemory walks the tables whose top is at kernel virtual address
-// pgd, reading physical memory through the direct map at pageOffset.
-func newUserMemory(c *value.Context, pgd, pageOffset uint64, levels int, sme uint64) *UserMemory {
-	u := &UserMemory{c: c, bo: binary.LittleEndian, pgd: pgd, pageOffset: pageOffset, levels: levels, smeMask: sme}
-	if c.ByteOrder != nil {
-		u.bo = c.ByteOrder
-	}
-	return u
-}
-
-func (u *UserMemory) u64(addr uint64, what string) (uint64, error) {
-	var b [8]byte
-	if err := u.c.Read(b[:], addr, what); err != nil {
-		return 0, err
-	}
-	return u.bo.Uint64(b[:]), nil
-}
+// PGD is the kernel virtual address of the process's top page table.
+func (u *UserMemory) PGD() uint64 { return u.pgd }
 
 // Translate returns the physical address of user virtual address v.
 func (u *UserMemory) Translate(v uint64) (uint64, error) {
-	if v>>47 != 0 && u.levels == 4 || v>>56 != 0 {
-		return 0, fmt.Errorf("%#x is not a user address", v)
+	if !u.sp.UserAddr(v) {
+		return 0, fmt.Errorf("%#x is not a user address: %w", v, arch.ErrInvalidAddress)
 	}
-	table := u.pgd // the top table is read by its kernel virtual address
-	for lvl := 5 - u.levels; lvl < 5; lvl++ {
-		shift := uint(12 + 9*(4-lvl))
-		ent, err := u.u64(table+8*((v>>shift)&511), "user page table")
-		if err != nil {
-			return 0, err
-		}
-		if ent&ptePresent == 0 {
-			return 0, fmt.Errorf("%#x is not mapped", v)
-		}
-		next := ent &^ u.smeMask & pteAddrMask
-		if lvl == 4 || (lvl == 2 || lvl == 3) && ent&ptePSE != 0 {
-			size := uint64(1) << shift
-			return next&^(size-1) | v&(size-1), nil
-		}
-		table = u.pageOffset + next
-	}
-	return 0, errors.New("page walk did not end") // not reached
+	pa, _, err := u.sp.UserWalk(u.pgd, v)
+	return pa, err
 }
 
 // ReadAt fills p from user address v, a page at a time; the error is a
 // *UserFault naming the start of the piece that could not be read.
 func (u *UserMemory) ReadAt(p []byte, v uint64) error {
+	ps := u.sp.PageSize()
 	for len(p) > 0 {
-		n := min(uint64(len(p)), pageSize-v%pageSize)
+		n := min(uint64(len(p)), ps-v%ps)
 		pa, err := u.Translate(v)
 		if err == nil {
-			err = u.c.Read(p[:n], u.pageOffset+pa, "user memory")
+			if d, ok := u.sp.PhysToDirect(pa); ok {
+				err = u.c.Read(p[:n], d, "user memory")
+			} else {
+				err = fmt.Errorf("physical address %#x is outside the direct map: %w", pa, arch.ErrNotMapped)
+			}
 		}
 		if err != nil {
 			return &UserFault{Addr: v, Err: err}
@@ -147,23 +119,25 @@ func (u *UserMemory) ReadAt(p []byte, v uint64) error {
 // (mm->arg_start..arg_end and env_start..env_end: NUL-separated strings),
 // read from its user memory. A kernel thread gives ErrNoMM; an area the
 // dump lacks gives a *UserFault (args may then be set and env not).
-func Args(c *value.Context, t *Task) (args, env []byte, err error) {
+func Args(c *value.Context, sp UserSpaces, t *Task) (args, env []byte, err error) {
 	if t.MM == 0 {
 		return nil, nil, ErrNoMM
 	}
-	var offs [4]int64
-	for i, m := range []string{"arg_start", "arg_end", "env_start", "env_end"} {
-		if offs[i], _, err = offsetOf(c.Types, "struct mm_struct", m); err != nil {
-			return nil, nil, err
-		}
+	u, err := NewUserMemory(c, sp, t.MM)
+	if err != nil {
+		return nil, nil, err
 	}
-	u, err := NewUserMemory(c, t.MM)
+	mv, err := c.At("struct mm_struct", t.MM)
 	if err != nil {
 		return nil, nil, err
 	}
 	var v [4]uint64
-	for i, off := range offs {
-		if v[i], err = u.u64(t.MM+uint64(off), "mm_struct"); err != nil {
+	for i, m := range []string{"arg_start", "arg_end", "env_start", "env_end"} {
+		f, err := mv.Member(m)
+		if err == nil {
+			v[i], err = f.Uint()
+		}
+		if err != nil {
 			return nil, nil, err
 		}
 	}

@@ -271,6 +271,10 @@ func TestLabViewsHold(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := k.Values
+			ks, err := k.Dump.Translator()
+			if err != nil {
+				t.Fatal(err)
+			}
 			var users, args int
 			for _, task := range tb.Tasks {
 				fs, err := Files(c, task)
@@ -307,7 +311,7 @@ func TestLabViewsHold(t *testing.T) {
 					if lims, err := ResourceLimits(c, task); err != nil || len(lims) < 16 || lims[7].Resource != "NOFILE" {
 						t.Errorf("pid %d: ResourceLimits = %v, %v", task.PID, lims, err)
 					}
-					if cl, err := CommandLine(c, task); err != nil {
+					if cl, err := CommandLine(c, ks, task); err != nil {
 						t.Errorf("pid %d: CommandLine on a dump with user pages: %v", task.PID, err)
 					} else if !strings.Contains(strings.Join(cl.Args, " "), task.Comm) {
 						t.Errorf("pid %d (%s): args %q", task.PID, task.Comm, cl.Args)

@@ -316,7 +316,7 @@ func TestAddressSpace(t *testing.T) {
 }
 
 func TestCommandLine(t *testing.T) {
-	m, pgd := userSpace()
+	m, sp, pgd := userSpace()
 	k := newSynthKernel()
 	for a, pg := range m {
 		k.mem[a] = pg
@@ -329,7 +329,7 @@ func TestCommandLine(t *testing.T) {
 	k.set("mm_struct", mm, "arg_end", 0x7ffd00000ffb)
 	k.set("mm_struct", mm, "env_start", 0x7ffd00000ffb)
 	k.set("mm_struct", mm, "env_end", 0x7ffd00001010)
-	cl, err := CommandLine(k.c, &Task{Addr: 0x1000, MM: mm})
+	cl, err := CommandLine(k.c, sp, &Task{Addr: 0x1000, MM: mm})
 	var uf *UserFault
 	if !errors.As(err, &uf) || uf.Addr != 0x7ffd00001000 {
 		t.Fatalf("CommandLine: %v, want a fault at 0x7ffd00001000", err)
@@ -341,16 +341,16 @@ func TestCommandLine(t *testing.T) {
 		t.Errorf("JSON = %s", b)
 	}
 	k.set("mm_struct", mm, "env_end", 0x7ffd00000ffc)
-	if cl, err = CommandLine(k.c, &Task{Addr: 0x1000, MM: mm}); err != nil || cl.Fault != nil || len(cl.Env) != 0 || string(cl.RawEnv) != "\x00" {
+	if cl, err = CommandLine(k.c, sp, &Task{Addr: 0x1000, MM: mm}); err != nil || cl.Fault != nil || len(cl.Env) != 0 || string(cl.RawEnv) != "\x00" {
 		t.Errorf("CommandLine = %+v, %v", cl, err)
 	}
-	if _, err := CommandLine(k.c, &Task{Addr: 0x1000}); !errors.Is(err, ErrNoMM) {
+	if _, err := CommandLine(k.c, sp, &Task{Addr: 0x1000}); !errors.Is(err, ErrNoMM) {
 		t.Errorf("a kernel thread's command line: %v", err)
 	}
 	// Not even the arguments: no Cmdline.
 	k.set("mm_struct", mm, "arg_start", 0x7ffd00001000)
 	k.set("mm_struct", mm, "arg_end", 0x7ffd00001008)
-	if cl, err := CommandLine(k.c, &Task{Addr: 0x1000, MM: mm}); cl != nil || !errors.As(err, &uf) {
+	if cl, err := CommandLine(k.c, sp, &Task{Addr: 0x1000, MM: mm}); cl != nil || !errors.As(err, &uf) {
 		t.Errorf("unreadable arguments: %+v, %v", cl, err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vmcoretools/vmcore/arch"
 	_ "github.com/vmcoretools/vmcore/arch/all" // every architecture's CPU
+	"github.com/vmcoretools/vmcore/kmem"
 	"github.com/vmcoretools/vmcore/ktype"
 	"github.com/vmcoretools/vmcore/tasks"
 )
@@ -24,6 +25,9 @@ type model struct {
 	tracerOnce sync.Once
 	tracer     *tasks.Tracer
 	tracerErr  error
+
+	memOnce sync.Once
+	mem     *kmem.Memory
 }
 
 // Tasks is the dump's task table, read once.

@@ -120,3 +120,61 @@ func readLines(t *testing.T, path string) []string {
 	}
 	return strings.Split(string(b), "\n")
 }
+
+// TestLabExampleVtop runs ExampleKernel_Vtop on both kernels' dumps and
+// checks it against crash 8.0.6's "vtop -k" of linux_banner on the same
+// dump: the physical address, every entry below the top one, and the
+// struct page's flags.
+func TestLabExampleVtop(t *testing.T) {
+	l := lab.Open(t)
+	for _, name := range []string{"k61-elf", "k612-elf"} {
+		d := l.Dump(name)
+		if d == nil {
+			t.Errorf("the lab has no %s", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			exampleDump, exampleVmlinux = d.Files[0], d.Vmlinux
+			var ref []string
+			for _, line := range readLines(t, d.RefFile("crash-8.0.6-groups", "vtop/vtop-banner.txt")) {
+				if strings.TrimSpace(line) != "" {
+					ref = append(ref, line)
+				}
+			}
+			got := strings.Split(strings.TrimSuffix(captureStdout(t, ExampleKernel_Vtop), "\n"), "\n")
+			if len(ref) < 9 || len(got) < 4 {
+				t.Fatalf("crash printed %d lines, the example %d", len(ref), len(got))
+			}
+			// crash: "ffffffffa87532e0  385532e0"; the example: "... -> ...".
+			if len(strings.Fields(ref[len(ref)-1])) < 2 {
+				t.Fatalf("crash's last line %q is no page line", ref[len(ref)-1])
+			}
+			if f := strings.Fields(ref[1]); len(f) != 2 || got[0] != f[0]+" -> "+f[1] {
+				t.Errorf("translation %q, crash %q", got[0], ref[1])
+			}
+			// crash prints the top entry as "PAGE DIRECTORY", the others as
+			// the example does, indented.
+			crashSteps := map[string]bool{}
+			for _, line := range ref {
+				if strings.Contains(line, " => ") {
+					crashSteps[strings.TrimSpace(line)] = true
+				}
+			}
+			steps := got[2 : len(got)-1]
+			if len(steps) != len(crashSteps) {
+				t.Errorf("%d steps below the top, crash printed %d", len(steps), len(crashSteps))
+			}
+			for _, s := range steps {
+				if !crashSteps[s] {
+					t.Errorf("step %q not in crash's walk %v", s, crashSteps)
+				}
+			}
+			// The page line: crash ends it with the flags' names.
+			page := strings.Fields(ref[len(ref)-1])
+			want := fmt.Sprintf("page %s: %s", page[0], page[len(page)-1])
+			if got[len(got)-1] != want {
+				t.Errorf("page line %q, want %q (crash: %q)", got[len(got)-1], want, ref[len(ref)-1])
+			}
+		})
+	}
+}

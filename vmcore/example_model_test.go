@@ -3,6 +3,7 @@ package vmcore_test
 import (
 	"fmt"
 	"log"
+	"strings"
 
 	"github.com/vmcoretools/vmcore/vmcore"
 	"github.com/vmcoretools/vmcore/walk"
@@ -80,5 +81,30 @@ func ExampleKernel_walk() {
 		}
 		nr, _ := running.Uint()
 		fmt.Printf("CPU %d: %d running\n", rq.CPU, nr)
+	}
+}
+
+// Translate a kernel address as crash's vtop does: the page-table entries
+// read, the physical address, and the struct page with its flags.
+func ExampleKernel_Vtop() {
+	k, err := vmcore.Load(exampleVmlinux, exampleDump)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer k.Close()
+	banner, err := k.Var("linux_banner")
+	if err != nil {
+		log.Fatal(err)
+	}
+	tr, err := k.Vtop(banner.Addr, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%x -> %x\n", tr.Address, tr.Walk.Phys)
+	for _, s := range tr.Walk.Steps {
+		fmt.Printf("%s: %x => %x\n", s.Level, s.EntryAddr, s.Entry)
+	}
+	if tr.Page != nil {
+		fmt.Printf("page %x: %s\n", tr.Page.Addr, strings.Join(tr.Page.FlagNames, ","))
 	}
 }

@@ -1,6 +1,9 @@
 package vmcore
 
 import (
+	"fmt"
+
+	"github.com/vmcoretools/vmcore/kmem"
 	"github.com/vmcoretools/vmcore/module"
 	"github.com/vmcoretools/vmcore/printk"
 	"github.com/vmcoretools/vmcore/sched"
@@ -104,4 +107,34 @@ func (k *Kernel) AddressSpace(t *tasks.Task) (*tasks.AddressSpace, error) {
 		return nil, err
 	}
 	return tb.AddressSpace(k.Values, t)
+}
+
+// Memory is the kernel's memory view: the translation of an address as
+// crash's vtop shows it, and struct pages (package kmem).
+func (k *Kernel) Memory() *kmem.Memory {
+	k.model.memOnce.Do(func() { k.model.mem = kmem.New(k.Virt, k.Values) })
+	return k.model.mem
+}
+
+// Vtop translates vaddr as crash's vtop does: an address below the top of
+// user space in the address space of task t (nil: the panic task, crash's
+// context at start), any other by the kernel's page tables. A kernel
+// address translated with a task gives the kernel's translation, as
+// crash's vtop -c does: every process maps the kernel alike.
+func (k *Kernel) Vtop(vaddr uint64, t *tasks.Task) (*kmem.Translation, error) {
+	m := k.Memory()
+	if !k.Virt.UserAddr(vaddr) {
+		return m.VtopKernel(vaddr), nil
+	}
+	if t == nil {
+		pt, err := k.PanicTask()
+		if err != nil {
+			return nil, err
+		}
+		if pt == nil {
+			return nil, fmt.Errorf("vmcore: %#x is a user address, and no task was given and the dump has no panic task", vaddr)
+		}
+		t = pt
+	}
+	return m.VtopUser(t, vaddr)
 }
