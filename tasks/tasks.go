@@ -220,11 +220,16 @@ func newLayout(s ktype.Source) (*layout, error) {
 	must(&l.comm, ts, "comm")
 	must(&l.mm, ts, "mm")
 	must(&l.stack, ts, "stack")
-	must(&l.threadSP, ts, "thread.sp")
 	must(&l.rqCurr, "struct rq", "curr")
 	must(&l.rqIdle, "struct rq", "idle")
 	must(&l.mmTotalVM, "struct mm_struct", "total_vm")
 	if err != nil {
+		return nil, err
+	}
+	// The saved stack pointer of a switched-out task, where the machine's
+	// thread_struct keeps it: x86's thread.sp, arm64's
+	// thread.cpu_context.sp.
+	if l.threadSP, _, err = firstOffset(s, ts, "thread.sp", "thread.cpu_context.sp"); err != nil {
 		return nil, err
 	}
 	if l.state, l.stateSize, err = firstOffset(s, ts, "__state", "state"); err != nil {

@@ -110,8 +110,10 @@ func NewKernel(d *Dump, syms *dwarfsym.File, opt KernelOptions) (*Kernel, error)
 		}
 	}
 	info := d.Info()
-	if a := d.Arch(); a != "" && a != "x86_64" {
-		return nil, fmt.Errorf("vmcore: kernel views support x86_64 dumps only; this dump is %s", a)
+	if a := d.Arch(); a != "" {
+		if _, err := arch.ForMachine(a); err != nil {
+			return nil, fmt.Errorf("vmcore: kernel views of a %s dump: %w", a, err)
+		}
 	}
 	k := &Kernel{Dump: d, Syms: syms}
 	m := &MismatchError{Vmlinux: syms.Path(), DumpFile: strings.Join(d.Paths(), ", "), DumpRelease: d.Release()}
