@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -17,8 +18,9 @@ import (
 
 // maxSectionSize bounds any one section read into memory (compressed
 // sections, or every section when the file cannot be mapped). The largest
-// kernel section, .debug_info, is a few hundred MiB.
-const maxSectionSize = 1 << 31
+// kernel section, .debug_info, is a few hundred MiB. On 32-bit machines
+// a slice holds at most MaxInt bytes.
+const maxSectionSize uint64 = min(1<<31, math.MaxInt)
 
 // ErrClosed is returned by every method of a File after Close.
 var ErrClosed = errors.New("dwarfsym: file is closed")
