@@ -97,8 +97,11 @@ func Open(paths ...string) (*Dump, error) {
 	switch {
 	case len(paths) == 1 && kinds[0] == "elf":
 		f, err := elfcore.Open(paths[0])
+		if errors.Is(err, elfcore.ErrNotCore) {
+			return nil, notADump(paths[0], err)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", paths[0], err)
+			return nil, err // elfcore.Open names the file
 		}
 		d.elf, d.phys, d.format = f, f, FormatELF
 	case allEqual(kinds, "kdump"):
@@ -422,4 +425,27 @@ func (d *Dump) Incomplete() bool {
 		return d.kdump.Incomplete()
 	}
 	return d.elf != nil && d.elf.Incomplete()
+}
+
+// notADump says what an ELF file that is no core dump is: a kernel image
+// (which goes with its dump, not instead of it) or another program.
+func notADump(path string, err error) error {
+	f, ferr := elf.Open(path)
+	if ferr != nil {
+		return fmt.Errorf("vmcore: %s is not a crash dump: %w", path, err)
+	}
+	defer f.Close()
+	kind := "an ELF " + strings.TrimPrefix(f.Type.String(), "ET_") + " file"
+	for _, name := range []string{".BTF", "__ksymtab", ".orc_unwind"} {
+		if f.Section(name) != nil && f.Type == elf.ET_EXEC {
+			return fmt.Errorf("vmcore: %s is a kernel image (vmlinux), not a crash dump; give it with its dump: vmcore VMLINUX DUMP", path)
+		}
+	}
+	switch f.Type {
+	case elf.ET_EXEC, elf.ET_DYN:
+		kind = "a program or library (ELF " + strings.TrimPrefix(f.Type.String(), "ET_") + ")"
+	case elf.ET_REL:
+		kind = "an object file or kernel module (ELF REL)"
+	}
+	return fmt.Errorf("vmcore: %s is %s, not a crash dump (an ELF core or a makedumpfile file)", path, kind)
 }

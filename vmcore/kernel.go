@@ -35,6 +35,7 @@ type Kernel struct {
 	warnings []string
 	ownSyms  bool
 	ownDump  bool
+	mismatch *MismatchError // the checks that failed, when forced
 
 	model model // the task table and the stack tracer (backtrace.go)
 }
@@ -43,23 +44,34 @@ type Kernel struct {
 var ErrMismatch = errors.New("vmcore: vmlinux and dump do not match")
 
 // MismatchError refuses a vmlinux that is not the crashed kernel's. It
-// names what the dump ran and what the vmlinux is, and every check that
-// failed.
+// names what the dump ran and what the vmlinux is, every check that
+// failed, and the ways out.
 type MismatchError struct {
 	Vmlinux, DumpFile           string
 	VmlinuxRelease, DumpRelease string
+	VmlinuxBuildID, DumpBuildID string
 	Reasons                     []string
 }
 
 func (e *MismatchError) Error() string {
-	rel := func(s string) string {
-		if s == "" {
-			return "an unknown release"
+	kernel := func(rel string) string {
+		if rel == "" {
+			rel = "an unknown release"
 		}
-		return s
+		return rel
 	}
-	return fmt.Sprintf("vmcore: %s and %s do not match: the dump ran %s, the vmlinux is %s (%s); pass the matching vmlinux, or force loading this one",
-		orName(e.Vmlinux, "the vmlinux"), orName(e.DumpFile, "the dump"), rel(e.DumpRelease), rel(e.VmlinuxRelease), strings.Join(e.Reasons, "; "))
+	msg := fmt.Sprintf("vmcore: %s and %s do not match: the dump ran %s, the vmlinux is %s: %s",
+		orName(e.Vmlinux, "the vmlinux"), orName(e.DumpFile, "the dump"),
+		kernel(e.DumpRelease), kernel(e.VmlinuxRelease), strings.Join(e.Reasons, "; "))
+	var ways []string
+	if e.DumpRelease != "" {
+		ways = append(ways, "the debuginfo vmlinux of "+e.DumpRelease+" (Debian and Ubuntu: the package linux-image-"+e.DumpRelease+"-dbg)")
+	}
+	if e.DumpBuildID != "" {
+		ways = append(ways, "its build ID's (debuginfod-find debuginfo "+e.DumpBuildID+")")
+	}
+	ways = append(ways, "no vmlinux at all (the kernel log, memory reads, vtop and sys need none)")
+	return msg + "; use " + strings.Join(ways, ", or ")
 }
 
 func (e *MismatchError) Is(target error) bool { return target == ErrMismatch }
@@ -146,6 +158,7 @@ func NewKernel(d *Dump, syms *dwarfsym.File, opt KernelOptions) (*Kernel, error)
 
 	if want := d.BuildID(); want != "" {
 		got, err := syms.BuildID()
+		m.DumpBuildID, m.VmlinuxBuildID = want, got
 		switch {
 		case err != nil:
 			m.Reasons = append(m.Reasons, "the vmlinux's build ID: "+err.Error())
@@ -163,13 +176,23 @@ func NewKernel(d *Dump, syms *dwarfsym.File, opt KernelOptions) (*Kernel, error)
 
 	t, err := d.Translator()
 	if err != nil {
+		if len(m.Reasons) > 0 && !opt.IgnoreMismatch {
+			// The pair is wrong whatever the memory: say that first.
+			syms.SetRelocation(0)
+			return nil, m
+		}
 		return nil, fmt.Errorf("vmcore: kernel virtual memory: %w", err)
 	}
 	k.Virt = t
 	k.Values = value.New(syms.Source(), t.ReaderAt())
 
-	// linux_banner from memory, as crash's verify_version.
-	if s, ok := syms.Lookup("linux_banner"); ok {
+	// linux_banner from memory, as crash's verify_version. When the
+	// release or build ID already differ, the banner (read at an address
+	// of the wrong kernel) adds nothing but noise to the refusal.
+	s, ok := syms.Lookup("linux_banner")
+	switch {
+	case len(m.Reasons) > 0:
+	case ok:
 		buf := make([]byte, 512)
 		n, err := t.ReadVirt(buf, s.Addr)
 		buf = buf[:n]
@@ -186,7 +209,7 @@ func NewKernel(d *Dump, syms *dwarfsym.File, opt KernelOptions) (*Kernel, error)
 		case vmBanner != "" && k.banner != vmBanner:
 			m.Reasons = append(m.Reasons, fmt.Sprintf("linux_banner differs: %q (dump) vs %q (vmlinux)", shorten(strings.TrimSpace(k.banner), 100), shorten(strings.TrimSpace(vmBanner), 100)))
 		}
-	} else {
+	default:
 		m.Reasons = append(m.Reasons, "the vmlinux has no linux_banner symbol")
 	}
 
@@ -196,6 +219,7 @@ func NewKernel(d *Dump, syms *dwarfsym.File, opt KernelOptions) (*Kernel, error)
 			return nil, m
 		}
 		k.warnings = append(k.warnings, "WARNING: "+m.Error())
+		k.mismatch = m
 	}
 	return k, nil
 }
@@ -233,6 +257,11 @@ func (k *Kernel) KASLROffset() uint64 { return k.kaslr }
 
 // Banner is linux_banner as read from the dump.
 func (k *Kernel) Banner() string { return k.banner }
+
+// Mismatch is why the vmlinux is not the dump's kernel when it was
+// loaded all the same (KernelOptions.IgnoreMismatch), nil when every check
+// passed. Whatever such a Kernel reads may be garbage.
+func (k *Kernel) Mismatch() *MismatchError { return k.mismatch }
 
 // Warnings are the mismatches accepted under IgnoreMismatch.
 func (k *Kernel) Warnings() []string { return append([]string(nil), k.warnings...) }

@@ -157,7 +157,11 @@ func TestKernelMismatch(t *testing.T) {
 	}{
 		{"build-id", "6.1.0-tiny", otherID, "", []string{"build ID " + otherID + " (dump) vs " + tinyBuildID + " (vmlinux)"}},
 		{"other-kernel", "6.12.38+deb13-cloud-amd64", otherID, "Linux version 6.12.38+deb13-cloud-amd64 (debian-kernel@lists.debian.org) #1 SMP\n",
-			[]string{"the dump ran 6.12.38+deb13-cloud-amd64, the vmlinux is 6.1.0-tiny", "release 6.12.38+deb13-cloud-amd64 (dump) vs 6.1.0-tiny (vmlinux)", "linux_banner differs"}},
+			[]string{"the dump ran 6.12.38+deb13-cloud-amd64, the vmlinux is 6.1.0-tiny", "release 6.12.38+deb13-cloud-amd64 (dump) vs 6.1.0-tiny (vmlinux)",
+				"linux-image-6.12.38+deb13-cloud-amd64-dbg", "debuginfod-find debuginfo " + otherID}},
+		// Another build of the same release, without a build ID in the
+		// dump: the banner tells them apart.
+		{"banner-only", "6.1.0-tiny", "", "Linux version 6.1.0-tiny (other@host) #2 SMP\n", []string{"linux_banner differs"}},
 		{"garbage-banner", "6.1.0-tiny", tinyBuildID, "\x01\x02garbage", []string{`linux_banner at 0xffffffff83a00060 in the dump reads "\x01\x02garbage"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
