@@ -30,6 +30,7 @@ func runSym(c *Context, args []string) error {
 	}
 	s := c.Session
 	t := s.crashSymbols()
+	var failed error
 	for _, a := range args {
 		if err := c.Stopped(); err != nil {
 			return err
@@ -41,6 +42,7 @@ func runSym(c *Context, args []string) error {
 			sym, off, ok := t.search(v)
 			if !ok {
 				fmt.Fprintf(c.Out, "sym: invalid address: %s\n", a)
+				failed = ErrReported
 				continue
 			}
 			s.showSymbol(c.Out, sym, off)
@@ -51,13 +53,14 @@ func runSym(c *Context, args []string) error {
 			if s.querySymbols(c.Out, a, "  ") == 0 {
 				fmt.Fprintf(c.Out, "  (none found)\n")
 			}
+			failed = ErrReported
 			continue
 		}
 		for _, sym := range named {
 			s.showSymbol(c.Out, sym, 0)
 		}
 	}
-	return nil
+	return failed
 }
 
 // showSymbol prints one sym line as crash's show_symbol: address, type

@@ -2,6 +2,7 @@ package repl
 
 import (
 	"debug/elf"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -15,12 +16,19 @@ import (
 // NewKernelSession pairs a dump with the debuginfo vmlinux of its kernel:
 // symbols are relocated by the dump's KASLR offset, and struct, p, whatis,
 // sym and rd -s work from the vmlinux's symbols and types.
-func NewKernelSession(d *vmcore.Dump, vmlinux string, f *dwarfsym.File) *Session {
+//
+// A vmlinux that is not the dump's kernel (another release, build ID or
+// linux_banner: see vmcore.NewKernel) is refused with the
+// *vmcore.MismatchError, before anything is read with it. With
+// opt.IgnoreMismatch the session opens all the same, and Mismatch says
+// why its answers cannot be trusted.
+func NewKernelSession(d *vmcore.Dump, vmlinux string, f *dwarfsym.File, opt vmcore.KernelOptions) (*Session, error) {
 	// The kernel model: the dump paired with its vmlinux (KASLR,
-	// VMCOREINFO derived for a QEMU dump without it). A pair that fails
-	// the match checks still opens here, with the reasons as warnings,
-	// as crash's --minimal does; commands that cannot work say why.
-	k, err := vmcore.NewKernel(d, f, vmcore.KernelOptions{IgnoreMismatch: true})
+	// VMCOREINFO derived for a QEMU dump without it).
+	k, err := vmcore.NewKernel(d, f, opt)
+	if errors.Is(err, vmcore.ErrMismatch) {
+		return nil, err
+	}
 	if err != nil {
 		// No VMCOREINFO could be derived, or no kernel virtual memory:
 		// relocate what can be, and let commands say why they fail.
@@ -39,10 +47,13 @@ func NewKernelSession(d *vmcore.Dump, vmlinux string, f *dwarfsym.File) *Session
 	s := NewSession(d, vmlinux, ks, ks)
 	s.Debug = f
 	s.Kernel = k
+	if k != nil {
+		s.Mismatch = k.Mismatch()
+	}
 	// Modules' symbols, as crash loads them at start-up; a dump whose
 	// module list cannot be read still opens.
 	s.moduleSymbols, _ = s.loadModuleSymbols()
-	return s
+	return s, nil
 }
 
 // Values returns typed access to kernel memory, or ErrNeedsVMLinux.

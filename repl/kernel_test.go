@@ -52,7 +52,7 @@ func kernelSession(t *testing.T) (*Session, string) {
 	obj, vmlinux := filepath.Join(dir, "k.o"), filepath.Join(dir, "vmlinux")
 	for _, cmd := range [][]string{
 		{"gcc", "-g", "-O1", "-c", "-mcmodel=kernel", "-fno-pic", "-fno-stack-protector", "-fcf-protection=branch", "-o", obj, src},
-		{"ld", "-static", "-nostdlib", "-e", "start_kernel", "-Ttext=0xffffffff80280000", "-z", "max-page-size=4096", "-o", vmlinux, obj},
+		{"ld", "-static", "-nostdlib", "-e", "start_kernel", "-Ttext=0xffffffff80280000", "-z", "max-page-size=4096", "--build-id=0x" + synthdump.BuildID, "-o", vmlinux, obj},
 	} {
 		if out, err := exec.Command(cmd[0], cmd[1:]...).CombinedOutput(); err != nil {
 			t.Skipf("%s failed (%v): %s", cmd[0], err, out)
@@ -88,7 +88,11 @@ func kernelSession(t *testing.T) (*Session, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	return NewKernelSession(d, vmlinux, f), dir
+	s, err := NewKernelSession(d, vmlinux, f, vmcore.KernelOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, dir
 }
 
 // TestKernelCommands runs testdata/kernel/*.cmds with the test kernel and
@@ -144,5 +148,22 @@ func TestKernelDis(t *testing.T) {
 	l.RunLine("dis start_kernel")
 	if !strings.Contains(out.String(), " <do_work>") {
 		t.Errorf("dis start_kernel does not name its call target:\n%s", out.String())
+	}
+}
+
+// TestSymNotFoundFails: sym prints crash's "symbol not found" where crash
+// does, and the failure counts, so that -c and scripts exit 1.
+func TestSymNotFoundFails(t *testing.T) {
+	s, _ := kernelSession(t)
+	var out, errOut bytes.Buffer
+	l := &Loop{Session: s, Out: &out, Err: &errOut}
+	l.RunLine("sym start_kernel")
+	if l.Failed != 0 || !strings.Contains(out.String(), "start_kernel") {
+		t.Fatalf("sym start_kernel: failed %d, %q %q", l.Failed, out.String(), errOut.String())
+	}
+	out.Reset()
+	l.RunLine("sym nosuchsym")
+	if l.Failed != 1 || !strings.HasPrefix(out.String(), "symbol not found: nosuchsym\n") || errOut.Len() != 0 {
+		t.Errorf("sym nosuchsym: failed %d, stdout %q, stderr %q", l.Failed, out.String(), errOut.String())
 	}
 }

@@ -85,7 +85,10 @@ func TestLabAgainstCrash(t *testing.T) {
 				defer f.Close()
 				// Without VMCOREINFO, the session derives it from the
 				// vmlinux and QEMU's saved registers, as crash does.
-				s := NewKernelSession(d, r.Vmlinux, f)
+				s, err := NewKernelSession(d, r.Vmlinux, f, vmcore.KernelOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
 				if d.Info() == nil {
 					t.Fatalf("the dump has no VMCOREINFO and it could not be derived: %v", d.Warnings())
 				}

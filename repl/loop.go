@@ -91,6 +91,8 @@ func (l *Loop) ExecLine(ctx context.Context, line *Line) (quit bool) {
 		l.Quit = true
 		return true
 	case runErr == nil:
+	case errors.Is(runErr, ErrReported):
+		l.Failed++ // the command said what failed, in crash's words
 	case ctx.Err() != nil && errors.Is(runErr, ctx.Err()):
 		fmt.Fprintf(l.Err, "%s: interrupted\n", cmd.Name)
 	case isBrokenPipe(runErr):
@@ -105,6 +107,11 @@ func (l *Loop) ExecLine(ctx context.Context, line *Line) (quit bool) {
 	}
 	return false
 }
+
+// ErrReported is returned by a command that printed its failure itself,
+// where crash prints it: the loop adds nothing but counts the failure, so
+// that -c and scripts end with status 1.
+var ErrReported = errors.New("repl: the command reported its failure")
 
 func (l *Loop) fail(format string, args ...any) {
 	l.Failed++

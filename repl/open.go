@@ -26,7 +26,12 @@ func OpenSession(vmlinux string, dumpFiles ...string) (*Session, error) {
 		d.Close()
 		return nil, fmt.Errorf("%s: %w", vmlinux, err)
 	}
-	s := NewKernelSession(d, vmlinux, f)
+	s, err := NewKernelSession(d, vmlinux, f, vmcore.KernelOptions{})
+	if err != nil {
+		f.Close()
+		d.Close()
+		return nil, err
+	}
 	s.closers = append(s.closers, f.Close, d.Close)
 	return s, nil
 }

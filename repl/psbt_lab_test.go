@@ -31,7 +31,13 @@ func labSession(t *testing.T, d *lab.Dump) (*Session, func()) {
 		dump.Close()
 		t.Fatal(err)
 	}
-	return NewKernelSession(dump, d.Vmlinux, f), func() { f.Close(); dump.Close() }
+	s, err := NewKernelSession(dump, d.Vmlinux, f, vmcore.KernelOptions{})
+	if err != nil {
+		f.Close()
+		dump.Close()
+		t.Fatal(err)
+	}
+	return s, func() { f.Close(); dump.Close() }
 }
 
 func runLine(t *testing.T, s *Session, args ...string) (string, string) {

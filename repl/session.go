@@ -47,6 +47,11 @@ type Session struct {
 	// memory. Commands get typed views from it and only format them.
 	Kernel *vmcore.Kernel
 
+	// Mismatch, when not nil, says that the vmlinux is not the dump's
+	// kernel and was forced on it (vmcore.KernelOptions.IgnoreMismatch),
+	// and why. Faces mark every output with it.
+	Mismatch *vmcore.MismatchError
+
 	// printCount numbers p's results ($1, $2, ...) as gdb does.
 	printCount int
 

@@ -30,6 +30,9 @@ const (
 	patternPhys = 0x200000
 	ExcludedPFN = 0x300
 	CrashTime   = 1795647308 // Wed Nov 25 22:55:08 UTC 2026
+	// BuildID is the kernel's build ID in VMCOREINFO: a test vmlinux
+	// linked with --build-id=0x<BuildID> matches the dump.
+	BuildID = "0123456789abcdef0123456789abcdef01234567"
 )
 
 type synthRecord struct {
@@ -51,7 +54,7 @@ var synthLog = []synthRecord{
 func synthVMCOREINFO() []byte {
 	k := func(phys uint64) uint64 { return KernelMap + phys }
 	return []byte(fmt.Sprintf(`OSRELEASE=6.1.0-test
-BUILD-ID=0123456789abcdef0123456789abcdef01234567
+BUILD-ID=%s
 PAGESIZE=4096
 SYMBOL(init_uts_ns)=%x
 OFFSET(uts_namespace.name)=4
@@ -71,7 +74,7 @@ OFFSET(printk_log.text_len)=10
 OFFSET(printk_log.dict_len)=12
 SYMBOL(linux_banner)=%x
 CRASHTIME=%d
-`, k(utsPhys), k(pgdPhys), k(pgdPhys), k(logVarsPhys), k(logVarsPhys+8), k(logVarsPhys+16), k(logVarsPhys+24), k(bannerPhys), CrashTime))
+`, BuildID, k(utsPhys), k(pgdPhys), k(pgdPhys), k(logVarsPhys), k(logVarsPhys+8), k(logVarsPhys+16), k(logVarsPhys+24), k(bannerPhys), CrashTime))
 }
 
 // synthMemory builds the physical memory image.
