@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/vmcoretools/vmcore/kdumpfmt"
 	"github.com/vmcoretools/vmcore/vmcore"
@@ -18,36 +17,53 @@ func init() {
 		name:    "convert",
 		summary: "rewrite a dump in makedumpfile's compressed format (any compression, flattened or not)",
 		run:     runConvert,
+		help: func(w io.Writer) {
+			fs, _ := convertFlags()
+			flagHelp(w, convertUsage, fs)
+		},
 	})
 }
 
-func runConvert(args []string, stdout, stderr io.Writer) int {
+const convertUsage = `usage: vmcore convert [-c zstd|lzo|snappy|zlib|none] [-F] [-f] IN... OUT
+
+IN is any dump vmcore reads (several files: one split set). Headers, notes,
+VMCOREINFO and the dump level are kept; excluded pages stay excluded.
+`
+
+type convertOptions struct {
+	comp        string
+	flat, force bool
+}
+
+func convertFlags() (*flag.FlagSet, *convertOptions) {
 	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	comp := fs.String("c", "zstd", "page compression: zstd, lzo, snappy, zlib or none")
-	flat := fs.Bool("F", false, "write the flattened format (makedumpfile -F); OUT may be - for stdout")
-	force := fs.Bool("f", false, "overwrite OUT if it exists")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: vmcore convert [-c zstd|lzo|snappy|zlib|none] [-F] [-f] IN... OUT\n\n"+
-			"IN is any dump vmcore reads (several files: one split set). Headers, notes,\n"+
-			"VMCOREINFO and the dump level are kept; excluded pages stay excluded.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	o := &convertOptions{}
+	fs.StringVar(&o.comp, "c", "zstd", "page compression: zstd, lzo, snappy, zlib or none")
+	fs.BoolVar(&o.flat, "F", false, "write the flattened format (makedumpfile -F); OUT may be - for stdout")
+	fs.BoolVar(&o.force, "f", false, "overwrite OUT if it exists")
+	return fs, o
+}
+
+func runConvert(args []string, stdout, stderr io.Writer) int {
+	fs, o := convertFlags()
+	files, ok := parseFlags(fs, "convert", args, stderr)
+	if !ok {
 		return 2
 	}
-	if fs.NArg() < 2 {
-		fs.Usage()
+	if len(files) < 2 {
+		fmt.Fprint(stderr, "vmcore convert: give the dump's files and the output file\n\n")
+		subcommands["convert"].help(stderr)
 		return 2
 	}
+	comp, flat, force := &o.comp, &o.flat, &o.force
 	c, err := kdumpfmt.ParseCompression(*comp)
 	if err != nil {
-		fmt.Fprintf(stderr, "vmcore convert: %v\n", err)
+		fmt.Fprintf(stderr, "vmcore convert: %s\n", msg(err))
 		return 2
 	}
-	in, out := fs.Args()[:fs.NArg()-1], fs.Arg(fs.NArg()-1)
+	in, out := files[:len(files)-1], files[len(files)-1]
 	if err := convert(in, out, c, *flat, *force, stdout); err != nil {
-		fmt.Fprintf(stderr, "vmcore convert: %s\n", strings.TrimPrefix(err.Error(), "vmcore: "))
+		fmt.Fprintf(stderr, "vmcore convert: %s\n", msg(err))
 		return 1
 	}
 	return 0

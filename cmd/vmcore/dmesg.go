@@ -15,6 +15,10 @@ func init() {
 		name:    "dmesg",
 		summary: "print the kernel log of a dump, without a vmlinux",
 		run:     runDmesg,
+		help: func(w io.Writer) {
+			fs, _ := dmesgFlags()
+			flagHelp(w, dmesgUsage, fs)
+		},
 	})
 }
 
@@ -48,26 +52,29 @@ pid_max (read through kallsyms) is at most 99999, 7 up to 999999, else 8; 8 on
 kernels before 5.10, as crash.
 `
 
-func runDmesg(args []string, stdout, stderr io.Writer) int {
+func dmesgFlags() (*flag.FlagSet, *dmesgOptions) {
 	fs := flag.NewFlagSet("dmesg", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "one JSON object ("+schemaLog+") per record, one per line: seq, ts_nsec, level, facility, caller, text, subsystem, device")
-	ctime := fs.Bool("T", false, "wall-clock timestamps, as crash log -T")
-	level := fs.Bool("level", false, "print each record's level as <N>, as crash log -m")
-	caller := fs.Bool("caller", false, "print the caller id ([T<pid>] or [C<cpu>]), as crash log -c")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, dmesgUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	o := &dmesgOptions{}
+	fs.BoolVar(&o.json, "json", false, "one JSON object ("+schemaLog+") per record, one per line: seq, ts_nsec, level, facility, caller, text, subsystem, device")
+	fs.BoolVar(&o.ctime, "T", false, "wall-clock timestamps, as crash log -T")
+	fs.BoolVar(&o.level, "level", false, "print each record's level as <N>, as crash log -m")
+	fs.BoolVar(&o.caller, "caller", false, "print the caller id ([T<pid>] or [C<cpu>]), as crash log -c")
+	return fs, o
+}
+
+func runDmesg(args []string, stdout, stderr io.Writer) int {
+	fs, o := dmesgFlags()
+	files, ok := parseFlags(fs, "dmesg", args, stderr)
+	if !ok {
 		return 2
 	}
-	if fs.NArg() == 0 {
-		fs.Usage()
+	if len(files) == 0 {
+		fmt.Fprint(stderr, "vmcore dmesg: no dump file given\n\n")
+		subcommands["dmesg"].help(stderr)
 		return 2
 	}
-	opts := dmesgOptions{json: *asJSON, ctime: *ctime, level: *level, caller: *caller}
-	groups := vmcore.GroupSplitSets(fs.Args())
+	opts := *o
+	groups := vmcore.GroupSplitSets(files)
 	status := 0
 	if opts.json {
 		if opts.ctime || opts.level || opts.caller {
@@ -78,7 +85,7 @@ func runDmesg(args []string, stdout, stderr io.Writer) int {
 		for _, files := range groups {
 			if err := dmesgJSON(files, jl, stderr); err != nil {
 				jl.fail(files, err)
-				fmt.Fprintf(stderr, "vmcore dmesg: %s\n", strings.TrimPrefix(err.Error(), "vmcore: "))
+				fmt.Fprintf(stderr, "vmcore dmesg: %s\n", msg(err))
 				status = 1
 			}
 		}
@@ -147,14 +154,14 @@ type dmesgOptions struct{ json, ctime, level, caller bool }
 func dmesgOne(files []string, opts dmesgOptions, stdout, stderr io.Writer) bool {
 	d, err := vmcore.Open(files...)
 	if err != nil {
-		fmt.Fprintf(stderr, "vmcore dmesg: %s\n", strings.TrimPrefix(err.Error(), "vmcore: "))
+		fmt.Fprintf(stderr, "vmcore dmesg: %s\n", msg(err))
 		return false
 	}
 	defer d.Close()
 
 	recs, warns, err := d.KernelLog()
 	if err != nil {
-		fmt.Fprintf(stderr, "vmcore dmesg: %s: %v\n", strings.Join(files, ", "), err)
+		fmt.Fprintf(stderr, "vmcore dmesg: %s: %s\n", strings.Join(files, ", "), msg(err))
 		return false
 	}
 	f := printk.Formatter{}

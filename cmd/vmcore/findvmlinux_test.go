@@ -1,11 +1,14 @@
 package main
 
 import (
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vmcoretools/vmcore/repl/synthdump"
 )
 
 // TestFindVMLinuxByBuildID links a tiny ELF executable with the synthetic
@@ -20,8 +23,8 @@ func TestFindVMLinuxByBuildID(t *testing.T) {
 	}
 	dir := t.TempDir()
 	src, obj := filepath.Join(dir, "k.c"), filepath.Join(dir, "k.o")
-	os.WriteFile(src, []byte("int x = 1; void start_kernel(void) {}\n"), 0o644)
-	const id = "0123456789abcdef0123456789abcdef01234567" // synthdump's BUILD-ID
+	os.WriteFile(src, []byte("int x = 1; const char linux_banner[] = \"Linux version 6.1.0-test (builder@test)\\n\";\nvoid start_kernel(void) {}\n"), 0o644)
+	const id = synthdump.BuildID
 	debugDir := filepath.Join(dir, "usr/lib/debug/.build-id", id[:2])
 	os.MkdirAll(debugDir, 0o755)
 	vmlinux := filepath.Join(debugDir, id[2:]+".debug")
@@ -37,7 +40,28 @@ func TestFindVMLinuxByBuildID(t *testing.T) {
 	debugRoot = dir
 	defer func() { debugRoot = old }()
 
-	dump := synthDump(t)
+	// The dump holds the kernel's image, so that its linux_banner is
+	// the vmlinux's, as a real pair's is.
+	ef, err := elf.Open(vmlinux)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var segs []synthdump.Segment
+	for _, p := range ef.Progs {
+		if p.Type != elf.PT_LOAD || p.Vaddr < synthdump.KernelMap {
+			continue
+		}
+		data := make([]byte, p.Filesz)
+		if _, err := p.ReadAt(data, 0); err != nil {
+			t.Fatal(err)
+		}
+		segs = append(segs, synthdump.Segment{Vaddr: p.Vaddr, Data: data})
+	}
+	ef.Close()
+	dump := filepath.Join(t.TempDir(), "vmcore")
+	if err := synthdump.WriteImage(dump, segs); err != nil {
+		t.Fatal(err)
+	}
 	code, out, errOut := runCmd("-c", "sys; sym start_kernel", dump)
 	if code != 0 || !strings.Contains(out, "      KERNEL: "+vmlinux+"\n") || !strings.Contains(out, "ffffffff80280000 (T) start_kernel") {
 		t.Errorf("code %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)

@@ -15,6 +15,10 @@ func init() {
 		name:    "info",
 		summary: "describe dumps: format, compression, dump level, kernel, CPUs, page counts",
 		run:     runInfo,
+		help: func(w io.Writer) {
+			fs, _ := infoFlags()
+			flagHelp(w, infoUsage, fs)
+		},
 	})
 }
 
@@ -38,36 +42,42 @@ type infoReport struct {
 	Warnings      []string `json:"warnings"`
 }
 
-func runInfo(args []string, stdout, stderr io.Writer) int {
+const infoUsage = `usage: vmcore info [-json] DUMP...
+
+The files of one split set (makedumpfile --split) are described together as one dump.
+`
+
+func infoFlags() (*flag.FlagSet, *bool) {
 	fs := flag.NewFlagSet("info", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "print one JSON object ("+schemaInfo+") per dump, one per line")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: vmcore info [-json] DUMP...\n\nThe files of one split set (makedumpfile --split) are described together as one dump.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	return fs, fs.Bool("json", false, "print one JSON object ("+schemaInfo+") per dump, one per line")
+}
+
+func runInfo(args []string, stdout, stderr io.Writer) int {
+	fs, asJSON := infoFlags()
+	files, ok := parseFlags(fs, "info", args, stderr)
+	if !ok {
 		return 2
 	}
-	if fs.NArg() == 0 {
-		fs.Usage()
+	if len(files) == 0 {
+		fmt.Fprint(stderr, "vmcore info: no dump file given\n\n")
+		subcommands["info"].help(stderr)
 		return 2
 	}
 	status := 0
 	jl := newJSONLines(stdout)
-	for i, group := range vmcore.GroupSplitSets(fs.Args()) {
+	for i, group := range vmcore.GroupSplitSets(files) {
 		rep, err := describe(group)
 		if err != nil {
 			if *asJSON {
 				jl.fail(group, err)
 			}
-			fmt.Fprintf(stderr, "vmcore info: %s\n", strings.TrimPrefix(err.Error(), "vmcore: "))
+			fmt.Fprintf(stderr, "vmcore info: %s\n", msg(err))
 			status = 1
 			continue
 		}
 		if *asJSON {
 			if err := jl.record(schemaInfo, group, rep); err != nil {
-				fmt.Fprintf(stderr, "vmcore info: %v\n", err)
+				fmt.Fprintf(stderr, "vmcore info: %s\n", msg(err))
 				status = 1
 			}
 			continue

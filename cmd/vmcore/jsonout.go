@@ -24,9 +24,12 @@ const (
 
 // jsonLines writes records.
 type jsonLines struct {
-	w   io.Writer
-	buf bytes.Buffer
-	enc *json.Encoder
+	w io.Writer
+	// mismatch, under --force, is why the vmlinux is not the dump's
+	// kernel: every record carries it as "vmlinux_mismatch".
+	mismatch string
+	buf      bytes.Buffer
+	enc      *json.Encoder
 }
 
 func newJSONLines(w io.Writer) *jsonLines {
@@ -38,8 +41,9 @@ func newJSONLines(w io.Writer) *jsonLines {
 
 // head is the part every record starts with.
 type head struct {
-	Schema string   `json:"schema"`
-	Dump   []string `json:"dump"`
+	Schema   string   `json:"schema"`
+	Dump     []string `json:"dump"`
+	Mismatch string   `json:"vmlinux_mismatch,omitempty"`
 }
 
 // record writes v, a struct or a map that marshals to a JSON object, with
@@ -66,7 +70,7 @@ func (j *jsonLines) splice(schema string, dump []string, body []byte) error {
 	if dump == nil {
 		dump = []string{}
 	}
-	h, err := json.Marshal(head{schema, dump})
+	h, err := json.Marshal(head{schema, dump, j.mismatch})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ func init() {
 	register(subcommand{
 		name:    "log",
 		summary: "the kernel log as crash's log prints it (-T -t -d -m -c), or -json",
+		help:    func(w io.Writer) { fmt.Fprint(w, logUsage) },
 		run:     runLogCommand,
 	})
 }
@@ -49,7 +50,7 @@ func runLogCommand(args []string, stdout, stderr io.Writer) int {
 	s, closeFn, err := openSession(files, stderr)
 	if err != nil {
 		jl.fail(files, err)
-		fmt.Fprintf(stderr, "vmcore log: %v\n", err)
+		fmt.Fprintf(stderr, "vmcore log: %s\n", msg(err))
 		return 1
 	}
 	defer closeFn()
@@ -59,7 +60,7 @@ func runLogCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		jl.fail(s.Dump.Paths(), err)
-		fmt.Fprintf(stderr, "vmcore log: %v\n", err)
+		fmt.Fprintf(stderr, "vmcore log: %s\n", msg(err))
 		return 1
 	}
 	for _, w := range warns {

@@ -32,7 +32,7 @@ func oneShot(name string, args []string, stdout, stderr io.Writer, usage string)
 	}
 	s, closeFn, err := openSession(files, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "vmcore %s: %v\n", name, err)
+		fmt.Fprintf(stderr, "vmcore %s: %s\n", name, msg(err))
 		return 1
 	}
 	defer closeFn()

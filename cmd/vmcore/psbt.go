@@ -13,6 +13,7 @@ func init() {
 	register(subcommand{
 		name:    "ps",
 		summary: "list tasks as crash's ps prints them: vmcore ps [-json] VMLINUX DUMP [ps options]",
+		help:    func(w io.Writer) { fmt.Fprint(w, psUsage) },
 		run: func(args []string, stdout, stderr io.Writer) int {
 			if hasJSON(args) {
 				return psJSON(dropJSON(args), stdout, stderr)
@@ -96,15 +97,18 @@ func psJSON(args []string, stdout, stderr io.Writer) int {
 	s, closeFn, err := openSession(files, stderr)
 	if err != nil {
 		jl.fail(files, err)
-		fmt.Fprintf(stderr, "vmcore ps: %v\n", err)
+		fmt.Fprintf(stderr, "vmcore ps: %s\n", msg(err))
 		return 1
 	}
 	defer closeFn()
+	if s.Mismatch != nil {
+		jl.mismatch = s.Mismatch.Error()
+	}
 	dump := s.Dump.Paths()
 	tb, err := s.TaskTable()
 	if err != nil {
 		jl.fail(dump, err)
-		fmt.Fprintf(stderr, "vmcore ps: %v\n", err)
+		fmt.Fprintf(stderr, "vmcore ps: %s\n", msg(err))
 		return 1
 	}
 	for _, w := range tb.Warnings {
@@ -114,7 +118,7 @@ func psJSON(args []string, stdout, stderr io.Writer) int {
 	if len(sel) > 0 {
 		if list, err = s.SelectTasks(sel); err != nil {
 			jl.fail(dump, err)
-			fmt.Fprintf(stderr, "vmcore ps: %v\n", err)
+			fmt.Fprintf(stderr, "vmcore ps: %s\n", msg(err))
 			return 1
 		}
 	}
@@ -123,7 +127,7 @@ func psJSON(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		if err := jl.record(schemaTask, dump, tb.Status(t)); err != nil {
-			fmt.Fprintf(stderr, "vmcore ps: %v\n", err)
+			fmt.Fprintf(stderr, "vmcore ps: %s\n", msg(err))
 			return 1
 		}
 	}
@@ -134,6 +138,7 @@ func init() {
 	register(subcommand{
 		name:    "bt",
 		summary: "stack traces as crash's bt prints them: vmcore bt [-json] VMLINUX DUMP [-a|-f|-l] [pid | task]",
+		help:    func(w io.Writer) { fmt.Fprint(w, btUsage) },
 		run: func(args []string, stdout, stderr io.Writer) int {
 			if hasJSON(args) {
 				return btJSON(dropJSON(args), stdout, stderr)
@@ -204,14 +209,17 @@ func btJSON(args []string, stdout, stderr io.Writer) int {
 	s, closeFn, err := openSession(files, stderr)
 	if err != nil {
 		jl.fail(files, err)
-		fmt.Fprintf(stderr, "vmcore bt: %v\n", err)
+		fmt.Fprintf(stderr, "vmcore bt: %s\n", msg(err))
 		return 1
 	}
 	defer closeFn()
+	if s.Mismatch != nil {
+		jl.mismatch = s.Mismatch.Error()
+	}
 	dump := s.Dump.Paths()
 	fail := func(err error) int {
 		jl.fail(dump, err)
-		fmt.Fprintf(stderr, "vmcore bt: %v\n", err)
+		fmt.Fprintf(stderr, "vmcore bt: %s\n", msg(err))
 		return 1
 	}
 	if s.Kernel == nil {

@@ -9,6 +9,7 @@ func init() {
 	register(subcommand{
 		name:    "rd",
 		summary: "read memory as crash's rd prints it: vmcore rd [VMLINUX] DUMP [-p] [-8|-16|-32|-64] ADDR [COUNT]",
+		help:    func(w io.Writer) { fmt.Fprint(w, rdUsage) },
 		run: func(args []string, stdout, stderr io.Writer) int {
 			if hasJSON(args) {
 				// rd prints memory in crash's layout; it has no record

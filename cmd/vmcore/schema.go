@@ -19,6 +19,7 @@ func init() {
 		name:    "schema",
 		summary: "print the JSON Schema of a -json record: vmcore schema info|log|task|backtrace|error|common",
 		run:     runSchema,
+		help:    schemaHelp,
 	})
 }
 
@@ -32,12 +33,13 @@ func schemaKinds() []string {
 	return out
 }
 
+func schemaHelp(w io.Writer) {
+	fmt.Fprintf(w, "usage: vmcore schema KIND\n\nPrints the JSON Schema of a -json record kind: %s.\nEvery record names its kind and version in \"schema\": \"vmcore.KIND/VERSION\".\n", strings.Join(schemaKinds(), ", "))
+}
+
 func runSchema(args []string, stdout, stderr io.Writer) int {
 	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintf(stderr, "usage: vmcore schema KIND\n\nPrints the JSON Schema of a -json record kind: %s.\nEvery record names its kind and version in \"schema\": \"vmcore.KIND/VERSION\".\n", strings.Join(schemaKinds(), ", "))
-		if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
-			return 0
-		}
+		schemaHelp(stderr)
 		return 2
 	}
 	kind := strings.TrimPrefix(args[0], "vmcore.")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +35,9 @@ without one, the commands that need none (log, rd, vtop, sys, help) work.
   -i FILE        run the commands in FILE first
   -s             silent: no banner (scripts on stdin never get one)
   -history FILE  the history file (default ~/.vmcore_history, or $VMCORE_HISTORY)
+  --force        use a vmlinux that is not the dump's kernel (another release,
+                 build ID or banner), which is refused otherwise; the prompt,
+                 warnings and JSON records then say so
 
 Commands on a non-terminal stdin run as a script, without a prompt.
 Command output goes to stdout, errors to stderr; with -c or a script the
@@ -102,7 +104,7 @@ func runSession(args []string, stdout, stderr io.Writer) int {
 	}
 	s, closeFn, err := openSession(f.files, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "vmcore: %v\n", err)
+		fmt.Fprintf(stderr, "vmcore: %s\n", msg(err))
 		return 1
 	}
 	defer closeFn()
@@ -111,7 +113,7 @@ func runSession(args []string, stdout, stderr io.Writer) int {
 	if f.initFile != "" {
 		in, err := os.Open(f.initFile)
 		if err != nil {
-			fmt.Fprintf(stderr, "vmcore: %v\n", err)
+			fmt.Fprintf(stderr, "vmcore: %s\n", msg(err))
 			return 1
 		}
 		err = loop.Run(repl.NewScriptReader(in), false)
@@ -137,7 +139,7 @@ func runSession(args []string, stdout, stderr io.Writer) int {
 			if errors.Is(err, context.Canceled) {
 				return 130
 			}
-			fmt.Fprintf(stderr, "vmcore: %v\n", err)
+			fmt.Fprintf(stderr, "vmcore: %s\n", msg(err))
 			return 1
 		}
 		return exitStatus(loop)
@@ -152,13 +154,17 @@ func runSession(args []string, stdout, stderr io.Writer) int {
 			history = filepath.Join(home, ".vmcore_history")
 		}
 	}
+	prompt := "vmcore> "
+	if s.Mismatch != nil {
+		prompt = "vmcore (WRONG VMLINUX)> " // --force: every answer is suspect
+	}
 	lr, err := repl.NewTerminalReader(repl.TerminalConfig{
-		Prompt:      "vmcore> ",
+		Prompt:      prompt,
 		HistoryFile: history,
 		Complete:    s.Complete,
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "vmcore: %v\n", err)
+		fmt.Fprintf(stderr, "vmcore: %s\n", msg(err))
 		return 1
 	}
 	// SIGTERM or SIGHUP at the prompt would leave the terminal in raw mode
@@ -185,7 +191,7 @@ func runSession(args []string, stdout, stderr io.Writer) int {
 		return 128 + int(sig)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "vmcore: %v\n", err)
+		fmt.Fprintf(stderr, "vmcore: %s\n", msg(err))
 		return 1
 	}
 	return 0
@@ -221,8 +227,15 @@ func orDash(s string) string {
 	return s
 }
 
+// forceVmlinux is --force: a vmlinux that is not the dump's kernel is used
+// all the same, and every output says so. run sets it.
+var forceVmlinux bool
+
 // openSession tells the vmlinux from the dump files by content, opens the
-// dump, and finds the vmlinux by build ID when none was given.
+// dump, and finds the vmlinux by build ID when none was given
+// (vmcore.FindVmlinux: the usual places, the debuginfod cache and the
+// servers of $DEBUGINFOD_URLS). A vmlinux that is not the dump's kernel is
+// refused unless --force.
 func openSession(files []string, stderr io.Writer) (*repl.Session, func(), error) {
 	var vmlinux string
 	var dumpFiles []string
@@ -248,23 +261,36 @@ func openSession(files []string, stderr io.Writer) (*repl.Session, func(), error
 	if err != nil {
 		return nil, nil, err
 	}
-	if vmlinux == "" {
-		vmlinux = findVMLinux(d)
-	} else if want := d.BuildID(); want != "" {
-		if got, err := elfBuildID(vmlinux); err == nil && got != "" && !strings.HasPrefix(got, want) && !strings.HasPrefix(want, got) {
-			fmt.Fprintf(stderr, "WARNING: %s (build ID %s) is not the kernel of the dump (build ID %s)\n", vmlinux, got, want)
-		}
+	named := vmlinux != ""
+	if !named {
+		vmlinux = findVMLinux(d, stderr)
 	}
 	if vmlinux == "" {
 		return repl.NewSession(d, "", nil, nil), func() { d.Close() }, nil
 	}
 	f, err := dwarfsym.Open(vmlinux)
 	if err != nil {
+		if named {
+			d.Close()
+			return nil, nil, err
+		}
 		fmt.Fprintf(stderr, "WARNING: %s: %v; going on without it\n", vmlinux, err)
 		return repl.NewSession(d, "", nil, nil), func() { d.Close() }, nil
 	}
-	s := repl.NewKernelSession(d, vmlinux, f)
-	checkBanner(s, stderr)
+	s, err := repl.NewKernelSession(d, vmlinux, f, vmcore.KernelOptions{IgnoreMismatch: forceVmlinux})
+	if err != nil {
+		f.Close()
+		d.Close()
+		if errors.Is(err, vmcore.ErrMismatch) {
+			err = fmt.Errorf("%w; or --force to use it anyway (every output is then marked)", err)
+		}
+		return nil, nil, err
+	}
+	if s.Mismatch != nil {
+		fmt.Fprintf(stderr, "WARNING: --force: %v\nWARNING: every answer from this vmlinux may be wrong\n", s.Mismatch)
+	} else {
+		checkBanner(s, stderr)
+	}
 	return s, func() { f.Close(); d.Close() }, nil
 }
 
@@ -303,70 +329,28 @@ func classify(path string) (fileKind, error) {
 	return fileDump, nil
 }
 
-// debugRoot is where findVMLinux's paths start; tests point it elsewhere.
+// debugRoot is where findVMLinux's standard places start; tests point
+// it elsewhere.
 var debugRoot = "/"
 
-// findVMLinux looks for the debuginfo vmlinux of the dump's kernel where
-// distributions install it, checking the build ID when the dump has one.
-func findVMLinux(d *vmcore.Dump) string {
-	id, rel := d.BuildID(), d.Release()
-	var candidates []string
-	if len(id) > 2 {
-		candidates = append(candidates, filepath.Join(debugRoot, "usr/lib/debug/.build-id", id[:2], id[2:]+".debug"))
+// findVMLinux looks for the debuginfo vmlinux of the dump's kernel
+// (vmcore.FindVmlinux), "" when there is none; a download is announced.
+func findVMLinux(d *vmcore.Dump, stderr io.Writer) string {
+	if d.BuildID() == "" && d.Release() == "" {
+		return ""
 	}
-	if rel != "" {
-		for _, p := range []string{
-			"usr/lib/debug/boot/vmlinux-" + rel,
-			"usr/lib/debug/lib/modules/" + rel + "/vmlinux",
-			"boot/vmlinux-" + rel,
-			"lib/modules/" + rel + "/build/vmlinux",
-		} {
-			candidates = append(candidates, filepath.Join(debugRoot, p))
-		}
-	}
-	for _, c := range candidates {
-		got, err := elfBuildID(c)
-		if err != nil {
-			continue
-		}
-		if id == "" || strings.HasPrefix(got, id) || (got != "" && strings.HasPrefix(id, got)) {
-			return c
-		}
-	}
-	return ""
-}
-
-// elfBuildID reads the GNU build ID note of an ELF file.
-func elfBuildID(path string) (string, error) {
-	f, err := elf.Open(path)
+	p, err := d.FindVmlinux(context.Background(), vmcore.FindOptions{
+		Root: debugRoot,
+		Log: func(msg string) {
+			if strings.HasPrefix(msg, "asking ") || strings.HasPrefix(msg, "downloaded ") {
+				fmt.Fprintln(stderr, msg)
+			}
+		},
+	})
 	if err != nil {
-		return "", err
+		return ""
 	}
-	defer f.Close()
-	for _, sec := range f.Sections {
-		if sec.Type != elf.SHT_NOTE {
-			continue
-		}
-		data, err := sec.Data()
-		if err != nil || len(data) > 1<<20 {
-			continue
-		}
-		for len(data) >= 12 {
-			namesz := f.ByteOrder.Uint32(data[0:])
-			descsz := f.ByteOrder.Uint32(data[4:])
-			typ := f.ByteOrder.Uint32(data[8:])
-			nameEnd := 12 + (uint64(namesz)+3)&^3
-			descEnd := nameEnd + (uint64(descsz)+3)&^3
-			if descEnd > uint64(len(data)) {
-				break
-			}
-			if typ == 3 && namesz == 4 && string(data[12:15]) == "GNU" {
-				return hex.EncodeToString(data[nameEnd : nameEnd+uint64(descsz)]), nil
-			}
-			data = data[descEnd:]
-		}
-	}
-	return "", nil
+	return p
 }
 
 // checkBanner warns, as crash does, when the vmlinux's linux_banner is not

@@ -82,7 +82,8 @@ func TestSessionNeedsVMLinux(t *testing.T) {
 
 // TestSessionEitherOrder passes an ELF executable (the test binary itself)
 // as the "vmlinux" before and after the dump: it must be told apart by
-// content in both orders.
+// content in both orders. It is not the dump's kernel: refused, it opens
+// with --force only.
 func TestSessionEitherOrder(t *testing.T) {
 	dump := synthDump(t)
 	exe, err := os.Executable()
@@ -90,7 +91,10 @@ func TestSessionEitherOrder(t *testing.T) {
 		t.Skip(err)
 	}
 	for _, args := range [][]string{{exe, dump}, {dump, exe}} {
-		code, out, errOut := runCmd(append([]string{"-c", "sys"}, args...)...)
+		if code, out, errOut := runCmd(append([]string{"-c", "sys"}, args...)...); code != 1 || out != "" || !strings.Contains(errOut, "do not match") {
+			t.Errorf("args %q without --force: code %d\nstdout:\n%s\nstderr:\n%s", args, code, out, errOut)
+		}
+		code, out, errOut := runCmd(append([]string{"-c", "sys", "--force"}, args...)...)
 		if code != 0 || !strings.Contains(out, "      KERNEL: "+exe+"\n") || !strings.Contains(out, "    DUMPFILE: "+dump+"  [PARTIAL DUMP]\n") {
 			t.Errorf("args %q: code %d\nstdout:\n%s\nstderr:\n%s", args, code, out, errOut)
 		}
