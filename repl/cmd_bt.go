@@ -54,7 +54,7 @@ func runBt(c *Context, args []string) error {
 	if _, err := k.Tracer(); err != nil {
 		return err
 	}
-	tb, err := k.Tasks()
+	tb, err := s.TaskTable()
 	if err != nil {
 		return err
 	}

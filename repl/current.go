@@ -34,6 +34,7 @@ func (s *Session) Tracer() (*tasks.Tracer, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.usedTasks = true // the tracer's table: the loop warns when partial
 	return k.Tracer()
 }
 

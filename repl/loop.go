@@ -79,10 +79,12 @@ func (l *Loop) ExecLine(ctx context.Context, line *Line) (quit bool) {
 	sw := &stopWriter{w: out}
 	bw := bufio.NewWriterSize(sw, 32<<10)
 	c := &Context{Context: ctx, Session: l.Session, Out: &stopWriter{w: bw}, Err: &flushFirst{bw, l.Err}, Name: name}
+	l.Session.usedTasks = false
 	runErr := safeRun(cmd, c, line.Args[1:])
 	if err := bw.Flush(); err != nil && runErr == nil && ctx.Err() == nil && !isBrokenPipe(err) {
 		runErr = err
 	}
+	l.warnPartialTasks(cmd.Name)
 	if err := finish(); err != nil && runErr == nil {
 		runErr = err
 	}
@@ -106,6 +108,23 @@ func (l *Loop) ExecLine(ctx context.Context, line *Line) (quit bool) {
 		}
 	}
 	return false
+}
+
+// warnPartialTasks says, after a command that read the task table, that
+// the table is partial (a broken list, an unreadable task) and why: what
+// the command showed may lack tasks.
+func (l *Loop) warnPartialTasks(name string) {
+	s := l.Session
+	if !s.usedTasks || s.Kernel == nil {
+		return
+	}
+	tb, err := s.Kernel.Tasks()
+	if err != nil || tb == nil {
+		return
+	}
+	for _, w := range tb.Warnings {
+		fmt.Fprintf(l.Err, "%s: WARNING: the task list is partial: %s\n", name, w)
+	}
 }
 
 // ErrReported is returned by a command that printed its failure itself,

@@ -52,6 +52,10 @@ type Session struct {
 	// and why. Faces mark every output with it.
 	Mismatch *vmcore.MismatchError
 
+	// usedTasks: the current command read the task table (the loop then
+	// warns when it is partial).
+	usedTasks bool
+
 	// printCount numbers p's results ($1, $2, ...) as gdb does.
 	printCount int
 

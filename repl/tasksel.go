@@ -19,6 +19,7 @@ func (s *Session) TaskTable() (*tasks.Table, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.usedTasks = true // the loop warns when the table is partial
 	return k.Tasks()
 }
 
