@@ -237,6 +237,9 @@ func (d *Dump) init() error {
 		d.warnings = append(d.warnings, d.infoErr.Error())
 		return nil
 	}
+	for _, bad := range info.Invalid() {
+		d.warnings = append(d.warnings, "VMCOREINFO: "+bad+" (taken as absent)")
+	}
 	d.info = info
 	return nil
 }

@@ -91,7 +91,14 @@ func (i *Info) OSRelease() string { v, _ := i.Get("OSRELEASE"); return v }
 func (i *Info) BuildID() string { v, _ := i.Get("BUILD-ID"); return strings.ToLower(v) }
 
 // PageSize is the kernel's page size in bytes.
-func (i *Info) PageSize() (uint64, bool) { return i.dec("PAGESIZE") }
+// A value that is no power of two from 4 KiB to 1 MiB is reported absent.
+func (i *Info) PageSize() (uint64, bool) {
+	n, ok := i.dec("PAGESIZE")
+	if !ok || n < 4096 || n > 1<<20 || n&(n-1) != 0 {
+		return 0, false
+	}
+	return n, true
+}
 
 // Symbol returns SYMBOL(name): a kernel virtual address.
 func (i *Info) Symbol(name string) (uint64, bool) { return i.hex("SYMBOL(" + name + ")") }
@@ -146,8 +153,59 @@ func (i *Info) CrashTime() (time.Time, bool) {
 		return time.Time{}, false
 	}
 	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	if err != nil {
+	if err != nil || n <= 0 || n >= maxCrashTime {
 		return time.Time{}, false
 	}
 	return time.Unix(n, 0).UTC(), true
+}
+
+// maxCrashTime is the first second of the year 10000: a CRASHTIME at or
+// beyond it is no date a kernel wrote.
+const maxCrashTime = 253402300800
+
+// Invalid lists the keys that are present but whose values cannot be
+// what the kernel writes there, as "KEY=VALUE: why": a SYMBOL that is no
+// hexadecimal address, an OFFSET, SIZE or LENGTH that is no decimal
+// number, a NUMBER that is neither, a PAGESIZE that is no power of two
+// from 4 KiB to 1 MiB, a CRASHTIME that is no date. The getters report
+// such a key as absent; this says why.
+func (i *Info) Invalid() []string {
+	if i == nil {
+		return nil
+	}
+	var out []string
+	bad := func(k, why string) { out = append(out, fmt.Sprintf("%s=%s: %s", k, shorten(i.values[k], 40), why)) }
+	for _, k := range i.keys {
+
+		switch {
+		case strings.HasPrefix(k, "SYMBOL("), k == "KERNELOFFSET":
+			if _, ok := i.hex(k); !ok {
+				bad(k, "not a hexadecimal address")
+			}
+		case strings.HasPrefix(k, "OFFSET("), strings.HasPrefix(k, "SIZE("), strings.HasPrefix(k, "LENGTH("):
+			if _, ok := i.dec(k); !ok {
+				bad(k, "not a decimal number")
+			}
+		case strings.HasPrefix(k, "NUMBER("):
+			if _, ok := i.Number(strings.TrimSuffix(strings.TrimPrefix(k, "NUMBER("), ")")); !ok {
+				bad(k, "not a number")
+			}
+		case k == "PAGESIZE":
+			if n, ok := i.dec(k); !ok || n < 4096 || n > 1<<20 || n&(n-1) != 0 {
+				bad(k, "not a page size (a power of two from 4096 to 1048576)")
+			}
+		case k == "CRASHTIME":
+			if _, ok := i.CrashTime(); !ok {
+				bad(k, "not a date (seconds since 1970, before the year 10000)")
+			}
+		}
+	}
+	return out
+}
+
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }

@@ -1,6 +1,7 @@
 package vmcoreinfo
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -92,4 +93,34 @@ func FuzzParse(f *testing.F) {
 		info.CrashTime()
 		info.Number("x")
 	})
+}
+
+// TestInvalidValues: a key that is present with a value the kernel never
+// writes is absent to the getters, and Invalid says which and why.
+func TestInvalidValues(t *testing.T) {
+	info, err := Parse([]byte("OSRELEASE=6.1.0\nPAGESIZE=4097\nSYMBOL(prb)=zz\nOFFSET(a.b)=-1\nSIZE(c)=12\nNUMBER(d)=x\nCRASHTIME=9223372036854775807\nKERNELOFFSET=1f000000\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := info.PageSize(); ok {
+		t.Error("PAGESIZE=4097 accepted")
+	}
+	if _, ok := info.CrashTime(); ok {
+		t.Error("CRASHTIME=2^63-1 accepted (the year 292277026596)")
+	}
+	if _, ok := info.Symbol("prb"); ok {
+		t.Error("SYMBOL(prb)=zz accepted")
+	}
+	got := strings.Join(info.Invalid(), "\n")
+	for _, want := range []string{"PAGESIZE=4097: not a page size", "SYMBOL(prb)=zz: not a hexadecimal", "OFFSET(a.b)=-1: not a decimal", "NUMBER(d)=x: not a number", "CRASHTIME=9223372036854775807: not a date"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Invalid lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "SIZE(c)") || strings.Contains(got, "KERNELOFFSET") || strings.Contains(got, "OSRELEASE") {
+		t.Errorf("valid keys listed as invalid:\n%s", got)
+	}
+	if ts, ok := (&Info{values: map[string]string{"CRASHTIME": "1795647308"}}).CrashTime(); !ok || ts.Year() != 2026 {
+		t.Errorf("a real CRASHTIME: %v %v", ts, ok)
+	}
 }
