@@ -77,6 +77,20 @@ type File struct {
 	arErr   error
 
 	mods moduleSymbols // added by AddModuleSymbols
+
+	progress atomic.Pointer[func(done, total int64)] // SetProgress
+}
+
+// SetProgress sets fn to hear how far the scan of the DWARF names has
+// gone (bytes of .debug_info scanned, of total) after each batch of
+// compilation units: the first lookup of a type or variable may scan
+// most of a kernel's hundreds of MiB. Nil stops the calls.
+func (f *File) SetProgress(fn func(done, total int64)) {
+	if fn == nil {
+		f.progress.Store(nil)
+		return
+	}
+	f.progress.Store(&fn)
 }
 
 // Open opens the ELF file at path, mapping it into memory where the system

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 )
 
 // dieRef is where the index found a name.
@@ -38,6 +39,8 @@ type index struct {
 	mapped    bool                 // sc.info is part of a file mapping
 
 	advMu sync.Mutex // one batch at a time
+
+	progress *atomic.Pointer[func(done, total int64)] // the File's SetProgress
 }
 
 func (f *File) index() (*index, error) {
@@ -65,7 +68,7 @@ func (f *File) loadIndex() (*index, error) {
 			return nil, err
 		}
 	}
-	x := &index{sc: sc, names: make(map[nameKey]dieRef, 1024), views: map[uint64]*unitView{}, mapped: f.mapped != nil}
+	x := &index{sc: sc, names: make(map[nameKey]dieRef, 1024), views: map[uint64]*unitView{}, mapped: f.mapped != nil, progress: &f.progress}
 	x.mu.Lock()
 	x.moreUnits(1, 0)
 	x.mu.Unlock()
@@ -169,6 +172,9 @@ func (x *index) advance(from int, all bool) {
 	}
 	x.mu.Unlock()
 	x.scanRange(start, units, workers, all)
+	if fn := x.progress.Load(); fn != nil {
+		(*fn)(int64(units[len(units)-1].end), int64(len(x.sc.info)))
+	}
 }
 
 func (x *index) scanRange(start int, units []unitHeader, workers int, bulk bool) {

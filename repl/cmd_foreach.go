@@ -262,7 +262,14 @@ func runForeach(c *Context, args []string) error {
 	}
 
 	subsequent := 0
-	for _, t := range order {
+	meter := c.progress("foreach "+strings.Join(keys, " "), "tasks")
+	if meter != nil {
+		defer meter.Clear()
+	}
+	for i, t := range order {
+		if meter != nil {
+			meter.Update(int64(i), int64(len(order)))
+		}
 		if act && !t.Active || user && t.KernelThread() || gleader && t.PID != t.TGID ||
 			kernel && !t.KernelThread() || state != "" && !strings.HasPrefix(t.StateString(), state) {
 			continue

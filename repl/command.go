@@ -49,6 +49,19 @@ type Context struct {
 	Err io.Writer
 	// Name is the command name as typed, for messages.
 	Name string
+	// toTerminal: the output goes to the terminal the progress line
+	// would share (not redirected or piped, and Loop.OutTerminal).
+	toTerminal bool
+}
+
+// progress is the progress line of long work in this command: nil (draw
+// nothing) unless the session has one and the command's output does not
+// go to the same terminal.
+func (c *Context) progress(label, unit string) Progress {
+	if c.Session.Progress == nil || c.toTerminal {
+		return nil
+	}
+	return c.Session.Progress(label, unit)
 }
 
 // Stopped reports why the command should stop early: Ctrl-C, or a

@@ -26,6 +26,10 @@ type Loop struct {
 	Failed int
 	// Quit is set once a command (q, exit) asked to end the session.
 	Quit bool
+	// OutTerminal says Out is the terminal that stderr's progress line
+	// is drawn on: commands then draw none unless their output is
+	// redirected or piped.
+	OutTerminal bool
 
 	mu     sync.Mutex
 	cancel context.CancelFunc // of the running command, for Ctrl-C
@@ -78,11 +82,15 @@ func (l *Loop) ExecLine(ctx context.Context, line *Line) (quit bool) {
 	}
 	sw := &stopWriter{w: out}
 	bw := bufio.NewWriterSize(sw, 32<<10)
-	c := &Context{Context: ctx, Session: l.Session, Out: &stopWriter{w: bw}, Err: &flushFirst{bw, l.Err}, Name: name}
+	c := &Context{Context: ctx, Session: l.Session, Out: &stopWriter{w: bw}, Err: &flushFirst{bw, l.Err}, Name: name,
+		toTerminal: l.OutTerminal && line.Redirect == "" && line.Pipe == ""}
 	l.Session.usedTasks = false
 	runErr := safeRun(cmd, c, line.Args[1:])
 	if err := bw.Flush(); err != nil && runErr == nil && ctx.Err() == nil && !isBrokenPipe(err) {
 		runErr = err
+	}
+	if l.Session.AfterCommand != nil {
+		l.Session.AfterCommand()
 	}
 	l.warnPartialTasks(cmd.Name)
 	if err := finish(); err != nil && runErr == nil {

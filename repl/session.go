@@ -52,6 +52,13 @@ type Session struct {
 	// and why. Faces mark every output with it.
 	Mismatch *vmcore.MismatchError
 
+	// Progress, when set, makes the progress line of long work (foreach
+	// over many tasks) on a terminal; the binary sets it when stderr is
+	// one. AfterCommand, when set, runs after every command (the binary
+	// clears a progress line there).
+	Progress     func(label, unit string) Progress
+	AfterCommand func()
+
 	// usedTasks: the current command read the task table (the loop then
 	// warns when it is partial).
 	usedTasks bool
@@ -79,6 +86,14 @@ type Session struct {
 	// moduleSymbols counts the symbols read from each module's kallsyms,
 	// by struct module address (see loadModuleSymbols).
 	moduleSymbols map[uint64]int
+}
+
+// Progress shows how far long work has gone; see Session.Progress.
+type Progress interface {
+	// Update reports done of total units (total 0: unknown).
+	Update(done, total int64)
+	// Clear removes the line.
+	Clear()
 }
 
 // NewSession prepares a session on d. symbols and names may be nil: the

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/vmcoretools/vmcore/internal/progress"
 	"github.com/vmcoretools/vmcore/kdumpfmt"
 	"github.com/vmcoretools/vmcore/vmcore"
 )
@@ -62,14 +63,16 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	in, out := files[:len(files)-1], files[len(files)-1]
-	if err := convert(in, out, c, *flat, *force, stdout); err != nil {
+	if err := convert(in, out, c, *flat, *force, stdout, terminal(stderr)); err != nil {
 		fmt.Fprintf(stderr, "vmcore convert: %s\n", msg(err))
 		return 1
 	}
 	return 0
 }
 
-func convert(in []string, out string, c kdumpfmt.Compression, flat, force bool, stdout io.Writer) error {
+// convert writes the dump in as a kdump at out; tty, when not nil, is the
+// terminal that shows its progress.
+func convert(in []string, out string, c kdumpfmt.Compression, flat, force bool, stdout, tty io.Writer) error {
 	d, err := vmcore.Open(in...)
 	if err != nil {
 		return err
@@ -78,6 +81,14 @@ func convert(in []string, out string, c kdumpfmt.Compression, flat, force bool, 
 	src, err := d.KdumpSource()
 	if err != nil {
 		return err
+	}
+	if m := progress.New(tty, "convert", "pages"); m != nil {
+		read, total := src.ReadPage, int64(src.MaxPFN)
+		src.ReadPage = func(pfn uint64, dst []byte) error {
+			m.Update(int64(pfn), total)
+			return read(pfn, dst)
+		}
+		defer m.Clear()
 	}
 	opt := kdumpfmt.WriteOptions{Compression: c}
 	if out == "-" {

@@ -222,3 +222,11 @@ func msg(err error) string {
 	}
 	return s
 }
+
+// terminal is w when it is a terminal (progress is drawn there), else nil.
+func terminal(w io.Writer) io.Writer {
+	if f, ok := w.(*os.File); ok && isTerminal(f) {
+		return w
+	}
+	return nil
+}

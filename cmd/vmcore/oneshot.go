@@ -36,7 +36,7 @@ func oneShot(name string, args []string, stdout, stderr io.Writer, usage string)
 		return 1
 	}
 	defer closeFn()
-	l := &repl.Loop{Session: s, Out: stdout, Err: stderr}
+	l := &repl.Loop{Session: s, Out: stdout, Err: stderr, OutTerminal: terminal(stdout) != nil}
 	l.RunArgs(append([]string{name}, cmdArgs...))
 	if l.Failed > 0 {
 		return 1

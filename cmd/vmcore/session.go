@@ -17,6 +17,7 @@ import (
 
 	"github.com/chzyer/readline"
 	"github.com/vmcoretools/vmcore/dwarfsym"
+	"github.com/vmcoretools/vmcore/internal/progress"
 	"github.com/vmcoretools/vmcore/repl"
 	"github.com/vmcoretools/vmcore/vmcore"
 )
@@ -109,7 +110,7 @@ func runSession(args []string, stdout, stderr io.Writer) int {
 	}
 	defer closeFn()
 
-	loop := &repl.Loop{Session: s, Out: stdout, Err: stderr}
+	loop := &repl.Loop{Session: s, Out: stdout, Err: stderr, OutTerminal: terminal(stdout) != nil}
 	if f.initFile != "" {
 		in, err := os.Open(f.initFile)
 		if err != nil {
@@ -291,6 +292,7 @@ func openSession(files []string, stderr io.Writer) (*repl.Session, func(), error
 	} else {
 		checkBanner(s, stderr)
 	}
+	showProgress(s, f, stderr)
 	return s, func() { f.Close(); d.Close() }, nil
 }
 
@@ -378,5 +380,27 @@ func checkBanner(s *repl.Session, stderr io.Writer) {
 	}
 	if string(got) != want {
 		fmt.Fprintf(stderr, "WARNING: kernel version inconsistency between vmlinux and dumpfile\n")
+	}
+}
+
+// showProgress draws, on a terminal stderr, the progress of the long
+// work of a session: the first scan of the vmlinux's DWARF names (a type
+// or variable looked up the first time), and foreach over many tasks
+// when its output goes elsewhere. Every command's end clears the line.
+func showProgress(s *repl.Session, f *dwarfsym.File, stderr io.Writer) {
+	tty := terminal(stderr)
+	if tty == nil {
+		return
+	}
+	dw := progress.New(tty, "reading the vmlinux's types", "bytes")
+	f.SetProgress(dw.Update)
+	var last *progress.Meter
+	s.Progress = func(label, unit string) repl.Progress {
+		last = progress.New(tty, label, unit)
+		return last
+	}
+	s.AfterCommand = func() {
+		dw.Clear()
+		last.Clear()
 	}
 }
