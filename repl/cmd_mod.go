@@ -42,7 +42,7 @@ func runMod(c *Context, args []string) error {
 	if listErr != nil && len(mods) == 0 {
 		return listErr
 	}
-	slices.SortFunc(mods, func(a, b module.Module) int { return cmp.Compare(a.Addr, b.Addr) })
+	sortModules(mods)
 	nameW, sizeW := len("NAME"), len("SIZE")
 	for _, m := range mods {
 		nameW = max(nameW, len(m.Name))
@@ -66,4 +66,13 @@ func runMod(c *Context, args []string) error {
 		fmt.Fprintf(c.Out, "%16x  %-*s  %16x  %*d  %s%s\n", m.Addr, nameW, m.Name, m.Base, sizeW, m.Size, object, kallsyms)
 	}
 	return listErr
+}
+
+// sortModules puts modules in crash's order: by the base of their core
+// text (crash's mod_base: core_layout.base, mem[MOD_TEXT].base from 6.4),
+// which is not the order of their struct module when many are loaded.
+func sortModules(mods []module.Module) {
+	slices.SortStableFunc(mods, func(a, b module.Module) int {
+		return cmp.Or(cmp.Compare(a.Base, b.Base), cmp.Compare(a.Addr, b.Addr))
+	})
 }
