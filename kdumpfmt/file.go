@@ -269,7 +269,7 @@ func newFile(readers []io.ReaderAt, sizes []int64, names []string) (*File, error
 	if len(f.parts) == 1 && first.start == 0 && first.end >= f.maxPFN {
 		f.dumpable = first.dumpable
 	} else {
-		f.dumpable = &bitmap{words: make([]uint64, len(first.dumpable.words)), nbits: f.maxPFN}
+		f.dumpable = newEmptyBitmap(f.maxPFN)
 		for _, p := range f.parts {
 			copyBits(f.dumpable, p.dumpable, p.start, p.end)
 		}
@@ -464,7 +464,7 @@ func copyBits(dst, src *bitmap, start, end uint64) {
 		} else {
 			mask = ((1 << (hi - lo)) - 1) << lo
 		}
-		dst.words[w] = dst.words[w]&^mask | src.words[w]&mask
+		dst.setWord(w, dst.word(w)&^mask|src.word(w)&mask)
 		pfn = w*64 + hi
 	}
 }

@@ -24,8 +24,17 @@ const (
 )
 
 // maxFlatRecords bounds the index so that a file of tiny records cannot
-// make it large; makedumpfile writes records of kilobytes at least.
-const maxFlatRecords = 1 << 26
+// make it large; makedumpfile writes records of kilobytes at least (about
+// one per 32 KiB of file in the lab's dumps). A file may hold one record
+// per flatMinAvgRecord bytes (and flatRecordSlack more), so that the
+// index stays a sixteenth of the file's size at most; and at most
+// maxEmptyRecords records without data, which makedumpfile never writes.
+const (
+	maxFlatRecords   = 1 << 26
+	flatMinAvgRecord = 256
+	flatRecordSlack  = 4096
+	maxEmptyRecords  = 4096
+)
 
 // IsFlattened reports whether header (the first bytes of a file) starts a
 // flattened dump.
@@ -78,6 +87,8 @@ func newFlatReader(r io.ReaderAt, fileSize int64) (*flatReader, error) {
 	var rec [flatRecordSize]byte
 	sorted, overlap := true, false
 	ended := false
+	limit := min(maxFlatRecords, int(fileSize/flatMinAvgRecord)+flatRecordSlack)
+	empty := 0
 	for {
 		if pos+flatRecordSize > fileSize {
 			break // truncated stream: keep what was indexed
@@ -98,9 +109,14 @@ func newFlatReader(r io.ReaderAt, fileSize int64) (*flatReader, error) {
 		if size > fileSize-pos {
 			return nil, fmt.Errorf("kdumpfmt: flattened record at %d: %d bytes run past the end of the file (%d)", pos-flatRecordSize, size, fileSize)
 		}
+		if size == 0 {
+			if empty++; empty > maxEmptyRecords {
+				return nil, fmt.Errorf("kdumpfmt: flattened record at %d: more than %d records without data (makedumpfile writes none)", pos-flatRecordSize, maxEmptyRecords)
+			}
+		}
 		if size > 0 {
-			if len(recs) >= maxFlatRecords {
-				return nil, fmt.Errorf("kdumpfmt: flattened file has more than %d records", maxFlatRecords)
+			if len(recs) >= limit {
+				return nil, fmt.Errorf("kdumpfmt: flattened record at %d: more than %d records in a file of %d bytes (makedumpfile writes kilobytes a record)", pos-flatRecordSize, limit, fileSize)
 			}
 			if n := len(recs); n > 0 {
 				prev := recs[n-1]

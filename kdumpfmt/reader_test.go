@@ -665,3 +665,45 @@ func TestReadHeaders(t *testing.T) {
 		t.Error("a 20-byte file: no error")
 	}
 }
+
+// TestFlatReaderBounds: records without data, and more records than a
+// file of that size can honestly hold, end the index with an error naming
+// the record, at once rather than after a pass over a huge file.
+func TestFlatReaderBounds(t *testing.T) {
+	build := func(n, size int) []byte {
+		var buf bytes.Buffer
+		head := make([]byte, 4096)
+		copy(head, "makedumpfile")
+		binary.BigEndian.PutUint64(head[16:], 1)
+		binary.BigEndian.PutUint64(head[24:], 1)
+		buf.Write(head)
+		for i := 0; i < n; i++ {
+			var h [16]byte
+			binary.BigEndian.PutUint64(h[:], uint64(i*size))
+			binary.BigEndian.PutUint64(h[8:], uint64(size))
+			buf.Write(h[:])
+			buf.Write(make([]byte, size))
+		}
+		buf.Write(bytes.Repeat([]byte{0xff}, 16))
+		return buf.Bytes()
+	}
+	for _, c := range []struct {
+		name    string
+		n, size int
+		want    string
+	}{
+		{"empty records", maxEmptyRecords + 1, 0, "records without data"},
+		{"tiny records", 300000, 1, "more than"},
+	} {
+		b := build(c.n, c.size)
+		_, err := newFlatReader(bytes.NewReader(b), int64(len(b)))
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "flattened record at ") {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+	// Real records (a page each) of the same count pass.
+	b := build(2000, 4096)
+	if fr, err := newFlatReader(bytes.NewReader(b), int64(len(b))); err != nil || fr.records != 2000 {
+		t.Errorf("2000 page records: %v", err)
+	}
+}

@@ -21,13 +21,26 @@ type Stats struct {
 }
 
 // countBits counts the set bits of bm in [start, end).
-func countBits(bm *bitmap, start, end uint64) uint64 {
+func countBits(bm *bitmap, start, end uint64) uint64 { return countBoth(bm, nil, start, end) }
+
+// countBoth counts the bits set in both a and b (b nil: in a) in
+// [start, end), skipping the chunks a does not keep.
+func countBoth(a, b *bitmap, start, end uint64) uint64 {
 	var n uint64
+	end = min(end, a.nbits)
 	for pfn := start; pfn < end; {
 		w := pfn / 64
+		if a.chunks[w>>chunkShift] == nil {
+			pfn = (w>>chunkShift + 1) << chunkShift * 64
+			continue
+		}
 		lo := pfn % 64
 		hi := min(uint64(64), end-w*64)
-		x := bm.words[w] >> lo
+		x := a.word(w)
+		if b != nil {
+			x &= b.word(w)
+		}
+		x >>= lo
 		if hi-lo < 64 {
 			x &= 1<<(hi-lo) - 1
 		}
@@ -83,7 +96,13 @@ func (f *File) Stats() (Stats, error) {
 			seen["none"] = true // an ordinary raw page that happens to come first
 		}
 	}
-	st.Excluded = covered - f.rank.total()
+	// Frames in RAM, in some file's range, and not dumpable. A dumpable
+	// bit outside RAM (a damaged bitmap) counts for nothing.
+	var dumpableRAM uint64
+	for _, p := range f.parts {
+		dumpableRAM += countBoth(f.ram, f.dumpable, p.start, p.end)
+	}
+	st.Excluded = covered - dumpableRAM
 	st.Lost += st.RAM - covered // frames no file of a split set holds
 	for name := range seen {
 		st.Compressions = append(st.Compressions, name)
