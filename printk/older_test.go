@@ -235,6 +235,27 @@ func TestStructuredCorrupt(t *testing.T) {
 			t.Fatalf("err %v warns %v got %+v", err, warns, got)
 		}
 	})
+	t.Run("huge-log-buf-len", func(t *testing.T) {
+		// log_buf_len of 16 MiB over a 4 KiB ring and log_next_idx past
+		// the records: the chain wraps at the zeroed end and comes back
+		// to the first record. Each record once, and a warning.
+		_, m := build()
+		m.put32(symBufLen, 16<<20)
+		m.put32(symNextIdx, 8<<20)
+		got, warns, err := Read(m, l)
+		if err != nil || len(warns) != 1 || !strings.Contains(warns[0].Msg, "comes back to index") {
+			t.Fatalf("err %v warns %v", err, warns)
+		}
+		texts := map[string]int{}
+		for _, r := range got {
+			if texts[r.Text]++; r.Text != "" && texts[r.Text] > 1 {
+				t.Fatalf("%q read %d times", r.Text, texts[r.Text])
+			}
+		}
+		if len(got) > 12 {
+			t.Errorf("%d records from 10", len(got))
+		}
+	})
 	t.Run("bad-indexes", func(t *testing.T) {
 		_, m := build()
 		m.put32(symNextIdx, 1<<30)

@@ -415,11 +415,21 @@ func readStructured(m *pagedMem, l *StructuredLayout) ([]Record, []Warning, erro
 	hdr := make(image, l.RecordSize)
 	idx := first
 	var seq uint64
+	// A pass visits each record once: a chain that comes back to an
+	// index it has visited (a corrupt length or log_buf_len, making it
+	// go round the part of the buffer it can read) ends there, instead of
+	// printing the same records again until the steps run out.
+	visited := map[uint32]bool{}
 	for steps := 0; idx != next; steps++ {
 		if steps > maxSteps {
 			warns = append(warns, Warning{Addr: logBuf + uint64(idx), Msg: "corrupt log: record chain does not reach log_next_idx; stopped"})
 			break
 		}
+		if visited[idx] {
+			warns = append(warns, Warning{Addr: logBuf + uint64(idx), Msg: fmt.Sprintf("corrupt log: the record chain comes back to index %d without reaching log_next_idx %d (log_buf_len %d); stopped", idx, next, bufLen)})
+			break
+		}
+		visited[idx] = true
 		addr := logBuf + uint64(idx)
 		if uint64(idx)+uint64(l.RecordSize) > uint64(bufLen) {
 			warns = append(warns, Warning{Addr: addr, Msg: fmt.Sprintf("corrupt log: record at index %d runs past log_buf_len %d; stopped", idx, bufLen)})
