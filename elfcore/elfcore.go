@@ -1,6 +1,7 @@
 package elfcore
 
 import (
+	"bytes"
 	"debug/elf"
 	"encoding/binary"
 	"errors"
@@ -435,15 +436,52 @@ func (f *File) readNotes(segs []Segment) error {
 			f.warnf("PT_NOTE at file offset %#x: file truncated: %d of %d bytes present", s.Offset, have, want)
 			continue // a cut note is expected; keep the ones before it
 		}
-		if err != nil {
+		// A damaged note hides the notes after it (each is found from
+		// the one before): keep the notes before it, look for the next
+		// header naming a note the kernel writes, and go on from there.
+		// The memory segments are not affected: the dump stays readable.
+		for err != nil {
 			var fe *FormatError
-			if errors.As(err, &fe) {
-				return formatErr(int64(s.Offset)+fe.Off, "PT_NOTE: %s", fe.Msg)
+			if !errors.As(err, &fe) {
+				return err
 			}
-			return err
+			at := resyncNote(buf, int(fe.Off)+4, f.ByteOrder)
+			if at < 0 {
+				f.warnf("PT_NOTE at file offset %#x: %s (at file offset %#x); the notes after it are lost", s.Offset, fe.Msg, int64(s.Offset)+fe.Off)
+				break
+			}
+			f.warnf("PT_NOTE at file offset %#x: %s (at file offset %#x); notes found again at file offset %#x", s.Offset, fe.Msg, int64(s.Offset)+fe.Off, int64(s.Offset)+int64(at))
+			var more []Note
+			more, err = ParseNotes(buf[at:], f.ByteOrder)
+			f.Notes = append(f.Notes, more...)
+			if err != nil {
+				if errors.As(err, &fe) {
+					fe.Off += int64(at)
+				}
+			}
 		}
 	}
 	return nil
+}
+
+// resyncNote finds, from offset from (rounded up to 4), the first note
+// header naming a note Linux dumps carry ("CORE", "LINUX", "VMCOREINFO",
+// "QEMU") with sizes that fit, or -1.
+func resyncNote(buf []byte, from int, order binary.ByteOrder) int {
+	for at := (from + 3) &^ 3; at+12 <= len(buf); at += 4 {
+		namesz := int(order.Uint32(buf[at:]))
+		descsz := uint64(order.Uint32(buf[at+4:]))
+		if namesz < 4 || namesz > 12 || descsz > MaxNoteDescSize || at+12+namesz > len(buf) {
+			continue
+		}
+		switch string(bytes.TrimRight(buf[at+12:at+12+namesz], "\x00")) {
+		case "CORE", "LINUX", "VMCOREINFO", "QEMU":
+			if uint64(at+12+(namesz+3)&^3)+descsz <= uint64(len(buf)) {
+				return at
+			}
+		}
+	}
+	return -1
 }
 
 // VMCOREINFO returns the desc of the note named "VMCOREINFO", or nil if the

@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -609,15 +610,28 @@ func TestHostileSizes(t *testing.T) {
 	noteStart := 64 + 56
 	second := noteStart + 12 + 12 + 4 // header, "VMCOREINFO\0" padded to 12, desc 4
 	le.PutUint32(b[second+4:], 0xffffffff)
+	// The dump opens: the notes before the damaged one are kept, and a
+	// warning names the note, its offset and its claim.
 	allocs := testing.AllocsPerRun(10, func() {
-		_, err := NewFile(bytes.NewReader(b), int64(len(b)))
-		var fe *FormatError
-		if !errors.As(err, &fe) || fe.Off != int64(second) || !strings.Contains(err.Error(), "4294967295") {
-			t.Fatalf("4 GiB note: err = %v", err)
+		f, err := NewFile(bytes.NewReader(b), int64(len(b)))
+		if err != nil || string(f.VMCOREINFO()) != "A=1\n" || len(f.Warnings) != 2 ||
+			!strings.Contains(f.Warnings[1], "4294967295") || !strings.Contains(f.Warnings[1], fmt.Sprintf("%#x", second)) {
+			t.Fatalf("4 GiB note: err = %v, warnings %q", err, f.Warnings)
 		}
 	})
 	if allocs > 50 {
 		t.Errorf("rejecting a 4 GiB note took %v allocations", allocs)
+	}
+
+	// Damage in the first note: the notes after it are found again.
+	b = coreSpec{machine: elf.EM_X86_64, noteSegs: [][]Note{{
+		{Name: "CORE", Type: 1, Desc: make([]byte, 16)},
+		{Name: "VMCOREINFO", Desc: []byte("B=2\n")},
+	}}}.bytes()
+	le.PutUint32(b[noteStart:], 0x7fffffff) // the first note's name size
+	if f, err := NewFile(bytes.NewReader(b), int64(len(b))); err != nil || string(f.VMCOREINFO()) != "B=2\n" ||
+		!strings.Contains(strings.Join(f.Warnings, "\n"), "notes found again at file offset") {
+		t.Errorf("a damaged first note: err %v, VMCOREINFO %q, warnings %q", err, f.VMCOREINFO(), f.Warnings)
 	}
 
 	// A PT_NOTE and a PT_LOAD claiming 2^40 bytes of a small file: the
