@@ -129,11 +129,11 @@ func (tb *Table) Threads(leader *Task) []*Task {
 }
 
 // Children returns the tasks whose real parent is t (never an idle
-// task), in the table's order.
+// task), in the table's order: the kernel's children list.
 func (tb *Table) Children(t *Task) []*Task {
 	var out []*Task
 	for _, ch := range tb.Tasks {
-		if ch.Parent == t.Addr && ch != t && ch.PID != 0 {
+		if ch.RealParent == t.Addr && ch != t && ch.PID != 0 {
 			out = append(out, ch)
 		}
 	}
@@ -397,14 +397,15 @@ func (tb *Table) Family(t *Task) Family {
 // taskJSON is Task's JSON form: its addresses as arch.Words.
 type taskJSON struct {
 	*taskPlain
-	Addr     arch.Word `json:"task"`
-	Parent   arch.Word `json:"parent"`
-	State    arch.Word `json:"state"`
-	Flags    arch.Word `json:"flags"`
-	MM       arch.Word `json:"mm"`
-	Stack    arch.Word `json:"stack"`
-	ThreadSP arch.Word `json:"thread_sp"`
-	Signal   arch.Word `json:"signal"`
+	Addr       arch.Word `json:"task"`
+	Parent     arch.Word `json:"parent"`
+	RealParent arch.Word `json:"real_parent"`
+	State      arch.Word `json:"state"`
+	Flags      arch.Word `json:"flags"`
+	MM         arch.Word `json:"mm"`
+	Stack      arch.Word `json:"stack"`
+	ThreadSP   arch.Word `json:"thread_sp"`
+	Signal     arch.Word `json:"signal"`
 }
 
 type taskPlain Task
@@ -413,7 +414,7 @@ type taskPlain Task
 // hexadecimal (arch.Word), its counts and times as numbers.
 func (t *Task) MarshalJSON() ([]byte, error) {
 	return json.Marshal(taskJSON{taskPlain: (*taskPlain)(t), Addr: arch.Word(t.Addr), Parent: arch.Word(t.Parent),
-		State: arch.Word(t.State), Flags: arch.Word(t.Flags), MM: arch.Word(t.MM), Stack: arch.Word(t.Stack),
+		RealParent: arch.Word(t.RealParent), State: arch.Word(t.State), Flags: arch.Word(t.Flags), MM: arch.Word(t.MM), Stack: arch.Word(t.Stack),
 		ThreadSP: arch.Word(t.ThreadSP), Signal: arch.Word(t.Signal)})
 }
 
@@ -423,7 +424,7 @@ func (t *Task) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	t.Addr, t.Parent, t.State, t.Flags = uint64(j.Addr), uint64(j.Parent), uint64(j.State), uint64(j.Flags)
+	t.Addr, t.Parent, t.RealParent, t.State, t.Flags = uint64(j.Addr), uint64(j.Parent), uint64(j.RealParent), uint64(j.State), uint64(j.Flags)
 	t.MM, t.Stack, t.ThreadSP, t.Signal = uint64(j.MM), uint64(j.Stack), uint64(j.ThreadSP), uint64(j.Signal)
 	return nil
 }

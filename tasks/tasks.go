@@ -35,19 +35,24 @@ const pfKthread = 0x00200000
 // Task is what ps shows of one task_struct, as read from it (Table.Status
 // gives the derived values: state names, KiB, times).
 type Task struct {
-	Addr     uint64 `json:"task"` // the task_struct
-	PID      int    `json:"pid"`
-	TGID     int    `json:"tgid"`
-	Parent   uint64 `json:"parent"` // real_parent
-	PPID     int    `json:"ppid"`
-	CPU      int    `json:"cpu"`
-	State    uint64 `json:"state"` // __state | exit_state
-	Flags    uint64 `json:"flags"`
-	Comm     string `json:"comm"`
-	MM       uint64 `json:"mm"`
-	Stack    uint64 `json:"stack"`     // base of the kernel stack (task->stack)
-	ThreadSP uint64 `json:"thread_sp"` // saved stack pointer of a switched-out task (thread.sp)
-	LastRun  uint64 `json:"last_run"`  // sched_info.last_arrival, ns of rq clock
+	Addr uint64 `json:"task"` // the task_struct
+	PID  int    `json:"pid"`
+	TGID int    `json:"tgid"`
+	// Parent is task_struct.parent, the parent crash shows (PPID, ps -p):
+	// the tracer while the task is ptraced, and for the idle tasks of
+	// CPUs other than 0 the boot CPU's idle task. RealParent is
+	// real_parent, the task that forked it (whose children list holds it).
+	Parent     uint64 `json:"parent"`
+	RealParent uint64 `json:"real_parent"`
+	PPID       int    `json:"ppid"`
+	CPU        int    `json:"cpu"`
+	State      uint64 `json:"state"` // __state | exit_state
+	Flags      uint64 `json:"flags"`
+	Comm       string `json:"comm"`
+	MM         uint64 `json:"mm"`
+	Stack      uint64 `json:"stack"`     // base of the kernel stack (task->stack)
+	ThreadSP   uint64 `json:"thread_sp"` // saved stack pointer of a switched-out task (thread.sp)
+	LastRun    uint64 `json:"last_run"`  // sched_info.last_arrival, ns of rq clock
 	// StartTime is start_time (ns since boot); UTime and STime are the
 	// user and system CPU time (ns).
 	StartTime uint64 `json:"start_time"`
@@ -163,19 +168,19 @@ func (tb *Table) PercentMem(t *Task) float64 {
 
 // layout holds the offsets of the members read, found once per vmlinux.
 type layout struct {
-	taskSize                                       int64
-	tasks, pid, tgid, realParent, state, exitState int64
-	stateSize, exitStateSize, flagsSize            int64
-	flags, comm, mm, cpu, stack, threadSP, lastRun int64
-	threadGroup, taskRSS                           int64 // -1 when absent
-	signal, threadNode, sigThreadHead              int64 // 6.7+: threads on signal->thread_head
-	mmTotalVM, mmRSS, mmCount                      int64
-	mmRSSPerCPU                                    bool // 6.2+: percpu_counter rss_stat[]
-	pcpuCounterSize, pcpuCount, pcpuCounters       int64
-	rqCurr, rqIdle, rqClock                        int64
-	startTime, utime, stime                        int64
-	policy, prio                                   int64
-	nrMMCounters                                   int
+	taskSize                                               int64
+	tasks, pid, tgid, realParent, parent, state, exitState int64
+	stateSize, exitStateSize, flagsSize                    int64
+	flags, comm, mm, cpu, stack, threadSP, lastRun         int64
+	threadGroup, taskRSS                                   int64 // -1 when absent
+	signal, threadNode, sigThreadHead                      int64 // 6.7+: threads on signal->thread_head
+	mmTotalVM, mmRSS, mmCount                              int64
+	mmRSSPerCPU                                            bool // 6.2+: percpu_counter rss_stat[]
+	pcpuCounterSize, pcpuCount, pcpuCounters               int64
+	rqCurr, rqIdle, rqClock                                int64
+	startTime, utime, stime                                int64
+	policy, prio                                           int64
+	nrMMCounters                                           int
 }
 
 func offsetOf(s ktype.Source, typ, path string) (int64, int64, error) {
@@ -217,6 +222,10 @@ func newLayout(s ktype.Source) (*layout, error) {
 	must(&l.pid, ts, "pid")
 	must(&l.tgid, ts, "tgid")
 	must(&l.realParent, ts, "real_parent")
+	var perr error
+	if l.parent, _, perr = offsetOf(s, ts, "parent"); perr != nil {
+		l.parent = -1 // real_parent stands for it
+	}
 	must(&l.comm, ts, "comm")
 	must(&l.mm, ts, "mm")
 	must(&l.stack, ts, "stack")
@@ -421,8 +430,7 @@ func Load(c *value.Context) (*Table, error) {
 		}
 	}
 	for _, t := range tb.Tasks {
-		// The idle tasks of CPUs other than 0 are forked from init, but
-		// crash, like the kernel's own view, gives them parent 0.
+		// The idle tasks (pid 0) have PPID 0 whatever their parent.
 		if p := tb.byAddr[t.Parent]; p != nil && t.PID != 0 {
 			t.PPID = p.PID
 		}
@@ -472,7 +480,11 @@ func (r *reader) task(addr uint64, buf []byte) (*Task, error) {
 	t := &Task{Addr: addr}
 	t.PID = int(int32(r.uintAt(buf, l.pid, 4)))
 	t.TGID = int(int32(r.uintAt(buf, l.tgid, 4)))
-	t.Parent = r.uintAt(buf, l.realParent, 8)
+	t.RealParent = r.uintAt(buf, l.realParent, 8)
+	t.Parent = t.RealParent
+	if l.parent >= 0 {
+		t.Parent = r.uintAt(buf, l.parent, 8)
+	}
 	t.State = r.uintAt(buf, l.state, l.stateSize)
 	if l.exitState >= 0 {
 		t.State |= r.uintAt(buf, l.exitState, l.exitStateSize)

@@ -361,13 +361,13 @@ func psTable() *Table {
 	const k = 0xffff888100000000
 	tb := NewTable([]*Task{
 		{Addr: k + 0x100, PID: 0, TGID: 0, Comm: "swapper/0", Active: true, LastRun: 50},
-		{Addr: k + 0x200, PID: 1, TGID: 1, PPID: 0, Parent: k + 0x100, Comm: "init", MM: 1, RSS: 100, TotalVM: 1000, StartTime: 10, LastRun: 40, ThreadSP: 0xffffc90000013e00, State: taskInterruptible},
-		{Addr: k + 0x300, PID: 300, TGID: 300, PPID: 1, Parent: k + 0x200, Comm: "daemon", MM: 2, RSS: 50, StartTime: 300, LastRun: 90, Policy: 1, Prio: 49, State: taskInterruptible},
-		{Addr: k + 0x310, PID: 301, TGID: 300, PPID: 1, Parent: k + 0x200, Comm: "worker", MM: 2, RSS: 50, StartTime: 310, LastRun: 60, CPU: 1},
-		{Addr: k + 0x320, PID: 302, TGID: 300, PPID: 1, Parent: k + 0x200, Comm: "worker", MM: 2, StartTime: 320, State: taskUninterruptible},
-		{Addr: k + 0x400, PID: 400, TGID: 400, PPID: 300, Parent: k + 0x300, Comm: "child", MM: 3, StartTime: 5, State: exitZombie},
-		{Addr: k + 0x500, PID: 2, TGID: 2, PPID: 0, Parent: k + 0x100, Comm: "kthreadd", Flags: pfKthread, StartTime: 1, State: taskInterruptible},
-		{Addr: k + 0x600, PID: 20, TGID: 20, PPID: 2, Parent: k + 0x500, Comm: "kworker/0:1", Flags: pfKthread, State: taskUninterruptible | taskNoLoad},
+		{Addr: k + 0x200, PID: 1, TGID: 1, PPID: 0, Parent: k + 0x100, RealParent: k + 0x100, Comm: "init", MM: 1, RSS: 100, TotalVM: 1000, StartTime: 10, LastRun: 40, ThreadSP: 0xffffc90000013e00, State: taskInterruptible},
+		{Addr: k + 0x300, PID: 300, TGID: 300, PPID: 1, Parent: k + 0x200, RealParent: k + 0x200, Comm: "daemon", MM: 2, RSS: 50, StartTime: 300, LastRun: 90, Policy: 1, Prio: 49, State: taskInterruptible},
+		{Addr: k + 0x310, PID: 301, TGID: 300, PPID: 1, Parent: k + 0x200, RealParent: k + 0x200, Comm: "worker", MM: 2, RSS: 50, StartTime: 310, LastRun: 60, CPU: 1},
+		{Addr: k + 0x320, PID: 302, TGID: 300, PPID: 1, Parent: k + 0x200, RealParent: k + 0x200, Comm: "worker", MM: 2, StartTime: 320, State: taskUninterruptible},
+		{Addr: k + 0x400, PID: 400, TGID: 400, PPID: 300, Parent: k + 0x300, RealParent: k + 0x300, Comm: "child", MM: 3, StartTime: 5, State: exitZombie},
+		{Addr: k + 0x500, PID: 2, TGID: 2, PPID: 0, Parent: k + 0x100, RealParent: k + 0x100, Comm: "kthreadd", Flags: pfKthread, StartTime: 1, State: taskInterruptible},
+		{Addr: k + 0x600, PID: 20, TGID: 20, PPID: 2, Parent: k + 0x500, RealParent: k + 0x500, Comm: "kworker/0:1", Flags: pfKthread, State: taskUninterruptible | taskNoLoad},
 	})
 	tb.TotalPages = 1000
 	tb.Clock = 1000
@@ -513,5 +513,21 @@ func TestTaskJSON(t *testing.T) {
 	}
 	if diff := cmp.Diff(tk, &back); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+}
+
+// TestAncestryOfSecondaryIdle: the idle task of a CPU other than 0 has
+// init as its real parent (init forked it) and the boot CPU's idle task
+// as its parent; crash's ps -p follows parent.
+func TestAncestryOfSecondaryIdle(t *testing.T) {
+	swapper0 := &Task{Addr: 0x100, PID: 0, Comm: "swapper/0"}
+	initT := &Task{Addr: 0x200, PID: 1, Comm: "init", Parent: 0x100, RealParent: 0x100}
+	swapper1 := &Task{Addr: 0x300, PID: 0, Comm: "swapper/1", CPU: 1, Parent: 0x100, RealParent: 0x200}
+	tb := NewTable([]*Task{swapper0, initT, swapper1})
+	if a := tb.Ancestry(swapper1); len(a) != 2 || a[0] != swapper0 || a[1] != swapper1 {
+		t.Errorf("Ancestry(swapper/1) = %v", a)
+	}
+	if ch := tb.Children(initT); len(ch) != 0 {
+		t.Errorf("init's children include the idle task: %v", ch)
 	}
 }
