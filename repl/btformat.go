@@ -1,6 +1,7 @@
 package repl
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -20,6 +21,10 @@ func (s *Session) btTraceOptions(frames, lines bool) tasks.TraceOptions {
 // words (-f) and the exception frames, then the user registers, and why
 // the trace ended early.
 func writeBacktrace(w io.Writer, bt *tasks.Backtrace) {
+	if errors.Is(bt.Err, tasks.ErrNoStack) {
+		fmt.Fprintln(w, "(no stack)") // crash's words for a freed stack
+		return
+	}
 	lines := func(ex *tasks.Exception) {
 		for _, l := range ex.Text {
 			fmt.Fprintln(w, l)

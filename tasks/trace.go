@@ -48,6 +48,10 @@ type Backtrace struct {
 	Err error `json:"-"`
 }
 
+// ErrNoStack is a Backtrace's Err for a task without a kernel stack (an
+// exited task whose stack was freed: task_struct.stack is NULL).
+var ErrNoStack = errors.New("tasks: the task has no kernel stack (freed when it exited)")
+
 // MarshalJSON adds Err's text as "error".
 func (b *Backtrace) MarshalJSON() ([]byte, error) {
 	type plain Backtrace
@@ -212,6 +216,12 @@ func (tr *Tracer) Backtrace(t *Task, opt ...TraceOptions) *Backtrace {
 	}
 	panicTask := tr.PanicTask() == t
 	bt := &Backtrace{Task: t, PID: t.PID, Comm: t.Comm, TaskAddr: arch.Word(t.Addr), CPU: t.CPU, Active: t.Active, Panic: panicTask, Frames: []Frame{}}
+	if t.Stack == 0 {
+		// An exited task whose stack was freed (task_struct.stack is
+		// NULL): nothing to walk, as crash's "(no stack)".
+		bt.Err = ErrNoStack
+		return bt
+	}
 	taskStack := arch.Stack{Name: "task", Lo: arch.Word(t.Stack), Hi: arch.Word(t.Stack + tr.CPU.StackSize())}
 	cpuStacks := tr.CPU.Stacks(t.CPU)
 	bt.Stacks = append([]arch.Stack{taskStack}, cpuStacks...)

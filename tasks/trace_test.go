@@ -96,6 +96,11 @@ func TestBacktraceModel(t *testing.T) {
 	tb.Current = []uint64{0xffff888000001000}
 	tr := &Tracer{Table: tb, Values: value.New(src, mem), CPU: ct, Arch: textCPU{}, Lines: lines{}, PanicCPU: 0}
 	bt := tr.Backtrace(tb.Tasks[0], TraceOptions{Words: true, Lines: true, Methods: []arch.Method{arch.MethodFP}})
+	// An exited task whose stack was freed: nothing is walked.
+	zombie := &Task{Addr: 0xffff888000002000, PID: 9, Comm: "gone", State: exitZombie}
+	if zb := tr.Backtrace(zombie); !errors.Is(zb.Err, ErrNoStack) || len(zb.Frames) != 0 || ct.got.Addr == zombie.Addr {
+		t.Errorf("a task without a stack: %+v (the architecture was asked: %v)", zb, ct.got.Addr == zombie.Addr)
+	}
 	if ct.got.Stack != stack || ct.got.SavedSP != stack+0x3d00 || !ct.got.Panic || !ct.got.Active || fmt.Sprint(ct.opt.Methods) != "[fp]" {
 		t.Errorf("the architecture was asked for %+v, %+v", ct.got, ct.opt)
 	}
