@@ -1,6 +1,7 @@
 package printk
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -219,6 +220,25 @@ func TestLocklessCorrupt(t *testing.T) {
 			t.Errorf("got %d records", len(got))
 		}
 	})
+	t.Run("one-block", func(t *testing.T) {
+		// Every descriptor pointing at record 0's block: the text repeats,
+		// and the reader says so.
+		w, m := build()
+		b0 := addrDescs + (w.recs[0].id%16)*24
+		var lpos [16]byte
+		if _, err := m.ReadAt(lpos[:], int64(b0+8)); err != nil {
+			t.Fatal(err)
+		}
+		begin, next := binary.LittleEndian.Uint64(lpos[:]), binary.LittleEndian.Uint64(lpos[8:])
+		for _, r := range w.recs[1:] {
+			m.put64(addrDescs+(r.id%16)*24+8, begin)
+			m.put64(addrDescs+(r.id%16)*24+16, next)
+		}
+		_, warns, err := Read(m, l)
+		if err != nil || len(warns) != 2 || !strings.Contains(warns[0].Msg, fmt.Sprintf("%d descriptors point at a text block another one uses", len(w.recs)-1)) {
+			t.Fatalf("err %v warns %v", err, warns)
+		}
+	})
 	t.Run("bad-lengths", func(t *testing.T) {
 		w, m := build()
 		slot := w.recs[2].id % 16
@@ -226,7 +246,10 @@ func TestLocklessCorrupt(t *testing.T) {
 		m.put64(addrDescs+slot*24+16, 0x14) // next: shorter than the id
 		m.put16(addrInfos+(w.recs[4].id%16)*88+16, 60000)
 		got, warns, err := Read(m, l)
-		if err != nil || len(warns) != 1 {
+		// The shortened block also begins where record 1's does: that
+		// it shares a block, and does not start with its own id, is said.
+		if err != nil || len(warns) != 3 || !strings.Contains(warns[0].Msg, "shorter than its id") ||
+			!strings.Contains(warns[1].Msg, "point at a text block another one uses") || !strings.Contains(warns[2].Msg, "do not begin with their descriptor's id") {
 			t.Fatalf("err %v warns %v", err, warns)
 		}
 		if !got[2].NoData {

@@ -270,6 +270,9 @@ func readLockless(m *pagedMem, l *LocklessLayout) ([]Record, []Warning, error) {
 	var unreadable int   // descriptors in the current run of unreadable ones
 	var mismatched int
 	var firstMismatch uint64
+	blockOwner := map[uint64]uint64{} // text block begin -> the first descriptor id using it
+	var shared, foreign int
+	var firstShared, sharedWith, firstForeign uint64
 	desc := make(image, l.DescSize)
 	info := make(image, l.InfoSize)
 	var textBuf []byte // reused; each record's Text is its own string
@@ -347,6 +350,24 @@ func readLockless(m *pagedMem, l *LocklessLayout) ([]Record, []Warning, error) {
 		if begin > next {
 			begin = 0
 		}
+		// Several descriptors pointing at one block (a damaged ring)
+		// would print its text again under each: count them, and those
+		// whose block does not start with their own id.
+		if first, dup := blockOwner[begin]; dup {
+			if shared == 0 {
+				firstShared, sharedWith = id, first
+			}
+			shared++
+		} else {
+			blockOwner[begin] = id
+		}
+		var blkID [8]byte
+		if err := m.read(blkID[:], data+begin); err == nil && binary.LittleEndian.Uint64(blkID[:])&descIDMask != id {
+			if foreign == 0 {
+				firstForeign = id
+			}
+			foreign++
+		}
 		begin += 8
 		if next < begin {
 			warns = append(warns, Warning{Addr: descAddr, Msg: fmt.Sprintf("descriptor %d: text block [%#x, %#x) is shorter than its id", id, lb, ln)})
@@ -376,6 +397,12 @@ func readLockless(m *pagedMem, l *LocklessLayout) ([]Record, []Warning, error) {
 	}
 	if mismatched > 0 {
 		warns = append(warns, Warning{Addr: descs, Msg: fmt.Sprintf("%d descriptors between tail and head do not carry their id (first: id %d); skipped", mismatched, firstMismatch)})
+	}
+	if shared > 0 {
+		warns = append(warns, Warning{Addr: descs, Msg: fmt.Sprintf("corrupt ring: %d descriptors point at a text block another one uses (first: id %d, the block of id %d); their text is repeated", shared, firstShared, sharedWith)})
+	}
+	if foreign > 0 {
+		warns = append(warns, Warning{Addr: data, Msg: fmt.Sprintf("corrupt ring: %d records' text blocks do not begin with their descriptor's id (first: id %d); their text may belong to other records", foreign, firstForeign)})
 	}
 	return recs, warns, nil
 }
