@@ -28,6 +28,15 @@ type CPU interface {
 	// the interrupted instruction (sym+off), shown first for registers
 	// saved in kernel mode; "" leaves that line out.
 	RegsText(r *Regs, form RegsForm, where string) []string
+	// ThreadFlags are the machine's bits of thread_info.flags that the
+	// views read (they are #defines, in no type information).
+	ThreadFlags() ThreadFlags
+}
+
+// ThreadFlags are the bits of thread_info.flags that differ by machine.
+type ThreadFlags struct {
+	// SigPending is TIF_SIGPENDING: a signal is pending for the task.
+	SigPending uint64
 }
 
 // Kernel is what a CPU needs from the layers above to trace a kernel's

@@ -58,11 +58,11 @@ func showFiles(c *Context, t *tasks.Task) error {
 
 // showSignals prints the model's signal state of t in crash's layout.
 func showSignals(c *Context, t *tasks.Task) error {
-	v, err := c.Session.Values()
+	k, err := c.Session.kernel()
 	if err != nil {
 		return err
 	}
-	st, err := tasks.Signals(v, t)
+	st, err := k.Signals(t)
 	return writeSignalState(c.Out, st, err)
 }
 

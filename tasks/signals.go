@@ -69,9 +69,6 @@ var SAFlags = []struct {
 	{0x08000000, "SA_ONSTACK"}, {0x10000000, "SA_RESTART"}, {0x40000000, "SA_NODEFER"}, {0x80000000, "SA_RESETHAND"},
 }
 
-// tifSigpending is TIF_SIGPENDING in thread_info.flags (bit 2 on x86).
-const tifSigpending = 1 << 2
-
 // maxSigQueue bounds a pending queue (RLIMIT_SIGPENDING is per user; a
 // corrupt list must end).
 const maxSigQueue = 4096
@@ -103,7 +100,10 @@ func HandlerName(h uint64) string {
 // Signals reads t's signal state, as crash's dump_signal_data. On an
 // unreadable structure it returns what was read before it, with an error
 // naming the address.
-func Signals(c *value.Context, t *Task) (*SignalState, error) {
+//
+// tif gives the machine's thread_info flag bits (arch.CPU.ThreadFlags):
+// Pending is TIF_SIGPENDING.
+func Signals(c *value.Context, tif arch.ThreadFlags, t *Task) (*SignalState, error) {
 	st := &SignalState{Task: arch.Word(t.Addr)}
 	task, err := c.At("struct task_struct", t.Addr)
 	if err != nil {
@@ -150,7 +150,7 @@ func Signals(c *value.Context, t *Task) (*SignalState, error) {
 		st.Actions = append(st.Actions, SigAction{Signal: i + 1, Addr: arch.Word(a.Addr), Handler: arch.Word(h), HandlerName: HandlerName(h),
 			Mask: arch.Word(u64Member(a, "sa.sa_mask.sig[0]")), Flags: arch.Word(flags), FlagNames: SigFlagNames(flags)})
 	}
-	st.Pending = u64Member(task, "thread_info.flags")&tifSigpending != 0
+	st.Pending = u64Member(task, "thread_info.flags")&tif.SigPending != 0
 	st.Blocked = arch.Word(u64Member(task, "blocked.sig[0]"))
 	st.Private.Signal = arch.Word(u64Member(task, "pending.signal.sig[0]"))
 	priv, err := task.Member("pending.list")

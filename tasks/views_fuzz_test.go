@@ -110,7 +110,7 @@ func FuzzSignals(f *testing.F) {
 	f.Add(snapshotSynth(k), uint32(task-synthBase))
 	f.Fuzz(func(t *testing.T, data []byte, off uint32) {
 		c := fuzzContext(data)
-		st, err := Signals(c, &Task{Addr: synthBase + uint64(off)})
+		st, err := Signals(c, x86TIF, &Task{Addr: synthBase + uint64(off)})
 		if st == nil {
 			if err == nil {
 				t.Fatal("no SignalState and no error")

@@ -183,7 +183,7 @@ func checkSignals(t *testing.T, c *value.Context, tb *Table, blocks map[uint64][
 			t.Errorf("crash's task %#x is not in the table", addr)
 			continue
 		}
-		st, err := Signals(c, task)
+		st, err := Signals(c, labTIF(t), task)
 		if err != nil {
 			t.Errorf("Signals(%d): %v", task.PID, err)
 			continue
@@ -281,7 +281,7 @@ func TestLabViewsHold(t *testing.T) {
 				if err != nil {
 					t.Errorf("Files(%d): %v", task.PID, err)
 				}
-				st, err := Signals(c, task)
+				st, err := Signals(c, labTIF(t), task)
 				if err != nil {
 					t.Errorf("Signals(%d): %v", task.PID, err)
 				} else if st.SignalStruct != arch.Word(task.Signal) || len(st.Actions) != 64 {
@@ -345,4 +345,14 @@ func roundTrip[T any](t *testing.T, v *T, into *T) {
 	if diff := cmp.Diff(v, into); diff != "" {
 		t.Errorf("JSON round trip (-value +read back):\n%s", diff)
 	}
+}
+
+// labTIF are the lab kernels' thread_info flags, from the architecture
+// registry as the kernel model takes them.
+func labTIF(t *testing.T) arch.ThreadFlags {
+	a, err := arch.ForMachine("x86_64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.ThreadFlags()
 }

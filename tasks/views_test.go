@@ -201,7 +201,7 @@ func synthTaskSignals(k *synthKernel) (task, sig, hand, queued uint64) {
 	k.set("sighand_struct", hand, "action[12].sa.sa_handler", 1)
 	k.set("task_struct", task, "signal", sig)
 	k.set("task_struct", task, "sighand", hand)
-	k.set("task_struct", task, "thread_info.flags", tifSigpending)
+	k.set("task_struct", task, "thread_info.flags", 1<<2)
 	k.set("task_struct", task, "blocked.sig[0]", 1<<11)
 	k.set("task_struct", task, "pending.signal.sig[0]", 1<<9)
 	queued = k.object("sigqueue")
@@ -217,7 +217,7 @@ func synthTaskSignals(k *synthKernel) (task, sig, hand, queued uint64) {
 func TestSignals(t *testing.T) {
 	k := newSynthKernel()
 	task, sig, hand, queued := synthTaskSignals(k)
-	st, err := Signals(k.c, &Task{Addr: task})
+	st, err := Signals(k.c, x86TIF, &Task{Addr: task})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,20 +257,20 @@ func TestSignals(t *testing.T) {
 	// A queue that loops without its head ends with an error, the
 	// dispositions read.
 	k.set("sigqueue", queued, "list.next", queued)
-	st, err = Signals(k.c, &Task{Addr: task})
+	st, err = Signals(k.c, x86TIF, &Task{Addr: task})
 	if err == nil || st == nil || len(st.Actions) != 64 {
 		t.Errorf("a looping queue: %v (state %v)", err, st != nil)
 	}
 	// A sighand in no memory: an error after the signal_struct's part.
 	k.set("sigqueue", queued, "list.next", task+k.off("task_struct", "pending.list"))
 	k.set("task_struct", task, "sighand", 0xffffc90000001000)
-	st, err = Signals(k.c, &Task{Addr: task})
+	st, err = Signals(k.c, x86TIF, &Task{Addr: task})
 	if err == nil || !strings.Contains(err.Error(), "ffffc9000000100") || st == nil || st.NrThreads != 3 || st.Actions != nil {
 		t.Errorf("an unreadable sighand: %v, %+v", err, st)
 	}
 	// No signal_struct: nothing else.
 	bare := k.object("task_struct")
-	if st, err := Signals(k.c, &Task{Addr: bare}); err != nil || st.SignalStruct != 0 || st.Actions != nil {
+	if st, err := Signals(k.c, x86TIF, &Task{Addr: bare}); err != nil || st.SignalStruct != 0 || st.Actions != nil {
 		t.Errorf("a task without signal_struct: %+v, %v", st, err)
 	}
 }
@@ -531,3 +531,7 @@ func TestAncestryOfSecondaryIdle(t *testing.T) {
 		t.Errorf("init's children include the idle task: %v", ch)
 	}
 }
+
+// x86TIF are x86's thread_info flags (arch/amd64 gives them to the
+// kernel model): the synthetic and lab kernels are x86_64's.
+var x86TIF = arch.ThreadFlags{SigPending: 1 << 2}

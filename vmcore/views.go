@@ -3,6 +3,7 @@ package vmcore
 import (
 	"fmt"
 
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/kmem"
 	"github.com/vmcoretools/vmcore/module"
 	"github.com/vmcoretools/vmcore/printk"
@@ -96,7 +97,11 @@ func (k *Kernel) Files(t *tasks.Task) (*tasks.FileSet, error) { return tasks.Fil
 // Signals is a task's signal state: handlers, blocked and pending sets,
 // the task's and its thread group's queues.
 func (k *Kernel) Signals(t *tasks.Task) (*tasks.SignalState, error) {
-	return tasks.Signals(k.Values, t)
+	a, err := arch.ForMachine(k.machine())
+	if err != nil {
+		return nil, err
+	}
+	return tasks.Signals(k.Values, a.ThreadFlags(), t)
 }
 
 // AddressSpace is a task's memory map: its mm, page tables, RSS and size,

@@ -101,3 +101,6 @@ func (CPU) RegsText(r *arch.Regs, form arch.RegsForm, where string) []string {
 	}
 	return append(out, fmt.Sprintf("    ORIG_RAX: %016x  CS: %04x  SS: %04x", p.OrigAX, p.CS, p.SS))
 }
+
+// ThreadFlags are x86's TIF_ bits (arch/x86/include/asm/thread_info.h).
+func (CPU) ThreadFlags() arch.ThreadFlags { return arch.ThreadFlags{SigPending: 1 << 2} }
