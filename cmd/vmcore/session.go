@@ -8,14 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
-	"github.com/chzyer/readline"
 	"github.com/vmcoretools/vmcore/dwarfsym"
 	"github.com/vmcoretools/vmcore/internal/progress"
 	"github.com/vmcoretools/vmcore/repl"
@@ -170,21 +167,20 @@ func runSession(args []string, stdout, stderr io.Writer) int {
 	}
 	// SIGTERM or SIGHUP at the prompt would leave the terminal in raw mode
 	// (readline restores it only on its own exit path): restore, then go.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
+	sigs, stop := watchTermination()
+	defer stop()
 	var killedBy atomic.Int32
 	go func() {
 		sig, ok := <-sigs
 		if !ok {
 			return
 		}
-		killedBy.Store(int32(sig.(syscall.Signal)))
+		killedBy.Store(int32(sig))
 		// Closing the reader ends loop.Run, which returns the status
 		// below; should readline's Close block, exit from here.
 		lr.Close()
 		time.Sleep(2 * time.Second)
-		os.Exit(128 + int(sig.(syscall.Signal)))
+		os.Exit(128 + sig)
 	}()
 	err = loop.Run(lr, true)
 	lr.Close()
@@ -204,8 +200,6 @@ func exitStatus(l *repl.Loop) int {
 	}
 	return 0
 }
-
-func isTerminal(f *os.File) bool { return readline.IsTerminal(int(f.Fd())) }
 
 // banner prints what crash prints on start: the sys block, then what is
 // missing without a vmlinux.

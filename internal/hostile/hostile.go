@@ -28,7 +28,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/vmcoretools/vmcore/kdumpfmt"
@@ -499,9 +498,7 @@ func (r *Runner) one(ctx context.Context, v Variant, c Command, path string) Res
 	}
 	if cmd.ProcessState != nil {
 		res.Exit = cmd.ProcessState.ExitCode()
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			res.MaxRSS = int64(ru.Maxrss) * 1024
-		}
+		res.MaxRSS = maxRSS(cmd.ProcessState)
 	} else if err != nil {
 		res.Exit = -1
 	}
