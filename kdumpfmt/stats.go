@@ -70,6 +70,20 @@ func (f *File) Stats() (Stats, error) {
 		for idx := uint64(0); idx < p.ndesc; idx += chunk {
 			n := min(chunk, p.ndesc-idx)
 			off := p.pdOff + int64(idx)*pageDescSize
+			// A hole in a sparse file (a damaged or hostile dump) reads as
+			// zero descriptors, which are lost pages: count a hole's
+			// descriptors at once instead of reading it.
+			if p.flat == nil && off < p.size {
+				if data, ok := nextData(p.r, off, p.size); ok && data > off+int64(n)*pageDescSize {
+					whole := (uint64(min(data, p.size)-off) / pageDescSize) &^ (chunk - 1)
+					whole = min(whole, p.ndesc-idx)
+					if whole >= chunk {
+						st.Lost += whole
+						idx += whole - chunk
+						continue
+					}
+				}
+			}
 			got, err := p.r.ReadAt(buf[:n*pageDescSize], off)
 			if got < int(n)*pageDescSize && off+int64(n)*pageDescSize <= p.size {
 				return st, fmt.Errorf("kdumpfmt: reading page descriptors at %d: %w", off, noEOF(err))
