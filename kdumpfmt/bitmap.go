@@ -66,8 +66,10 @@ func readBitmap(r io.ReaderAt, off, nbytes int64, nbits uint64) (*bitmap, error)
 	for c := range bm.chunks {
 		start := int64(c) * chunkWords * 8
 		n := min(int64(chunkWords*8), nbytes-start)
-		if scratch == nil {
-			scratch = make([]uint64, chunkWords)
+		// A chunk's words are read into a buffer of the chunk's size
+		// (small bitmaps allocate small), reused until a chunk is kept.
+		if int64(cap(scratch)) < (n+7)/8 {
+			scratch = make([]uint64, (n+7)/8)
 		}
 		words := scratch[:(n+7)/8]
 		clear(words)
