@@ -130,3 +130,14 @@ func TestCLIPrefixOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIMistypedSubcommand: a word that is no subcommand and no file is a
+// usage error that says so; a missing path is a failure naming the file.
+func TestCLIMistypedSubcommand(t *testing.T) {
+	if code, out, errOut := runCmd("dmseg", "x"); code != 2 || out != "" || !strings.Contains(errOut, `"dmseg" is neither a subcommand nor a file`) {
+		t.Errorf("vmcore dmseg: exit %d, stderr %q", code, errOut)
+	}
+	if code, _, errOut := runCmd("/no/such/vmcore"); code != 1 || !strings.Contains(errOut, "/no/such/vmcore") {
+		t.Errorf("a missing dump: exit %d, stderr %q", code, errOut)
+	}
+}

@@ -100,6 +100,14 @@ func runSession(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, sessionUsage)
 		return 2
 	}
+	// A first word that is no file and looks like no path is a mistyped
+	// subcommand more likely than a missing dump.
+	if w := f.files[0]; !strings.ContainsAny(w, "/.") {
+		if _, err := os.Stat(w); errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(stderr, "vmcore: %q is neither a subcommand nor a file (try 'vmcore help')\n", w)
+			return 2
+		}
+	}
 	s, closeFn, err := openSession(f.files, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "vmcore: %s\n", msg(err))
