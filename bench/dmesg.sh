@@ -17,7 +17,7 @@ source bench/lib.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 bin=$tmp/vmcore
-go build -o "$bin" ./cmd/vmcore
+CGO_ENABLED=0 go build -o "$bin" ./cmd/vmcore # static, as the README builds it
 
 # Go's process start is a floor under every run of ours: a Go "hello,
 # world" built here, beside C's /bin/true, shows what any tool pays.
