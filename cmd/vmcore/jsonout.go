@@ -20,6 +20,7 @@ const (
 	schemaTask      = "vmcore.task/1"
 	schemaBacktrace = "vmcore.backtrace/1"
 	schemaError     = "vmcore.error/1"
+	schemaWarning   = "vmcore.warning/1"
 )
 
 // jsonLines writes records.
@@ -87,6 +88,14 @@ func (j *jsonLines) splice(schema string, dump []string, body []byte) error {
 
 // fail writes a vmcore.error record for a dump that could not be read (or
 // a command that failed on it).
+// warn writes a vmcore.warning/1 record: the records that follow are
+// partial, and why.
+func (j *jsonLines) warn(dump []string, w string) error {
+	return j.record(schemaWarning, dump, struct {
+		Warning string `json:"warning"`
+	}{w})
+}
+
 func (j *jsonLines) fail(dump []string, err error) error {
 	return j.record(schemaError, dump, struct {
 		Error string `json:"error"`

@@ -112,6 +112,7 @@ func psJSON(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	for _, w := range tb.Warnings {
+		jl.warn(dump, "the task list is partial: "+w)
 		fmt.Fprintf(stderr, "vmcore ps: warning: %s\n", w)
 	}
 	list := tb.Tasks
@@ -228,6 +229,10 @@ func btJSON(args []string, stdout, stderr io.Writer) int {
 	tb, err := s.Kernel.Tasks()
 	if err != nil {
 		return fail(err)
+	}
+	for _, w := range tb.Warnings {
+		jl.warn(dump, "the task list is partial: "+w)
+		fmt.Fprintf(stderr, "vmcore bt: warning: %s\n", w)
 	}
 	var list []*tasks.Task
 	switch {
