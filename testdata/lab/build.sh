@@ -22,6 +22,7 @@ source "$LABSRC/convert.sh"
 [[ -f $LABSRC/record.sh ]] && source "$LABSRC/record.sh"
 [[ -f $LABSRC/record_groups.sh ]] && source "$LABSRC/record_groups.sh"
 [[ -f $LABSRC/demo.sh ]] && source "$LABSRC/demo.sh"
+[[ -f $LABSRC/smp.sh ]] && source "$LABSRC/smp.sh"
 source "$LABSRC/summary.sh"
 
 ONLY61=0
@@ -79,6 +80,10 @@ kernel_lab() {
 
 kernel_lab 6.1 k61 1G 256M 1
 [[ $ONLY61 == 1 ]] || kernel_lab 6.12 k612 1G 256M 0
+if declare -F smp_lab >/dev/null; then
+	smp_lab 6.1 k61smp
+	[[ $ONLY61 == 1 ]] || smp_lab 6.12 k612smp
+fi
 if declare -F make_demo >/dev/null; then
 	run_step demo "$(step_key "demo.sh guest.sh" "$(cat "$LAB/stamps/initramfs-6.1")")" make_demo
 fi
