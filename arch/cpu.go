@@ -194,7 +194,8 @@ type Frame struct {
 	RegsAddr uint64
 	// Interrupted marks a frame whose PC is the instruction an exception
 	// frame (or the CPU's saved registers) interrupted; crash shows it
-	// inside the exception frame rather than as a frame.
+	// inside the exception frame rather than as a frame, unless the
+	// exception frame is on another stack (an NMI's).
 	Interrupted bool
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/vmcoretools/vmcore/tasks"
 )
@@ -27,6 +28,17 @@ func writeBacktrace(w io.Writer, bt *tasks.Backtrace) {
 	}
 	lines := func(ex *tasks.Exception) {
 		for _, l := range ex.Text {
+			if ex.Where != "" {
+				// crash names the interrupted instruction from its symbol
+				// table, clone suffixes stripped, like the frames.
+				sym, off, hasOff := strings.Cut(ex.Where, "+")
+				if shown := stripCloneSuffix(sym); shown != sym {
+					if hasOff {
+						shown += "+" + off
+					}
+					l = strings.Replace(l, "[exception RIP: "+ex.Where+"]", "[exception RIP: "+shown+"]", 1)
+				}
+			}
 			fmt.Fprintln(w, l)
 		}
 	}
@@ -36,7 +48,7 @@ func writeBacktrace(w io.Writer, bt *tasks.Backtrace) {
 	for _, f := range bt.Frames {
 		name, module := "??", ""
 		if f.Function != "" {
-			name = f.Function
+			name = stripCloneSuffix(f.Function) // as crash's symbol table has it
 		}
 		if f.Module != "" {
 			module = " [" + f.Module + "]"
@@ -49,8 +61,11 @@ func writeBacktrace(w io.Writer, bt *tasks.Backtrace) {
 		if f.File != "" || f.Line != 0 {
 			fmt.Fprintf(w, "    %s: %d\n", f.File, f.Line)
 		}
-		if f.Switch != nil {
-			fmt.Fprintln(w, f.Switch.Marker)
+		if ex := f.Exception; ex != nil {
+			lines(ex)
+			if ex.File != "" || ex.Line != 0 {
+				fmt.Fprintf(w, "    %s: %d\n", ex.File, ex.Line)
+			}
 		}
 		if f.WordsErr != "" {
 			fmt.Fprintf(w, "    (%s)\n", f.WordsErr)
@@ -62,8 +77,10 @@ func writeBacktrace(w io.Writer, bt *tasks.Backtrace) {
 			}
 			fmt.Fprintln(w)
 		}
-		if f.Exception != nil {
-			lines(f.Exception)
+		// Leaving a CPU stack: after the exception frame saved on it
+		// (an NMI's), as crash prints it.
+		if f.Switch != nil {
+			fmt.Fprintln(w, f.Switch.Marker)
 		}
 	}
 	if bt.User != nil {

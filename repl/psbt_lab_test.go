@@ -199,10 +199,19 @@ func parseDrgnStacks(t *testing.T, text string) map[uint64][]drgnFrame {
 			out[cur] = nil
 			continue
 		}
-		if len(f) < 2 || !strings.HasPrefix(f[0], "#") {
+		if len(f) < 2 || !strings.HasPrefix(f[0], "#") || out[cur] == nil {
 			continue
 		}
 		name := f[1]
+		if a, err := strconv.ParseUint(strings.TrimPrefix(name, "0x"), 16, 64); err == nil &&
+			strings.HasPrefix(name, "0x") && a >= 0xffff800000000000 {
+			// A bare kernel address as a frame: drgn lost the unwind
+			// (0.0.22 on 6.12 read an NMI-interrupted task's stack with
+			// ORC entries it does not know, and took a task_struct
+			// pointer for a return address). Counted as a failure.
+			out[cur] = nil
+			continue
+		}
 		fr := drgnFrame{name: name}
 		if i := strings.Index(name, "+0x"); i >= 0 {
 			fr.name, fr.asm = name[:i], true
@@ -302,8 +311,10 @@ func TestLabBtMatchesDrgn(t *testing.T) {
 			if len(stacks) == 0 {
 				t.Skip("drgn failed on this dump (its stacks.txt lists no task)")
 			}
-			compared, failed := 0, 0
-			defer func() { t.Logf("%d tasks compared, %d that drgn failed on skipped", compared, failed) }()
+			compared, failed, freed := 0, 0, 0
+			defer func() {
+				t.Logf("%d tasks compared, %d that drgn failed on skipped, %d with a freed stack skipped", compared-freed, failed, freed)
+			}()
 			for addr, df := range stacks {
 				if df == nil {
 					failed++
@@ -313,6 +324,16 @@ func TestLabBtMatchesDrgn(t *testing.T) {
 				tk := tr.Table.ByAddr(addr)
 				if tk == nil {
 					t.Errorf("task %#x: drgn has it, our table does not", addr)
+					continue
+				}
+				if tk.Stack == 0 {
+					// A zombie whose stack the kernel released
+					// (task_struct.stack is NULL): crash says "(no stack)"
+					// and so do we; drgn reads the stale words left at its
+					// saved stack pointer (the freed stack stays mapped in
+					// the per-CPU stack cache). The guest's own ps lists
+					// the task as Z (serial.log of the SMP run).
+					freed++
 					continue
 				}
 				of := expandTrace(s, tr, tk)
@@ -376,7 +397,10 @@ func TestLabPsBtOptionsMatchCrash(t *testing.T) {
 		t.Skip("the lab has no trixie crash")
 	}
 	n := 0
-	for _, name := range []string{"k61-kdump-zlib-d31", "k612-kdump-zstd-d31"} {
+	// The SMP run's dumps: CPUs stopped by NMI in user code, in the
+	// kernel and idle (bt -a -f and -l print the NMI frames' words and the
+	// interrupted instructions' source lines).
+	for _, name := range []string{"k61-kdump-zlib-d31", "k612-kdump-zstd-d31", "k61smp-kdump-zstd-d31", "k612smp-elf"} {
 		d := l.Dump(name)
 		if d == nil {
 			continue
@@ -396,7 +420,7 @@ func TestLabPsBtOptionsMatchCrash(t *testing.T) {
 				}
 			}
 			cmds := []string{"ps -l", "ps -p " + panicPid, "ps -c 1", "ps -k", "ps -u", "bt -f", "bt -l", "bt -a",
-				"set", "task -R pid,comm 1", "ps " + panicPid + " 1 lab-spin"}
+				"set", "task -R pid,comm 1", "ps " + panicPid + " 1 lab-spin", "bt -a -f", "bt -a -l"}
 			if d.Kernel == "6.1" {
 				cmds = append(cmds, "ps -t 1 "+panicPid)
 			}

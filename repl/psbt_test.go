@@ -54,9 +54,9 @@ func TestTaskHeaderAndRegs(t *testing.T) {
 	writeBacktrace(&b, bt)
 	want := `PID: 117      TASK: ffff8e88c2750000  CPU: 1    COMMAND: "lab-panic"
  #0 [fffffe0000009e58] crash_nmi_callback at ffffffff8a2417d5
---- <NMI exception stack> ---
     fffffe0000009e60: 0000000000000001 0000000000000002 
     fffffe0000009e70: 0000000000000003 
+--- <NMI exception stack> ---
  #1 [ffffb3c0c0013e20] lab_fn at ffffffffc06f1010 [lab]
     /build/lab.c: 12
     RIP: 000000000047b7a0  RSP: 00007ffebc9e00e8  RFLAGS: 00000202

@@ -144,6 +144,10 @@ type Exception struct {
 	// registers saved in kernel mode.
 	Where string     `json:"where,omitempty"`
 	Regs  *arch.Regs `json:"regs"`
+	// File and Line are the interrupted instruction's source position
+	// (TraceOptions.Lines; kernel registers only).
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
 	// Text is the registers as crash prints them, a string a line.
 	Text []string `json:"-"`
 }
@@ -251,13 +255,27 @@ func (tr *Tracer) Backtrace(t *Task, opt ...TraceOptions) *Backtrace {
 		}
 		return ""
 	}
+	// crossesStack says whether the trace leaves a CPU stack between two
+	// frames' slots.
+	crossesStack := func(from, to uint64) bool {
+		k := cpuStack(from)
+		return k >= 0 && cpuStack(to) != k
+	}
 	frames := raw.Frames
+	// The frames shown: crash names the instruction an exception
+	// interrupted inside the exception frame shown above it, not as a
+	// frame of its own, unless that exception frame was saved on another
+	// stack (an NMI or exception stack): then the interrupted function
+	// starts the trace on its own stack, as a frame.
+	var shown []int
 	for i, f := range frames {
-		if f.Interrupted {
-			// crash names the interrupted instruction inside the
-			// exception frame shown above it, not as a frame of its own.
+		if f.Interrupted && !(i > 0 && crossesStack(frames[i-1].RawSlot, f.RawSlot)) {
 			continue
 		}
+		shown = append(shown, i)
+	}
+	for n, i := range shown {
+		f := frames[i]
 		fr := Frame{Level: len(bt.Frames), Slot: arch.Word(f.Slot), PC: arch.Word(f.PC), By: f.By, Stack: stackName(f.RawSlot)}
 		if s, off, ok := tr.Values.Types.SymbolAt(f.PC); ok {
 			fr.Function, fr.Offset, fr.Module = s.Name, off, s.Module
@@ -269,20 +287,29 @@ func (tr *Tracer) Backtrace(t *Task, opt ...TraceOptions) *Backtrace {
 		}
 		if i+1 < len(frames) {
 			next := frames[i+1].RawSlot
-			if k := cpuStack(f.RawSlot); k >= 0 && cpuStack(next) != k {
+			if crossesStack(f.RawSlot, next) {
+				k := cpuStack(f.RawSlot)
 				to := stackName(next)
 				if to == "" {
 					to = "task"
 				}
 				fr.Switch = &StackSwitch{From: cpuStacks[k].Name, To: to, Marker: cpuStacks[k].Marker()}
-			}
-			if o.Words && next > f.RawSlot {
-				fr.WordsAddr = arch.Word(f.RawSlot + 8)
-				fr.Words, fr.WordsErr = tr.words(f.RawSlot+8, next+8)
+			} else if o.Words && n+1 < len(shown) {
+				// crash's bt -f: the words above the slot shown, up to
+				// and including the next frame's return address (past an
+				// exception frame, to the frame after it); none where the
+				// trace leaves a CPU stack.
+				if to := frames[shown[n+1]].RawSlot; to > f.Slot {
+					fr.WordsAddr = arch.Word(f.Slot + 8)
+					fr.Words, fr.WordsErr = tr.words(f.Slot+8, to+8)
+				}
 			}
 		}
 		if f.Regs != nil {
 			fr.Exception = tr.exception(f.Regs, f.RegsAddr, arch.FormException)
+			if ex := fr.Exception; o.Lines && tr.Lines != nil && ex.Where != "" {
+				ex.File, ex.Line, _ = tr.Lines.LineAt(uint64(f.Regs.PC))
+			}
 		}
 		bt.Frames = append(bt.Frames, fr)
 	}

@@ -61,10 +61,12 @@ type lines struct{}
 
 func (lines) LineAt(pc uint64) (string, int, bool) { return "/src/f.c", int(pc & 0xff), true }
 
-// TestBacktraceModel turns an architecture's trace into the model: the
-// levels skip the interrupted instruction (shown in the exception frame
-// above it), frames are named, placed on their stacks, with the switches
-// between stacks, their words and source lines when asked for.
+// TestBacktraceModel turns an architecture's trace into the model: frames
+// are named, placed on their stacks, with the switches between stacks,
+// their words and source lines when asked for. The instruction an
+// exception frame interrupted is a frame of its own when the exception
+// frame was saved on another stack (an NMI's), as crash shows it, and is
+// left to the exception frame above it otherwise.
 func TestBacktraceModel(t *testing.T) {
 	const (
 		stack = 0xffffc90000010000
@@ -84,7 +86,7 @@ func TestBacktraceModel(t *testing.T) {
 	kregs := &arch.Regs{Regs: []arch.Reg{{Name: "pc", Value: fnB + 0x22}}, PC: fnB + 0x22, SP: stack + 0x3e00}
 	user := &arch.Regs{Regs: []arch.Reg{{Name: "pc", Value: 0x401000}}, PC: 0x401000, User: true}
 	ct := &cannedTracer{
-		stacks: []arch.Stack{{Name: "IRQ", Lo: irqLo, Hi: irqLo + 0x4000}},
+		stacks: []arch.Stack{{Name: "NMI", Lo: irqLo, Hi: irqLo + 0x4000}},
 		trace: arch.Trace{Origin: arch.OriginStackMark, Err: errors.New("stop"), Frames: []arch.Frame{
 			{Slot: irqLo + 0x3f00, RawSlot: irqLo + 0x3f00, PC: fnA + 0x10, By: arch.MethodStart},
 			{Slot: irqLo + 0x3f18, RawSlot: irqLo + 0x3f18, PC: fnA + 0x40, By: arch.MethodORC, Regs: kregs, RegsAddr: irqLo + 0x3f20},
@@ -104,11 +106,11 @@ func TestBacktraceModel(t *testing.T) {
 	if ct.got.Stack != stack || ct.got.SavedSP != stack+0x3d00 || !ct.got.Panic || !ct.got.Active || fmt.Sprint(ct.opt.Methods) != "[fp]" {
 		t.Errorf("the architecture was asked for %+v, %+v", ct.got, ct.opt)
 	}
-	if bt.PID != 7 || !bt.Panic || bt.Origin != arch.OriginStackMark || bt.Err == nil || len(bt.Frames) != 3 {
+	if bt.PID != 7 || !bt.Panic || bt.Origin != arch.OriginStackMark || bt.Err == nil || len(bt.Frames) != 4 {
 		t.Fatalf("backtrace %+v", bt)
 	}
-	f0, f1, f2 := bt.Frames[0], bt.Frames[1], bt.Frames[2]
-	if f0.Level != 0 || f0.Function != "fn_a" || f0.Offset != 0x10 || f0.Stack != "IRQ" || f0.Switch != nil || f0.File != "/src/f.c" || f0.Line != 0x10 {
+	f0, f1, fi, f2 := bt.Frames[0], bt.Frames[1], bt.Frames[2], bt.Frames[3]
+	if f0.Level != 0 || f0.Function != "fn_a" || f0.Offset != 0x10 || f0.Stack != "NMI" || f0.Switch != nil || f0.File != "/src/f.c" || f0.Line != 0x10 {
 		t.Errorf("frame 0: %+v", f0)
 	}
 	// Frame 0's words run from above its slot up to and including the
@@ -116,7 +118,7 @@ func TestBacktraceModel(t *testing.T) {
 	if f0.WordsAddr != irqLo+0x3f08 || len(f0.Words) != 3 || f0.Words[2] != (irqLo+0x3f18)&0xfff {
 		t.Errorf("frame 0 words at %#x: %x", f0.WordsAddr, f0.Words)
 	}
-	if f1.Level != 1 || f1.Stack != "IRQ" || f1.Switch == nil || f1.Switch.Marker != "--- <IRQ stack> ---" || f1.Switch.To != "task" {
+	if f1.Level != 1 || f1.Stack != "NMI" || f1.Switch == nil || f1.Switch.Marker != "--- <NMI exception stack> ---" || f1.Switch.To != "task" {
 		t.Errorf("frame 1: %+v, switch %+v", f1, f1.Switch)
 	}
 	if ex := f1.Exception; ex == nil || ex.Where != "fn_b+34" || ex.Addr != irqLo+0x3f20 || fmt.Sprint(ex.Text) != fmt.Sprintf("[pc %x fn_b+34 form 0]", uint64(fnB+0x22)) {
@@ -126,7 +128,11 @@ func TestBacktraceModel(t *testing.T) {
 	if f1.WordsErr != "" || f1.Words != nil {
 		t.Errorf("frame 1 words: %x, %q", f1.Words, f1.WordsErr)
 	}
-	if f2.Level != 2 || f2.Slot != stack+0x3e18 || f2.Module != "lab" || f2.Stack != "task" || f2.Exception == nil || f2.Exception.Where != "" || !f2.Exception.Regs.User {
+	// The interrupted function, at the stack pointer the NMI saved.
+	if fi.Level != 2 || fi.Function != "fn_b" || fi.Offset != 0x22 || fi.Slot != stack+0x3e00 || fi.Stack != "task" || fi.By != arch.MethodRegs || fi.Exception != nil {
+		t.Errorf("interrupted frame: %+v", fi)
+	}
+	if f2.Level != 3 || f2.Slot != stack+0x3e18 || f2.Module != "lab" || f2.Stack != "task" || f2.Exception == nil || f2.Exception.Where != "" || !f2.Exception.Regs.User {
 		t.Errorf("frame 2: %+v", f2)
 	}
 	if r := bt.UserRegs(); r != user {
@@ -159,7 +165,7 @@ func TestBacktraceModel(t *testing.T) {
 	b := jb.Bytes()
 	js := string(b)
 	for _, want := range []string{`"pid":7`, `"task":"0xffff888000001000"`, `"origin":"stack-mark"`, `"error":"stop"`,
-		`"function":"fn_c"`, `"module":"lab"`, `"marker":"--- <IRQ stack> ---"`, `"where":"fn_b+34"`, `"by":"orc"`} {
+		`"function":"fn_c"`, `"module":"lab"`, `"marker":"--- <NMI exception stack> ---"`, `"where":"fn_b+34"`, `"by":"orc"`} {
 		if !strings.Contains(js, want) {
 			t.Errorf("JSON lacks %s: %s", want, js)
 		}
@@ -176,6 +182,32 @@ func TestBacktraceModel(t *testing.T) {
 	}
 	if diff := cmp.Diff(bt.Frames[2].PC, back.Frames[2].PC); diff != "" || back.Error != "stop" {
 		t.Errorf("JSON round trip: %s %q", diff, back.Error)
+	}
+}
+
+// TestInterruptedInStack: an exception frame saved on the stack of the
+// code it interrupted (a page fault, an interrupt taken on the task stack)
+// names that code; the interrupted instruction is not a frame of its own,
+// as in crash.
+func TestInterruptedInStack(t *testing.T) {
+	const (
+		stack = 0xffffc90000010000
+		fnA   = 0xffffffff81001000
+		fnB   = 0xffffffff81002000
+	)
+	src := symSource{"fn_a": {Name: "fn_a", Addr: fnA}, "fn_b": {Name: "fn_b", Addr: fnB}}
+	kregs := &arch.Regs{PC: fnB + 0x22, SP: stack + 0x3e00}
+	ct := &cannedTracer{trace: arch.Trace{Frames: []arch.Frame{
+		{Slot: stack + 0x3d00, RawSlot: stack + 0x3d00, PC: fnA + 0x10, By: arch.MethodORC, Regs: kregs, RegsAddr: stack + 0x3d08},
+		{Slot: stack + 0x3e00, RawSlot: stack + 0x3e00, PC: fnB + 0x22, By: arch.MethodRegs, Interrupted: true},
+		{Slot: stack + 0x3e18, RawSlot: stack + 0x3e18, PC: fnA + 0x80, By: arch.MethodORC},
+	}}}
+	tb := NewTable([]*Task{{Addr: 0xffff888000001000, PID: 7, Comm: "lab", Stack: stack}})
+	tr := &Tracer{Table: tb, Values: value.New(src, mem{}), CPU: ct, Arch: textCPU{}, PanicCPU: -1}
+	bt := tr.Backtrace(tb.Tasks[0])
+	if len(bt.Frames) != 2 || bt.Frames[0].Exception == nil || bt.Frames[0].Exception.Where != "fn_b+34" ||
+		bt.Frames[1].Level != 1 || bt.Frames[1].Offset != 0x80 || bt.Frames[0].Switch != nil {
+		t.Errorf("frames: %+v", bt.Frames)
 	}
 }
 
