@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vmcoretools/vmcore/printk"
+	"github.com/vmcoretools/vmcore/system"
 )
 
 // KernelLog returns the kernel log records, read once per dump through the
@@ -19,7 +20,7 @@ func (s *Session) KernelLog() ([]printk.Record, []printk.Warning, error) {
 
 // bootTime is when the crashed kernel booted, for log -T: as crash, the
 // dump's date minus the uptime in whole seconds. With a vmlinux the uptime
-// is the timekeeper's monotonic seconds; without one, jiffies_64 read
+// is jiffies over HZ, as crash counts it; without one, jiffies_64 read
 // through the dump's kallsyms (vmcore.Dump.LogBootTime), or, before 6.0,
 // the last log record's timestamp, which the crash follows within a second
 // or so (not so for a dump of a live system).
@@ -64,10 +65,18 @@ func (s *Session) dumpTime() (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// uptime is the kernel's monotonic clock in whole seconds
-// (tk_core.timekeeper.ktime_sec); it needs the vmlinux.
+// uptime is the time since boot in whole seconds as crash counts it
+// (system.Uptime: jiffies over HZ); it needs the vmlinux.
 func (s *Session) uptime() (uint64, bool) {
-	return s.timekeeper("ktime_sec")
+	if s.Debug == nil {
+		return 0, false
+	}
+	vals, err := s.Values()
+	if err != nil {
+		return 0, false
+	}
+	up, err := system.Uptime(vals)
+	return up, err == nil
 }
 
 func (s *Session) timekeeper(member string) (uint64, bool) {

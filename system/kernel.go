@@ -3,6 +3,7 @@ package system
 import (
 	"fmt"
 	"iter"
+	"math"
 	"strings"
 	"time"
 
@@ -44,10 +45,52 @@ func timekeeper(c *value.Context, member string) (uint64, error) {
 	return v.Uint()
 }
 
-// Uptime is the kernel's monotonic clock in whole seconds
-// (tk_core.timekeeper.ktime_sec), as crash's UPTIME.
+// Uptime is the time since boot in whole seconds as crash's UPTIME counts
+// it: jiffies_64 less INITIAL_JIFFIES, over HZ (known from tick_nsec). The
+// kernel's monotonic clock (tk_core.timekeeper.ktime_sec) started at
+// another instant than jiffies and can be a second apart from this at a
+// rounding edge; it stands in only when jiffies or HZ cannot be read.
 func Uptime(c *value.Context) (uint64, error) {
+	j, jerr := readUint(c, "jiffies_64")
+	tick, terr := readUint(c, "tick_nsec")
+	if jerr == nil && terr == nil {
+		if hz, ok := HZFromTick(tick); ok {
+			return JiffiesSinceBoot(j, hz) / uint64(hz), nil
+		}
+	}
 	return timekeeper(c, "ktime_sec")
+}
+
+func readUint(c *value.Context, name string) (uint64, error) {
+	v, err := c.Var(name)
+	if err != nil {
+		return 0, err
+	}
+	return v.Uint()
+}
+
+// HZChoices are the values kernel/Kconfig.hz offers for CONFIG_HZ.
+var HZChoices = []int{100, 250, 300, 1000}
+
+// JiffiesSinceBoot is jiffies_64 less INITIAL_JIFFIES (the kernel starts
+// jiffies 300 seconds before their 32-bit wrap) on a 64-bit kernel: the
+// value crash's get_uptime computes (its two branches, with and without a
+// wrap of the low 32 bits, both come to this).
+func JiffiesSinceBoot(j uint64, hz int) uint64 {
+	return j - uint64(uint32(-300*int32(hz)))
+}
+
+// HZFromTick is the CONFIG_HZ choice whose tick period is nearest to
+// tick_nsec, accepted within 5%.
+func HZFromTick(tickNsec uint64) (int, bool) {
+	best, bestErr := 0, math.Inf(1)
+	for _, hz := range HZChoices {
+		period := 1e9 / float64(hz)
+		if e := math.Abs(float64(tickNsec)-period) / period; e < bestErr {
+			best, bestErr = hz, e
+		}
+	}
+	return best, bestErr <= 0.05
 }
 
 // Clock is the kernel's wall clock in whole seconds

@@ -31,8 +31,8 @@ type Summary struct {
 	// Date is when the dump was taken: the dump's own record, else the
 	// kernel's clock (tk_core.timekeeper.xtime_sec).
 	Date *time.Time `json:"date"`
-	// UptimeSeconds is the kernel's monotonic clock in whole seconds
-	// (tk_core.timekeeper.ktime_sec).
+	// UptimeSeconds is the time since boot in whole seconds, jiffies over
+	// HZ as crash counts it (Uptime).
 	UptimeSeconds *uint64 `json:"uptime_seconds"`
 	// LoadAverage is avenrun[].
 	LoadAverage *LoadAverage `json:"load_average"`

@@ -288,3 +288,27 @@ func TestSummaryJSON(t *testing.T) {
 		t.Errorf("round trip: %+v, %v", back, err)
 	}
 }
+
+// TestUptimeFromJiffies: UPTIME is jiffies over HZ, as crash counts it,
+// not the timekeeper's monotonic seconds, which started at another instant
+// and can be a second behind at a rounding edge; without jiffies the
+// timekeeper stands in.
+func TestUptimeFromJiffies(t *testing.T) {
+	k := newKernel()
+	if up, err := system.Uptime(k.C); err != nil || up != 90061 {
+		t.Errorf("without jiffies: %d, %v; want the timekeeper's 90061", up, err)
+	}
+	const hz = 250
+	initial := uint64(1<<32 - 300*hz) // INITIAL_JIFFIES
+	k.Put64(k.Var("jiffies_64", "long unsigned int"), initial+90062*hz+100)
+	k.Put64(k.Var("tick_nsec", "long unsigned int"), 4_000_000)
+	if up, err := system.Uptime(k.C); err != nil || up != 90062 {
+		t.Errorf("from jiffies: %d, %v; want 90062", up, err)
+	}
+	if hz, ok := system.HZFromTick(999_848); !ok || hz != 1000 {
+		t.Errorf("HZFromTick(999848) = %d, %v", hz, ok)
+	}
+	if _, ok := system.HZFromTick(123); ok {
+		t.Error("HZFromTick(123) accepted")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vmcoretools/vmcore/kallsyms"
+	"github.com/vmcoretools/vmcore/system"
 )
 
 // Kallsyms decodes the kernel's own symbol table from the dump's memory,
@@ -80,9 +81,8 @@ type Uptime struct {
 	Seconds uint64
 }
 
-// hzChoices are the values kernel/Kconfig.hz offers for CONFIG_HZ (the
-// choices on x86_64).
-var hzChoices = []int{100, 250, 300, 1000}
+// hzChoices are the values kernel/Kconfig.hz offers for CONFIG_HZ.
+var hzChoices = system.HZChoices
 
 // JiffiesUptime reads jiffies_64 through the kernel's symbol table and
 // turns it into whole seconds of uptime, as crash's get_uptime does. The
@@ -120,23 +120,9 @@ func (d *Dump) JiffiesUptime(syms *kallsyms.Table, logClock time.Duration) (Upti
 	return u, nil
 }
 
-// uptimeJiffies is jiffies_64 - INITIAL_JIFFIES for a 64-bit kernel, the
-// value crash's get_uptime computes (its two branches, with and without a
-// wrap of the low 32 bits, both come to this).
-func uptimeJiffies(j uint64, hz int) uint64 {
-	return j - uint64(uint32(-300*int32(hz)))
-}
+func uptimeJiffies(j uint64, hz int) uint64 { return system.JiffiesSinceBoot(j, hz) }
 
-func hzFromTick(tickNsec uint64) (int, bool) {
-	best, bestErr := 0, math.Inf(1)
-	for _, hz := range hzChoices {
-		period := 1e9 / float64(hz)
-		if e := math.Abs(float64(tickNsec)-period) / period; e < bestErr {
-			best, bestErr = hz, e
-		}
-	}
-	return best, bestErr <= 0.05
-}
+func hzFromTick(tickNsec uint64) (int, bool) { return system.HZFromTick(tickNsec) }
 
 func hzFromLogClock(j uint64, logClock time.Duration) (int, bool) {
 	if logClock <= 0 {
