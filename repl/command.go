@@ -156,10 +156,16 @@ func (c *Command) synopsis() string {
 	return c.Name + " " + c.Usage
 }
 
+// indentedSynopsis is the synopsis as crash prints it under "Usage:" and
+// "SYNOPSIS": two spaces in, continuation lines aligned after the name.
+func (c *Command) indentedSynopsis() string {
+	return "  " + strings.ReplaceAll(c.synopsis(), "\n", "\n  "+strings.Repeat(" ", len(c.Name)+1))
+}
+
 // writeHelp prints `help NAME`: crash's NAME / SYNOPSIS / DESCRIPTION blocks.
 func (c *Command) writeHelp(w io.Writer) {
 	fmt.Fprintf(w, "NAME\n  %s - %s\n\n", c.Name, c.Summary)
-	fmt.Fprintf(w, "SYNOPSIS\n  %s\n", c.synopsis())
+	fmt.Fprintf(w, "SYNOPSIS\n%s\n", c.indentedSynopsis())
 	if len(c.Aliases) > 0 {
 		fmt.Fprintf(w, "\nALIASES\n  %s\n", strings.Join(c.Aliases, ", "))
 	}

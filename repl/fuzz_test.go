@@ -135,7 +135,8 @@ func TestComplete(t *testing.T) {
 		{"rd -1", []string{"-16"}, 2},
 		{"rd init_t", []string{"init_task", "init_top_pgt"}, 6},
 		{"vtop 1000 ", []string{"init_task", "init_top_pgt", "jiffies"}, 0},
-		{"help l", []string{"log"}, 1},
+		{"help l", []string{"list", "log"}, 1},
+		{"help lo", []string{"log"}, 2},
 		{"log | gr", nil, 0},
 	} {
 		got, n := s.Complete(tc.line)

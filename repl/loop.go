@@ -110,7 +110,11 @@ func (l *Loop) ExecLine(ctx context.Context, line *Line) (quit bool) {
 	default:
 		var ue *usageError
 		if errors.As(runErr, &ue) {
-			l.fail("%s: %s\nUsage: %s\nEnter \"help %s\" for details.", cmd.Name, ue.msg, cmd.synopsis(), cmd.Name)
+			first := cmd.Name + ": " + ue.msg + "\n"
+			if ue.msg == "" {
+				first = "" // crash's bare usage, for a command given nothing
+			}
+			l.fail("%sUsage:\n%s\nEnter \"help %s\" for details.", first, cmd.indentedSynopsis(), cmd.Name)
 		} else {
 			l.fail("%s: %v", cmd.Name, runErr)
 		}

@@ -88,6 +88,29 @@ func ExampleList() {
 	// item 3
 }
 
+// Follow raw links as crash's list command does, without types: from the
+// head's first link, the word at each link is the next one, until the head
+// comes back. Here the items' list_heads; their container is 8 bytes
+// before each.
+func ExampleChain() {
+	c := exampleKernel()
+	head, _ := c.Var("items")
+	first, _ := head.Member("next")
+	start, _ := first.Uint()
+	for link, err := range walk.Chain(c, start, 0, 8, []uint64{head.Addr}) {
+		if err != nil {
+			fmt.Println(err)
+			break
+		}
+		it, _ := c.At("struct item", link-8)
+		fmt.Println("item", id(it))
+	}
+	// Output:
+	// item 1
+	// item 2
+	// item 3
+}
+
 // A list that loops without its head ends with an error naming where;
 // what came before it is kept.
 func ExampleList_broken() {

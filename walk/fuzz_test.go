@@ -104,6 +104,10 @@ func FuzzList(f *testing.F) {
 		_, _ = checkWalk(t, walk.HListFrom(entry, "hnode", walk.Max(fuzzMax)), addr, false)
 		_, _ = checkWalk(t, walk.HListBL(c.Typed(kernelTypes()["struct hlist_bl_head"], kbase, "blhead"), "struct item", "blnode", walk.Max(fuzzMax)), addr, false)
 		_, _ = checkWalk(t, walk.LList(c.Typed(kernelTypes()["struct llist_head"], kbase, "lhead"), "struct item", "lnode", walk.Max(fuzzMax)), addr, false)
+		// crash's list: raw links from the head's next, forwards and back.
+		for _, off := range []int64{0, 8} {
+			_, _ = checkWalk(t, walk.Chain(c, kbase, off, 8, []uint64{kbase}, walk.Max(fuzzMax)), func(a uint64) uint64 { return a }, false)
+		}
 	})
 }
 

@@ -261,3 +261,54 @@ func TestContainerOf(t *testing.T) {
 		t.Error("zero Value: no error")
 	}
 }
+
+// TestChain follows raw links as crash's list does: to the head, to a
+// NULL, to a stop address; a loop that misses the head is a cycle, an
+// unreadable link an error naming the element, and Max bounds the walk.
+func TestChain(t *testing.T) {
+	k, its := listKernelF()
+	h, _ := k.c.Var("items")
+	linkOf := func(it uint64) uint64 { return it + uint64(k.offsetOf("struct item", "link")) }
+	addrs := func(seq func(func(uint64, error) bool)) ([]uint64, error) {
+		var out []uint64
+		for a, err := range seq {
+			if err != nil {
+				return out, err
+			}
+			out = append(out, a)
+		}
+		return out, nil
+	}
+	got, err := addrs(walk.Chain(k.c, h.Addr, 0, 8, []uint64{h.Addr}))
+	want := []uint64{h.Addr, linkOf(its[0]), linkOf(its[1]), linkOf(its[2])}
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("ring: %x, %v; want %x", got, err, want)
+	}
+	// Backwards through prev, stopping at the second item's link.
+	got, err = addrs(walk.Chain(k.c, h.Addr, 8, 8, []uint64{h.Addr, linkOf(its[1])}))
+	if want := []uint64{h.Addr, linkOf(its[2])}; err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("reverse with a stop: %x, %v; want %x", got, err, want)
+	}
+	// Bounded.
+	if _, err := addrs(walk.Chain(k.c, h.Addr, 0, 8, []uint64{h.Addr}, walk.Max(2))); !errors.Is(err, walk.ErrLimit) {
+		t.Errorf("Max(2): %v", err)
+	}
+	// A loop that misses the head: 3 -> 2.
+	k.put64(linkOf(its[2]), linkOf(its[1]))
+	got, err = addrs(walk.Chain(k.c, h.Addr, 0, 8, []uint64{h.Addr}))
+	var we *walk.Error
+	if !errors.Is(err, walk.ErrCycle) || !errors.As(err, &we) || we.Addr != linkOf(its[1]) || len(got) != 4 {
+		t.Errorf("cycle: %x, %v", got, err)
+	}
+	// A NULL ends the chain without an error (crash's lists of raw
+	// pointers end so).
+	k.put64(linkOf(its[1]), 0)
+	if got, err = addrs(walk.Chain(k.c, h.Addr, 0, 8, []uint64{h.Addr})); err != nil || len(got) != 3 {
+		t.Errorf("NULL end: %x, %v", got, err)
+	}
+	// An unreadable link.
+	k.put64(linkOf(its[0]), 0xffff888012345000)
+	if _, err = addrs(walk.Chain(k.c, h.Addr, 0, 8, []uint64{h.Addr})); err == nil || !strings.Contains(err.Error(), "element 2") {
+		t.Errorf("unreadable: %v", err)
+	}
+}

@@ -1,0 +1,255 @@
+package repl
+
+import (
+	"debug/dwarf"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/vmcoretools/vmcore/arch"
+	"github.com/vmcoretools/vmcore/dwarfsym"
+	"github.com/vmcoretools/vmcore/value"
+	"github.com/vmcoretools/vmcore/walk"
+)
+
+func init() {
+	register(&Command{
+		Name: "list",
+		Usage: "[[-o] offset][-e end][-[s|S] struct[.member[,member] [-l offset]] -[x|d]]\n" +
+			"[-r|-B] [-h [-O head_offset]|-H] start",
+		Summary: "linked list",
+		Help: `Walks a linked list through memory and prints the address of each
+element, as crash does; with -s, each element's structure or the named
+members. The walk stops at a NULL pointer, back at its start, or at -e's
+address, and after 1,048,576 elements; an element met twice is reported as a
+loop.
+
+  offset  where the next pointer lies in each element: struct.member or a
+          number (decimal, or hex with 0x); 0 when absent.
+      -o  the same, as an option.
+      -e  stop when a next pointer equals this address.
+      -s  print each element as this struct (struct.member,member: only
+          those members). -S is the same.
+      -l  with -s, when start and the printed addresses are those of the
+          embedded list_head: its offset (struct.member or a number); the
+          structure is shown from the address less that offset.
+   -x -d  integers in hexadecimal or decimal (the default).
+      -r  follow list_head.prev instead of next (the reverse order).
+      -B  accepted for crash's compatibility (loops are always detected).
+      -h  start is a structure holding an embedded list_head at offset: the
+          elements printed are the structures, start first.
+      -H  start is a list_head that heads the list (LIST_HEAD): it is not
+          printed; with an offset, the structures holding the list_heads
+          are.
+   start  an address, a symbol or a parenthesised expression.
+
+  list task_struct.tasks -s task_struct.pid,comm -h init_task
+  list -H modules -o module.list -s module.name`,
+		Options:      []string{"-o", "-e", "-s", "-S", "-l", "-x", "-d", "-r", "-B", "-h", "-H"},
+		Args:         ArgSymbol,
+		NeedsVMLinux: true,
+		Run:          runList,
+	})
+}
+
+// listOptions are list's parsed arguments.
+type listOptions struct {
+	offset     int64  // of the next pointer in each element
+	end        uint64 // -e, 0 for none
+	structName string // -s: the struct's name, "" for none
+	members    []string
+	structOff  int64 // -l
+	format     value.Format
+	reverse    bool
+	embedded   bool // -h
+	head       bool // -H
+	start      uint64
+}
+
+func runList(c *Context, args []string) error {
+	s := c.Session
+	opts, rest, err := getopt(args, "xdrBhH", "oesSlO")
+	if err != nil {
+		return err
+	}
+	vals, err := s.Values()
+	if err != nil {
+		return err
+	}
+	var o listOptions
+	var offsetArg, endArg, structArg, structOffArg string
+	for _, op := range opts {
+		switch op.name {
+		case "o":
+			offsetArg = op.val
+		case "e":
+			endArg = op.val
+		case "s", "S":
+			structArg = op.val
+		case "l":
+			structOffArg = op.val
+		case "x":
+			o.format.Hex = true
+		case "d":
+			o.format.Hex = false
+		case "r":
+			o.reverse = true
+		case "h":
+			o.embedded = true
+		case "H":
+			o.head = true
+		case "O":
+			return errors.New("-O (a head at an offset inside the structure) is not supported")
+		}
+	}
+	switch len(rest) {
+	case 0:
+		return usagef("starting address required")
+	case 1:
+	case 2:
+		if offsetArg != "" {
+			return usagef("two offsets given: %s and -o %s", rest[0], offsetArg)
+		}
+		offsetArg, rest = rest[0], rest[1:]
+	default:
+		return usagef("too many arguments")
+	}
+	if offsetArg != "" {
+		if o.offset, err = s.listOffset(offsetArg); err != nil {
+			return err
+		}
+	}
+	if structOffArg != "" {
+		if o.structOff, err = s.listOffset(structOffArg); err != nil {
+			return err
+		}
+	}
+	var t dwarf.Type
+	if structArg != "" {
+		name, members, _ := strings.Cut(structArg, ".")
+		o.structName = name
+		if t, err = s.Debug.Type("struct " + name); err != nil {
+			if t, err = s.Debug.Type("union " + name); err != nil {
+				return fmt.Errorf("invalid argument: %s", structArg)
+			}
+		}
+		if members != "" {
+			o.members = strings.Split(members, ",")
+		}
+	}
+	if endArg != "" {
+		if o.end, err = s.parseAddress(endArg); err != nil {
+			return err
+		}
+	}
+	if o.start, err = s.parseAddress(rest[0]); err != nil {
+		return err
+	}
+	if ks, err := s.Translator(); err == nil && ks.UserAddr(o.start) {
+		// crash refuses a user address as typed, before reading.
+		return fmt.Errorf("invalid kernel virtual address: %s", rest[0])
+	}
+
+	// The chain of links: each element's address plus the offset of its
+	// next pointer (or prev, after it) is where the next link is read.
+	const ptrSize = 8
+	linkOff := int64(0)
+	if o.reverse {
+		linkOff = ptrSize
+	}
+	var first uint64
+	var ends []uint64
+	// shown turns a link into the address printed.
+	shown := func(link uint64) uint64 { return link - uint64(o.offset) }
+	switch {
+	case o.head:
+		// A stand-alone list_head: its next is the first element's link.
+		var b [ptrSize]byte
+		if err := vals.Read(b[:], o.start+uint64(linkOff), "list_head"); err != nil {
+			return listReadError(rest[0], o.start, err)
+		}
+		order := vals.ByteOrder
+		if order == nil {
+			order = binary.LittleEndian
+		}
+		first = value.UintAt(b[:], 0, ptrSize, order)
+		ends = []uint64{o.start}
+	case o.embedded:
+		first = o.start + uint64(o.offset)
+		ends = []uint64{first}
+	default:
+		// The next pointer lies at offset in each element and points at
+		// the next element itself.
+		first, linkOff = o.start, linkOff+o.offset
+		ends = []uint64{o.start}
+		shown = func(link uint64) uint64 { return link }
+	}
+	if o.end != 0 {
+		ends = append(ends, o.end)
+	}
+	for link, err := range walk.Chain(vals, first, linkOff, ptrSize, ends) {
+		if err := c.Stopped(); err != nil {
+			return err
+		}
+		if err != nil {
+			var we *walk.Error
+			switch {
+			case errors.Is(err, walk.ErrCycle) && errors.As(err, &we):
+				return fmt.Errorf("duplicate list entry: %x", shown(we.Addr))
+			case errors.As(err, &we) && we.Addr == first:
+				return listReadError(rest[0], shown(first), err)
+			}
+			return err
+		}
+		addr := shown(link)
+		fmt.Fprintf(c.Out, "%x\n", addr)
+		if t == nil {
+			continue
+		}
+		v := vals.Typed(t, addr-uint64(o.structOff), "struct "+o.structName)
+		var out string
+		if o.members == nil {
+			out, err = v.WriteStruct(o.format)
+		} else {
+			out, err = v.WriteMembers(o.members, o.format)
+		}
+		fmt.Fprint(c.Out, out)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listOffset reads an offset as list takes it: struct.member (or
+// union.member), or a number, decimal or hex with 0x.
+func (s *Session) listOffset(arg string) (int64, error) {
+	if name, member, ok := strings.Cut(arg, "."); ok {
+		t, err := s.Debug.Type("struct " + name)
+		if err != nil {
+			if t, err = s.Debug.Type("union " + name); err != nil {
+				return 0, fmt.Errorf("invalid argument: %s", arg)
+			}
+		}
+		m, err := dwarfsym.FindMember(t, member)
+		if err != nil {
+			return 0, fmt.Errorf("invalid argument: %s", arg)
+		}
+		return m.Offset, nil
+	}
+	n, err := strconv.ParseInt(arg, 0, 64)
+	if err != nil {
+		return 0, fmt.Errorf("invalid argument: %s", arg)
+	}
+	return n, nil
+}
+
+// listReadError words a start that cannot be read as crash does.
+func listReadError(arg string, addr uint64, err error) error {
+	if errors.Is(err, arch.ErrInvalidAddress) {
+		return fmt.Errorf("invalid kernel virtual address: %s", arg)
+	}
+	return readError(kernelVirtual, addr, "list entry", err)
+}
