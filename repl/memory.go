@@ -3,6 +3,7 @@ package repl
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 
 	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/physmem"
@@ -75,4 +76,13 @@ func readError(space addrSpace, addr uint64, what string, err error) error {
 		return fmt.Errorf("read error: %s: %x  type: %q (%s)", space.longName(), addr, what, pe.Kind)
 	}
 	return fmt.Errorf("read error: %s: %x  type: %q (%v)", space.longName(), addr, what, err)
+}
+
+// pageShift is log2 of the dump's page size (ptob, btop).
+func (s *Session) pageShift() (uint, error) {
+	n := s.Dump.PageSize()
+	if n <= 0 || n&(n-1) != 0 {
+		return 0, fmt.Errorf("the page size %d is not a power of two", n)
+	}
+	return uint(bits.TrailingZeros(uint(n))), nil
 }
