@@ -45,7 +45,7 @@ var knownDifferences = map[string]string{}
 // change. ps, bt and foreach are compared by their own lab tests.
 var labCompared = map[string]bool{
 	"log": true, "rd": true, "sys": true, "sym": true, "struct": true, "union": true,
-	"p": true, "whatis": true, "dis": true, "mod": true, "vtop": true, "runq": true,
+	"p": true, "whatis": true, "dis": true, "mod": true, "vtop": true, "runq": true, "kmem": true,
 }
 
 // crashWrong are outputs where crash itself is wrong, per kernel: the
