@@ -11,6 +11,11 @@
 // the struct page of a physical page (its flags with the kernel's own
 // names from pageflag_names, mapping, index and reference count).
 //
+// Info is the memory summary crash's kmem -i prints, as counts of pages:
+// RAM, free (the zones' counters), crash's shared tally (a walk of
+// mem_map), buffers, cache, slab, huge page pools, swap and the overcommit
+// limit; a part that cannot be read is named in Info.Warnings.
+//
 // Kernel addresses need no vmlinux: the architecture walks the kernel's
 // page tables, found through VMCOREINFO. The struct page, and anything of
 // a user address space, needs the kernel's types; Memory made without

@@ -178,3 +178,44 @@ func TestLabExampleVtop(t *testing.T) {
 		})
 	}
 }
+
+// TestLabExampleMemory runs ExampleKernel_Memory on both kernels' dumps,
+// ELF and compressed, and checks each count against crash 8.0.6's kmem -i
+// of the same dump.
+func TestLabExampleMemory(t *testing.T) {
+	l := lab.Open(t)
+	for _, name := range []string{"k61-elf", "k61-kdump-zlib-d31", "k612-elf", "k612-kdump-lzo-d31"} {
+		d := l.Dump(name)
+		if d == nil {
+			t.Errorf("the lab has no %s", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			exampleDump, exampleVmlinux = d.Files[0], d.Vmlinux
+			crash := map[string]string{}
+			for _, line := range readLines(t, d.RefFile("crash-8.0.6", "kmem-i.txt")) {
+				if f := strings.Fields(line); len(f) >= 2 && strings.ToUpper(f[0]) == f[0] {
+					label := strings.Join(f[:len(f)-1], " ")
+					for i := range f {
+						if _, err := fmt.Sscan(f[i], new(uint64)); err == nil {
+							label = strings.Join(f[:i], " ")
+							crash[label] = f[i]
+							break
+						}
+					}
+				}
+			}
+			got := strings.Split(strings.TrimSuffix(captureStdout(t, ExampleKernel_Memory), "\n"), "\n")
+			if len(got) != 5 {
+				t.Fatalf("the example printed %q", got)
+			}
+			for _, line := range got {
+				i := strings.LastIndexByte(line, ' ')
+				label, n := line[:i], line[i+1:]
+				if crash[label] != n {
+					t.Errorf("%s: %s, crash %q", label, n, crash[label])
+				}
+			}
+		})
+	}
+}

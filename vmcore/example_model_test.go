@@ -108,3 +108,22 @@ func ExampleKernel_Vtop() {
 		fmt.Printf("page %x: %s\n", tr.Page.Addr, strings.Join(tr.Page.FlagNames, ","))
 	}
 }
+
+// The memory summary crash's kmem -i prints, as a value: pages of RAM,
+// free, crash's shared tally, cache and slab.
+func ExampleKernel_Memory() {
+	k, err := vmcore.Load(exampleVmlinux, exampleDump)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer k.Close()
+	in, err := k.Memory().Info()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("TOTAL MEM %d\nFREE %d\nSHARED %d\nCACHED %d\nSLAB %d\n",
+		in.TotalPages, in.FreePages, in.SharedPages, in.CachedPages, in.SlabPages)
+	for _, w := range in.Warnings {
+		fmt.Println("warning:", w)
+	}
+}
