@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -294,5 +295,48 @@ func TestLabJSONAll(t *testing.T) {
 	}
 	if len(bts) != len(all) || strings.Join(want, "\n") != strings.Join(got, "\n") {
 		t.Errorf("bt -json -A: %d traces for %d tasks, or frames unlike bt -A's:\n%s", len(bts), len(all), firstDiff(strings.Join(want, "\n"), strings.Join(got, "\n")))
+	}
+}
+
+// TestLabJSONMemInfo runs kmem -i -json on dumps of both kernels, ELF and
+// compressed: the record is valid against its schema and its counts are
+// crash 8.0.6's kmem -i numbers for the same dump.
+func TestLabJSONMemInfo(t *testing.T) {
+	l := lab.Open(t)
+	sch := schemas(t)
+	for _, name := range []string{"k61-elf", "k61-kdump-zlib-d31", "k612-elf", "k612-kdump-lzo-d31"} {
+		d := l.Dump(name)
+		if d == nil {
+			t.Errorf("the lab has no %s", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			out, errOut, rc := runJ(append(append([]string{"kmem", "-json", d.Vmlinux}, d.Files...), "-i")...)
+			if rc != 0 {
+				t.Fatalf("exit %d: %s", rc, errOut)
+			}
+			recs := validRecords(t, sch, out)
+			if len(recs) != 1 || recs[0]["schema"] != "vmcore.meminfo/1" {
+				t.Fatalf("records: %v", recs)
+			}
+			r := recs[0]
+			b, err := os.ReadFile(d.RefFile("crash-8.0.6", "kmem-i.txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := string(b)
+			for label, field := range map[string]string{"TOTAL MEM": "total_pages", "FREE": "free_pages", "SHARED": "shared_pages",
+				"BUFFERS": "buffer_pages", "CACHED": "cached_pages", "SLAB": "slab_pages"} {
+				want := ""
+				for _, line := range strings.Split(ref, "\n") {
+					if f := strings.Fields(strings.TrimPrefix(line, " ")); strings.HasPrefix(strings.TrimSpace(line), label+" ") && len(f) > len(strings.Fields(label)) {
+						want = f[len(strings.Fields(label))]
+					}
+				}
+				if got := num(r[field]); got != want || want == "" {
+					t.Errorf("%s: %s, crash %q", field, got, want)
+				}
+			}
+		})
 	}
 }

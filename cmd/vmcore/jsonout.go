@@ -21,6 +21,7 @@ const (
 	schemaBacktrace = "vmcore.backtrace/1"
 	schemaError     = "vmcore.error/1"
 	schemaWarning   = "vmcore.warning/1"
+	schemaMemInfo   = "vmcore.meminfo/1"
 )
 
 // jsonLines writes records.
