@@ -279,11 +279,7 @@ func (m *Memory) zoneFreePages(highOnly bool) (uint64, error) {
 				if err != nil {
 					return 0, err
 				}
-				np, err := name.Deref()
-				if err != nil {
-					continue
-				}
-				if s, _ := np.CString(16); s != "HighMem" {
+				if s, _ := name.CString(16); s != "HighMem" {
 					continue
 				}
 			}

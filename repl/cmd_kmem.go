@@ -6,12 +6,13 @@ import (
 
 	"github.com/vmcoretools/vmcore/kmem"
 	"github.com/vmcoretools/vmcore/value"
+	"github.com/vmcoretools/vmcore/walk"
 )
 
 func init() {
 	register(&Command{
 		Name:    "kmem",
-		Usage:   "-i",
+		Usage:   "-i | -V | -z | -o",
 		Summary: "kernel memory",
 		Help: `  -i  the memory summary, as crash prints it: total RAM, free and used
       pages, shared pages (crash's tally of mem_map: pages not reserved
@@ -19,21 +20,29 @@ func init() {
       cache), cached pages, slab, huge pages, swap and the overcommit
       limit, in pages, bytes and percentages.
 
-crash's other kmem options (-s, -S, -p, -v, -V, -z, -n, -f, -g, -h and an
-address) are not here yet.`,
-		Options:      []string{"-i"},
+  -V  the kernel's memory statistics: the zone, node and NUMA counters
+      (vm_zone_stat, vm_node_stat, vm_numa_stat) and the event counters
+      (vm_event_states) summed over the CPUs, named by the kernel's enums.
+
+  -z  each node's zones: size, present pages, watermarks and the zone's
+      vm_stat counters.
+  -o  each CPU's per-CPU area offset.
+
+crash's other kmem options (-s, -S, -p, -v, -n, -f, -g, -h and an address)
+are not here yet.`,
+		Options:      []string{"-i", "-V", "-z", "-o"},
 		NeedsVMLinux: true,
 		Run:          runKmem,
 	})
 }
 
 func runKmem(c *Context, args []string) error {
-	opts, rest, err := getopt(args, "i", "")
+	opts, rest, err := getopt(args, "iVzo", "")
 	if err != nil {
 		return err
 	}
-	if len(opts) != 1 || opts[0].name != "i" || len(rest) != 0 {
-		return usagef("only -i is supported so far")
+	if len(opts) != 1 || len(rest) != 0 {
+		return usagef("give one of -i, -V, -z and -o (the other options are not here yet)")
 	}
 	s := c.Session
 	ks, err := s.Translator()
@@ -44,7 +53,37 @@ func runKmem(c *Context, args []string) error {
 	if vals, err = s.Values(); err != nil {
 		return err
 	}
-	in, err := kmem.New(ks, vals).Info()
+	mem := kmem.New(ks, vals)
+	switch opts[0].name {
+	case "o":
+		fmt.Fprintln(c.Out, "PER-CPU OFFSET VALUES:")
+		for cpu, err := range walk.PossibleCPUs(vals) {
+			if err != nil {
+				return err
+			}
+			off, err := walk.PerCPUOffset(vals, cpu)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.Out, "  CPU %d: %x\n", cpu, off)
+		}
+		return nil
+	case "z":
+		zones, err := mem.Zones()
+		for _, z := range zones {
+			writeZone(c.Out, &z)
+		}
+		return err
+	}
+	if opts[0].name == "V" {
+		st, err := mem.VMStats()
+		if err != nil {
+			return err
+		}
+		writeVMStats(c.Out, st)
+		return nil
+	}
+	in, err := mem.Info()
 	if err != nil {
 		return err
 	}
@@ -137,4 +176,65 @@ func pagesToSize(pages, pageSize uint64) string {
 		s = s[:n-5] + s[n-3:]
 	}
 	return s
+}
+
+// writeVMStats prints kmem -V as crash does: each section's names
+// right-aligned, the zone, node and NUMA counters to one width, the
+// events to their own.
+func writeVMStats(w io.Writer, st *kmem.VMStats) {
+	width := func(cs ...[]kmem.Counter) int {
+		n := 0
+		for _, c := range cs {
+			for _, x := range c {
+				n = max(n, len(x.Name))
+			}
+		}
+		return n
+	}
+	stat := width(st.Zone, st.Node, st.NUMA)
+	section := func(title string, cs []kmem.Counter, n int, unsigned bool) {
+		fmt.Fprintf(w, "  %s:\n", title)
+		for _, c := range cs {
+			if unsigned {
+				fmt.Fprintf(w, "%*s: %d\n", n, c.Name, uint64(c.Value))
+			} else {
+				fmt.Fprintf(w, "%*s: %d\n", n, c.Name, c.Value)
+			}
+		}
+	}
+	section("VM_ZONE_STAT", st.Zone, stat, false)
+	if st.Node != nil {
+		fmt.Fprintln(w)
+		section("VM_NODE_STAT", st.Node, stat, false)
+	}
+	if len(st.NUMA) > 0 {
+		fmt.Fprintln(w)
+		section("VM_NUMA_STAT", st.NUMA, stat, false)
+	}
+	if st.Events != nil {
+		fmt.Fprintln(w)
+		section("VM_EVENT_STATES", st.Events, width(st.Events), true)
+	}
+}
+
+// writeZone prints one zone as crash's kmem -z does.
+func writeZone(w io.Writer, z *kmem.Zone) {
+	fmt.Fprintf(w, "NODE: %d  ZONE: %d  ADDR: %x  NAME: \"%s\"\n", z.Node, z.Index, z.Addr, z.Name)
+	if z.SpannedPages == 0 {
+		fmt.Fprintf(w, "  [unpopulated]\n\n")
+		return
+	}
+	fmt.Fprintf(w, "  SIZE: %d", z.SpannedPages)
+	if z.PresentPages < z.SpannedPages {
+		fmt.Fprintf(w, "  PRESENT: %d", z.PresentPages)
+	}
+	fmt.Fprintf(w, "  MIN/LOW/HIGH: %d/%d/%d\n  VM_STAT:\n", z.Min, z.Low, z.High)
+	n := 0
+	for _, c := range z.Stats {
+		n = max(n, len(c.Name))
+	}
+	for _, c := range z.Stats {
+		fmt.Fprintf(w, "%*s: %d\n", n, c.Name, c.Value)
+	}
+	fmt.Fprint(w, "\n\n")
 }
