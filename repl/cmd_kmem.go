@@ -12,7 +12,7 @@ import (
 func init() {
 	register(&Command{
 		Name:    "kmem",
-		Usage:   "-i | -V | -z | -o",
+		Usage:   "-i | -V | -z | -o | -s [name]",
 		Summary: "kernel memory",
 		Help: `  -i  the memory summary, as crash prints it: total RAM, free and used
       pages, shared pages (crash's tally of mem_map: pages not reserved
@@ -28,21 +28,24 @@ func init() {
       vm_stat counters.
   -o  each CPU's per-CPU area offset.
 
-crash's other kmem options (-s, -S, -p, -v, -n, -f, -g, -h and an address)
-are not here yet.`,
-		Options:      []string{"-i", "-V", "-z", "-o"},
+  -s  the SLUB caches: object size, objects allocated and in all, slabs,
+      slab size and name; with a name, that cache only.
+
+crash's other kmem options (-S, -p, -v, -n, -f, -g, -h and an address) are
+not here yet.`,
+		Options:      []string{"-i", "-V", "-z", "-o", "-s"},
 		NeedsVMLinux: true,
 		Run:          runKmem,
 	})
 }
 
 func runKmem(c *Context, args []string) error {
-	opts, rest, err := getopt(args, "iVzo", "")
+	opts, rest, err := getopt(args, "iVzos", "")
 	if err != nil {
 		return err
 	}
-	if len(opts) != 1 || len(rest) != 0 {
-		return usagef("give one of -i, -V, -z and -o (the other options are not here yet)")
+	if len(opts) != 1 || len(rest) > 1 || len(rest) == 1 && opts[0].name != "s" {
+		return usagef("give one of -i, -V, -z, -o and -s [name] (the other options are not here yet)")
 	}
 	s := c.Session
 	ks, err := s.Translator()
@@ -68,6 +71,23 @@ func runKmem(c *Context, args []string) error {
 			fmt.Fprintf(c.Out, "  CPU %d: %x\n", cpu, off)
 		}
 		return nil
+	case "s":
+		caches, err := mem.Caches()
+		found := false
+		for _, kc := range caches {
+			if len(rest) == 1 && kc.Name != rest[0] {
+				continue
+			}
+			if !found || len(rest) == 1 {
+				fmt.Fprintln(c.Out, "CACHE             OBJSIZE  ALLOCATED     TOTAL  SLABS  SSIZE  NAME")
+			}
+			found = true
+			writeCache(c.Out, c.Err, &kc)
+		}
+		if err == nil && len(rest) == 1 && !found {
+			return fmt.Errorf("invalid slab cache name: %s", rest[0])
+		}
+		return err
 	case "z":
 		zones, err := mem.Zones()
 		for _, z := range zones {
@@ -237,4 +257,14 @@ func writeZone(w io.Writer, z *kmem.Zone) {
 		fmt.Fprintf(w, "%*s: %d\n", n, c.Name, c.Value)
 	}
 	fmt.Fprint(w, "\n\n")
+}
+
+// writeCache prints one cache's line as crash's kmem -s does.
+func writeCache(w, errw io.Writer, kc *kmem.Cache) {
+	if kc.Err != "" {
+		fmt.Fprintf(errw, "kmem: %s: cannot gather relevant slab data: %s\n", kc.Name, kc.Err)
+		fmt.Fprintf(w, "%-16x %8d  %9s  %8s  %5s  %4dk  %s\n", kc.Addr, kc.ObjectSize, "?", "?", "?", kc.SlabBytes/1024, kc.Name)
+		return
+	}
+	fmt.Fprintf(w, "%-16x %8d  %9d  %8d  %5d  %4dk  %s\n", kc.Addr, kc.ObjectSize, kc.Allocated, kc.Total, kc.Slabs, kc.SlabBytes/1024, kc.Name)
 }

@@ -61,7 +61,9 @@ var (
 
 func withVmlinux(vmlinux string) []Command {
 	return []Command{
-		{"-c", "sys; log | tail -3; ps; ps -G; bt -a; foreach bt; mod; runq; files 1; vm 1; sig 1", vmlinux, "{}"},
+		{"-c", "sys; log | tail -3; ps; ps -G; bt -a; foreach bt; mod; runq; files 1; vm 1; sig 1; kmem -i; kmem -V; kmem -z; kmem -s; " +
+			"list task_struct.tasks -h init_task -s task_struct.pid; list -H modules -o module.list -s module.name", vmlinux, "{}"},
+		{"kmem", "-json", vmlinux, "{}", "-i"},
 		{"ps", "-json", vmlinux, "{}"},
 		{"bt", "-json", "-a", vmlinux, "{}"},
 	}

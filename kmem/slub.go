@@ -1,0 +1,374 @@
+package kmem
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+
+	"github.com/vmcoretools/vmcore/ktype"
+	"github.com/vmcoretools/vmcore/value"
+	"github.com/vmcoretools/vmcore/walk"
+)
+
+// Cache is one SLUB cache (struct kmem_cache) with its object counts, as
+// crash's kmem -s tallies them.
+type Cache struct {
+	Addr uint64 `json:"addr"`
+	Name string `json:"name"`
+	// ObjectSize is the size asked for (object_size); Size the slot each
+	// object takes with its metadata.
+	ObjectSize uint64 `json:"object_size"`
+	Size       uint64 `json:"size"`
+	// ObjectsPerSlab and SlabBytes come from the cache's preferred slab
+	// order (kmem_cache.oo).
+	ObjectsPerSlab uint64 `json:"objects_per_slab"`
+	SlabBytes      uint64 `json:"slab_bytes"`
+	// Allocated, Total and Slabs are the objects in use, all objects and
+	// the slabs, over every node and CPU: Total and Slabs from the
+	// nodes' counters, the free objects by walking the CPU slabs, their
+	// freelists (CONFIG_SLAB_FREELIST_HARDENED pointers decoded), the CPU
+	// partial slabs and the nodes' partial lists.
+	Allocated uint64 `json:"allocated"`
+	Total     uint64 `json:"total"`
+	Slabs     uint64 `json:"slabs"`
+	// Err, when set, says why the counts could not be gathered (they are
+	// then 0).
+	Err string `json:"error,omitempty"`
+}
+
+// maxSlabWalk bounds each list a cache walk follows (freelists, partial
+// lists): a corrupt link ends the count with an error, not a hang.
+const maxSlabWalk = 1 << 20
+
+// slubLayout is what the cache walk reads, found once.
+type slubLayout struct {
+	random    bool // kmem_cache.random: hardened freelist pointers
+	slabType  string
+	slabLink  string // the member chaining partial slabs: slab_list or lru
+	cpuSlab   string // kmem_cache_cpu's current slab: slab or page
+	hasTotals bool   // kmem_cache_node.total_objects
+	nodes     []nodeRange
+}
+
+type nodeRange struct{ start, end uint64 } // pfns
+
+// Caches lists the SLUB caches in slab_caches order with their counts. A
+// cache whose slabs cannot be walked has Err set; the others are still
+// counted.
+func (m *Memory) Caches() ([]Cache, error) {
+	if m.vals == nil {
+		return nil, ErrNoTypes
+	}
+	head, err := m.vals.Var("slab_caches")
+	if err != nil {
+		return nil, err
+	}
+	lay, err := m.slubLayout()
+	if err != nil {
+		return nil, err
+	}
+	var out []Cache
+	for kc, err := range walk.List(head, "struct kmem_cache", "list") {
+		if err != nil {
+			return out, err
+		}
+		c := Cache{Addr: kc.Addr}
+		if n, e := kc.Member("name"); e == nil {
+			c.Name, _ = n.CString(64)
+		}
+		u := func(path string) uint64 {
+			v, e := kc.Member(path)
+			if e != nil {
+				return 0
+			}
+			x, _ := v.Uint()
+			return x
+		}
+		c.ObjectSize, c.Size = u("object_size"), u("size")
+		oo := u("oo.x")
+		c.ObjectsPerSlab = oo & (1<<16 - 1)
+		c.SlabBytes = m.ks.PageSize() << (oo >> 16)
+		if err := m.countCache(kc, &c, lay); err != nil {
+			c.Allocated, c.Total, c.Slabs = 0, 0, 0
+			c.Err = err.Error()
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func (m *Memory) slubLayout() (*slubLayout, error) {
+	lay := &slubLayout{slabType: "struct slab", slabLink: "slab_list", cpuSlab: "slab"}
+	if _, err := m.vals.Types.Type("struct slab"); err != nil {
+		lay.slabType, lay.slabLink, lay.cpuSlab = "struct page", "slab_list", "page"
+	}
+	if _, err := ktypeOffset(m.vals, "struct kmem_cache", "random"); err == nil {
+		lay.random = true
+	}
+	if _, err := ktypeOffset(m.vals, "struct kmem_cache_node", "total_objects"); err == nil {
+		lay.hasTotals = true
+	}
+	if _, err := ktypeOffset(m.vals, "struct kmem_cache_node", "nr_slabs"); err != nil {
+		return nil, errors.New("kmem_cache_node has no nr_slabs (a kernel built without CONFIG_SLUB_DEBUG)")
+	}
+	nodes, err := m.nodes()
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nodes {
+		var r nodeRange
+		if v, e := n.Member("node_start_pfn"); e == nil {
+			r.start, _ = v.Uint()
+		}
+		if v, e := n.Member("node_spanned_pages"); e == nil {
+			s, _ := v.Uint()
+			r.end = r.start + s
+		}
+		lay.nodes = append(lay.nodes, r)
+	}
+	return lay, nil
+}
+
+// slabInfo reads a slab's inuse and objects counts.
+func (m *Memory) slabInfo(lay *slubLayout, addr uint64) (inuse, objects uint64, err error) {
+	s, err := m.vals.At(lay.slabType, addr)
+	if err != nil {
+		return 0, 0, err
+	}
+	iv, err := s.Member("inuse")
+	if err != nil {
+		return 0, 0, err
+	}
+	if inuse, err = iv.Uint(); err != nil {
+		return 0, 0, err
+	}
+	ov, err := s.Member("objects")
+	if err != nil {
+		return 0, 0, err
+	}
+	if objects, err = ov.Uint(); err != nil {
+		return 0, 0, err
+	}
+	if objects == 0 || objects == 1<<15-1 || inuse > objects {
+		return 0, 0, fmt.Errorf("slab %#x: impossible counts (inuse %d, objects %d)", addr, inuse, objects)
+	}
+	return inuse, objects, nil
+}
+
+// slabNode is the node of a slab's memory, by its page frame.
+func (m *Memory) slabNode(lay *slubLayout, slab uint64) int {
+	if len(lay.nodes) <= 1 {
+		return 0
+	}
+	pa, ok := m.ks.PageStructPhys(slab, m.pageStructSize, m.variable)
+	if !ok {
+		return -1
+	}
+	pfn := pa / m.ks.PageSize()
+	for i, r := range lay.nodes {
+		if pfn >= r.start && pfn < r.end {
+			return i
+		}
+	}
+	return -1
+}
+
+// countCache fills c's counts as crash's get_kmem_cache_slub_data does.
+func (m *Memory) countCache(kc value.Value, c *Cache, lay *slubLayout) error {
+	var random uint64
+	if lay.random {
+		if v, err := kc.Member("random"); err == nil {
+			random, _ = v.Uint()
+		}
+	}
+	offset := uint64(0)
+	if v, err := kc.Member("offset"); err == nil {
+		offset, _ = v.Uint()
+	}
+	cpuSlabPtr, err := kc.Member("cpu_slab")
+	if err != nil {
+		return err
+	}
+	perNode := make([]uint64, len(lay.nodes))
+	var free, cpuSlabs uint64
+	for cpu, err := range walk.PossibleCPUs(m.vals) {
+		if err != nil {
+			return err
+		}
+		pcp, err := walk.PerCPUPtr(cpuSlabPtr, cpu)
+		if err != nil {
+			return err
+		}
+		// By name: the pointer's own type can be a declaration (a
+		// compilation unit that only declares struct kmem_cache_cpu).
+		kcc, err := m.vals.At("struct kmem_cache_cpu", pcp.Addr)
+		if err != nil {
+			return err
+		}
+		sv, err := kcc.Member(lay.cpuSlab)
+		if err != nil {
+			return err
+		}
+		slab, err := sv.Uint()
+		if err != nil {
+			return err
+		}
+		if slab == 0 {
+			continue
+		}
+		node := m.slabNode(lay, slab)
+		if node < 0 || node >= len(perNode) {
+			return fmt.Errorf("CPU %d's slab %#x is on no node", cpu, slab)
+		}
+		inuse, objects, err := m.slabInfo(lay, slab)
+		if err != nil {
+			return fmt.Errorf("CPU %d: %w", cpu, err)
+		}
+		free += objects - inuse
+		if fl, err := kcc.Member("freelist"); err == nil {
+			p, _ := fl.Uint()
+			n, err := m.countFreelist(p, offset, random, lay.random)
+			if err != nil {
+				return fmt.Errorf("CPU %d's freelist: %w", cpu, err)
+			}
+			free += n
+		}
+		if pv, err := kcc.Member("partial"); err == nil {
+			p, _ := pv.Uint()
+			for n := 0; p != 0; n++ {
+				if n >= maxSlabWalk {
+					return fmt.Errorf("CPU %d's partial slabs: more than %d", cpu, maxSlabWalk)
+				}
+				inuse, objects, err := m.slabInfo(lay, p)
+				if err != nil {
+					return fmt.Errorf("CPU %d's partial slabs: %w", cpu, err)
+				}
+				free += objects - inuse
+				s, err := m.vals.At(lay.slabType, p)
+				if err != nil {
+					return err
+				}
+				nv, err := s.Member("next")
+				if err != nil {
+					return err
+				}
+				if p, err = nv.Uint(); err != nil {
+					return err
+				}
+			}
+		}
+		cpuSlabs++
+		perNode[node]++
+	}
+	var total, slabs uint64
+	nodeArr, err := kc.Member("node")
+	if err != nil {
+		return err
+	}
+	for n := range lay.nodes {
+		np, err := nodeArr.Index(n)
+		if err != nil {
+			return err
+		}
+		p, _ := np.Uint()
+		if p == 0 {
+			continue
+		}
+		kn, err := m.vals.At("struct kmem_cache_node", p)
+		if err != nil {
+			return err
+		}
+		field := func(name string) (uint64, error) {
+			v, err := kn.Member(name)
+			if err != nil {
+				return 0, err
+			}
+			if cv, err := v.Member("counter"); err == nil {
+				v = cv
+			}
+			return v.Uint()
+		}
+		nrPartial, err := field("nr_partial")
+		if err != nil {
+			return err
+		}
+		nrSlabs, err := field("nr_slabs")
+		if err != nil {
+			return err
+		}
+		partial, err := kn.Member("partial")
+		if err != nil {
+			return err
+		}
+		for s, err := range walk.List(partial, lay.slabType, lay.slabLink, walk.Max(maxSlabWalk)) {
+			if err != nil {
+				return fmt.Errorf("node %d's partial list: %w", n, err)
+			}
+			inuse, objects, err := m.slabInfo(lay, s.Addr)
+			if err != nil {
+				return fmt.Errorf("node %d's partial list: %w", n, err)
+			}
+			free += objects - inuse
+		}
+		if lay.hasTotals {
+			t, err := field("total_objects")
+			if err != nil {
+				return err
+			}
+			total += t
+		} else {
+			total += (nrSlabs - perNode[n] - nrPartial) * c.ObjectsPerSlab
+		}
+		slabs += nrSlabs
+	}
+	if free > total {
+		return fmt.Errorf("more free objects (%d) than objects (%d)", free, total)
+	}
+	c.Total, c.Allocated, c.Slabs = total, total-free, slabs
+	return nil
+}
+
+// countFreelist counts a freelist's objects: each free object holds the
+// next at offset, encoded under CONFIG_SLAB_FREELIST_HARDENED as
+// ptr ^ random ^ swab(address of ptr) (or, on kernels before 5.7, without
+// the swab, which is tried when the first decoding leads nowhere, as crash
+// does).
+func (m *Memory) countFreelist(p, offset, random uint64, hardened bool) (uint64, error) {
+	seen := map[uint64]bool{}
+	var n uint64
+	var b [8]byte
+	for p != 0 && p&1 == 0 { // an odd pointer ends it, as in crash
+		if seen[p] {
+			return n, fmt.Errorf("object %#x twice", p)
+		}
+		if len(seen) >= maxSlabWalk {
+			return n, fmt.Errorf("more than %d objects", maxSlabWalk)
+		}
+		seen[p] = true
+		n++
+		at := p + offset
+		if err := m.vals.Read(b[:], at, "freelist pointer"); err != nil {
+			return n, err
+		}
+		next := leOrder.Uint64(b[:])
+		if hardened {
+			d := next ^ random ^ bits.ReverseBytes64(at)
+			if d != 0 && !m.readable(d) {
+				d = next ^ random ^ at
+			}
+			next = d
+		}
+		p = next
+	}
+	return n, nil
+}
+
+func (m *Memory) readable(addr uint64) bool {
+	var b [1]byte
+	_, err := m.ks.ReadVirt(b[:], addr)
+	return err == nil
+}
+
+func ktypeOffset(c *value.Context, typ, member string) (int64, error) {
+	return ktype.Offset(c.Types, typ, member)
+}
