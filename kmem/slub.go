@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/ktype"
 	"github.com/vmcoretools/vmcore/value"
 	"github.com/vmcoretools/vmcore/walk"
@@ -13,8 +14,8 @@ import (
 // Cache is one SLUB cache (struct kmem_cache) with its object counts, as
 // crash's kmem -s tallies them.
 type Cache struct {
-	Addr uint64 `json:"addr"`
-	Name string `json:"name"`
+	Addr arch.Word `json:"addr"`
+	Name string    `json:"name"`
 	// ObjectSize is the size asked for (object_size); Size the slot each
 	// object takes with its metadata.
 	ObjectSize uint64 `json:"object_size"`
@@ -72,7 +73,7 @@ func (m *Memory) Caches() ([]Cache, error) {
 		if err != nil {
 			return out, err
 		}
-		c := Cache{Addr: kc.Addr}
+		c := Cache{Addr: arch.Word(kc.Addr)}
 		if n, e := kc.Member("name"); e == nil {
 			c.Name, _ = n.CString(64)
 		}

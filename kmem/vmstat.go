@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/ktype"
 	"github.com/vmcoretools/vmcore/value"
 	"github.com/vmcoretools/vmcore/walk"
@@ -159,10 +160,10 @@ func (m *Memory) events() ([]Counter, error) {
 
 // Zone is one memory zone of a node, as crash's kmem -z shows it.
 type Zone struct {
-	Node  int    `json:"node"`
-	Index int    `json:"index"`
-	Addr  uint64 `json:"addr"`
-	Name  string `json:"name"`
+	Node  int       `json:"node"`
+	Index int       `json:"index"`
+	Addr  arch.Word `json:"addr"`
+	Name  string    `json:"name"`
 	// SpannedPages and PresentPages are the zone's size: the pages it
 	// spans and those with memory; 0 for an unpopulated zone.
 	SpannedPages uint64 `json:"spanned_pages"`
@@ -205,7 +206,7 @@ func (m *Memory) Zones() ([]Zone, error) {
 			return nil, err
 		}
 		for i, z := range elems {
-			zone := Zone{Node: n, Index: i, Addr: z.Addr}
+			zone := Zone{Node: n, Index: i, Addr: arch.Word(z.Addr)}
 			field := func(path string) uint64 {
 				if err != nil {
 					return 0

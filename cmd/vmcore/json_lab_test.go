@@ -340,3 +340,83 @@ func TestLabJSONMemInfo(t *testing.T) {
 		})
 	}
 }
+
+// TestLabJSONKmem runs kmem -json -s, -V and -z on dumps of both kernels:
+// every record is valid against its schema, and says what crash 8.0.6's
+// kmem -s, -V and -z print for the same dump (lab group kmem).
+func TestLabJSONKmem(t *testing.T) {
+	l := lab.Open(t)
+	sch := schemas(t)
+	for _, name := range []string{"k61-elf", "k61-kdump-zlib-d31", "k612-elf", "k612-kdump-lzo-d31"} {
+		d := l.Dump(name)
+		if d == nil {
+			t.Errorf("the lab has no %s", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			run := func(opt string) []map[string]any {
+				out, errOut, rc := runJ(append(append([]string{"kmem", "-json", d.Vmlinux}, d.Files...), opt)...)
+				if rc != 0 {
+					t.Fatalf("kmem -json %s: exit %d: %s", opt, rc, errOut)
+				}
+				return validRecords(t, sch, out)
+			}
+			ref := func(file string) []string {
+				b, err := os.ReadFile(d.RefFile("crash-8.0.6-groups", "kmem/"+file))
+				if err != nil {
+					t.Skipf("no crash reference: %v", err)
+				}
+				return strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+			}
+			// -s: crash's lines are "CACHE OBJSIZE ALLOCATED TOTAL SLABS SSIZE NAME".
+			var want, got []string
+			for _, line := range ref("kmem-s.txt")[1:] {
+				f := strings.Fields(line)
+				want = append(want, strings.Join([]string{f[0], f[1], f[2], f[3], f[4], f[6]}, " "))
+			}
+			for _, r := range run("-s") {
+				got = append(got, strings.Join([]string{strings.TrimPrefix(r["addr"].(string), "0x"), num(r["object_size"]),
+					num(r["allocated"]), num(r["total"]), num(r["slabs"]), r["name"].(string)}, " "))
+			}
+			if strings.Join(want, "\n") != strings.Join(got, "\n") || len(want) < 50 {
+				t.Errorf("kmem -s -json says other than crash's kmem -s (%d and %d caches)", len(got), len(want))
+			}
+			// -V: every counter crash prints, with its value.
+			crashV := map[string]string{}
+			for _, line := range ref("kmem-V.txt") {
+				if k, v, ok := strings.Cut(strings.TrimSpace(line), ": "); ok {
+					crashV[k] = v
+				}
+			}
+			recs := run("-V")
+			n := 0
+			for _, sec := range []string{"zone", "node", "numa", "events"} {
+				list, _ := recs[0][sec].([]any)
+				for _, c := range list {
+					m := c.(map[string]any)
+					n++
+					if crashV[m["name"].(string)] != num(m["value"]) {
+						t.Errorf("-V %s: %s, crash %q", m["name"], num(m["value"]), crashV[m["name"].(string)])
+					}
+				}
+			}
+			if n != len(crashV) || n < 50 {
+				t.Errorf("-V: %d counters, crash %d", n, len(crashV))
+			}
+			// -z: the zones' headers.
+			var zw, zg []string
+			for _, line := range ref("kmem-z.txt") {
+				if strings.HasPrefix(line, "NODE: ") {
+					zw = append(zw, line)
+				}
+			}
+			for _, r := range run("-z") {
+				zg = append(zg, fmt.Sprintf("NODE: %s  ZONE: %s  ADDR: %s  NAME: %q", num(r["node"]), num(r["index"]),
+					strings.TrimPrefix(r["addr"].(string), "0x"), r["name"]))
+			}
+			if strings.Join(zw, "\n") != strings.Join(zg, "\n") || len(zw) < 3 {
+				t.Errorf("-z zones:\n%s\ncrash:\n%s", strings.Join(zg, "\n"), strings.Join(zw, "\n"))
+			}
+		})
+	}
+}

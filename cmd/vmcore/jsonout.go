@@ -22,6 +22,9 @@ const (
 	schemaError     = "vmcore.error/1"
 	schemaWarning   = "vmcore.warning/1"
 	schemaMemInfo   = "vmcore.meminfo/1"
+	schemaSlabCache = "vmcore.slabcache/1"
+	schemaVMStat    = "vmcore.vmstat/1"
+	schemaZone      = "vmcore.zone/1"
 )
 
 // jsonLines writes records.

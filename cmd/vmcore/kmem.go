@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/vmcoretools/vmcore/kmem"
 )
@@ -10,7 +11,7 @@ import (
 func init() {
 	register(subcommand{
 		name:    "kmem",
-		summary: "the memory summary as crash's kmem -i prints it: vmcore kmem [-json] VMLINUX DUMP -i",
+		summary: "memory as crash's kmem prints it: vmcore kmem [-json] VMLINUX DUMP -i|-s|-V|-z|-o",
 		help:    func(w io.Writer) { fmt.Fprint(w, kmemUsage) },
 		run: func(args []string, stdout, stderr io.Writer) int {
 			if hasJSON(args) {
@@ -21,11 +22,15 @@ func init() {
 	})
 }
 
-const kmemUsage = `usage: vmcore kmem [-json] VMLINUX DUMP -i
+const kmemUsage = `usage: vmcore kmem [-json] VMLINUX DUMP -i|-s [cache]|-V|-z|-o
 
-Prints the memory summary as crash's kmem -i does (see 'help kmem' in the
-session). -json prints it as one vmcore.meminfo record (kmem.Info): counts
-of pages, with the parts that could not be read under "warnings".
+Prints what crash's kmem prints with that option (see 'help kmem' in the
+session): -i the memory summary, -s the SLUB caches, -V the vm_stat and
+event counters, -z the zones, -o the per-CPU offsets. -json prints the same
+values as records: -i one vmcore.meminfo (kmem.Info, the parts that could
+not be read under "warnings"), -s one vmcore.slabcache per cache
+(kmem.Cache), -V one vmcore.vmstat (kmem.VMStats), -z one vmcore.zone per
+zone (kmem.Zone); -o has no JSON form.
 `
 
 // kmemJSON prints one vmcore.meminfo record.
@@ -35,11 +40,25 @@ func kmemJSON(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vmcore kmem -json: give the vmlinux and the dump\n\n%s", kmemUsage)
 		return 2
 	}
+	opt, name := "", ""
 	for _, a := range rest {
-		if a != "-i" {
-			fmt.Fprintf(stderr, "vmcore kmem -json: %s has no JSON form; only -i\n", a)
+		switch {
+		case a == "-i" || a == "-s" || a == "-V" || a == "-z":
+			if opt != "" {
+				fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -V and -z\n")
+				return 2
+			}
+			opt = a
+		case opt == "-s" && name == "" && !strings.HasPrefix(a, "-"):
+			name = a
+		default:
+			fmt.Fprintf(stderr, "vmcore kmem -json: %s has no JSON form (-i, -s [cache], -V and -z have)\n", a)
 			return 2
 		}
+	}
+	if opt == "" {
+		fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -V and -z\n\n%s", kmemUsage)
+		return 2
 	}
 	jl := newJSONLines(stdout)
 	s, closeFn, err := openSession(files, stderr)
@@ -53,28 +72,67 @@ func kmemJSON(args []string, stdout, stderr io.Writer) int {
 		jl.mismatch = s.Mismatch.Error()
 	}
 	dump := s.Dump.Paths()
-	in, err := func() (*kmem.Info, error) {
-		ks, err := s.Translator()
-		if err != nil {
-			return nil, err
-		}
-		vals, err := s.Values()
-		if err != nil {
-			return nil, err
-		}
-		return kmem.New(ks, vals).Info()
-	}()
-	if err != nil {
+	fail := func(err error) int {
 		jl.fail(dump, err)
 		fmt.Fprintf(stderr, "vmcore kmem: %s\n", msg(err))
 		return 1
 	}
-	for _, w := range in.Warnings {
-		fmt.Fprintf(stderr, "vmcore kmem: warning: %s\n", w)
+	ks, err := s.Translator()
+	if err != nil {
+		return fail(err)
 	}
-	if err := jl.record(schemaMemInfo, dump, in); err != nil {
-		fmt.Fprintf(stderr, "vmcore kmem: %s\n", msg(err))
-		return 1
+	vals, err := s.Values()
+	if err != nil {
+		return fail(err)
+	}
+	mem := kmem.New(ks, vals)
+	var recs []any
+	schema := ""
+	switch opt {
+	case "-i":
+		in, err := mem.Info()
+		if err != nil {
+			return fail(err)
+		}
+		for _, w := range in.Warnings {
+			fmt.Fprintf(stderr, "vmcore kmem: warning: %s\n", w)
+		}
+		schema, recs = schemaMemInfo, []any{in}
+	case "-V":
+		st, err := mem.VMStats()
+		if err != nil {
+			return fail(err)
+		}
+		schema, recs = schemaVMStat, []any{st}
+	case "-z":
+		zones, err := mem.Zones()
+		if err != nil {
+			return fail(err)
+		}
+		schema = schemaZone
+		for i := range zones {
+			recs = append(recs, &zones[i])
+		}
+	case "-s":
+		caches, err := mem.Caches()
+		if err != nil {
+			return fail(err)
+		}
+		schema = schemaSlabCache
+		for i := range caches {
+			if name == "" || caches[i].Name == name {
+				recs = append(recs, &caches[i])
+			}
+		}
+		if name != "" && len(recs) == 0 {
+			return fail(fmt.Errorf("no slab cache named %q", name))
+		}
+	}
+	for _, r := range recs {
+		if err := jl.record(schema, dump, r); err != nil {
+			fmt.Fprintf(stderr, "vmcore kmem: %s\n", msg(err))
+			return 1
+		}
 	}
 	return 0
 }
