@@ -3,6 +3,7 @@ package repl
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/vmcoretools/vmcore/kmem"
 	"github.com/vmcoretools/vmcore/value"
@@ -24,12 +25,13 @@ func init() {
       (vm_zone_stat, vm_node_stat, vm_numa_stat) and the event counters
       (vm_event_states) summed over the CPUs, named by the kernel's enums.
 
-  -z  each node's zones: size, present pages, watermarks and the zone's
-      vm_stat counters.
-  -o  each CPU's per-CPU area offset.
-
   -s  the SLUB caches: object size, objects allocated and in all, slabs,
       slab size and name; with a name, that cache only.
+
+  -z  each node's zones: size, present pages, watermarks and the zone's
+      vm_stat counters.
+
+  -o  each CPU's per-CPU area offset.
 
 crash's other kmem options (-S, -p, -v, -n, -f, -g, -h and an address) are
 not here yet.`,
@@ -40,6 +42,13 @@ not here yet.`,
 }
 
 func runKmem(c *Context, args []string) error {
+	for _, a := range args {
+		// crash's options that are not here yet are named as such, not
+		// as unknown ones.
+		if len(a) == 2 && a[0] == '-' && strings.IndexByte("SpvnfFgchlLrRC", a[1]) >= 0 {
+			return fmt.Errorf("%s is not here yet (this kmem has -i, -s, -V, -z and -o)", a)
+		}
+	}
 	opts, rest, err := getopt(args, "iVzos", "")
 	if err != nil {
 		return err
