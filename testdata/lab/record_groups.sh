@@ -110,8 +110,11 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
 	source "$(dirname "$0")/lib.sh"
 	if [[ ${1:-} == --one ]]; then
 		t0=$SECONDS
+		# The key of the .cmds file as recorded: an edit during the
+		# recording leaves the group stale, to be recorded again.
+		key=$(group_key "$2" "$3")
 		record_group "$2" "$3"
-		group_key "$2" "$3" >"$LAB/stamps/group-$2-$3"
+		echo "$key" >"$LAB/stamps/group-$2-$3"
 		log "crash group $2 for $3 in $((SECONDS - t0))s"
 		exit 0
 	fi
