@@ -316,6 +316,12 @@ func (x *xaWalker) entry(e, first, last, at uint64) {
 		x.stop(x.fail(at, x.kind+" slot", fmt.Errorf("%w: internal entry %#x where an entry belongs", ErrCorrupt, e)))
 		return
 	}
+	if x.base > ^uint64(0)-last {
+		// An idr whose base puts its ids past the last index: the ids
+		// would wrap around.
+		x.stop(x.fail(at, x.kind+" slot", fmt.Errorf("%w: index %#x plus the idr base %#x is past the last index", ErrCorrupt, last, x.base)))
+		return
+	}
 	if err := x.count(at, x.kind+" slot"); err != nil {
 		x.stop(err)
 		return
