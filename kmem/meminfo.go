@@ -1,7 +1,6 @@
 package kmem
 
 import (
-	"debug/dwarf"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -176,16 +175,7 @@ func (m *Memory) enumValue(enum, name string) (int64, bool) {
 	if err != nil {
 		return 0, false
 	}
-	et, ok := ktype.Strip(t).(*dwarf.EnumType)
-	if !ok {
-		return 0, false
-	}
-	for _, v := range et.Val {
-		if v.Name == name {
-			return v.Val, true
-		}
-	}
-	return 0, false
+	return ktype.EnumValue(t, name)
 }
 
 // vmStat reads a global vmstat counter by its enumerator's name, from
@@ -492,13 +482,7 @@ func (m *Memory) hugePages() (*HugeInfo, bool, error) {
 	}
 	h := &HugeInfo{}
 	for _, e := range elems {
-		field := func(name string) (uint64, error) {
-			v, err := e.Member(name)
-			if err != nil {
-				return 0, err
-			}
-			return v.Uint()
-		}
+		field := func(name string) (uint64, error) { return uintOf(e, name) }
 		order, err := field("order")
 		if err != nil {
 			return nil, false, err
@@ -546,13 +530,7 @@ func (m *Memory) swapPages() (*SwapInfo, error) {
 		if err != nil {
 			return nil, err
 		}
-		field := func(name string) (uint64, error) {
-			v, err := area.Member(name)
-			if err != nil {
-				return 0, err
-			}
-			return v.Uint()
-		}
+		field := func(name string) (uint64, error) { return uintOf(area, name) }
 		flags, err := field("flags")
 		if err != nil {
 			return nil, err
@@ -617,3 +595,16 @@ func (m *Memory) commit(in *Info) (*CommitInfo, error) {
 }
 
 var leOrder = binary.LittleEndian
+
+// uintOf reads the unsigned integer at path in v, through an atomic's
+// counter.
+func uintOf(v value.Value, path string) (uint64, error) {
+	f, err := v.Member(path)
+	if err != nil {
+		return 0, err
+	}
+	if c, err := f.Member("counter"); err == nil {
+		f = c
+	}
+	return f.Uint()
+}

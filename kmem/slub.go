@@ -77,14 +77,7 @@ func (m *Memory) Caches() ([]Cache, error) {
 		if n, e := kc.Member("name"); e == nil {
 			c.Name, _ = n.CString(64)
 		}
-		u := func(path string) uint64 {
-			v, e := kc.Member(path)
-			if e != nil {
-				return 0
-			}
-			x, _ := v.Uint()
-			return x
-		}
+		u := func(path string) uint64 { x, _ := uintOf(kc, path); return x }
 		c.ObjectSize, c.Size = u("object_size"), u("size")
 		oo := u("oo.x")
 		c.ObjectsPerSlab = oo & (1<<16 - 1)
@@ -103,13 +96,13 @@ func (m *Memory) slubLayout() (*slubLayout, error) {
 	if _, err := m.vals.Types.Type("struct slab"); err != nil {
 		lay.slabType, lay.slabLink, lay.cpuSlab = "struct page", "slab_list", "page"
 	}
-	if _, err := ktypeOffset(m.vals, "struct kmem_cache", "random"); err == nil {
+	if _, err := ktype.Offset(m.vals.Types, "struct kmem_cache", "random"); err == nil {
 		lay.random = true
 	}
-	if _, err := ktypeOffset(m.vals, "struct kmem_cache_node", "total_objects"); err == nil {
+	if _, err := ktype.Offset(m.vals.Types, "struct kmem_cache_node", "total_objects"); err == nil {
 		lay.hasTotals = true
 	}
-	if _, err := ktypeOffset(m.vals, "struct kmem_cache_node", "nr_slabs"); err != nil {
+	if _, err := ktype.Offset(m.vals.Types, "struct kmem_cache_node", "nr_slabs"); err != nil {
 		return nil, errors.New("kmem_cache_node has no nr_slabs (a kernel built without CONFIG_SLUB_DEBUG)")
 	}
 	nodes, err := m.nodes()
@@ -249,11 +242,7 @@ func (m *Memory) countCache(kc value.Value, c *Cache, lay *slubLayout) error {
 				if err != nil {
 					return err
 				}
-				nv, err := s.Member("next")
-				if err != nil {
-					return err
-				}
-				if p, err = nv.Uint(); err != nil {
+				if p, err = uintOf(s, "next"); err != nil {
 					return err
 				}
 			}
@@ -279,16 +268,7 @@ func (m *Memory) countCache(kc value.Value, c *Cache, lay *slubLayout) error {
 		if err != nil {
 			return err
 		}
-		field := func(name string) (uint64, error) {
-			v, err := kn.Member(name)
-			if err != nil {
-				return 0, err
-			}
-			if cv, err := v.Member("counter"); err == nil {
-				v = cv
-			}
-			return v.Uint()
-		}
+		field := func(name string) (uint64, error) { return uintOf(kn, name) }
 		nrPartial, err := field("nr_partial")
 		if err != nil {
 			return err
@@ -368,8 +348,4 @@ func (m *Memory) readable(addr uint64) bool {
 	var b [1]byte
 	_, err := m.ks.ReadVirt(b[:], addr)
 	return err == nil
-}
-
-func ktypeOffset(c *value.Context, typ, member string) (int64, error) {
-	return ktype.Offset(c.Types, typ, member)
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/ktype"
-	"github.com/vmcoretools/vmcore/value"
 	"github.com/vmcoretools/vmcore/walk"
 )
 
@@ -211,12 +210,8 @@ func (m *Memory) Zones() ([]Zone, error) {
 				if err != nil {
 					return 0
 				}
-				var v value.Value
-				if v, err = z.Member(path); err != nil {
-					return 0
-				}
 				var u uint64
-				u, err = v.Uint()
+				u, err = uintOf(z, path)
 				return u
 			}
 			if np, e := z.Member("name"); e == nil {

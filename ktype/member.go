@@ -125,3 +125,19 @@ func findField(st *dwarf.StructType, name string, depth int, budget *int) (*dwar
 }
 
 func typeName(t dwarf.Type) string { return Declare(t, "") }
+
+// EnumValue returns the value of the enumerator name in the enum type t
+// (typedefs and qualifiers stripped); false when t is no enum or has no
+// such enumerator.
+func EnumValue(t dwarf.Type, name string) (int64, bool) {
+	et, ok := Strip(t).(*dwarf.EnumType)
+	if !ok {
+		return 0, false
+	}
+	for _, v := range et.Val {
+		if v.Name == name {
+			return v.Val, true
+		}
+	}
+	return 0, false
+}

@@ -81,9 +81,6 @@ type Uptime struct {
 	Seconds uint64
 }
 
-// hzChoices are the values kernel/Kconfig.hz offers for CONFIG_HZ.
-var hzChoices = system.HZChoices
-
 // JiffiesUptime reads jiffies_64 through the kernel's symbol table and
 // turns it into whole seconds of uptime, as crash's get_uptime does. The
 // counter alone does not say how fast it ran: without a vmlinux (crash takes
@@ -105,32 +102,28 @@ func (d *Dump) JiffiesUptime(syms *kallsyms.Table, logClock time.Duration) (Upti
 	}
 	u := Uptime{Jiffies: binary.LittleEndian.Uint64(b[:])}
 	if err := d.ReadSymbol(syms, "tick_nsec", b[:]); err == nil {
-		if hz, ok := hzFromTick(binary.LittleEndian.Uint64(b[:])); ok {
+		if hz, ok := system.HZFromTick(binary.LittleEndian.Uint64(b[:])); ok {
 			u.HZ, u.HZFrom = hz, "tick_nsec"
 		}
 	}
 	if u.HZ == 0 {
 		hz, ok := hzFromLogClock(u.Jiffies, logClock)
 		if !ok {
-			return u, fmt.Errorf("vmcore: the kernel's HZ is unknown: no usable tick_nsec, and jiffies_64 %d fits no CONFIG_HZ choice %v against the log clock's %v", u.Jiffies, hzChoices, logClock)
+			return u, fmt.Errorf("vmcore: the kernel's HZ is unknown: no usable tick_nsec, and jiffies_64 %d fits no CONFIG_HZ choice %v against the log clock's %v", u.Jiffies, system.HZChoices, logClock)
 		}
 		u.HZ, u.HZFrom = hz, "the log clock"
 	}
-	u.Seconds = uptimeJiffies(u.Jiffies, u.HZ) / uint64(u.HZ)
+	u.Seconds = system.JiffiesSinceBoot(u.Jiffies, u.HZ) / uint64(u.HZ)
 	return u, nil
 }
-
-func uptimeJiffies(j uint64, hz int) uint64 { return system.JiffiesSinceBoot(j, hz) }
-
-func hzFromTick(tickNsec uint64) (int, bool) { return system.HZFromTick(tickNsec) }
 
 func hzFromLogClock(j uint64, logClock time.Duration) (int, bool) {
 	if logClock <= 0 {
 		return 0, false
 	}
 	best, bestErr := 0, math.Inf(1)
-	for _, hz := range hzChoices {
-		up := float64(uptimeJiffies(j, hz)) / float64(hz)
+	for _, hz := range system.HZChoices {
+		up := float64(system.JiffiesSinceBoot(j, hz)) / float64(hz)
 		if e := math.Abs(up - logClock.Seconds()); e < bestErr {
 			best, bestErr = hz, e
 		}

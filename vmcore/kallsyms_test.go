@@ -9,22 +9,23 @@ import (
 	"time"
 
 	"github.com/vmcoretools/vmcore/internal/lab"
+	"github.com/vmcoretools/vmcore/system"
 )
 
 func TestKallsymsUptimeArithmetic(t *testing.T) {
 	// INITIAL_JIFFIES for HZ=250 is 2^32 - 75000; 11.6 s later the
 	// counter is 2900 beyond it.
 	const j = 1<<32 - 75000 + 2900
-	if got := uptimeJiffies(j, 250); got != 2900 {
-		t.Errorf("uptimeJiffies(HZ=250) = %d, want 2900", got)
+	if got := system.JiffiesSinceBoot(j, 250); got != 2900 {
+		t.Errorf("JiffiesSinceBoot(HZ=250) = %d, want 2900", got)
 	}
 	// crash 8.0.6 on 6.12 assumes HZ=1000: (j - (2^32-300000)) / 1000 s,
 	// the 00:03:47 it prints for that kernel.
-	if got := uptimeJiffies(j, 1000) / 1000; got != 227 {
+	if got := system.JiffiesSinceBoot(j, 1000) / 1000; got != 227 {
 		t.Errorf("uptime with HZ=1000 = %d s, want crash's 227", got)
 	}
 	// Past the 32-bit wrap (uptime > 300 s) the same formula holds.
-	if got := uptimeJiffies(1<<32+1000*250, 250) / 250; got != 1300 {
+	if got := system.JiffiesSinceBoot(1<<32+1000*250, 250) / 250; got != 1300 {
 		t.Errorf("uptime past the wrap = %d s, want 1300", got)
 	}
 }
@@ -43,9 +44,9 @@ func TestKallsymsHZ(t *testing.T) {
 		{0, 0, false},
 		{2000000, 0, false}, // HZ=500 is no CONFIG_HZ choice
 	} {
-		hz, ok := hzFromTick(c.tick)
+		hz, ok := system.HZFromTick(c.tick)
 		if ok != c.ok || ok && hz != c.hz {
-			t.Errorf("hzFromTick(%d) = %d, %v; want %d, %v", c.tick, hz, ok, c.hz, c.ok)
+			t.Errorf("HZFromTick(%d) = %d, %v; want %d, %v", c.tick, hz, ok, c.hz, c.ok)
 		}
 	}
 	for _, c := range []struct {

@@ -1,7 +1,6 @@
 package walk
 
 import (
-	"debug/dwarf"
 	"fmt"
 	"iter"
 
@@ -33,20 +32,6 @@ type mapleLayout struct {
 	nodeSize int64
 	ptr      int64
 	kinds    [mapleTypeMask + 1]mapleKind
-}
-
-// enumValue returns the value of the enumerator name in enum t.
-func enumValue(t dwarf.Type, name string) (int64, bool) {
-	et, ok := ktype.Strip(t).(*dwarf.EnumType)
-	if !ok {
-		return 0, false
-	}
-	for _, v := range et.Val {
-		if v.Name == name {
-			return v.Val, true
-		}
-	}
-	return 0, false
 }
 
 func (w *walker) mapleLayout() (*mapleLayout, error) {
@@ -90,7 +75,7 @@ func (w *walker) mapleLayout() (*mapleLayout, error) {
 		{"maple_range_64", "mr64", false},
 		{"maple_arange_64", "ma64", false},
 	} {
-		typ, ok := enumValue(et, k.enum)
+		typ, ok := ktype.EnumValue(et, k.enum)
 		if !ok || typ < 0 || typ > mapleTypeMask {
 			return nil, w.layout(fmt.Errorf("enum maple_type has no %s", k.enum))
 		}
@@ -109,7 +94,7 @@ func (w *walker) mapleLayout() (*mapleLayout, error) {
 		mk.isArange = k.prefix == "ma64"
 		l.kinds[typ] = mk
 	}
-	if typ, ok := enumValue(et, "maple_dense"); ok && typ >= 0 && typ <= mapleTypeMask {
+	if typ, ok := ktype.EnumValue(et, "maple_dense"); ok && typ >= 0 && typ <= mapleTypeMask {
 		mk := mapleKind{name: "maple_dense", leaf: true, dense: true, ok: true, metaEnd: -1}
 		if mk.slotOff, mk.slots, err = arr("slot"); err != nil {
 			return nil, err

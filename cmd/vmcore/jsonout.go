@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+
+	"github.com/vmcoretools/vmcore/repl"
 )
 
 // Every -json output is JSON Lines: one object per line, each carrying
@@ -105,3 +107,42 @@ func (j *jsonLines) fail(dump []string, err error) error {
 		Error string `json:"error"`
 	}{err.Error()})
 }
+
+// jsonRun is the -json form of one subcommand on one dump: its record
+// stream, and how it says that something failed.
+type jsonRun struct {
+	jl     *jsonLines
+	name   string // the subcommand, for messages
+	dump   []string
+	stderr io.Writer
+}
+
+// startJSON opens the vmlinux and the dump for the -json form of the
+// subcommand name, and marks the records when the pair is forced
+// (vmlinux_mismatch). When they cannot be opened it prints the
+// vmcore.error record and the message itself, and ok is false.
+func startJSON(name string, files []string, stdout, stderr io.Writer) (s *repl.Session, r *jsonRun, closeFn func(), ok bool) {
+	jl := newJSONLines(stdout)
+	s, closeFn, err := openSession(files, stderr)
+	if err != nil {
+		jl.fail(files, err)
+		fmt.Fprintf(stderr, "vmcore %s: %s\n", name, msg(err))
+		return nil, nil, nil, false
+	}
+	if s.Mismatch != nil {
+		jl.mismatch = s.Mismatch.Error()
+	}
+	return s, &jsonRun{jl: jl, name: name, dump: s.Dump.Paths(), stderr: stderr}, closeFn, true
+}
+
+// failed writes the vmcore.error record and the message for err, and
+// returns the exit status 1.
+func (r *jsonRun) failed(err error) int {
+	r.jl.fail(r.dump, err)
+	fmt.Fprintf(r.stderr, "vmcore %s: %s\n", r.name, msg(err))
+	return 1
+}
+
+// record writes one record of the given schema; a failed write is
+// reported as failed does.
+func (r *jsonRun) record(schema string, v any) error { return r.jl.record(schema, r.dump, v) }

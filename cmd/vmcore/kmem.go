@@ -60,23 +60,12 @@ func kmemJSON(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -V and -z\n\n%s", kmemUsage)
 		return 2
 	}
-	jl := newJSONLines(stdout)
-	s, closeFn, err := openSession(files, stderr)
-	if err != nil {
-		jl.fail(files, err)
-		fmt.Fprintf(stderr, "vmcore kmem: %s\n", msg(err))
+	s, run, closeFn, ok := startJSON("kmem", files, stdout, stderr)
+	if !ok {
 		return 1
 	}
 	defer closeFn()
-	if s.Mismatch != nil {
-		jl.mismatch = s.Mismatch.Error()
-	}
-	dump := s.Dump.Paths()
-	fail := func(err error) int {
-		jl.fail(dump, err)
-		fmt.Fprintf(stderr, "vmcore kmem: %s\n", msg(err))
-		return 1
-	}
+	fail := run.failed
 	ks, err := s.Translator()
 	if err != nil {
 		return fail(err)
@@ -129,7 +118,7 @@ func kmemJSON(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	for _, r := range recs {
-		if err := jl.record(schema, dump, r); err != nil {
+		if err := run.record(schema, r); err != nil {
 			fmt.Fprintf(stderr, "vmcore kmem: %s\n", msg(err))
 			return 1
 		}

@@ -93,41 +93,30 @@ func psJSON(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vmcore ps -json: -k and -u are mutually exclusive")
 		return 2
 	}
-	jl := newJSONLines(stdout)
-	s, closeFn, err := openSession(files, stderr)
-	if err != nil {
-		jl.fail(files, err)
-		fmt.Fprintf(stderr, "vmcore ps: %s\n", msg(err))
+	s, run, closeFn, ok := startJSON("ps", files, stdout, stderr)
+	if !ok {
 		return 1
 	}
 	defer closeFn()
-	if s.Mismatch != nil {
-		jl.mismatch = s.Mismatch.Error()
-	}
-	dump := s.Dump.Paths()
 	tb, err := s.TaskTable()
 	if err != nil {
-		jl.fail(dump, err)
-		fmt.Fprintf(stderr, "vmcore ps: %s\n", msg(err))
-		return 1
+		return run.failed(err)
 	}
 	for _, w := range tb.Warnings {
-		jl.warn(dump, "the task list is partial: "+w)
+		run.jl.warn(run.dump, "the task list is partial: "+w)
 		fmt.Fprintf(stderr, "vmcore ps: warning: %s\n", w)
 	}
 	list := tb.Tasks
 	if len(sel) > 0 {
 		if list, err = s.SelectTasks(sel); err != nil {
-			jl.fail(dump, err)
-			fmt.Fprintf(stderr, "vmcore ps: %s\n", msg(err))
-			return 1
+			return run.failed(err)
 		}
 	}
 	for _, t := range list {
 		if !filter.Match(t) || leaders && tb.Leader(t) != t {
 			continue
 		}
-		if err := jl.record(schemaTask, dump, tb.Status(t)); err != nil {
+		if err := run.record(schemaTask, tb.Status(t)); err != nil {
 			fmt.Fprintf(stderr, "vmcore ps: %s\n", msg(err))
 			return 1
 		}
@@ -206,23 +195,12 @@ func btJSON(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vmcore bt -json: -a, -A and task arguments exclude each other")
 		return 2
 	}
-	jl := newJSONLines(stdout)
-	s, closeFn, err := openSession(files, stderr)
-	if err != nil {
-		jl.fail(files, err)
-		fmt.Fprintf(stderr, "vmcore bt: %s\n", msg(err))
+	s, run, closeFn, ok := startJSON("bt", files, stdout, stderr)
+	if !ok {
 		return 1
 	}
 	defer closeFn()
-	if s.Mismatch != nil {
-		jl.mismatch = s.Mismatch.Error()
-	}
-	dump := s.Dump.Paths()
-	fail := func(err error) int {
-		jl.fail(dump, err)
-		fmt.Fprintf(stderr, "vmcore bt: %s\n", msg(err))
-		return 1
-	}
+	fail := run.failed
 	if s.Kernel == nil {
 		return fail(fmt.Errorf("backtraces need the vmlinux of the dump's kernel"))
 	}
@@ -231,7 +209,7 @@ func btJSON(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	for _, w := range tb.Warnings {
-		jl.warn(dump, "the task list is partial: "+w)
+		run.jl.warn(run.dump, "the task list is partial: "+w)
 		fmt.Fprintf(stderr, "vmcore bt: warning: %s\n", w)
 	}
 	var list []*tasks.Task
@@ -260,7 +238,7 @@ func btJSON(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(err)
 		}
-		if err := jl.record(schemaBacktrace, dump, bt); err != nil {
+		if err := run.record(schemaBacktrace, bt); err != nil {
 			return fail(err)
 		}
 	}
