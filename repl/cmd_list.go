@@ -1,15 +1,10 @@
 package repl
 
 import (
-	"debug/dwarf"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/vmcoretools/vmcore/arch"
-	"github.com/vmcoretools/vmcore/dwarfsym"
 	"github.com/vmcoretools/vmcore/value"
 	"github.com/vmcoretools/vmcore/walk"
 )
@@ -56,16 +51,14 @@ loop.
 
 // listOptions are list's parsed arguments.
 type listOptions struct {
-	offset     int64  // of the next pointer in each element
-	end        uint64 // -e, 0 for none
-	structName string // -s: the struct's name, "" for none
-	members    []string
-	structOff  int64 // -l
-	format     value.Format
-	reverse    bool
-	embedded   bool // -h
-	head       bool // -H
-	start      uint64
+	offset    int64  // of the next pointer in each element
+	end       uint64 // -e, 0 for none
+	structOff int64  // -l
+	format    value.Format
+	reverse   bool
+	embedded  bool // -h
+	head      bool // -H
+	start     uint64
 }
 
 func runList(c *Context, args []string) error {
@@ -117,27 +110,22 @@ func runList(c *Context, args []string) error {
 		return usagef("too many arguments")
 	}
 	if offsetArg != "" {
-		if o.offset, err = s.listOffset(offsetArg); err != nil {
+		if o.offset, err = s.memberOffset(offsetArg); err != nil {
 			return err
 		}
 	}
 	if structOffArg != "" {
-		if o.structOff, err = s.listOffset(structOffArg); err != nil {
+		if o.structOff, err = s.memberOffset(structOffArg); err != nil {
 			return err
 		}
 	}
-	var t dwarf.Type
+	var show *structShow
 	if structArg != "" {
-		name, members, _ := strings.Cut(structArg, ".")
-		o.structName = name
-		if t, err = s.Debug.Type("struct " + name); err != nil {
-			if t, err = s.Debug.Type("union " + name); err != nil {
-				return fmt.Errorf("invalid argument: %s", structArg)
-			}
+		sh, err := s.parseStructShow(structArg)
+		if err != nil {
+			return err
 		}
-		if members != "" {
-			o.members = strings.Split(members, ",")
-		}
+		show = &sh
 	}
 	if endArg != "" {
 		if o.end, err = s.parseAddress(endArg); err != nil {
@@ -170,11 +158,7 @@ func runList(c *Context, args []string) error {
 		if err := vals.Read(b[:], o.start+uint64(linkOff), "list_head"); err != nil {
 			return listReadError(rest[0], o.start, err)
 		}
-		order := vals.ByteOrder
-		if order == nil {
-			order = binary.LittleEndian
-		}
-		first = value.UintAt(b[:], 0, ptrSize, order)
+		first = value.UintAt(b[:], 0, ptrSize, vals.ByteOrder)
 		ends = []uint64{o.start}
 	case o.embedded:
 		first = o.start + uint64(o.offset)
@@ -205,45 +189,14 @@ func runList(c *Context, args []string) error {
 		}
 		addr := shown(link)
 		fmt.Fprintf(c.Out, "%x\n", addr)
-		if t == nil {
+		if show == nil {
 			continue
 		}
-		v := vals.Typed(t, addr-uint64(o.structOff), "struct "+o.structName)
-		var out string
-		if o.members == nil {
-			out, err = v.WriteStruct(o.format)
-		} else {
-			out, err = v.WriteMembers(o.members, o.format)
-		}
-		fmt.Fprint(c.Out, out)
-		if err != nil {
+		if err := show.write(c.Out, vals, addr-uint64(o.structOff), o.format); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// listOffset reads an offset as list takes it: struct.member (or
-// union.member), or a number, decimal or hex with 0x.
-func (s *Session) listOffset(arg string) (int64, error) {
-	if name, member, ok := strings.Cut(arg, "."); ok {
-		t, err := s.Debug.Type("struct " + name)
-		if err != nil {
-			if t, err = s.Debug.Type("union " + name); err != nil {
-				return 0, fmt.Errorf("invalid argument: %s", arg)
-			}
-		}
-		m, err := dwarfsym.FindMember(t, member)
-		if err != nil {
-			return 0, fmt.Errorf("invalid argument: %s", arg)
-		}
-		return m.Offset, nil
-	}
-	n, err := strconv.ParseInt(arg, 0, 64)
-	if err != nil {
-		return 0, fmt.Errorf("invalid argument: %s", arg)
-	}
-	return n, nil
 }
 
 // listReadError words a start that cannot be read as crash does.

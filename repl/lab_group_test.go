@@ -15,8 +15,11 @@ import (
 // a group: Cmd is the command as recorded (placeholders already replaced by
 // the recorder, so it is matched by prefix), Why says why our output should
 // or does differ. Kernel, if set, limits it to one kernel series ("6.12").
+// Like, if set, names (by prefix) another command of the group whose crash
+// output is the truth for this one, where crash fails on this one but gets
+// the other right: the output must then equal that one's.
 type groupDiff struct {
-	Cmd, Kernel, Why string
+	Cmd, Kernel, Why, Like string
 }
 
 // compareCrashGroup runs, on every lab dump that has them, the commands of
@@ -57,6 +60,20 @@ func compareCrashGroup(t *testing.T, group string, known []groupDiff) int {
 						if !strings.HasPrefix(ref.cmd, k.Cmd) || (k.Kernel != "" && k.Kernel != r.Kernel) {
 							continue
 						}
+						if k.Like != "" {
+							like := refLike(refs, k.Like)
+							if like == nil {
+								t.Fatalf("%s: no recorded command %q to compare with", ref.cmd, k.Like)
+							}
+							truth, err := os.ReadFile(like.file)
+							if err != nil {
+								t.Fatal(err)
+							}
+							if strings.TrimRight(got, "\n") != strings.TrimRight(string(truth), "\n") {
+								t.Errorf("%s: differs from crash's %s (%s) (-crash +ours):\n%s", ref.cmd, like.cmd, k.Why, cmp.Diff(string(truth), got))
+							}
+							return
+						}
 						if same {
 							t.Errorf("%s: listed as a known difference (%s) but now equals crash's output: drop the entry", ref.cmd, k.Why)
 							return
@@ -74,4 +91,14 @@ func compareCrashGroup(t *testing.T, group string, known []groupDiff) int {
 		t.Skipf("the lab has no crash references for group %q: run bash testdata/lab/record_groups.sh %s", group, group)
 	}
 	return compared
+}
+
+// refLike is the recorded command that starts with prefix.
+func refLike(refs []crashRef, prefix string) *crashRef {
+	for i := range refs {
+		if strings.HasPrefix(refs[i].cmd, prefix) {
+			return &refs[i]
+		}
+	}
+	return nil
 }

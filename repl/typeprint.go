@@ -106,7 +106,7 @@ func runStruct(c *Context, kind string, args []string) error {
 				fmt.Fprint(c.Out, out)
 				continue
 			}
-			out, err := v.WriteMembers(strings.Split(members, ","), f)
+			out, err := memberText(v, strings.Split(members, ","), f)
 			fmt.Fprint(c.Out, out)
 			if err != nil {
 				return err

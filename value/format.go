@@ -68,7 +68,7 @@ func (v Value) Format(opt Format) (string, error) {
 	if pt, ok := v.stripped().(*dwarf.PtrType); ok && (pt.Type == nil || !isChar(pt.Type)) && !opt.FormatX {
 		sb.WriteString("(" + ktype.Declare(v.Type, "") + ") ")
 	}
-	p := printer{c: v.c, opt: opt, w: &sb}
+	p := printer{c: v.c, opt: opt, w: &sb, root: b, rootAddr: v.Addr, hasAddr: !v.IsConstant()}
 	p.value(v.Type, b, 0)
 	return sb.String(), nil
 }
@@ -95,6 +95,21 @@ type printer struct {
 	opt Format
 	w   *strings.Builder
 	n   int // nodes printed, bounds runaway output from corrupt types
+	// root is the bytes of the whole value printed, read at rootAddr
+	// (when hasAddr): a part of it, a sub-slice, lies at rootAddr plus
+	// the difference of their capacities.
+	root     []byte
+	rootAddr uint64
+	hasAddr  bool
+}
+
+// addrOf is the address of b, a sub-slice of root; ok is false for a
+// value that is not in memory.
+func (p *printer) addrOf(b []byte) (uint64, bool) {
+	if !p.hasAddr || cap(b) > cap(p.root) {
+		return 0, false
+	}
+	return p.rootAddr + uint64(cap(p.root)-cap(b)), true
 }
 
 const maxNodes = 1 << 16
@@ -321,7 +336,15 @@ func (p *printer) pointer(t *dwarf.PtrType, b []byte) {
 func (p *printer) array(t *dwarf.ArrayType, b []byte, indent int) {
 	elem := t.Type
 	es := elem.Size()
-	if t.Count == 0 || es <= 0 {
+	if t.Count <= 0 {
+		// A flexible array member (x[], or the older x[0]; debug/dwarf
+		// gives both a count of 0): gdb prints its address.
+		if a, ok := p.addrOf(b); ok {
+			fmt.Fprintf(p.w, "%#x", a)
+			return
+		}
+	}
+	if t.Count <= 0 || es <= 0 {
 		p.w.WriteString("{}")
 		return
 	}

@@ -1,6 +1,7 @@
 package value
 
 import (
+	"debug/dwarf"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -292,5 +293,20 @@ func TestConstant(t *testing.T) {
 	}
 	if _, err := k.Index(0); err == nil {
 		t.Error("indexing a struct constant did not fail")
+	}
+}
+
+// TestFlexibleArray: a structure's trailing x[] (debug/dwarf: a count of
+// 0) prints as its address, as gdb prints it; without an address, {}.
+func TestFlexibleArray(t *testing.T) {
+	c := setup(t)
+	i64 := &dwarf.IntType{BasicType: dwarf.BasicType{CommonType: dwarf.CommonType{ByteSize: 8, Name: "long"}}}
+	st := &dwarf.StructType{CommonType: dwarf.CommonType{ByteSize: 8}, StructName: "flex", Kind: "struct", Field: []*dwarf.StructField{
+		{Name: "n", Type: i64, ByteOffset: 0},
+		{Name: "tail", Type: &dwarf.ArrayType{Type: i64, Count: 0}, ByteOffset: 8},
+	}}
+	got, err := c.Typed(st, zeroPage+16, "struct flex").WriteStruct(Format{})
+	if want := fmt.Sprintf("struct flex {\n  n = 0,\n  tail = %#x\n}\n", uint64(zeroPage+24)); err != nil || got != want {
+		t.Errorf("WriteStruct = %q, %v; want %q", got, err, want)
 	}
 }

@@ -135,6 +135,23 @@ func MapleLoad(mt value.Value, index uint64, opts ...Option) (e Entry, ok bool, 
 	return firstOf(mapleWalk(mt, &index, opts))
 }
 
+// MapleFrom walks a maple tree from an encoded node pointer (a ma_root or
+// a slot of an inner node: the node's address with its maple_type in bits
+// 3-6) rather than from the struct maple_tree (crash's tree -t maple -N).
+// The node is taken to cover every index, as a root does.
+func MapleFrom(c *value.Context, node uint64, opts ...Option) iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
+		w := newWalker(c, "maple_tree", node, opts)
+		l, err := w.mapleLayout()
+		if err != nil {
+			yield(Entry{}, err)
+			return
+		}
+		m := &mapleWalker{xaWalker: xaWalker{walker: w, yield: yield}, l: l}
+		m.node(node, 0, ^uint64(0), 0, node)
+	}
+}
+
 func mapleWalk(mt value.Value, target *uint64, opts []Option) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
 		v, err := object(mt, "maple_tree")
@@ -214,6 +231,8 @@ func (m *mapleWalker) node(enc, min, max uint64, depth int, from uint64) {
 		m.stop(err)
 		return
 	}
+	m.enter()
+	defer m.leave()
 	ptr := m.l.ptr
 	slot := func(i int64) uint64 { return m.word(b, k.slotOff+i*ptr, ptr) }
 	slotAddr := func(i int64) uint64 { return addr + uint64(k.slotOff+i*ptr) }
@@ -224,6 +243,7 @@ func (m *mapleWalker) node(enc, min, max uint64, depth int, from uint64) {
 				break
 			}
 			if !m.misses(idx, idx) {
+				m.xaWalker.slot(int(i))
 				m.leafEntry(slot(i), idx, idx, slotAddr(i))
 			}
 		}
@@ -244,6 +264,7 @@ func (m *mapleWalker) node(enc, min, max uint64, depth int, from uint64) {
 			return
 		}
 		e := slot(i)
+		m.xaWalker.slot(int(i))
 		switch {
 		case m.misses(first, last):
 		case k.leaf:

@@ -178,3 +178,105 @@ func RBFind(root value.Value, typ, member string, cmp func(value.Value) (int, er
 	}
 	return value.Value{}, false, nil
 }
+
+// RBNode is a node of a red-black tree as RBNodes meets it.
+type RBNode struct {
+	// Addr is the struct rb_node's address.
+	Addr uint64
+	// Path is the way from the top node: "l" or "r" for each child
+	// taken, empty for the top node itself. crash's tree -p prints it
+	// after "root".
+	Path string
+}
+
+// RBOrder is the order in which RBNodes yields a tree's nodes.
+type RBOrder int
+
+const (
+	// InOrder is the tree's sorted order: a node's left subtree, the
+	// node, its right subtree (rb_first, then rb_next).
+	InOrder RBOrder = iota
+	// PreOrder yields a node before its left subtree and then its right
+	// subtree: the order crash's tree prints by default.
+	PreOrder
+)
+
+// RBNodes walks the raw red-black tree under the struct rb_node at top
+// (the word an rb_root's rb_node holds, or any node of a tree), yielding
+// each node's address and place. It needs only struct rb_node from the
+// types; RBTree walks a typed tree and yields its entries.
+//
+// A node reached twice, a tree deeper than a valid one, an unreadable node
+// or more than Max nodes end the walk with an *Error.
+func RBNodes(c *value.Context, top uint64, order RBOrder, opts ...Option) iter.Seq2[RBNode, error] {
+	return func(yield func(RBNode, error) bool) {
+		w := newWalker(c, "rb_node", top, opts)
+		nt, err := w.sourceType("struct rb_node")
+		if err != nil {
+			yield(RBNode{}, err)
+			return
+		}
+		left, size, err := w.pointerMember(nt, "rb_left")
+		if err != nil {
+			yield(RBNode{}, err)
+			return
+		}
+		right, _, err := w.pointerMember(nt, "rb_right")
+		if err != nil {
+			yield(RBNode{}, err)
+			return
+		}
+		if top == 0 {
+			return
+		}
+		buf := make([]byte, max(left, right)+size)
+		// Each frame is a node still to read, or (read) one whose turn to
+		// be yielded has come.
+		type frame struct {
+			node, from uint64
+			path       string
+			read       bool
+		}
+		stack := []frame{{node: top, from: top}}
+		for len(stack) > 0 {
+			f := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if f.read {
+				if err := w.count(f.node, "rb_node"); err != nil {
+					yield(RBNode{}, err)
+					return
+				}
+				if !yield(RBNode{Addr: f.node, Path: f.path}, nil) {
+					return
+				}
+				continue
+			}
+			if len(f.path) >= maxRBDepth {
+				yield(RBNode{}, w.fail(f.node, "rb_node", fmt.Errorf("%w: deeper than %d levels", ErrCorrupt, maxRBDepth)))
+				return
+			}
+			if err := w.visit(f.node, fmt.Sprintf("rb_node (child of %#x)", f.from)); err != nil {
+				yield(RBNode{}, err)
+				return
+			}
+			if err := w.read(buf, f.node, "rb_node"); err != nil {
+				yield(RBNode{}, err)
+				return
+			}
+			l, r := w.word(buf, left, size), w.word(buf, right, size)
+			// Pushed in reverse of the order wanted.
+			if r != 0 {
+				stack = append(stack, frame{node: r, from: f.node, path: f.path + "r"})
+			}
+			if order == InOrder {
+				stack = append(stack, frame{node: f.node, path: f.path, read: true})
+			}
+			if l != 0 {
+				stack = append(stack, frame{node: l, from: f.node, path: f.path + "l"})
+			}
+			if order == PreOrder {
+				stack = append(stack, frame{node: f.node, path: f.path, read: true})
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package walk_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -56,6 +57,41 @@ func TestRBTree(t *testing.T) {
 	wantErr(t, err, walk.ErrLayout, 0)
 	_, err = walk.Collect(walk.RBTree(mustVar(t, k.c, "tree"), "struct item", "nosuch"))
 	wantErr(t, err, walk.ErrLayout, 0)
+
+	// The raw nodes, in both orders, with their places.
+	rb := func(id int64) uint64 { return its[id] + k.offsetOf("struct item", "rb") }
+	var pre, in []string
+	for n, err := range walk.RBNodes(k.c, rb(4), walk.PreOrder) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		pre = append(pre, fmt.Sprintf("%d:%s", slices.Index([]uint64{0, rb(1), rb(2), rb(3), rb(4), rb(5), rb(6), rb(7)}, n.Addr), n.Path))
+	}
+	for n, err := range walk.RBNodes(k.c, rb(4), walk.InOrder) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		in = append(in, fmt.Sprintf("%d:%s", slices.Index([]uint64{0, rb(1), rb(2), rb(3), rb(4), rb(5), rb(6), rb(7)}, n.Addr), n.Path))
+	}
+	if want := []string{"4:", "2:l", "1:ll", "3:lr", "6:r", "5:rl", "7:rr"}; !slices.Equal(pre, want) {
+		t.Errorf("RBNodes(PreOrder) = %v, want %v", pre, want)
+	}
+	if want := []string{"1:ll", "2:l", "3:lr", "4:", "5:rl", "6:r", "7:rr"}; !slices.Equal(in, want) {
+		t.Errorf("RBNodes(InOrder) = %v, want %v", in, want)
+	}
+	nodes, err := walk.Collect(walk.RBNodes(k.c, rb(4), walk.PreOrder, walk.Max(2)))
+	if len(nodes) != 2 {
+		t.Errorf("RBNodes Max(2): %d", len(nodes))
+	}
+	wantErr(t, err, walk.ErrLimit, rb(1))
+	old := k.get64(rb(1) + 8)
+	k.put64(rb(1)+8, rb(4)) // 1's right child: the top
+	_, err = walk.Collect(walk.RBNodes(k.c, rb(4), walk.InOrder))
+	wantErr(t, err, walk.ErrCycle, rb(4))
+	k.put64(rb(1)+8, old)
+	if n, err := walk.Collect(walk.RBNodes(k.c, 0, walk.PreOrder)); err != nil || len(n) != 0 {
+		t.Errorf("RBNodes(0) = %v, %v", n, err)
+	}
 
 	// Empty.
 	k.put64(tree.Addr, 0)
@@ -151,6 +187,23 @@ func TestXArray(t *testing.T) {
 	want := []ent{{1, 1, a}, {5, 5, b}, {9, 9, 77<<1 | 1}, {130, 130, c}, {140, 143, a}}
 	if err != nil || !slices.Equal(have, want) {
 		t.Errorf("XArray = %v, %v; want %v", have, err, want)
+	}
+	var places [][]int
+	for _, e := range got {
+		places = append(places, e.Slots)
+	}
+	if want := [][]int{{0, 1}, {0, 5}, {0, 9}, {2, 2}, {2, 12}}; !slices.EqualFunc(places, want, slices.Equal) {
+		t.Errorf("Slots = %v, want %v", places, want)
+	}
+	// From the head word, and from the second leaf (its indices from 0).
+	if from, err := walk.Collect(walk.XArrayFrom(k.c, root|2)); err != nil || len(from) != len(got) || from[3].Index != 130 {
+		t.Errorf("XArrayFrom(root) = %+v, %v", from, err)
+	}
+	if from, err := walk.Collect(walk.XArrayFrom(k.c, leaf2|2)); err != nil || len(from) != 2 || from[0].Index != 2 || !slices.Equal(from[0].Slots, []int{2}) {
+		t.Errorf("XArrayFrom(leaf) = %+v, %v", from, err)
+	}
+	if from, err := walk.Collect(walk.XArrayFrom(k.c, a)); err != nil || len(from) != 1 || from[0].Raw != a || from[0].Slots != nil {
+		t.Errorf("XArrayFrom(entry) = %+v, %v", from, err)
 	}
 	if !got[2].IsValue() || got[2].Int() != 77 {
 		t.Errorf("value entry: %+v", got[2])
@@ -256,6 +309,19 @@ func TestMapleTree(t *testing.T) {
 	want := []ent{{0x100, 0x1ff, a}, {0x1000, 0x1fff, b}, {0x2000, 0x2fff, c}, {0x3000, 0x3000, d}, {0x5000, ^uint64(0), e}}
 	if err != nil || !slices.Equal(have, want) {
 		t.Errorf("MapleTree = %x, %v\nwant %x", have, err, want)
+	}
+	var places [][]int
+	for _, e := range got {
+		places = append(places, e.Slots)
+	}
+	if want := [][]int{{0, 0, 1}, {0, 1, 0}, {0, 1, 1}, {1, 0}, {1, 2}}; !slices.EqualFunc(places, want, slices.Equal) {
+		t.Errorf("Slots = %v, want %v", places, want)
+	}
+	if from, err := walk.Collect(walk.MapleFrom(k.c, l2E)); err != nil || len(from) != 2 || from[0].Index != 0 || from[0].Last != 0x1fff || from[1].Raw != c {
+		t.Errorf("MapleFrom(leaf) = %+v, %v", from, err)
+	}
+	if from, err := walk.Collect(walk.MapleFrom(k.c, rootE|2)); err != nil || len(from) != len(want) {
+		t.Errorf("MapleFrom(root) = %+v, %v", from, err)
 	}
 	got, err = walk.Collect(walk.MapleTree(tree, walk.Max(3)))
 	if len(got) != 3 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"iter"
 	"math/bits"
+	"slices"
 	"strings"
 
 	"github.com/vmcoretools/vmcore/value"
@@ -18,6 +19,11 @@ type Entry struct {
 	Index, Last uint64
 	// Raw is the word stored: a pointer, or a value entry (see IsValue).
 	Raw uint64
+	// Slots is the entry's place in the tree: the slot taken in each
+	// node from the top node down, the last one holding the entry; nil
+	// for an entry held by the root itself (a tree of one entry at index
+	// 0). crash's tree -p prints it as a position, root/1/26.
+	Slots []int
 
 	c     *value.Context
 	radix bool // from a radix tree before 4.20: value entries are tagged 10
@@ -246,13 +252,35 @@ func xaWalk(xa value.Value, kind string, base uint64, target *uint64, opts []Opt
 			t := *target - base
 			x.target = &t
 		}
-		if x.isNode(head) {
-			x.node(head, 0, -1, v.Addr)
+		x.run(head, v.Addr)
+	}
+}
+
+// XArrayFrom walks an xarray from the word its xa_head holds rather than
+// from the struct xarray (crash's tree -t xarray -N): head is a node entry
+// (a struct xa_node's address tagged as an internal entry) or the single
+// entry at index 0. Indices count from 0 under the top node, as they do
+// in a whole xarray; under an inner node, from its first slot.
+func XArrayFrom(c *value.Context, head uint64, opts ...Option) iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
+		w := newWalker(c, "xarray", head, opts)
+		l, err := w.xaLayout("struct xa_node")
+		if err != nil {
+			yield(Entry{}, err)
 			return
 		}
-		if x.target == nil || *x.target == 0 {
-			x.entry(head, 0, 0, v.Addr)
-		}
+		(&xaWalker{walker: w, l: l, yield: yield}).run(head, head)
+	}
+}
+
+// run walks from the tree's head entry, read at from.
+func (x *xaWalker) run(head, from uint64) {
+	if x.isNode(head) {
+		x.node(head, 0, -1, from)
+		return
+	}
+	if x.target == nil || *x.target == 0 {
+		x.entry(head, 0, 0, from)
 	}
 }
 
@@ -264,7 +292,14 @@ type xaWalker struct {
 	target  *uint64 // only the entry covering this index (a load)
 	yield   func(Entry, error) bool
 	stopped bool
+	path    []int // the slot taken in each node on the way to the current one
 }
+
+// enter and leave keep path: enter adds a level for a node's slots, slot
+// sets the current level's slot, leave drops the level.
+func (x *xaWalker) enter()     { x.path = append(x.path, 0) }
+func (x *xaWalker) slot(i int) { x.path[len(x.path)-1] = i }
+func (x *xaWalker) leave()     { x.path = x.path[:len(x.path)-1] }
 
 // misses reports whether first..last leaves out the target of a load.
 func (x *xaWalker) misses(first, last uint64) bool {
@@ -326,7 +361,11 @@ func (x *xaWalker) entry(e, first, last, at uint64) {
 		x.stop(err)
 		return
 	}
-	if !x.yield(Entry{Index: x.base + first, Last: x.base + last, Raw: e, c: x.c, radix: x.radix}, nil) {
+	var slots []int
+	if len(x.path) > 0 {
+		slots = slices.Clone(x.path)
+	}
+	if !x.yield(Entry{Index: x.base + first, Last: x.base + last, Raw: e, Slots: slots, c: x.c, radix: x.radix}, nil) {
 		x.stopped = true
 	}
 }
@@ -346,6 +385,8 @@ func (x *xaWalker) node(enc, base uint64, parentShift int, from uint64) {
 	}
 	shift := int(b[x.l.shiftOff])
 	cs := x.l.chunkShift
+	x.enter()
+	defer x.leave()
 	switch {
 	case parentShift >= 0 && shift != parentShift-cs:
 		x.stop(x.fail(addr, x.l.name+".shift", fmt.Errorf("%w: shift %d under a node of shift %d", ErrCorrupt, shift, parentShift)))
@@ -360,6 +401,7 @@ func (x *xaWalker) node(enc, base uint64, parentShift int, from uint64) {
 		if e == 0 {
 			continue
 		}
+		x.slot(int(i))
 		if shift > 0 && uint64(i) > ^uint64(0)>>uint(shift) {
 			x.stop(x.fail(at, x.kind+" slot", fmt.Errorf("%w: slot %d of a node of shift %d is past the last index", ErrCorrupt, i, shift)))
 			return
