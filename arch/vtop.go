@@ -47,4 +47,32 @@ type Vtop interface {
 	// is its inverse.
 	PageStruct(paddr, pageSize uint64, variable func(string) (uint64, bool)) (uint64, bool)
 	PageStructPhys(page, pageSize uint64, variable func(string) (uint64, bool)) (uint64, bool)
+	// KernelRegions gives where the regions of kernel virtual memory
+	// begin, by address: the direct map, vmalloc space (modules
+	// included), the struct page array and the kernel image. A region
+	// whose base is unknown is left out.
+	KernelRegions(variable func(string) (uint64, bool)) []KernelRegion
+}
+
+// RegionKind is a kind of kernel virtual memory.
+type RegionKind int
+
+const (
+	// RegionDirect maps all of physical memory linearly.
+	RegionDirect RegionKind = iota + 1
+	// RegionVmalloc holds vmalloc's areas (and, where the machine puts
+	// them there, modules); only the areas are mapped.
+	RegionVmalloc
+	// RegionPageArray is the virtual array of struct page (vmemmap).
+	RegionPageArray
+	// RegionImage maps the kernel image linearly.
+	RegionImage
+)
+
+// KernelRegion is where one region of kernel virtual memory begins. Its
+// end is the kernel's (its memory size, the last vmalloc area, the number
+// of pages, the image's end symbol), found by the kernel model.
+type KernelRegion struct {
+	Kind  RegionKind
+	Start uint64
 }

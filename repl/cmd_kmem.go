@@ -13,7 +13,7 @@ import (
 func init() {
 	register(&Command{
 		Name:    "kmem",
-		Usage:   "-i | -V | -z | -o | -s [name]",
+		Usage:   "-i | -V | -v | -z | -o | -s [name]",
 		Summary: "kernel memory",
 		Help: `  -i  the memory summary, as crash prints it: total RAM, free and used
       pages, shared pages (crash's tally of mem_map: pages not reserved
@@ -28,14 +28,18 @@ func init() {
   -s  the SLUB caches: object size, objects allocated and in all, slabs,
       slab size and name; with a name, that cache only.
 
+  -v  the busy vmalloc areas (those with a vm_struct: vmalloc, vmap,
+      ioremap, modules) by address: the vmap_area, its vm_struct, the
+      address range (a guard page included) and its size in bytes.
+
   -z  each node's zones: size, present pages, watermarks and the zone's
       vm_stat counters.
 
   -o  each CPU's per-CPU area offset.
 
-crash's other kmem options (-S, -p, -v, -n, -f, -g, -h and an address) are
+crash's other kmem options (-S, -p, -n, -f, -g, -h and an address) are
 not here yet.`,
-		Options:      []string{"-i", "-V", "-z", "-o", "-s"},
+		Options:      []string{"-i", "-V", "-v", "-z", "-o", "-s"},
 		NeedsVMLinux: true,
 		Run:          runKmem,
 	})
@@ -45,16 +49,16 @@ func runKmem(c *Context, args []string) error {
 	for _, a := range args {
 		// crash's options that are not here yet are named as such, not
 		// as unknown ones.
-		if len(a) == 2 && a[0] == '-' && strings.IndexByte("SpvnfFgchlLrRC", a[1]) >= 0 {
-			return fmt.Errorf("%s is not here yet (this kmem has -i, -s, -V, -z and -o)", a)
+		if len(a) == 2 && a[0] == '-' && strings.IndexByte("SpnfFgchlLrRC", a[1]) >= 0 {
+			return fmt.Errorf("%s is not here yet (this kmem has -i, -s, -V, -v, -z and -o)", a)
 		}
 	}
-	opts, rest, err := getopt(args, "iVzos", "")
+	opts, rest, err := getopt(args, "iVvzos", "")
 	if err != nil {
 		return err
 	}
 	if len(opts) != 1 || len(rest) > 1 || len(rest) == 1 && opts[0].name != "s" {
-		return usagef("give one of -i, -V, -z, -o and -s [name] (the other options are not here yet)")
+		return usagef("give one of -i, -V, -v, -z, -o and -s [name] (the other options are not here yet)")
 	}
 	s := c.Session
 	ks, err := s.Translator()
@@ -95,6 +99,15 @@ func runKmem(c *Context, args []string) error {
 		}
 		if err == nil && len(rest) == 1 && !found {
 			return fmt.Errorf("invalid slab cache name: %s", rest[0])
+		}
+		return err
+	case "v":
+		areas, err := mem.VmapAreas()
+		if len(areas) > 0 {
+			fmt.Fprintln(c.Out, "   VMAP_AREA         VM_STRUCT                 ADDRESS RANGE                SIZE")
+		}
+		for _, a := range areas {
+			fmt.Fprintf(c.Out, "%-16x  %-16x  %16x - %-16x  %7d\n", uint64(a.Addr), uint64(a.VMStruct), uint64(a.Start), uint64(a.End), a.Size())
 		}
 		return err
 	case "z":

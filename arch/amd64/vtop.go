@@ -1,9 +1,11 @@
 package amd64
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/vmcoretools/vmcore/arch"
@@ -79,6 +81,26 @@ func (s Space) walked(vaddr uint64, variable func(string) (uint64, bool)) bool {
 		return true
 	}
 	return false
+}
+
+// KernelRegions: the direct map (page_offset_base), vmalloc space
+// (vmalloc_base; modules lie above the image, in vmalloc's areas),
+// vmemmap (vmemmap_base) and the image (__START_KERNEL_map), as crash's
+// x86_64_get_kvaddr_ranges orders them.
+func (s Space) KernelRegions(variable func(string) (uint64, bool)) []arch.KernelRegion {
+	var out []arch.KernelRegion
+	if base, ok := s.PageOffset(); ok {
+		out = append(out, arch.KernelRegion{Kind: arch.RegionDirect, Start: base})
+	}
+	if v, ok := variable("vmalloc_base"); ok && v != 0 {
+		out = append(out, arch.KernelRegion{Kind: arch.RegionVmalloc, Start: v})
+	}
+	if v, ok := variable("vmemmap_base"); ok && v != 0 {
+		out = append(out, arch.KernelRegion{Kind: arch.RegionPageArray, Start: v})
+	}
+	out = append(out, arch.KernelRegion{Kind: arch.RegionImage, Start: StartKernelMap})
+	slices.SortFunc(out, func(a, b arch.KernelRegion) int { return cmp.Compare(a.Start, b.Start) })
+	return out
 }
 
 // VtopKernel walks the kernel's tables for vaddr; outside the regions

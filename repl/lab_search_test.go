@@ -1,0 +1,18 @@
+package repl
+
+import "testing"
+
+// TestLabSearchGroup compares search (kernel virtual memory bounded and
+// whole, physical memory, the panic task's user memory; -w/-h, -m, -c,
+// -x, several values; crash's usage errors) with crash 8.0.6
+// (testdata/lab/crash-groups/search.cmds).
+func TestLabSearchGroup(t *testing.T) {
+	known := []groupDiff{{
+		Cmd:   "search",
+		Why:   "crash is silent about the pages a filtered dump lacks; this project says how many were not searched",
+		Strip: "search: not searched: ",
+	}}
+	if n := compareCrashGroup(t, "search", known); n == 0 {
+		t.Error("nothing compared")
+	}
+}
