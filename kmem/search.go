@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"runtime"
+	"sync/atomic"
 
 	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/physmem"
@@ -105,7 +107,11 @@ func (m *Memory) Search(phys physmem.Reader, q Query, st *SearchStats) iter.Seq2
 		}
 		s.yield = yield
 		for _, r := range regions {
-			if !s.region(r) {
+			search := s.region
+			if r.linear {
+				search = s.splitRegion
+			}
+			if !search(r) {
 				return
 			}
 		}
@@ -121,6 +127,9 @@ type searchRegion struct {
 	// next is where to go on after the page at addr could not be
 	// translated; ok false ends the region.
 	next func(addr uint64) (uint64, bool)
+	// linear: every page is visited (next is the next page), so the
+	// region can be searched in chunks side by side.
+	linear bool
 }
 
 type search struct {
@@ -244,20 +253,8 @@ func (s *search) scan(b []byte, addr uint64) bool {
 // then each byte of b in turn; a head at the end of b is kept for the
 // next page.
 func (s *search) scanStrings(b []byte, addr uint64) bool {
-	if s.crossNext == addr {
-		for j, str := range s.q.Strings {
-			for _, back := range s.cross[j] {
-				// The head's last back bytes ended the page; the rest
-				// must begin this one.
-				rest := str[back:]
-				if bytes.HasPrefix(b, []byte(rest)) {
-					text := append([]byte(str), b[len(rest):min(len(b), len(rest)+charsContext-len(str))]...)
-					if !s.yield(Match{Addr: arch.Word(addr - uint64(back)), Index: j, Text: text}, nil) {
-						return false
-					}
-				}
-			}
-		}
+	if !s.crossCheck(b, addr) {
+		return false
 	}
 	s.crossNext = addr + uint64(len(b))
 	for j := range s.cross {
@@ -312,7 +309,7 @@ func (m *Memory) searchRegions(q Query) ([]searchRegion, error) {
 		if end <= q.Start {
 			return nil, fmt.Errorf("search: ending address %#x is not above starting address %#x", end, q.Start)
 		}
-		return []searchRegion{{start: q.Start, end: end, next: nextPage}}, nil
+		return []searchRegion{{start: q.Start, end: end, next: nextPage, linear: true}}, nil
 	case User:
 		return m.userRegions(q, clip)
 	case Kernel:
@@ -390,7 +387,7 @@ func (m *Memory) kernelRegions(q Query, clip func([]searchRegion) []searchRegion
 			if !ok {
 				return nil, errors.New("search: high_memory cannot be read")
 			}
-			r.end = end
+			r.end, r.linear = end, true
 		case arch.RegionVmalloc:
 			if len(areas) == 0 {
 				continue
@@ -480,4 +477,141 @@ func (m *Memory) userRegions(q Query, clip func([]searchRegion) []searchRegion) 
 			next: func(a uint64) (uint64, bool) { return a + ps, a+ps < end }})
 	}
 	return clip(out), nil
+}
+
+// crossCheck reports the strings whose heads ended the previous page and
+// whose rest begins b, read at addr (when b follows that page).
+func (s *search) crossCheck(b []byte, addr uint64) bool {
+	if s.crossNext != addr {
+		return true
+	}
+	for j, str := range s.q.Strings {
+		for _, back := range s.cross[j] {
+			// The head's last back bytes ended the page; the rest must
+			// begin this one.
+			rest := str[back:]
+			if bytes.HasPrefix(b, []byte(rest)) {
+				text := append([]byte(str), b[len(rest):min(len(b), len(rest)+charsContext-len(str))]...)
+				if !s.yield(Match{Addr: arch.Word(addr - uint64(back)), Index: j, Text: text}, nil) {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// searchChunk is the stretch of a linear region one worker searches.
+const searchChunk = 1 << 20
+
+// clone is a search of the same query with its own buffers, counts and
+// string state, for a worker.
+func (s *search) clone() *search {
+	return &search{q: s.q, phys: s.phys, ps: s.ps, st: new(SearchStats), page: make([]byte, s.ps),
+		crossNext: ^uint64(0), cross: make([][]int, len(s.q.Strings))}
+}
+
+// splitRegion searches a linear region in chunks on every CPU and yields
+// the matches in address order, as region would: page reads (a
+// compressed dump's decompression above all) are what a search costs.
+// At most GOMAXPROCS chunks are in flight, so memory stays bounded.
+func (s *search) splitRegion(r searchRegion) bool {
+	workers := runtime.GOMAXPROCS(0)
+	if workers < 2 || r.end-r.start <= 2*searchChunk {
+		return s.region(r)
+	}
+	type result struct {
+		matches []Match
+		err     error
+		st      SearchStats
+	}
+	var stop atomic.Bool
+	futures := make(chan chan result, workers)
+	go func() {
+		defer close(futures)
+		for c := r.start; c < r.end && !stop.Load(); {
+			end := min(r.end, (c&^(searchChunk-1))+searchChunk)
+			if end <= c { // the top of the address space
+				end = r.end
+			}
+			sub := r
+			sub.start, sub.end = c, end
+			f := make(chan result, 1)
+			futures <- f
+			go func() {
+				w := s.clone()
+				var res result
+				w.yield = func(m Match, err error) bool {
+					if err != nil {
+						res.err = err
+						return false
+					}
+					res.matches = append(res.matches, m)
+					return !stop.Load()
+				}
+				if w.region(sub) && sub.end < r.end && len(s.q.Strings) > 0 {
+					w.finishCross(sub.end, r)
+				}
+				res.st = *w.st
+				f <- res
+			}()
+			c = end
+		}
+	}()
+	ok := true
+	for f := range futures {
+		res := <-f
+		s.st.Read += res.st.Read
+		s.st.Excluded += res.st.Excluded
+		s.st.Unmapped += res.st.Unmapped
+		s.st.Absent += res.st.Absent
+		if !ok {
+			continue // drain the workers
+		}
+		for _, m := range res.matches {
+			if !s.yield(m, nil) {
+				ok = false
+				break
+			}
+		}
+		if ok && res.err != nil {
+			s.yield(Match{}, res.err)
+			ok = false
+		}
+		if !ok {
+			stop.Store(true)
+		}
+	}
+	return ok
+}
+
+// finishCross reads the page at addr, the first after a worker's chunk,
+// for the strings whose heads ended the chunk.
+func (s *search) finishCross(addr uint64, r searchRegion) {
+	if s.crossNext != addr {
+		return
+	}
+	pending := false
+	for _, c := range s.cross {
+		pending = pending || len(c) > 0
+	}
+	if !pending {
+		return
+	}
+	paddr := addr
+	if r.translate != nil {
+		p, ok := r.translate(addr)
+		if !ok {
+			return
+		}
+		paddr = p
+	}
+	if _, err := s.phys.ReadAt(s.page, int64(paddr)); err != nil {
+		return
+	}
+	to := s.ps
+	if r.end-addr < s.ps {
+		to = (r.end - addr) &^ 7
+	}
+	s.crossCheck(s.page[:to], addr)
 }
