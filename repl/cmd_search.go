@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -48,171 +49,36 @@ the end; they are not errors.
 	})
 }
 
+// searchArgs is a parsed search command line.
+type searchArgs struct {
+	q       kmem.Query
+	mem     *kmem.Memory
+	names   []string // each value's name, shown after its matches
+	context int      // -x
+	chars   bool     // -c
+}
+
+// SearchQuery parses the arguments of crash's search (options and values,
+// as the prompt's search takes them) into the query kmem.Memory.Search
+// runs; notes crash prints (a start rounded down, a mask ignored) go to
+// warn.
+func (s *Session) SearchQuery(args []string, warn io.Writer) (kmem.Query, error) {
+	a, err := s.parseSearch(args, warn)
+	if err != nil {
+		return kmem.Query{}, err
+	}
+	return a.q, nil
+}
+
 func runSearch(c *Context, args []string) error {
 	s := c.Session
-	opts, rest, err := getopt(args, "TtukKVphwc", "lsevmx")
+	a, err := s.parseSearch(args, c.Err)
 	if err != nil {
 		return err
 	}
-	ks, err := s.Translator()
-	if err != nil {
-		return err
-	}
-	vals, err := s.Values()
-	if err != nil {
-		return err
-	}
-	mem := kmem.New(ks, vals)
-	q := kmem.Query{Space: kmem.Kernel, Width: 8}
-	var startSet, spaceSet, chars bool
-	var startArg, endArg, lenArg string
-	var context int
-	mode := ""
-	setMode := func(m string) {
-		if mode != "" {
-			fmt.Fprintf(c.Err, "search: WARNING: overriding previously set search mode with \"%s\"\n", m)
-		}
-		mode = m
-	}
-	for _, op := range opts {
-		switch op.name {
-		case "k", "K", "V":
-			if op.name != "k" {
-				return fmt.Errorf("-%s (part of kernel memory) is not supported; -s and -e bound a search", op.name)
-			}
-			q.Space, spaceSet = kmem.Kernel, true
-		case "u":
-			q.Space, spaceSet = kmem.User, true
-		case "p":
-			q.Space, spaceSet = kmem.Physical, true
-		case "t", "T":
-			return fmt.Errorf("-%s (the tasks' kernel stacks) is not supported yet; search -s STACKBASE -l SIZE searches one stack", op.name)
-		case "s":
-			startArg, startSet = op.val, true
-		case "e":
-			endArg = op.val
-		case "l":
-			lenArg = op.val
-		case "m":
-			m, ok := parseHex(op.val)
-			if !ok {
-				return fmt.Errorf("invalid input: \"%s\"", op.val)
-			}
-			q.Mask = m
-		case "h":
-			setMode("h")
-			q.Width, chars = 2, false
-		case "w":
-			setMode("w")
-			q.Width, chars = 4, false
-		case "c":
-			setMode("c")
-			chars = true
-		case "x":
-			n, err := strconv.Atoi(op.val)
-			if err != nil {
-				return fmt.Errorf("invalid input: \"%s\"", op.val)
-			}
-			context = n
-		}
-	}
-	_ = spaceSet
-	if len(rest) == 0 || lenArg != "" && endArg != "" {
-		return usagef("") // crash's bare usage
-	}
-
-	// Where: the start, then the end or length.
-	var task = s.currentTaskOrNil()
-	if q.Space == kmem.User {
-		if task == nil || task.MM == 0 {
-			return errors.New("current context has no user address space")
-		}
-		q.Task = task
-	}
-	switch {
-	case startSet:
-		if q.Start, err = s.parseAddress(startArg); err != nil {
-			return err
-		}
-	case q.Space == kmem.Physical:
-		if q.Start, err = mem.PhysicalStart(); err != nil {
-			return err
-		}
-	}
-	switch q.Space {
-	case kmem.Kernel:
-		if startSet && !ks.KernelAddr(q.Start) {
-			return usagef("invalid kernel virtual address: %x", q.Start)
-		}
-	case kmem.User:
-		if startSet && !ks.UserAddr(q.Start) {
-			return usagef("invalid user virtual address: %x", q.Start)
-		}
-	}
-	if endArg != "" {
-		if q.End, err = s.parseAddress(endArg); err != nil {
-			return err
-		}
-		if q.End == 0 {
-			return errors.New("invalid ending address: 0")
-		}
-	}
-	if lenArg != "" {
-		n, err := strconv.ParseUint(lenArg, 0, 64)
-		if err != nil {
-			if n, err = strconv.ParseUint(lenArg, 16, 64); err != nil {
-				return fmt.Errorf("not a valid number: %s", lenArg)
-			}
-		}
-		q.End = q.Start + n
-	}
-	if q.End != 0 && q.End < q.Start {
-		return usagef("ending address %x is below starting address %x", q.End, q.Start)
-	}
-	if q.Start&7 != 0 {
-		q.Start &^= 7
-		fmt.Fprintf(c.Err, "search: rounding down start address to: %x\n", q.Start)
-	}
-
-	// What: values (with their names, shown after each match) or strings.
-	var names []string
-	if chars {
-		if q.Mask != 0 {
-			fmt.Fprintln(c.Err, "search: mask ignored on string search")
-		}
-		if context != 0 {
-			return errors.New("-x option is not allowed with -c")
-		}
-		for _, a := range rest {
-			if a != "" {
-				q.Strings = append(q.Strings, a)
-			}
-		}
-	} else {
-		if max := int(ks.PageSize()) / q.Width; context > max {
-			return fmt.Errorf("context value %d is too large: maximum is %d", context, max)
-		}
-		for _, a := range rest {
-			v, name, err := s.searchValue(a)
-			if err != nil {
-				return err
-			}
-			if q.Mask != 0 {
-				name = ""
-			}
-			if q.Width < 8 && v>>(8*q.Width) != 0 {
-				return fmt.Errorf("value too large for -%s option: %x %s", mode, v, name)
-			}
-			q.Values = append(q.Values, v)
-			names = append(names, name)
-		}
-	}
-	if len(q.Strings)+len(q.Values) == 0 {
-		return usagef("")
-	}
-
+	q, chars, context, names := a.q, a.chars, a.context, a.names
 	var st kmem.SearchStats
-	for m, err := range mem.Search(s.Dump.Phys(), q, &st) {
+	for m, err := range a.mem.Search(s.Dump.Phys(), q, &st) {
 		if err != nil {
 			return err
 		}
@@ -232,6 +98,171 @@ func runSearch(c *Context, args []string) error {
 		fmt.Fprintf(c.Err, "search: not searched: %d pages excluded from the dump (by its dump level, or lost)\n", st.Excluded)
 	}
 	return nil
+}
+
+func (s *Session) parseSearch(args []string, warn io.Writer) (*searchArgs, error) {
+	opts, rest, err := getopt(args, "TtukKVphwc", "lsevmx")
+	if err != nil {
+		return nil, err
+	}
+	ks, err := s.Translator()
+	if err != nil {
+		return nil, err
+	}
+	vals, err := s.Values()
+	if err != nil {
+		return nil, err
+	}
+	mem := kmem.New(ks, vals)
+	q := kmem.Query{Space: kmem.Kernel, Width: 8}
+	var startSet, spaceSet, chars bool
+	var startArg, endArg, lenArg string
+	var context int
+	mode := ""
+	setMode := func(m string) {
+		if mode != "" {
+			fmt.Fprintf(warn, "search: WARNING: overriding previously set search mode with \"%s\"\n", m)
+		}
+		mode = m
+	}
+	for _, op := range opts {
+		switch op.name {
+		case "k", "K", "V":
+			if op.name != "k" {
+				return nil, fmt.Errorf("-%s (part of kernel memory) is not supported; -s and -e bound a search", op.name)
+			}
+			q.Space, spaceSet = kmem.Kernel, true
+		case "u":
+			q.Space, spaceSet = kmem.User, true
+		case "p":
+			q.Space, spaceSet = kmem.Physical, true
+		case "t", "T":
+			return nil, fmt.Errorf("-%s (the tasks' kernel stacks) is not supported yet; search -s STACKBASE -l SIZE searches one stack", op.name)
+		case "s":
+			startArg, startSet = op.val, true
+		case "e":
+			endArg = op.val
+		case "l":
+			lenArg = op.val
+		case "m":
+			m, ok := parseHex(op.val)
+			if !ok {
+				return nil, fmt.Errorf("invalid input: \"%s\"", op.val)
+			}
+			q.Mask = m
+		case "h":
+			setMode("h")
+			q.Width, chars = 2, false
+		case "w":
+			setMode("w")
+			q.Width, chars = 4, false
+		case "c":
+			setMode("c")
+			chars = true
+		case "x":
+			n, err := strconv.Atoi(op.val)
+			if err != nil {
+				return nil, fmt.Errorf("invalid input: \"%s\"", op.val)
+			}
+			context = n
+		}
+	}
+	_ = spaceSet
+	if len(rest) == 0 || lenArg != "" && endArg != "" {
+		return nil, usagef("") // crash's bare usage
+	}
+
+	// Where: the start, then the end or length.
+	var task = s.currentTaskOrNil()
+	if q.Space == kmem.User {
+		if task == nil || task.MM == 0 {
+			return nil, errors.New("current context has no user address space")
+		}
+		q.Task = task
+	}
+	switch {
+	case startSet:
+		if q.Start, err = s.parseAddress(startArg); err != nil {
+			return nil, err
+		}
+	case q.Space == kmem.Physical:
+		if q.Start, err = mem.PhysicalStart(); err != nil {
+			return nil, err
+		}
+	}
+	switch q.Space {
+	case kmem.Kernel:
+		if startSet && !ks.KernelAddr(q.Start) {
+			return nil, usagef("invalid kernel virtual address: %x", q.Start)
+		}
+	case kmem.User:
+		if startSet && !ks.UserAddr(q.Start) {
+			return nil, usagef("invalid user virtual address: %x", q.Start)
+		}
+	}
+	if endArg != "" {
+		if q.End, err = s.parseAddress(endArg); err != nil {
+			return nil, err
+		}
+		if q.End == 0 {
+			return nil, errors.New("invalid ending address: 0")
+		}
+	}
+	if lenArg != "" {
+		n, err := strconv.ParseUint(lenArg, 0, 64)
+		if err != nil {
+			if n, err = strconv.ParseUint(lenArg, 16, 64); err != nil {
+				return nil, fmt.Errorf("not a valid number: %s", lenArg)
+			}
+		}
+		q.End = q.Start + n
+	}
+	if q.End != 0 && q.End < q.Start {
+		return nil, usagef("ending address %x is below starting address %x", q.End, q.Start)
+	}
+	if q.Start&7 != 0 {
+		q.Start &^= 7
+		fmt.Fprintf(warn, "search: rounding down start address to: %x\n", q.Start)
+	}
+
+	// What: values (with their names, shown after each match) or strings.
+	var names []string
+	if chars {
+		if q.Mask != 0 {
+			fmt.Fprintln(warn, "search: mask ignored on string search")
+		}
+		if context != 0 {
+			return nil, errors.New("-x option is not allowed with -c")
+		}
+		for _, a := range rest {
+			if a != "" {
+				q.Strings = append(q.Strings, a)
+			}
+		}
+	} else {
+		if max := int(ks.PageSize()) / q.Width; context > max {
+			return nil, fmt.Errorf("context value %d is too large: maximum is %d", context, max)
+		}
+		for _, a := range rest {
+			v, name, err := s.searchValue(a)
+			if err != nil {
+				return nil, err
+			}
+			if q.Mask != 0 {
+				name = ""
+			}
+			if q.Width < 8 && v>>(8*q.Width) != 0 {
+				return nil, fmt.Errorf("value too large for -%s option: %x %s", mode, v, name)
+			}
+			q.Values = append(q.Values, v)
+			names = append(names, name)
+		}
+	}
+	if len(q.Strings)+len(q.Values) == 0 {
+		return nil, usagef("")
+	}
+
+	return &searchArgs{q: q, mem: mem, names: names, context: context, chars: chars}, nil
 }
 
 // currentTaskOrNil is the current context's task, nil if there is none.

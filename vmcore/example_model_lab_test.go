@@ -219,3 +219,85 @@ func TestLabExampleMemory(t *testing.T) {
 		})
 	}
 }
+
+// TestLabExampleSearch runs ExampleKernel_Memory_search on both kernels'
+// dumps, ELF and compressed, and checks its matches against crash 8.0.6's
+// search -p of init_task's address on the same dump (the search group).
+func TestLabExampleSearch(t *testing.T) {
+	l := lab.Open(t)
+	for _, name := range []string{"k61-elf", "k61-kdump-zlib-d31", "k612-elf", "k612-kdump-lzo-d31"} {
+		d := l.Dump(name)
+		if d == nil {
+			t.Errorf("the lab has no %s", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			exampleDump, exampleVmlinux = d.Files[0], d.Vmlinux
+			var want []string
+			for _, line := range readLines(t, d.RefFile("crash-8.0.6-groups", "search/search-p-val.txt")) {
+				if line = strings.TrimSpace(line); line != "" {
+					want = append(want, line)
+				}
+			}
+			got := strings.Split(strings.TrimSuffix(captureStdout(t, ExampleKernel_Memory_search), "\n"), "\n")
+			if len(want) == 0 || len(got) != len(want)+1 {
+				t.Fatalf("the example printed %d lines, crash %d matches", len(got), len(want))
+			}
+			if diff := cmp.Diff(want, got[:len(want)]); diff != "" {
+				t.Errorf("matches differ from crash's (-crash +example):\n%s", diff)
+			}
+			var read, excluded int
+			if _, err := fmt.Sscanf(got[len(got)-1], "%d pages searched, %d excluded from the dump", &read, &excluded); err != nil || read < 1000 {
+				t.Errorf("last line %q", got[len(got)-1])
+			}
+			if strings.Contains(name, "d31") != (excluded > 0) {
+				t.Errorf("%s: %d pages excluded", name, excluded)
+			}
+		})
+	}
+}
+
+// TestLabExampleVmalloc runs ExampleKernel_Memory_vmalloc on both kernels'
+// dumps and checks the areas against crash 8.0.6's kmem -v and, on 6.1,
+// the raw tree's nodes and places against crash's tree -p of
+// vmap_area_root (6.12 has no vmap_area_root: crash fails on it too).
+func TestLabExampleVmalloc(t *testing.T) {
+	l := lab.Open(t)
+	for _, name := range []string{"k61-elf", "k612-kdump-lzo-d31"} {
+		d := l.Dump(name)
+		if d == nil {
+			t.Errorf("the lab has no %s", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			exampleDump, exampleVmlinux = d.Files[0], d.Vmlinux
+			var areas []string
+			for _, line := range readLines(t, d.RefFile("crash-8.0.6-groups", "kmem/kmem-v.txt"))[1:] {
+				// crash: VMAP_AREA VM_STRUCT START - END SIZE
+				if f := strings.Fields(line); len(f) == 6 {
+					areas = append(areas, fmt.Sprintf("%s-%s %s bytes (vm_struct %s)", f[2], f[4], f[5], f[1]))
+				}
+			}
+			var places []string
+			if d.Kernel == "6.1" {
+				for _, line := range readLines(t, d.RefFile("crash-8.0.6-groups", "tree/tree-vmap-p.txt")) {
+					if p, ok := strings.CutPrefix(strings.TrimSpace(line), "position: root"); ok {
+						places = append(places, strings.ReplaceAll(p, "/", ""))
+					}
+				}
+			}
+			got := strings.Split(strings.TrimSuffix(captureStdout(t, ExampleKernel_Memory_vmalloc), "\n"), "\n")
+			if len(areas) < 50 || len(got) != len(areas)+len(places) {
+				t.Fatalf("the example printed %d lines; crash %d areas and %d tree nodes", len(got), len(areas), len(places))
+			}
+			if diff := cmp.Diff(areas, got[:len(areas)]); diff != "" {
+				t.Errorf("areas differ from crash's kmem -v (-crash +example):\n%s", diff)
+			}
+			for i, p := range places {
+				if _, path, _ := strings.Cut(got[len(areas)+i], " at root/"); path != p {
+					t.Errorf("tree node %d at %q, crash %q", i, path, p)
+				}
+			}
+		})
+	}
+}

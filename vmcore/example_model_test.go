@@ -5,6 +5,7 @@ import (
 	"log"
 	"strings"
 
+	"github.com/vmcoretools/vmcore/kmem"
 	"github.com/vmcoretools/vmcore/vmcore"
 	"github.com/vmcoretools/vmcore/walk"
 )
@@ -125,5 +126,74 @@ func ExampleKernel_Memory() {
 		in.TotalPages, in.FreePages, in.SharedPages, in.CachedPages, in.SlabPages)
 	for _, w := range in.Warnings {
 		fmt.Println("warning:", w)
+	}
+}
+
+// Search physical memory for a value, as crash's search -p does, and say
+// how many pages a filtered dump could not offer.
+func ExampleKernel_Memory_search() {
+	d, err := vmcore.Open(exampleDump)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer d.Close()
+	k, err := vmcore.OpenKernel(d, exampleVmlinux, vmcore.KernelOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer k.Close()
+	initTask, err := k.Var("init_task")
+	if err != nil {
+		log.Fatal(err)
+	}
+	mem := k.Memory()
+	start, err := mem.PhysicalStart()
+	if err != nil {
+		log.Fatal(err)
+	}
+	var st kmem.SearchStats
+	q := kmem.Query{Space: kmem.Physical, Start: start, Width: 8, Values: []uint64{initTask.Addr}}
+	for m, err := range mem.Search(d.Phys(), q, &st) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%x: %x\n", m.Addr, m.Value)
+	}
+	fmt.Printf("%d pages searched, %d excluded from the dump\n", st.Read, st.Excluded)
+}
+
+// The busy vmalloc areas crash's kmem -v lists, and the red-black tree
+// of vmap_area_root walked raw, in crash's tree order, with each node's
+// place.
+func ExampleKernel_Memory_vmalloc() {
+	k, err := vmcore.Load(exampleVmlinux, exampleDump)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer k.Close()
+	areas, err := k.Memory().VmapAreas()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, a := range areas {
+		fmt.Printf("%x-%x %d bytes (vm_struct %x)\n", a.Start, a.End, a.Size(), a.VMStruct)
+	}
+	root, err := k.Var("vmap_area_root") // before Linux 6.9
+	if err != nil {
+		return
+	}
+	top, err := root.Member("rb_node")
+	if err != nil {
+		log.Fatal(err)
+	}
+	addr, err := top.Uint()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for n, err := range walk.RBNodes(k.Values, addr, walk.PreOrder) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("rb_node %x at root/%s\n", n.Addr, n.Path)
 	}
 }

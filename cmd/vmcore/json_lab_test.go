@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"fmt"
 	"os"
 	"regexp"
@@ -416,6 +417,77 @@ func TestLabJSONKmem(t *testing.T) {
 			}
 			if strings.Join(zw, "\n") != strings.Join(zg, "\n") || len(zw) < 3 {
 				t.Errorf("-z zones:\n%s\ncrash:\n%s", strings.Join(zg, "\n"), strings.Join(zw, "\n"))
+			}
+		})
+	}
+}
+
+// TestLabJSONSearch runs search -json and kmem -json -v on dumps of both
+// kernels: every record is valid against its schema and says what crash
+// 8.0.6's search -p -c and kmem -v print for the same dump (lab groups
+// search and kmem); a filtered dump's missing pages end the stream with a
+// warning.
+func TestLabJSONSearch(t *testing.T) {
+	l := lab.Open(t)
+	sch := schemas(t)
+	for _, name := range []string{"k61-elf", "k61-kdump-zlib-d31", "k612-elf", "k612-kdump-lzo-d31"} {
+		d := l.Dump(name)
+		if d == nil {
+			t.Errorf("the lab has no %s", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			ref := func(file string) []string {
+				b, err := os.ReadFile(d.RefFile("crash-8.0.6-groups", file))
+				if err != nil {
+					t.Skipf("no crash reference: %v", err)
+				}
+				return strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+			}
+			out, errOut, rc := runJ(append(append([]string{"search", "-json", d.Vmlinux}, d.Files...), "-p", "-c", "Linux version")...)
+			if rc != 0 {
+				t.Fatalf("search -json: exit %d: %s", rc, errOut)
+			}
+			var got []string
+			warned := false
+			for _, r := range validRecords(t, sch, out) {
+				if r["schema"] == "vmcore.warning/1" {
+					warned = true
+					continue
+				}
+				text, err := base64.StdEncoding.DecodeString(r["text"].(string))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, c := range text {
+					if c < 0x20 || c >= 0x7f {
+						text[i] = '.'
+					}
+				}
+				got = append(got, strings.TrimPrefix(r["address"].(string), "0x")+": "+string(text))
+			}
+			want := ref("search/search-p-c.txt")
+			if strings.Join(got, "\n") != strings.Join(want, "\n") || len(want) < 2 {
+				t.Errorf("search -json:\n%s\ncrash:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			if warned != strings.Contains(name, "d31") {
+				t.Errorf("warning record: %v", warned)
+			}
+			out, errOut, rc = runJ(append(append([]string{"kmem", "-json", d.Vmlinux}, d.Files...), "-v")...)
+			if rc != 0 {
+				t.Fatalf("kmem -json -v: exit %d: %s", rc, errOut)
+			}
+			got = nil
+			for _, r := range validRecords(t, sch, out) {
+				got = append(got, fmt.Sprintf("%s %s %s %s %s", r["vmap_area"], r["vm_struct"], r["start"], r["end"], num(r["size"])))
+			}
+			want = nil
+			for _, line := range ref("kmem/kmem-v.txt")[1:] {
+				f := strings.Fields(line)
+				want = append(want, fmt.Sprintf("0x%s 0x%s 0x%s 0x%s %s", f[0], f[1], f[2], f[4], f[5]))
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") || len(want) < 50 {
+				t.Errorf("kmem -json -v: %d areas, crash %d, or they differ", len(got), len(want))
 			}
 		})
 	}

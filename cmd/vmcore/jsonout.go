@@ -27,6 +27,8 @@ const (
 	schemaSlabCache = "vmcore.slabcache/1"
 	schemaVMStat    = "vmcore.vmstat/1"
 	schemaZone      = "vmcore.zone/1"
+	schemaVmapArea  = "vmcore.vmaparea/1"
+	schemaMatch     = "vmcore.match/1"
 )
 
 // jsonLines writes records.

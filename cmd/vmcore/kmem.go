@@ -11,7 +11,7 @@ import (
 func init() {
 	register(subcommand{
 		name:    "kmem",
-		summary: "memory as crash's kmem prints it: vmcore kmem [-json] VMLINUX DUMP -i|-s|-V|-z|-o",
+		summary: "memory as crash's kmem prints it: vmcore kmem [-json] VMLINUX DUMP -i|-s|-V|-v|-z|-o",
 		help:    func(w io.Writer) { fmt.Fprint(w, kmemUsage) },
 		run: func(args []string, stdout, stderr io.Writer) int {
 			if hasJSON(args) {
@@ -22,15 +22,16 @@ func init() {
 	})
 }
 
-const kmemUsage = `usage: vmcore kmem [-json] VMLINUX DUMP -i|-s [cache]|-V|-z|-o
+const kmemUsage = `usage: vmcore kmem [-json] VMLINUX DUMP -i|-s [cache]|-V|-v|-z|-o
 
 Prints what crash's kmem prints with that option (see 'help kmem' in the
 session): -i the memory summary, -s the SLUB caches, -V the vm_stat and
-event counters, -z the zones, -o the per-CPU offsets. -json prints the same
-values as records: -i one vmcore.meminfo (kmem.Info, the parts that could
-not be read under "warnings"), -s one vmcore.slabcache per cache
-(kmem.Cache), -V one vmcore.vmstat (kmem.VMStats), -z one vmcore.zone per
-zone (kmem.Zone); -o has no JSON form.
+event counters, -v the vmalloc areas, -z the zones, -o the per-CPU offsets.
+-json prints the same values as records: -i one vmcore.meminfo (kmem.Info,
+the parts that could not be read under "warnings"), -s one vmcore.slabcache
+per cache (kmem.Cache), -V one vmcore.vmstat (kmem.VMStats), -v one
+vmcore.vmaparea per area (kmem.VmapArea), -z one vmcore.zone per zone
+(kmem.Zone); -o has no JSON form.
 `
 
 // kmemJSON prints one vmcore.meminfo record.
@@ -43,21 +44,21 @@ func kmemJSON(args []string, stdout, stderr io.Writer) int {
 	opt, name := "", ""
 	for _, a := range rest {
 		switch {
-		case a == "-i" || a == "-s" || a == "-V" || a == "-z":
+		case a == "-i" || a == "-s" || a == "-V" || a == "-v" || a == "-z":
 			if opt != "" {
-				fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -V and -z\n")
+				fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -V, -v and -z\n")
 				return 2
 			}
 			opt = a
 		case opt == "-s" && name == "" && !strings.HasPrefix(a, "-"):
 			name = a
 		default:
-			fmt.Fprintf(stderr, "vmcore kmem -json: %s has no JSON form (-i, -s [cache], -V and -z have)\n", a)
+			fmt.Fprintf(stderr, "vmcore kmem -json: %s has no JSON form (-i, -s [cache], -V, -v and -z have)\n", a)
 			return 2
 		}
 	}
 	if opt == "" {
-		fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -V and -z\n\n%s", kmemUsage)
+		fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -V, -v and -z\n\n%s", kmemUsage)
 		return 2
 	}
 	s, run, closeFn, ok := startJSON("kmem", files, stdout, stderr)
@@ -93,6 +94,15 @@ func kmemJSON(args []string, stdout, stderr io.Writer) int {
 			return fail(err)
 		}
 		schema, recs = schemaVMStat, []any{st}
+	case "-v":
+		areas, err := mem.VmapAreas()
+		if err != nil {
+			return fail(err)
+		}
+		schema = schemaVmapArea
+		for i := range areas {
+			recs = append(recs, vmapAreaRecord{&areas[i], areas[i].Size()})
+		}
 	case "-z":
 		zones, err := mem.Zones()
 		if err != nil {
@@ -124,4 +134,10 @@ func kmemJSON(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// vmapAreaRecord is a kmem.VmapArea with its size, as kmem -v shows it.
+type vmapAreaRecord struct {
+	*kmem.VmapArea
+	Size uint64 `json:"size"`
 }

@@ -17,7 +17,7 @@ var schemaFS embed.FS
 func init() {
 	register(subcommand{
 		name:    "schema",
-		summary: "print the JSON Schema of a -json record: vmcore schema info|log|task|backtrace|warning|error|common",
+		summary: "print the JSON Schema of a -json record: vmcore schema KIND (info, log, task, backtrace, meminfo, match, ...)",
 		run:     runSchema,
 		help:    schemaHelp,
 	})
