@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/ktype"
 	"github.com/vmcoretools/vmcore/value"
 	"github.com/vmcoretools/vmcore/walk"
@@ -469,9 +470,23 @@ func (m *Memory) swapCachePages() uint64 {
 	return total
 }
 
-// hugePages sums the huge page pools of hstates[] (in base pages); ok is
-// false on a kernel without hugetlbfs.
-func (m *Memory) hugePages() (*HugeInfo, bool, error) {
+// HugePool is one huge page size's pool (struct hstate): what crash's
+// kmem -h shows.
+type HugePool struct {
+	Addr  arch.Word `json:"hstate"`
+	Order uint64    `json:"order"` // a huge page is 2^Order base pages
+	// FreePages and TotalPages count huge pages.
+	FreePages  uint64 `json:"free_huge_pages"`
+	TotalPages uint64 `json:"nr_huge_pages"`
+	Name       string `json:"name"`
+}
+
+// HugePools lists the huge page pools of hstates[] that are set up (an
+// order above 0). ok is false on a kernel without hugetlbfs.
+func (m *Memory) HugePools() (pools []HugePool, ok bool, err error) {
+	if m.vals == nil {
+		return nil, false, ErrNoTypes
+	}
 	hs, err := m.vals.Var("hstates")
 	if err != nil {
 		return nil, false, nil
@@ -480,7 +495,6 @@ func (m *Memory) hugePages() (*HugeInfo, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	h := &HugeInfo{}
 	for _, e := range elems {
 		field := func(name string) (uint64, error) { return uintOf(e, name) }
 		order, err := field("order")
@@ -490,16 +504,31 @@ func (m *Memory) hugePages() (*HugeInfo, bool, error) {
 		if order == 0 || order > 40 {
 			continue
 		}
-		nr, err := field("nr_huge_pages")
-		if err != nil {
+		p := HugePool{Addr: arch.Word(e.Addr), Order: order}
+		if p.TotalPages, err = field("nr_huge_pages"); err != nil {
 			return nil, false, err
 		}
-		free, err := field("free_huge_pages")
-		if err != nil {
+		if p.FreePages, err = field("free_huge_pages"); err != nil {
 			return nil, false, err
 		}
-		h.TotalPages += nr << order
-		h.FreePages += free << order
+		if n, err := e.Member("name"); err == nil {
+			p.Name, _ = n.CString(32)
+		}
+		pools = append(pools, p)
+	}
+	return pools, true, nil
+}
+
+// hugePages sums the huge page pools (in base pages).
+func (m *Memory) hugePages() (*HugeInfo, bool, error) {
+	pools, ok, err := m.HugePools()
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	h := &HugeInfo{}
+	for _, p := range pools {
+		h.TotalPages += p.TotalPages << p.Order
+		h.FreePages += p.FreePages << p.Order
 	}
 	return h, true, nil
 }

@@ -315,6 +315,12 @@ func (m *Memory) countCache(kc value.Value, c *Cache, lay *slubLayout) error {
 // the swab, which is tried when the first decoding leads nowhere, as crash
 // does).
 func (m *Memory) countFreelist(p, offset, random uint64, hardened bool) (uint64, error) {
+	return m.walkFreelist(p, offset, random, hardened, nil)
+}
+
+// walkFreelist follows a freelist as countFreelist does, calling visit
+// (if not nil) with each free object, and returns how many it met.
+func (m *Memory) walkFreelist(p, offset, random uint64, hardened bool, visit func(obj uint64)) (uint64, error) {
 	seen := map[uint64]bool{}
 	var n uint64
 	var b [8]byte
@@ -327,6 +333,9 @@ func (m *Memory) countFreelist(p, offset, random uint64, hardened bool) (uint64,
 		}
 		seen[p] = true
 		n++
+		if visit != nil {
+			visit(p)
+		}
 		at := p + offset
 		if err := m.vals.Read(b[:], at, "freelist pointer"); err != nil {
 			return n, err

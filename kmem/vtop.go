@@ -9,13 +9,15 @@ import (
 	"github.com/vmcoretools/vmcore/ktype"
 	"github.com/vmcoretools/vmcore/tasks"
 	"github.com/vmcoretools/vmcore/value"
+	"github.com/vmcoretools/vmcore/vmcoreinfo"
 )
 
 // Memory is one kernel's memory: its address space and, when the kernel's
 // types are known, the variables and structures vtop reads.
 type Memory struct {
 	ks   arch.KernelSpace
-	vals *value.Context // nil without the kernel's types
+	vals *value.Context   // nil without the kernel's types
+	info *vmcoreinfo.Info // nil unless UseVMCOREINFO
 
 	maxPFN         uint64
 	pageStructSize uint64 // sizeof(struct page)

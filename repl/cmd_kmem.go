@@ -1,11 +1,13 @@
 package repl
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/vmcoretools/vmcore/kmem"
+	"github.com/vmcoretools/vmcore/tasks"
 	"github.com/vmcoretools/vmcore/value"
 	"github.com/vmcoretools/vmcore/walk"
 )
@@ -13,13 +15,30 @@ import (
 func init() {
 	register(&Command{
 		Name:    "kmem",
-		Usage:   "-i | -V | -v | -z | -o | -s [name]",
+		Usage: "[-f|-F|-c|-C|-i|-v|-V|-n|-z|-o|-h] [-p | -m member[,member]]\n" +
+			"[[-s|-S|-S=cpu[s]|-r] [slab] [-I slab[,slab]]] [-g [flags]] [[-P] address]]",
 		Summary: "kernel memory",
 		Help: `  -i  the memory summary, as crash prints it: total RAM, free and used
       pages, shared pages (crash's tally of mem_map: pages not reserved
       with more than one reference), buffers (the block devices' page
       cache), cached pages, slab, huge pages, swap and the overcommit
       limit, in pages, bytes and percentages.
+
+  -f  each zone's free memory as the buddy allocator lists it: for each
+      order and migrate type, the free list's address, its blocks and
+      pages; then the zones' free pages, "verified" when the lists hold
+      as many.
+
+  -g  the kernel's struct page flags (enum pageflags): name, bit and
+      value; with a hexadecimal value, the flags set in it.
+
+  -h  the huge page pools (hstates): page size, free and total huge
+      pages, name.
+
+  -p  every struct page (address, physical address, mapping, index,
+      reference count, flags with their names); with an address, the page
+      it is (a struct page), or holds it (a kernel virtual address), or, for
+      any other number, the page of that physical address.
 
   -V  the kernel's memory statistics: the zone, node and NUMA counters
       (vm_zone_stat, vm_node_stat, vm_numa_stat) and the event counters
@@ -37,9 +56,15 @@ func init() {
 
   -o  each CPU's per-CPU area offset.
 
-crash's other kmem options (-S, -p, -n, -f, -g, -h and an address) are
+  address  what the address is, as crash's kmem says it: the kernel
+      symbol holding it; the vmalloc area (and a task whose stack it is);
+      the slab cache, slab and object holding it, allocated or free; the
+      task whose task_struct or stack holds it; and its struct page. A
+      number that is no kernel virtual address is a physical one.
+
+crash's other kmem options (-S, -n, -f with an address) are
 not here yet.`,
-		Options:      []string{"-i", "-V", "-v", "-z", "-o", "-s"},
+		Options:      []string{"-i", "-f", "-g", "-h", "-p", "-V", "-v", "-z", "-o", "-s"},
 		NeedsVMLinux: true,
 		Run:          runKmem,
 	})
@@ -49,16 +74,19 @@ func runKmem(c *Context, args []string) error {
 	for _, a := range args {
 		// crash's options that are not here yet are named as such, not
 		// as unknown ones.
-		if len(a) == 2 && a[0] == '-' && strings.IndexByte("SpnfFgchlLrRC", a[1]) >= 0 {
-			return fmt.Errorf("%s is not here yet (this kmem has -i, -s, -V, -v, -z and -o)", a)
+		if len(a) == 2 && a[0] == '-' && strings.IndexByte("SnFclLrRC", a[1]) >= 0 {
+			return fmt.Errorf("%s is not here yet (this kmem has -i, -f, -g, -h, -p, -s, -V, -v, -z and -o)", a)
 		}
 	}
-	opts, rest, err := getopt(args, "iVvzos", "")
+	opts, rest, err := getopt(args, "ifghpVvzos", "")
 	if err != nil {
 		return err
 	}
-	if len(opts) != 1 || len(rest) > 1 || len(rest) == 1 && opts[0].name != "s" {
-		return usagef("give one of -i, -V, -v, -z, -o and -s [name] (the other options are not here yet)")
+	if len(opts) == 0 && len(rest) > 0 {
+		return kmemAddresses(c, rest)
+	}
+	if len(opts) != 1 || len(rest) > 1 || len(rest) == 1 && strings.IndexByte("sgp", opts[0].name[0]) < 0 {
+		return usagef("give one of -i, -f, -g [flags], -h, -p [address], -V, -v, -z, -o and -s [name] (the other options are not here yet)")
 	}
 	s := c.Session
 	ks, err := s.Translator()
@@ -69,7 +97,7 @@ func runKmem(c *Context, args []string) error {
 	if vals, err = s.Values(); err != nil {
 		return err
 	}
-	mem := kmem.New(ks, vals)
+	mem := kmem.New(ks, vals).UseVMCOREINFO(s.Dump.Info())
 	switch opts[0].name {
 	case "o":
 		fmt.Fprintln(c.Out, "PER-CPU OFFSET VALUES:")
@@ -110,6 +138,66 @@ func runKmem(c *Context, args []string) error {
 			fmt.Fprintf(c.Out, "%-16x  %-16x  %16x - %-16x  %7d\n", uint64(a.Addr), uint64(a.VMStruct), uint64(a.Start), uint64(a.End), a.Size())
 		}
 		return err
+	case "g":
+		var flags uint64
+		if len(rest) == 1 {
+			var ok bool
+			if flags, ok = parseHex(rest[0]); !ok {
+				return fmt.Errorf("invalid input: \"%s\"", rest[0])
+			}
+		}
+		pf, err := mem.PageFlags()
+		if err != nil {
+			return err
+		}
+		writePageFlags(c.Out, pf, flags)
+		return nil
+	case "p":
+		const header = "      PAGE       PHYSICAL      MAPPING       INDEX CNT FLAGS"
+		if len(rest) == 1 {
+			addr, ok := parseHex(rest[0])
+			if !ok {
+				return fmt.Errorf("invalid input: \"%s\"", rest[0])
+			}
+			p, err := mem.PageOf(addr, !ks.KernelAddr(addr))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.Out, header)
+			writePage(c.Out, &p)
+			return nil
+		}
+		fmt.Fprintln(c.Out, header)
+		for p, err := range mem.Pages() {
+			if err != nil {
+				return err
+			}
+			if err := c.Stopped(); err != nil {
+				return err
+			}
+			writePage(c.Out, &p)
+		}
+		return nil
+	case "h":
+		pools, ok, err := mem.HugePools()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errors.New("hstates[] array does not exist")
+		}
+		fmt.Fprintf(c.Out, "%s   SIZE    FREE   TOTAL  NAME\n", centerIn("HSTATE", 16, false))
+		for _, p := range pools {
+			fmt.Fprintf(c.Out, "%x  %5s  %6d  %6d  %s\n", uint64(p.Addr), hugeSize(ks.PageSize()<<p.Order), p.FreePages, p.TotalPages, p.Name)
+		}
+		return nil
+	case "f":
+		zones, err := mem.FreeAreas()
+		if err != nil {
+			return err
+		}
+		writeFreeAreas(c.Out, c.Err, zones, ks.PageSize())
+		return nil
 	case "z":
 		zones, err := mem.Zones()
 		for _, z := range zones {
@@ -289,4 +377,263 @@ func writeCache(w, errw io.Writer, kc *kmem.Cache) {
 		return
 	}
 	fmt.Fprintf(w, "%-16x %8d  %9d  %8d  %5d  %4dk  %s\n", kc.Addr, kc.ObjectSize, kc.Allocated, kc.Total, kc.Slabs, kc.SlabBytes/1024, kc.Name)
+}
+
+// writeFreeAreas prints the zones' free lists as crash's kmem -f does.
+func writeFreeAreas(w, errw io.Writer, zones []kmem.ZoneFree, pageSize uint64) {
+	var sum, found uint64
+	nodes := 0
+	for _, z := range zones {
+		nodes = max(nodes, z.Node+1)
+	}
+	for _, z := range zones {
+		if z.Index == 0 && nodes > 1 {
+			if z.Node > 0 {
+				fmt.Fprintf(w, "\n%s\n", strings.Repeat("-", 74))
+			}
+			pre := ""
+			if z.Node > 0 {
+				pre = "\n"
+			}
+			fmt.Fprintf(w, "%sNODE\n %2d\n", pre, z.Node)
+		}
+		pre := ""
+		if z.Index > 0 {
+			pre = "\n"
+		}
+		fmt.Fprintf(w, "%sZONE  NAME        SIZE    FREE  %s  START_PADDR  START_MAPNR\n", pre, centerIn("MEM_MAP", 16, false))
+		fmt.Fprintf(w, "%3d   %-9s %6d  %6d  %s  %s  %s\n", z.Index, z.Name, z.SpannedPages, z.FreePages,
+			centerIn(fmt.Sprintf("%x", uint64(z.MemMap)), 16, false),
+			centerIn(fmt.Sprintf("%x", z.StartPFN*pageSize), 11, true),
+			centerIn(fmt.Sprintf("%d", z.StartMapNr), 11, true))
+		sum += z.FreePages
+		if z.FreePages == 0 {
+			continue
+		}
+		fmt.Fprintln(w, "AREA    SIZE  FREE_AREA_STRUCT  BLOCKS  PAGES")
+		for _, l := range z.Lists {
+			fmt.Fprintf(w, "%3d  %7s  %s  %6d %6d\n", l.Order, fmt.Sprintf("%dk", (pageSize<<l.Order)/1024),
+				centerIn(fmt.Sprintf("%x", uint64(l.Addr)), 16, false), l.Blocks, l.Pages())
+		}
+		found += z.ListedPages()
+		if z.Err != "" {
+			fmt.Fprintf(errw, "kmem: zone %s: corrupted free list: %s\n", z.Name, z.Err)
+		}
+	}
+	fmt.Fprintf(w, "\nnr_free_pages: %d  ", sum)
+	if sum == found {
+		fmt.Fprintln(w, "(verified)")
+	} else {
+		fmt.Fprintf(w, "(found %d)\n", found)
+	}
+}
+
+// hugeSize is crash's pages_to_size without its space: "2MB", "1GB",
+// "1.5GB", "64KB".
+func hugeSize(bytes uint64) string {
+	var s string
+	switch {
+	case bytes >= 1<<30:
+		s = fmt.Sprintf("%.1fGB", float64(bytes)/(1<<30))
+	case bytes >= 1<<20:
+		s = fmt.Sprintf("%.1fMB", float64(bytes)/(1<<20))
+	default:
+		return fmt.Sprintf("%dKB", bytes/1024)
+	}
+	return strings.Replace(s, ".0", "", 1)
+}
+
+// writePageFlags prints enum pageflags as crash's kmem -g does: every
+// PG_ flag, or with flags those set in it, indented under "FLAGS:".
+func writePageFlags(w io.Writer, pf []kmem.PageFlag, flags uint64) {
+	longest, largest := 0, int64(0)
+	for _, f := range pf {
+		longest = max(longest, len(f.Name))
+		if strings.Contains(f.Name, "PG_") {
+			largest = max(largest, f.Bit)
+		}
+	}
+	digits := int((largest+1)/4 + 1)
+	indent := ""
+	if flags != 0 {
+		fmt.Fprintf(w, "FLAGS: %x\n", flags)
+		indent = "  "
+	}
+	fmt.Fprintf(w, "%s%-*s BIT  VALUE\n", indent, longest, "PAGE-FLAG")
+	found := 0
+	for _, f := range pf {
+		if !strings.Contains(f.Name, "PG_") || f.Bit < 0 || f.Bit > 63 {
+			continue
+		}
+		bit := uint64(1) << f.Bit
+		if flags != 0 && flags&bit == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s%-*s  %2d  %0*x\n", indent, longest, f.Name, f.Bit, digits, bit)
+		found++
+	}
+	if flags != 0 && found == 0 {
+		fmt.Fprintf(w, "  (none found)\n")
+	}
+}
+
+// writePage prints a struct page as crash's kmem -p does.
+func writePage(w io.Writer, p *kmem.PageInfo) {
+	flags := fmt.Sprintf("%x", uint64(p.Flags))
+	if len(p.FlagNames) > 0 {
+		flags += " " + strings.Join(p.FlagNames, ",")
+	}
+	fmt.Fprintf(w, "%-16x %8x %16x %8x %2d %s\n", uint64(p.Addr), uint64(p.Phys), uint64(p.Mapping), uint64(p.Index), p.Count, flags)
+}
+
+// kmemAddresses says what each address is, as crash's kmem ADDRESS.
+func kmemAddresses(c *Context, args []string) error {
+	s := c.Session
+	var addrs []uint64
+	for _, a := range args {
+		v, ok := parseHex(a)
+		if !ok {
+			return usagef("") // crash: kmem takes only hexadecimal addresses
+		}
+		addrs = append(addrs, v)
+	}
+	ks, err := s.Translator()
+	if err != nil {
+		return err
+	}
+	vals, err := s.Values()
+	if err != nil {
+		return err
+	}
+	mem := kmem.New(ks, vals).UseVMCOREINFO(s.Dump.Info())
+	for i, a := range addrs {
+		if i > 0 {
+			fmt.Fprintln(c.Out)
+		}
+		if err := kmemAddress(c, mem, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// kmemAddress is crash's kmem_search for one address.
+func kmemAddress(c *Context, mem *kmem.Memory, addr uint64) error {
+	s := c.Session
+	ks := mem.Space()
+	virt := ks.KernelAddr(addr)
+	vaddr, haveVirt := addr, true
+	if !virt {
+		vaddr, haveVirt = ks.PhysToDirect(addr)
+	}
+	// The symbol, for an address of the kernel image or a module.
+	t := s.crashSymbols()
+	if sym, off, ok := t.search(vaddr); ok && haveVirt && (sym.Module != "" || s.inKernelImage(vaddr)) {
+		s.showSymbol(c.Out, sym, off)
+		fmt.Fprintln(c.Out)
+	}
+	tr, _ := s.Tracer()
+	taskOf := func(inStruct bool) *tasks.Task {
+		if tr == nil {
+			return nil
+		}
+		size := uint64(0)
+		if n, err := s.Debug.Sizeof("struct task_struct"); err == nil {
+			size = uint64(n)
+		}
+		for _, tk := range tr.Table.Tasks {
+			if inStruct && vaddr >= tk.Addr && vaddr < tk.Addr+size {
+				return tk
+			}
+			if !inStruct && tk.Stack != 0 && vaddr >= tk.Stack && vaddr < tk.Stack+tr.CPU.StackSize() {
+				return tk
+			}
+		}
+		return nil
+	}
+	phys, physOK := addr, !virt
+	if virt {
+		if p, _, err := ks.Translate(addr); err == nil {
+			phys, physOK = p, true
+		}
+	}
+	// A vmalloc area (a task's stack among them).
+	if virt && physOK {
+		areas, _ := mem.VmapAreas()
+		for _, a := range areas {
+			if addr < uint64(a.Start) || addr >= uint64(a.End) {
+				continue
+			}
+			if tk := taskOf(false); tk != nil {
+				writeContext(c.Out, tk, tr)
+				fmt.Fprintln(c.Out)
+			}
+			fmt.Fprintln(c.Out, "   VMAP_AREA         VM_STRUCT                 ADDRESS RANGE                SIZE")
+			fmt.Fprintf(c.Out, "%-16x  %-16x  %16x - %-16x  %7d\n\n", uint64(a.Addr), uint64(a.VMStruct), uint64(a.Start), uint64(a.End), a.Size())
+			return kmemPageLine(c, mem, phys, true)
+		}
+	}
+	// A slab object.
+	if haveVirt {
+		if o, ok, err := mem.SlabObject(vaddr); err != nil {
+			fmt.Fprintf(c.Err, "kmem: %v\n", err)
+		} else if ok {
+			writeSlabObject(c.Out, c.Err, o)
+			fmt.Fprintln(c.Out)
+		}
+	}
+	// A task_struct, or a stack.
+	if haveVirt {
+		if tk := taskOf(true); tk != nil {
+			writeContext(c.Out, tk, tr)
+			fmt.Fprintln(c.Out)
+		} else if tk := taskOf(false); tk != nil {
+			writeContext(c.Out, tk, tr)
+			fmt.Fprintln(c.Out)
+		}
+	}
+	if !haveVirt {
+		fmt.Fprintf(c.Out, "%x: physical address not found in mem map\n", addr)
+		return nil
+	}
+	return kmemPageLine(c, mem, addr, !virt)
+}
+
+// kmemPageLine prints the struct page an address names (kmem -p's line),
+// or crash's "not found in mem map".
+func kmemPageLine(c *Context, mem *kmem.Memory, addr uint64, phys bool) error {
+	p, err := mem.PageOf(addr, phys)
+	if err != nil {
+		kind := "kernel virtual"
+		if phys {
+			kind = "physical"
+		}
+		fmt.Fprintf(c.Out, "%x: %s address not found in mem map\n", addr, kind)
+		return nil
+	}
+	fmt.Fprintln(c.Out, "      PAGE       PHYSICAL      MAPPING       INDEX CNT FLAGS")
+	writePage(c.Out, &p)
+	return nil
+}
+
+// writeSlabObject prints the cache, slab and object holding an address
+// as crash's kmem ADDRESS does.
+func writeSlabObject(w, errw io.Writer, o *kmem.SlabObject) {
+	fmt.Fprintln(w, "CACHE             OBJSIZE  ALLOCATED     TOTAL  SLABS  SSIZE  NAME")
+	writeCache(w, errw, &o.Cache)
+	fmt.Fprintln(w, "  SLAB              MEMORY            NODE  TOTAL  ALLOCATED  FREE")
+	fmt.Fprintf(w, "  %-16x  %-16x  %4d  %5d  %9d  %4d\n", uint64(o.Slab), uint64(o.Memory), o.Node, o.Objects, o.InUse, o.Objects-o.InUse)
+	fmt.Fprintln(w, "  FREE / [ALLOCATED]")
+	if o.Object == 0 {
+		return
+	}
+	if !o.Free {
+		fmt.Fprintf(w, "  [%x]\n", uint64(o.Object))
+		return
+	}
+	fmt.Fprintf(w, "   %x  ", uint64(o.Object))
+	if o.CPU >= 0 {
+		fmt.Fprintf(w, "(cpu %d cache)", o.CPU)
+	}
+	fmt.Fprintln(w)
 }

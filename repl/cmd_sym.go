@@ -2,7 +2,6 @@ package repl
 
 import (
 	"fmt"
-	"io"
 )
 
 func init() {
@@ -61,25 +60,4 @@ func runSym(c *Context, args []string) error {
 		}
 	}
 	return failed
-}
-
-// showSymbol prints one sym line as crash's show_symbol: address, type
-// letter, name (+decimal offset) and, for kernel text, the source position
-// gdb gives for the address ("" when none, after the space all the same).
-func (s *Session) showSymbol(w io.Writer, sym crashSymbol, off uint64) {
-	name := sym.shown
-	if off != 0 {
-		name = fmt.Sprintf("%s+%d", name, off)
-	}
-	fmt.Fprintf(w, "%x (%c) %s", sym.Addr+off, sym.kind(), name)
-	if sym.Module != "" {
-		// A module's symbol, from its kallsyms: crash names the module
-		// where it would give the source line.
-		fmt.Fprintf(w, " [%s] \n", sym.Module)
-		return
-	}
-	if s.isKernelText(sym.Addr + off) {
-		fmt.Fprintf(w, " %s", s.sourceLine(sym.Addr+off))
-	}
-	fmt.Fprintln(w)
 }

@@ -255,3 +255,32 @@ func (c crashSymbol) kind() byte {
 	}
 	return k
 }
+
+// showSymbol prints one sym line as crash's show_symbol: address, type
+// letter, name (+decimal offset) and, for kernel text, the source position
+// gdb gives for the address ("" when none, after the space all the same).
+func (s *Session) showSymbol(w io.Writer, sym crashSymbol, off uint64) {
+	name := sym.shown
+	if off != 0 {
+		name = fmt.Sprintf("%s+%d", name, off)
+	}
+	fmt.Fprintf(w, "%x (%c) %s", sym.Addr+off, sym.kind(), name)
+	if sym.Module != "" {
+		// A module's symbol, from its kallsyms: crash names the module
+		// where it would give the source line.
+		fmt.Fprintf(w, " [%s] \n", sym.Module)
+		return
+	}
+	if s.isKernelText(sym.Addr + off) {
+		fmt.Fprintf(w, " %s", s.sourceLine(sym.Addr+off))
+	}
+	fmt.Fprintln(w)
+}
+
+// inKernelImage reports an address between _stext and _end, where crash's
+// kmem names the symbol holding an address.
+func (s *Session) inKernelImage(addr uint64) bool {
+	lo, ok1 := s.Symbols.LookupSymbol("_stext")
+	hi, ok2 := s.Symbols.LookupSymbol("_end")
+	return ok1 && ok2 && addr >= lo && addr <= hi
+}

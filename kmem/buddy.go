@@ -1,0 +1,177 @@
+package kmem
+
+import (
+	"debug/dwarf"
+	"fmt"
+
+	"github.com/vmcoretools/vmcore/arch"
+	"github.com/vmcoretools/vmcore/walk"
+)
+
+// ZoneFree is one zone's free memory as the buddy allocator holds it:
+// what crash's kmem -f shows.
+type ZoneFree struct {
+	Node  int    `json:"node"`
+	Index int    `json:"index"`
+	Name  string `json:"name"`
+	// SpannedPages is the zone's size; FreePages its NR_FREE_PAGES
+	// counter.
+	SpannedPages uint64 `json:"spanned_pages"`
+	FreePages    uint64 `json:"free_pages"`
+	// MemMap is the struct page of the zone's first page (0 for an empty
+	// zone); StartPFN its page frame number; StartMapNr its index in the
+	// node's struct page array.
+	MemMap     arch.Word `json:"mem_map"`
+	StartPFN   uint64    `json:"start_pfn"`
+	StartMapNr uint64    `json:"start_mapnr"`
+	// Lists are the free lists, by order and then migrate type.
+	Lists []FreeList `json:"lists"`
+	// Err names a free list that could not be walked (its count is then
+	// what was met before); the others are counted.
+	Err string `json:"error,omitempty"`
+}
+
+// FreeList is one list of free blocks: free_area[Order].free_list[Type].
+type FreeList struct {
+	Order int       `json:"order"`
+	Type  int       `json:"migrate_type"`
+	Addr  arch.Word `json:"addr"` // the list_head
+	// Blocks is the blocks on the list; each is 2^Order pages.
+	Blocks uint64 `json:"blocks"`
+}
+
+// Pages is the list's pages: Blocks << Order.
+func (l FreeList) Pages() uint64 { return l.Blocks << l.Order }
+
+// ListedPages is the pages on every free list of the zone.
+func (z *ZoneFree) ListedPages() uint64 {
+	var n uint64
+	for _, l := range z.Lists {
+		n += l.Pages()
+	}
+	return n
+}
+
+// FreeAreas walks every zone's free lists. A list that cannot be walked
+// (an unreadable or looping link) is named in its zone's Err and the walk
+// of the others goes on; each list is bounded by walk's default maximum.
+func (m *Memory) FreeAreas() ([]ZoneFree, error) {
+	if m.vals == nil {
+		return nil, ErrNoTypes
+	}
+	nrFree, _ := m.enumValue("enum zone_stat_item", "NR_FREE_PAGES")
+	nodes, err := m.nodes()
+	if err != nil {
+		return nil, err
+	}
+	ps := m.ks.PageSize()
+	var out []ZoneFree
+	for n, node := range nodes {
+		nodeStart, _ := uintOf(node, "node_start_pfn")
+		nodeMap, _ := m.ks.PageStruct(nodeStart*ps, m.pageStructSize, m.variable)
+		zs, err := node.Member("node_zones")
+		if err != nil {
+			return nil, err
+		}
+		elems, err := zs.Elements()
+		if err != nil {
+			return nil, err
+		}
+		for i, z := range elems {
+			zf := ZoneFree{Node: n, Index: i}
+			if np, e := z.Member("name"); e == nil {
+				zf.Name, _ = np.CString(32)
+			}
+			zf.SpannedPages, _ = uintOf(z, "spanned_pages")
+			zf.FreePages, _ = uintOf(z, fmt.Sprintf("vm_stat[%d]", nrFree))
+			zf.StartPFN, _ = uintOf(z, "zone_start_pfn")
+			if zf.SpannedPages > 0 {
+				if a, ok := m.ks.PageStruct(zf.StartPFN*ps, m.pageStructSize, m.variable); ok {
+					zf.MemMap = arch.Word(a)
+					if nodeMap != 0 && m.pageStructSize != 0 && a >= nodeMap {
+						zf.StartMapNr = (a - nodeMap) / m.pageStructSize
+					}
+				}
+			}
+			if err := m.freeLists(z.Addr, &zf); err != nil {
+				zf.Err = err.Error()
+			}
+			out = append(out, zf)
+		}
+	}
+	return out, nil
+}
+
+// freeLists walks the zone at addr's free_area[].free_list[].
+func (m *Memory) freeLists(zone uint64, zf *ZoneFree) error {
+	z, err := m.vals.At("struct zone", zone)
+	if err != nil {
+		return err
+	}
+	fa, err := z.Member("free_area")
+	if err != nil {
+		return err
+	}
+	areas, err := fa.Elements()
+	if err != nil {
+		return err
+	}
+	var first error
+	for order, area := range areas {
+		fl, err := area.Member("free_list")
+		if err != nil {
+			return err
+		}
+		lists, err := fl.Elements()
+		if err != nil {
+			return err
+		}
+		for t, head := range lists {
+			l := FreeList{Order: order, Type: t, Addr: arch.Word(head.Addr)}
+			next, err := uintOf(head, "next")
+			if err == nil && next != head.Addr {
+				for _, err := range walk.Chain(m.vals, next, 0, 8, []uint64{head.Addr}) {
+					if err != nil {
+						if first == nil {
+							first = fmt.Errorf("free_area[%d].free_list[%d] at %#x: %w", order, t, head.Addr, err)
+						}
+						break
+					}
+					l.Blocks++
+				}
+			} else if err != nil && first == nil {
+				first = fmt.Errorf("free_area[%d].free_list[%d] at %#x: %w", order, t, head.Addr, err)
+			}
+			zf.Lists = append(zf.Lists, l)
+		}
+	}
+	return first
+}
+
+// PageFlag is one enumerator of the kernel's enum pageflags: a struct
+// page flag's name and bit (aliases, PG_checked = PG_owner_priv_1, share
+// a bit). The enum's last enumerators (__NR_PAGEFLAGS) are not flags.
+type PageFlag struct {
+	Name string `json:"name"`
+	Bit  int64  `json:"bit"`
+}
+
+// PageFlags lists enum pageflags in the kernel's order.
+func (m *Memory) PageFlags() ([]PageFlag, error) {
+	if m.vals == nil {
+		return nil, ErrNoTypes
+	}
+	t, err := m.vals.Types.Type("enum pageflags")
+	if err != nil {
+		return nil, fmt.Errorf("enum pageflags does not exist in this kernel: %w", err)
+	}
+	et, ok := t.(*dwarf.EnumType)
+	if !ok {
+		return nil, fmt.Errorf("enum pageflags is a %T", t)
+	}
+	out := make([]PageFlag, 0, len(et.Val))
+	for _, v := range et.Val {
+		out = append(out, PageFlag{Name: v.Name, Bit: v.Val})
+	}
+	return out, nil
+}
