@@ -14,7 +14,7 @@ import (
 
 func init() {
 	register(&Command{
-		Name:    "kmem",
+		Name: "kmem",
 		Usage: "[-f|-F|-c|-C|-i|-v|-V|-n|-z|-o|-h] [-p | -m member[,member]]\n" +
 			"[[-s|-S|-S=cpu[s]|-r] [slab] [-I slab[,slab]]] [-g [flags]] [[-P] address]]",
 		Summary: "kernel memory",
