@@ -4,32 +4,139 @@ import (
 	"fmt"
 
 	"github.com/vmcoretools/vmcore/arch"
+	"github.com/vmcoretools/vmcore/value"
 	"github.com/vmcoretools/vmcore/walk"
 )
+
+// Slab is one SLUB slab (struct slab, or struct page before 5.17) as
+// crash's kmem -S and kmem ADDRESS show it.
+type Slab struct {
+	// Addr is the struct slab (its first struct page); Memory the slab's
+	// memory in the direct map; Node its memory's node.
+	Addr   arch.Word `json:"slab"`
+	Memory arch.Word `json:"memory"`
+	Node   int       `json:"node"`
+	// Objects and InUse count its objects; for a CPU's current slab the
+	// objects on that CPU's freelist count as free.
+	Objects uint64 `json:"objects"`
+	InUse   uint64 `json:"inuse"`
+	// CPU is the CPU whose current slab this is, -1 for none.
+	CPU int `json:"cpu"`
+	// Slots are its objects in address order (when asked for).
+	Slots []Slot `json:"slots,omitempty"`
+}
+
+// Slot is one object of a slab: its address and whether it is free (on
+// the slab's freelist or on its CPU's).
+type Slot struct {
+	Addr arch.Word `json:"addr"`
+	Free bool      `json:"free"`
+}
 
 // SlabObject is the slab object holding an address: its cache, its slab
 // and whether it is allocated, as crash's kmem ADDRESS shows it.
 type SlabObject struct {
 	Cache Cache `json:"cache"`
-	// Slab is the slab's struct slab (its first struct page); Memory its
-	// memory in the direct map; Node its memory's node.
-	Slab   arch.Word `json:"slab"`
-	Memory arch.Word `json:"memory"`
-	Node   int       `json:"node"`
-	// Objects and InUse count the slab's objects; a CPU's slab counts
-	// its CPU freelist's objects as free.
-	Objects uint64 `json:"objects"`
-	InUse   uint64 `json:"inuse"`
-	// Object is the start of the object holding the address.
+	Slab  Slab  `json:"slab"`
+	// Object is the start of the object holding the address (0 for an
+	// address past the slab's last object); Free says it is free.
 	Object arch.Word `json:"object"`
-	// Free: the object is on the slab's or its CPU's freelist.
-	Free bool `json:"free"`
-	// CPU is the CPU whose current slab this is, -1 for none.
-	CPU int `json:"cpu"`
+	Free   bool      `json:"free"`
 }
 
 // slabRedZone is SLAB_RED_ZONE: objects begin after red_left_pad.
 const slabRedZone = 0x400
+
+// cacheParams is what reading one cache's slabs needs.
+type cacheParams struct {
+	lay                          *slubLayout
+	kc                           value.Value
+	offset, random, size, redPad uint64
+	cpuSlab                      value.Value // kmem_cache.cpu_slab
+}
+
+func (m *Memory) cacheParams(lay *slubLayout, cacheAddr uint64) (*cacheParams, error) {
+	kc, err := m.vals.At("struct kmem_cache", cacheAddr)
+	if err != nil {
+		return nil, err
+	}
+	u := func(path string) uint64 { x, _ := uintOf(kc, path); return x }
+	p := &cacheParams{lay: lay, kc: kc, offset: u("offset"), random: u("random"), size: u("size")}
+	if u("flags")&slabRedZone != 0 {
+		p.redPad = u("red_left_pad")
+	}
+	if p.size == 0 {
+		return nil, fmt.Errorf("kmem_cache %#x: size 0", cacheAddr)
+	}
+	if p.cpuSlab, err = kc.Member("cpu_slab"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// cpuOf returns the kmem_cache_cpu of cpu.
+func (m *Memory) cpuOf(p *cacheParams, cpu int) (value.Value, error) {
+	pcp, err := walk.PerCPUPtr(p.cpuSlab, cpu)
+	if err != nil {
+		return value.Value{}, err
+	}
+	return m.vals.At("struct kmem_cache_cpu", pcp.Addr)
+}
+
+// slab reads the slab at addr; with slots, its objects too.
+func (m *Memory) slab(p *cacheParams, addr uint64, slots bool) (Slab, error) {
+	inuse, objects, err := m.slabInfo(p.lay, addr)
+	if err != nil {
+		return Slab{}, err
+	}
+	phys, ok1 := m.ks.PageStructPhys(addr, m.pageStructSize, m.variable)
+	mem, ok2 := m.ks.PhysToDirect(phys)
+	if !ok1 || !ok2 {
+		return Slab{}, fmt.Errorf("slab %#x: its memory cannot be found", addr)
+	}
+	s := Slab{Addr: arch.Word(addr), Memory: arch.Word(mem), Node: max(m.slabNode(p.lay, addr), 0), Objects: objects, InUse: inuse, CPU: -1}
+	sv, err := m.vals.At(p.lay.slabType, addr)
+	if err != nil {
+		return s, err
+	}
+	slabFree, _ := uintOf(sv, "freelist")
+	free := map[uint64]bool{}
+	mark := func(o uint64) { free[o] = true }
+	for cpu, err := range walk.PossibleCPUs(m.vals) {
+		if err != nil {
+			return s, err
+		}
+		kcc, err := m.cpuOf(p, cpu)
+		if err != nil {
+			return s, err
+		}
+		if cur, _ := uintOf(kcc, p.lay.cpuSlab); cur != addr {
+			continue
+		}
+		s.CPU = cpu
+		cf, _ := uintOf(kcc, "freelist")
+		n, err := m.walkFreelist(cf, p.offset, p.random, p.lay.random, mark)
+		if err != nil {
+			return s, fmt.Errorf("CPU %d's freelist: %w", cpu, err)
+		}
+		if slabFree != 0 {
+			n += objects - inuse
+		}
+		s.InUse = objects - min(n, objects)
+		break
+	}
+	if !slots {
+		return s, nil
+	}
+	if _, err := m.walkFreelist(slabFree, p.offset, p.random, p.lay.random, mark); err != nil {
+		return s, fmt.Errorf("slab %#x's freelist: %w", addr, err)
+	}
+	for i := uint64(0); i < objects; i++ {
+		o := mem + i*p.size + p.redPad
+		s.Slots = append(s.Slots, Slot{Addr: arch.Word(o), Free: free[o]})
+	}
+	return s, nil
+}
 
 // SlabObject finds the SLUB object that holds the kernel virtual address
 // addr. ok is false when the address is not in a slab's memory (its page
@@ -42,9 +149,8 @@ func (m *Memory) SlabObject(addr uint64) (obj *SlabObject, ok bool, err error) {
 	if !tr.Mapped {
 		return nil, false, nil
 	}
-	ps := m.ks.PageSize()
 	page, found := m.ks.PageStruct(tr.Phys, m.pageStructSize, m.variable)
-	if !found || tr.Phys/ps >= m.maxPFN {
+	if !found || tr.Phys/m.ks.PageSize() >= m.maxPFN {
 		return nil, false, nil
 	}
 	lay, err := m.slubLayout()
@@ -80,73 +186,189 @@ func (m *Memory) SlabObject(addr uint64) (obj *SlabObject, ok bool, err error) {
 	if c == nil {
 		return nil, false, nil // not a slab: the word is something else
 	}
-	kc, err := m.vals.At("struct kmem_cache", cacheAddr)
+	p, err := m.cacheParams(lay, cacheAddr)
 	if err != nil {
 		return nil, false, err
 	}
-	u := func(path string) uint64 { x, _ := uintOf(kc, path); return x }
-	offset, random, size := u("offset"), u("random"), u("size")
-	redPad := uint64(0)
-	if u("flags")&slabRedZone != 0 {
-		redPad = u("red_left_pad")
-	}
-	inuse, objects, err := m.slabInfo(lay, page)
+	s, err := m.slab(p, page, true)
 	if err != nil {
 		return nil, false, err
 	}
-	headPhys, ok2 := m.ks.PageStructPhys(page, m.pageStructSize, m.variable)
-	mem, ok3 := m.ks.PhysToDirect(headPhys)
-	if !ok2 || !ok3 || size == 0 {
-		return nil, false, fmt.Errorf("slab %#x: its memory cannot be found", page)
+	o := &SlabObject{Cache: *c, Slab: s}
+	mem := uint64(s.Memory)
+	if addr >= mem && addr < mem+s.Objects*p.size {
+		slot := s.Slots[(addr-mem)/p.size]
+		o.Object, o.Free = slot.Addr, slot.Free
 	}
-	o := &SlabObject{Cache: *c, Slab: arch.Word(page), Memory: arch.Word(mem), Node: max(m.slabNode(lay, page), 0),
-		Objects: objects, InUse: inuse, CPU: -1}
-	free := map[uint64]bool{}
-	mark := func(p uint64) { free[p] = true }
-	slabFree, _ := uintOf(sv, "freelist")
-	// The CPU whose current slab this is: its freelist's objects are free
-	// too, and the slab's inuse counts them as used.
-	cpuSlabPtr, err := kc.Member("cpu_slab")
+	o.Slab.Slots = nil
+	return o, true, nil
+}
+
+// CacheSlabs is every slab of one cache, as crash's kmem -S lists them:
+// each CPU's current and partial slabs with their objects, then each
+// node's partial slabs and, when the kernel tracks them, its full ones.
+type CacheSlabs struct {
+	Cache Cache       `json:"cache"`
+	CPUs  []CPUSlabs  `json:"cpus"`
+	Nodes []NodeSlabs `json:"nodes"`
+	Err   string      `json:"error,omitempty"`
+}
+
+// CPUSlabs is one CPU's slabs of a cache.
+type CPUSlabs struct {
+	CPU          int       `json:"cpu"`
+	KmemCacheCPU arch.Word `json:"kmem_cache_cpu"`
+	Slab         *Slab     `json:"slab,omitempty"`
+	Partial      []Slab    `json:"partial,omitempty"`
+}
+
+// NodeSlabs is one node's slabs of a cache: its counters and lists.
+type NodeSlabs struct {
+	Node          int       `json:"node"`
+	KmemCacheNode arch.Word `json:"kmem_cache_node"`
+	Slabs         uint64    `json:"nr_slabs"`
+	PartialCount  uint64    `json:"nr_partial"`
+	PerCPU        uint64    `json:"cpu_slabs"`
+	Partial       []Slab    `json:"partial,omitempty"`
+	// FullTracked: the kernel keeps the full slabs on a list (a cache
+	// with SLAB_STORE_USER); Full is that list.
+	FullTracked bool   `json:"full_tracked"`
+	Full        []Slab `json:"full,omitempty"`
+}
+
+// slabStoreUser is SLAB_STORE_USER: the full slabs are listed.
+const slabStoreUser = 0x10000
+
+// CacheSlabs walks the slabs of the cache named name. The walk stops at
+// the first list it cannot follow, keeping what it read, with Err saying
+// where.
+func (m *Memory) CacheSlabs(name string) (*CacheSlabs, error) {
+	caches, err := m.Caches()
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
+	var c *Cache
+	for i := range caches {
+		if caches[i].Name == name {
+			c = &caches[i]
+			break
+		}
+	}
+	if c == nil {
+		return nil, fmt.Errorf("invalid slab cache name: %s", name)
+	}
+	lay, err := m.slubLayout()
+	if err != nil {
+		return nil, err
+	}
+	p, err := m.cacheParams(lay, uint64(c.Addr))
+	if err != nil {
+		return nil, err
+	}
+	out := &CacheSlabs{Cache: *c}
+	if err := m.cacheSlabs(p, out); err != nil {
+		out.Err = err.Error()
+	}
+	return out, nil
+}
+
+func (m *Memory) cacheSlabs(p *cacheParams, out *CacheSlabs) error {
+	perNode := make([]uint64, len(p.lay.nodes))
 	for cpu, err := range walk.PossibleCPUs(m.vals) {
 		if err != nil {
-			return nil, false, err
+			return err
 		}
-		pcp, err := walk.PerCPUPtr(cpuSlabPtr, cpu)
+		kcc, err := m.cpuOf(p, cpu)
 		if err != nil {
-			return nil, false, err
+			return err
 		}
-		kcc, err := m.vals.At("struct kmem_cache_cpu", pcp.Addr)
+		cs := CPUSlabs{CPU: cpu, KmemCacheCPU: arch.Word(kcc.Addr)}
+		out.CPUs = append(out.CPUs, cs)
+		last := &out.CPUs[len(out.CPUs)-1]
+		if cur, _ := uintOf(kcc, p.lay.cpuSlab); cur != 0 {
+			if n := m.slabNode(p.lay, cur); n >= 0 && n < len(perNode) {
+				perNode[n]++
+			}
+			s, err := m.slab(p, cur, true)
+			if err != nil {
+				return fmt.Errorf("CPU %d's slab: %w", cpu, err)
+			}
+			last.Slab = &s
+		}
+		part, _ := uintOf(kcc, "partial")
+		for n := 0; part != 0; n++ {
+			if n >= maxSlabWalk {
+				return fmt.Errorf("CPU %d's partial slabs: more than %d", cpu, maxSlabWalk)
+			}
+			s, err := m.slab(p, part, true)
+			if err != nil {
+				return fmt.Errorf("CPU %d's partial slabs: %w", cpu, err)
+			}
+			last.Partial = append(last.Partial, s)
+			sv, err := m.vals.At(p.lay.slabType, part)
+			if err != nil {
+				return err
+			}
+			if part, err = uintOf(sv, "next"); err != nil {
+				return err
+			}
+		}
+	}
+	nodeArr, err := p.kc.Member("node")
+	if err != nil {
+		return err
+	}
+	storeUser := false
+	if f, err := uintOf(p.kc, "flags"); err == nil {
+		storeUser = f&slabStoreUser != 0
+	}
+	for n := range p.lay.nodes {
+		np, err := nodeArr.Index(n)
 		if err != nil {
-			return nil, false, err
+			return err
 		}
-		if s, _ := uintOf(kcc, lay.cpuSlab); s != page {
+		addr, _ := np.Uint()
+		ns := NodeSlabs{Node: n, KmemCacheNode: arch.Word(addr), PerCPU: perNode[n]}
+		if addr == 0 {
+			out.Nodes = append(out.Nodes, ns)
 			continue
 		}
-		o.CPU = cpu
-		cf, _ := uintOf(kcc, "freelist")
-		n, err := m.walkFreelist(cf, offset, random, lay.random, mark)
+		kn, err := m.vals.At("struct kmem_cache_node", addr)
 		if err != nil {
-			return nil, false, fmt.Errorf("CPU %d's freelist: %w", cpu, err)
+			return err
 		}
-		if slabFree != 0 {
-			n += objects - inuse
+		ns.Slabs, _ = uintOf(kn, "nr_slabs")
+		ns.PartialCount, _ = uintOf(kn, "nr_partial")
+		lists := []struct {
+			name string
+			dst  *[]Slab
+		}{{"partial", &ns.Partial}}
+		if _, err := kn.Member("full"); err == nil && storeUser {
+			ns.FullTracked = true
+			lists = append(lists, struct {
+				name string
+				dst  *[]Slab
+			}{"full", &ns.Full})
 		}
-		o.InUse = objects - min(n, objects)
-		break
+		for _, l := range lists {
+			head, err := kn.Member(l.name)
+			if err != nil {
+				return err
+			}
+			for sv, err := range walk.List(head, p.lay.slabType, p.lay.slabLink, walk.Max(maxSlabWalk)) {
+				if err != nil {
+					out.Nodes = append(out.Nodes, ns)
+					return fmt.Errorf("node %d's %s list: %w", n, l.name, err)
+				}
+				s, err := m.slab(p, sv.Addr, false)
+				if err != nil {
+					out.Nodes = append(out.Nodes, ns)
+					return fmt.Errorf("node %d's %s list: %w", n, l.name, err)
+				}
+				*l.dst = append(*l.dst, s)
+			}
+		}
+		out.Nodes = append(out.Nodes, ns)
 	}
-	if _, err := m.walkFreelist(slabFree, offset, random, lay.random, mark); err != nil {
-		return nil, false, fmt.Errorf("slab %#x's freelist: %w", page, err)
-	}
-	if addr < mem || addr >= mem+objects*size {
-		// In the slab's memory but past its objects: crash names no
-		// object either.
-		return o, true, nil
-	}
-	start := mem + (addr-mem)/size*size
-	o.Object = arch.Word(start + redPad)
-	o.Free = free[start+redPad]
-	return o, true, nil
+	return nil
 }

@@ -51,6 +51,11 @@ func init() {
       ioremap, modules) by address: the vmap_area, its vm_struct, the
       address range (a guard page included) and its size in bytes.
 
+  -S name  the cache's slabs: each CPU's current slab and partial slabs
+      with every object, free or [allocated] (and free on the CPU's own
+      freelist: "cpu N cache"), then each node's counters and partial
+      slabs, and its full slabs when the kernel keeps them.
+
   -z  each node's zones: size, present pages, watermarks and the zone's
       vm_stat counters.
 
@@ -62,9 +67,9 @@ func init() {
       task whose task_struct or stack holds it; and its struct page. A
       number that is no kernel virtual address is a physical one.
 
-crash's other kmem options (-S, -n, -f with an address) are
+crash's other kmem options (-n, -S without a cache, -f with an address) are
 not here yet.`,
-		Options:      []string{"-i", "-f", "-g", "-h", "-p", "-V", "-v", "-z", "-o", "-s"},
+		Options:      []string{"-i", "-f", "-g", "-h", "-p", "-V", "-v", "-z", "-o", "-s", "-S"},
 		NeedsVMLinux: true,
 		Run:          runKmem,
 	})
@@ -74,18 +79,18 @@ func runKmem(c *Context, args []string) error {
 	for _, a := range args {
 		// crash's options that are not here yet are named as such, not
 		// as unknown ones.
-		if len(a) == 2 && a[0] == '-' && strings.IndexByte("SnFclLrRC", a[1]) >= 0 {
-			return fmt.Errorf("%s is not here yet (this kmem has -i, -f, -g, -h, -p, -s, -V, -v, -z and -o)", a)
+		if len(a) == 2 && a[0] == '-' && strings.IndexByte("nFclLrRC", a[1]) >= 0 {
+			return fmt.Errorf("%s is not here yet (this kmem has -i, -f, -g, -h, -p, -s, -S, -V, -v, -z and -o)", a)
 		}
 	}
-	opts, rest, err := getopt(args, "ifghpVvzos", "")
+	opts, rest, err := getopt(args, "ifghpVvzosS", "")
 	if err != nil {
 		return err
 	}
 	if len(opts) == 0 && len(rest) > 0 {
 		return kmemAddresses(c, rest)
 	}
-	if len(opts) != 1 || len(rest) > 1 || len(rest) == 1 && strings.IndexByte("sgp", opts[0].name[0]) < 0 {
+	if len(opts) != 1 || len(rest) > 1 || len(rest) == 1 && strings.IndexByte("sgpS", opts[0].name[0]) < 0 {
 		return usagef("give one of -i, -f, -g [flags], -h, -p [address], -V, -v, -z, -o and -s [name] (the other options are not here yet)")
 	}
 	s := c.Session
@@ -138,6 +143,16 @@ func runKmem(c *Context, args []string) error {
 			fmt.Fprintf(c.Out, "%-16x  %-16x  %16x - %-16x  %7d\n", uint64(a.Addr), uint64(a.VMStruct), uint64(a.Start), uint64(a.End), a.Size())
 		}
 		return err
+	case "S":
+		if len(rest) == 0 {
+			return errors.New("-S without a cache name (every cache's every object) is not here yet: give a cache, as kmem -S kmalloc-64")
+		}
+		cs, err := mem.CacheSlabs(rest[0])
+		if err != nil {
+			return err
+		}
+		writeCacheSlabs(c.Out, c.Err, cs)
+		return nil
 	case "g":
 		var flags uint64
 		if len(rest) == 1 {
@@ -621,19 +636,88 @@ func kmemPageLine(c *Context, mem *kmem.Memory, addr uint64, phys bool) error {
 func writeSlabObject(w, errw io.Writer, o *kmem.SlabObject) {
 	fmt.Fprintln(w, "CACHE             OBJSIZE  ALLOCATED     TOTAL  SLABS  SSIZE  NAME")
 	writeCache(w, errw, &o.Cache)
-	fmt.Fprintln(w, "  SLAB              MEMORY            NODE  TOTAL  ALLOCATED  FREE")
-	fmt.Fprintf(w, "  %-16x  %-16x  %4d  %5d  %9d  %4d\n", uint64(o.Slab), uint64(o.Memory), o.Node, o.Objects, o.InUse, o.Objects-o.InUse)
+	writeSlab(w, &o.Slab)
 	fmt.Fprintln(w, "  FREE / [ALLOCATED]")
-	if o.Object == 0 {
-		return
+	if o.Object != 0 {
+		writeSlot(w, kmem.Slot{Addr: o.Object, Free: o.Free}, o.Slab.CPU)
 	}
+}
+
+// writeSlab prints a slab's header and line as crash's do_slab_slub.
+func writeSlab(w io.Writer, s *kmem.Slab) {
+	fmt.Fprintln(w, "  SLAB              MEMORY            NODE  TOTAL  ALLOCATED  FREE")
+	writeSlabLine(w, s)
+}
+
+func writeSlabLine(w io.Writer, s *kmem.Slab) {
+	fmt.Fprintf(w, "  %-16x  %-16x  %4d  %5d  %9d  %4d\n", uint64(s.Addr), uint64(s.Memory), s.Node, s.Objects, s.InUse, s.Objects-s.InUse)
+}
+
+// writeSlot prints one object: [allocated], or free (with its CPU's
+// cache when the slab is a CPU's).
+func writeSlot(w io.Writer, o kmem.Slot, cpu int) {
 	if !o.Free {
-		fmt.Fprintf(w, "  [%x]\n", uint64(o.Object))
+		fmt.Fprintf(w, "  [%x]\n", uint64(o.Addr))
 		return
 	}
-	fmt.Fprintf(w, "   %x  ", uint64(o.Object))
-	if o.CPU >= 0 {
-		fmt.Fprintf(w, "(cpu %d cache)", o.CPU)
+	fmt.Fprintf(w, "   %x  ", uint64(o.Addr))
+	if cpu >= 0 {
+		fmt.Fprintf(w, "(cpu %d cache)", cpu)
 	}
 	fmt.Fprintln(w)
+}
+
+// writeCacheSlabs prints a cache's slabs as crash's kmem -S does.
+func writeCacheSlabs(w, errw io.Writer, cs *kmem.CacheSlabs) {
+	fmt.Fprintln(w, "CACHE             OBJSIZE  ALLOCATED     TOTAL  SLABS  SSIZE  NAME")
+	writeCache(w, errw, &cs.Cache)
+	verbose := func(s *kmem.Slab) {
+		writeSlab(w, s)
+		fmt.Fprintln(w, "  FREE / [ALLOCATED]")
+		for _, o := range s.Slots {
+			writeSlot(w, o, s.CPU)
+		}
+	}
+	for _, c := range cs.CPUs {
+		fmt.Fprintf(w, "CPU %d KMEM_CACHE_CPU:\n  %x\nCPU %d SLAB:\n", c.CPU, uint64(c.KmemCacheCPU), c.CPU)
+		if c.Slab == nil {
+			fmt.Fprintln(w, "  (empty)")
+		} else {
+			verbose(c.Slab)
+		}
+		fmt.Fprintf(w, "CPU %d PARTIAL:\n", c.CPU)
+		if len(c.Partial) == 0 {
+			fmt.Fprintln(w, "  (empty)")
+		}
+		for i := range c.Partial {
+			verbose(&c.Partial[i])
+		}
+	}
+	for _, n := range cs.Nodes {
+		fmt.Fprintln(w, "KMEM_CACHE_NODE   NODE  SLABS  PARTIAL  PER-CPU")
+		fmt.Fprintf(w, "%x  %4d  %5d  %7d  %7d\n", uint64(n.KmemCacheNode), n.Node, n.Slabs, n.PartialCount, n.PerCPU)
+		lists := []struct {
+			name    string
+			slabs   []kmem.Slab
+			tracked bool
+		}{{"PARTIAL", n.Partial, true}, {"FULL", n.Full, n.FullTracked}}
+		for _, l := range lists {
+			fmt.Fprintf(w, "NODE %d %s:\n", n.Node, l.name)
+			switch {
+			case !l.tracked:
+				fmt.Fprintln(w, "  (not tracked)")
+			case len(l.slabs) == 0:
+				fmt.Fprintln(w, "  (empty)")
+			default:
+				fmt.Fprintln(w, "  SLAB              MEMORY            NODE  TOTAL  ALLOCATED  FREE")
+				for i := range l.slabs {
+					writeSlabLine(w, &l.slabs[i])
+				}
+			}
+		}
+	}
+	fmt.Fprintln(w)
+	if cs.Err != "" {
+		fmt.Fprintf(errw, "kmem: %s: %s\n", cs.Cache.Name, cs.Err)
+	}
 }

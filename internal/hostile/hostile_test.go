@@ -62,7 +62,10 @@ var (
 func withVmlinux(vmlinux string) []Command {
 	return []Command{
 		{"-c", "sys; log | tail -3; ps; ps -G; bt -a; foreach bt; mod; runq; files 1; vm 1; sig 1; kmem -i; kmem -V; kmem -z; kmem -s; " +
-			"list task_struct.tasks -h init_task -s task_struct.pid; list -H modules -o module.list -s module.name", vmlinux, "{}"},
+			"list task_struct.tasks -h init_task -s task_struct.pid; list -H modules -o module.list -s module.name; " +
+			"kmem -f; kmem -h; kmem -v; kmem -g 4000; kmem -p 1000000; kmem 1000000; " +
+			"tree -t rbtree -o vmap_area.rb_node vmap_area_root -p; tree -t x -r pid_namespace.idr init_pid_ns -s pid.level; " +
+			"search -s init_task -l 65536 init_task; search -p -s 1000000 -l 4000000 -c Linux", vmlinux, "{}"},
 		{"kmem", "-json", vmlinux, "{}", "-i"},
 		{"ps", "-json", vmlinux, "{}"},
 		{"bt", "-json", "-a", vmlinux, "{}"},
