@@ -492,3 +492,94 @@ func TestLabJSONSearch(t *testing.T) {
 		})
 	}
 }
+
+// TestLabJSONKmemViews runs kmem -json -S, -f, -h and -p ADDRESS on dumps
+// of both kernels: every record is valid against its schema and holds what
+// crash 8.0.6's kmem -S pid, -f, -h and -p 1000000 print for the same dump
+// (lab group kmem).
+func TestLabJSONKmemViews(t *testing.T) {
+	l := lab.Open(t)
+	sch := schemas(t)
+	for _, name := range []string{"k61-elf", "k612-kdump-lzo-d31"} {
+		d := l.Dump(name)
+		if d == nil {
+			t.Errorf("the lab has no %s", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			run := func(opt ...string) []map[string]any {
+				out, errOut, rc := runJ(append(append([]string{"kmem", "-json", d.Vmlinux}, d.Files...), opt...)...)
+				if rc != 0 {
+					t.Fatalf("kmem -json %s: exit %d: %s", opt, rc, errOut)
+				}
+				return validRecords(t, sch, out)
+			}
+			ref := func(file string) []string {
+				b, err := os.ReadFile(d.RefFile("crash-8.0.6-groups", "kmem/"+file))
+				if err != nil {
+					t.Skipf("no crash reference: %v", err)
+				}
+				return strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+			}
+			// -S pid: every object, free or [allocated], in crash's order.
+			var want, got []string
+			for _, line := range ref("kmem-S-pid.txt") {
+				if f := strings.Fields(line); len(f) >= 1 && (strings.HasPrefix(line, "  [") || strings.HasPrefix(line, "   ")) && len(f[0]) > 8 {
+					want = append(want, strings.Trim(f[0], "[]")+map[bool]string{true: " free", false: " used"}[!strings.HasPrefix(line, "  [")])
+				}
+			}
+			cs := run("-S", "pid")[0]
+			for _, c := range cs["cpus"].([]any) {
+				cpu := c.(map[string]any)
+				var slabs []any
+				if s, ok := cpu["slab"]; ok {
+					slabs = append(slabs, s)
+				}
+				if p, ok := cpu["partial"].([]any); ok {
+					slabs = append(slabs, p...)
+				}
+				for _, s := range slabs {
+					for _, o := range s.(map[string]any)["slots"].([]any) {
+						slot := o.(map[string]any)
+						got = append(got, strings.TrimPrefix(slot["addr"].(string), "0x")+map[bool]string{true: " free", false: " used"}[slot["free"].(bool)])
+					}
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") || len(want) < 32 {
+				t.Errorf("-S pid: %d objects, crash %d, or they differ", len(got), len(want))
+			}
+			// -f: the blocks of every list of the zones crash lists.
+			want, got = nil, nil
+			for _, line := range ref("kmem-f.txt") {
+				if f := strings.Fields(line); len(f) == 5 && strings.HasSuffix(f[1], "k") {
+					want = append(want, f[2]+" "+f[3])
+				}
+			}
+			for _, z := range run("-f") {
+				if num(z["free_pages"]) == "0" {
+					continue
+				}
+				for _, l := range z["lists"].([]any) {
+					m := l.(map[string]any)
+					got = append(got, strings.TrimPrefix(m["addr"].(string), "0x")+" "+num(m["blocks"]))
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") || len(want) < 50 {
+				t.Errorf("-f: %d lists, crash %d, or they differ", len(got), len(want))
+			}
+			// -h and -p ADDRESS.
+			want, got = ref("kmem-h.txt")[1:], nil
+			for _, p := range run("-h") {
+				got = append(got, p["name"].(string))
+			}
+			if len(got) != len(want) || len(want) == 0 || !strings.HasSuffix(want[len(want)-1], got[len(got)-1]) {
+				t.Errorf("-h: %q, crash %q", got, want)
+			}
+			pg := run("-p", "1000000")[0]
+			line := ref("kmem-p-phys.txt")[1]
+			if f := strings.Fields(line); len(f) < 6 || "0x"+f[0] != pg["page"] || "0x"+f[1] != pg["phys"] || "0x"+f[5] != pg["flags"] {
+				t.Errorf("-p 1000000: %v, crash %q", pg, line)
+			}
+		})
+	}
+}

@@ -17,18 +17,22 @@ import (
 // that cannot be read gives a vmcore.error record, and the exit status
 // is 1.
 const (
-	schemaInfo      = "vmcore.info/1"
-	schemaLog       = "vmcore.log/1"
-	schemaTask      = "vmcore.task/1"
-	schemaBacktrace = "vmcore.backtrace/1"
-	schemaError     = "vmcore.error/1"
-	schemaWarning   = "vmcore.warning/1"
-	schemaMemInfo   = "vmcore.meminfo/1"
-	schemaSlabCache = "vmcore.slabcache/1"
-	schemaVMStat    = "vmcore.vmstat/1"
-	schemaZone      = "vmcore.zone/1"
-	schemaVmapArea  = "vmcore.vmaparea/1"
-	schemaMatch     = "vmcore.match/1"
+	schemaInfo       = "vmcore.info/1"
+	schemaLog        = "vmcore.log/1"
+	schemaTask       = "vmcore.task/1"
+	schemaBacktrace  = "vmcore.backtrace/1"
+	schemaError      = "vmcore.error/1"
+	schemaWarning    = "vmcore.warning/1"
+	schemaMemInfo    = "vmcore.meminfo/1"
+	schemaSlabCache  = "vmcore.slabcache/1"
+	schemaVMStat     = "vmcore.vmstat/1"
+	schemaZone       = "vmcore.zone/1"
+	schemaVmapArea   = "vmcore.vmaparea/1"
+	schemaMatch      = "vmcore.match/1"
+	schemaCacheSlabs = "vmcore.cacheslabs/1"
+	schemaZoneFree   = "vmcore.zonefree/1"
+	schemaHugePool   = "vmcore.hugepool/1"
+	schemaPage       = "vmcore.page/1"
 )
 
 // jsonLines writes records.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/vmcoretools/vmcore/kmem"
@@ -11,8 +12,9 @@ import (
 func init() {
 	register(subcommand{
 		name:    "kmem",
-		summary: "memory as crash's kmem prints it: vmcore kmem [-json] VMLINUX DUMP -i|-s|-V|-v|-z|-o",
+		summary: "memory as crash's kmem prints it: vmcore kmem [-json] VMLINUX DUMP -i|-s|-S|-V|-v|-f|-h|-p|-z|-o|ADDRESS",
 		help:    func(w io.Writer) { fmt.Fprint(w, kmemUsage) },
+		hOption: true,
 		run: func(args []string, stdout, stderr io.Writer) int {
 			if hasJSON(args) {
 				return kmemJSON(dropJSON(args), stdout, stderr)
@@ -22,16 +24,22 @@ func init() {
 	})
 }
 
-const kmemUsage = `usage: vmcore kmem [-json] VMLINUX DUMP -i|-s [cache]|-V|-v|-z|-o
+const kmemUsage = `usage: vmcore kmem [-json] VMLINUX DUMP -i|-s [cache]|-S cache|-V|-v|-f|-h|-g [flags]|-p [addr]|-z|-o|ADDRESS...
 
 Prints what crash's kmem prints with that option (see 'help kmem' in the
-session): -i the memory summary, -s the SLUB caches, -V the vm_stat and
-event counters, -v the vmalloc areas, -z the zones, -o the per-CPU offsets.
+session): -i the memory summary, -s the SLUB caches, -S one cache's slabs
+and objects, -V the vm_stat and event counters, -v the vmalloc areas, -f
+the free lists, -h the huge page pools, -g the page flags, -p the struct
+pages, -z the zones, -o the per-CPU offsets, ADDRESS what an address is
+(-h is this help until the files are named).
 -json prints the same values as records: -i one vmcore.meminfo (kmem.Info,
 the parts that could not be read under "warnings"), -s one vmcore.slabcache
-per cache (kmem.Cache), -V one vmcore.vmstat (kmem.VMStats), -v one
-vmcore.vmaparea per area (kmem.VmapArea), -z one vmcore.zone per zone
-(kmem.Zone); -o has no JSON form.
+per cache (kmem.Cache), -S one vmcore.cacheslabs (kmem.CacheSlabs), -V one
+vmcore.vmstat (kmem.VMStats), -v one vmcore.vmaparea per area
+(kmem.VmapArea), -f one vmcore.zonefree per zone (kmem.ZoneFree), -h one
+vmcore.hugepool per pool (kmem.HugePool), -p one vmcore.page per struct
+page (kmem.PageInfo), -z one vmcore.zone per zone (kmem.Zone); -g, -o and
+ADDRESS have no JSON form.
 `
 
 // kmemJSON prints one vmcore.meminfo record.
@@ -44,21 +52,21 @@ func kmemJSON(args []string, stdout, stderr io.Writer) int {
 	opt, name := "", ""
 	for _, a := range rest {
 		switch {
-		case a == "-i" || a == "-s" || a == "-V" || a == "-v" || a == "-z":
+		case strings.Contains(" -i -s -S -V -v -f -h -p -z ", " "+a+" "):
 			if opt != "" {
-				fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -V, -v and -z\n")
+				fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -S, -V, -v, -f, -h, -p and -z\n")
 				return 2
 			}
 			opt = a
-		case opt == "-s" && name == "" && !strings.HasPrefix(a, "-"):
+		case (opt == "-s" || opt == "-S" || opt == "-p") && name == "" && !strings.HasPrefix(a, "-"):
 			name = a
 		default:
-			fmt.Fprintf(stderr, "vmcore kmem -json: %s has no JSON form (-i, -s [cache], -V, -v and -z have)\n", a)
+			fmt.Fprintf(stderr, "vmcore kmem -json: %s has no JSON form (-i, -s [cache], -S cache, -V, -v, -f, -h, -p [address] and -z have)\n", a)
 			return 2
 		}
 	}
-	if opt == "" {
-		fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -V, -v and -z\n\n%s", kmemUsage)
+	if opt == "" || opt == "-S" && name == "" {
+		fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -S cache, -V, -v, -f, -h, -p and -z\n\n%s", kmemUsage)
 		return 2
 	}
 	s, run, closeFn, ok := startJSON("kmem", files, stdout, stderr)
@@ -75,7 +83,7 @@ func kmemJSON(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	mem := kmem.New(ks, vals)
+	mem := kmem.New(ks, vals).UseVMCOREINFO(s.Dump.Info())
 	var recs []any
 	schema := ""
 	switch opt {
@@ -94,6 +102,55 @@ func kmemJSON(args []string, stdout, stderr io.Writer) int {
 			return fail(err)
 		}
 		schema, recs = schemaVMStat, []any{st}
+	case "-S":
+		cs, err := mem.CacheSlabs(name)
+		if err != nil {
+			return fail(err)
+		}
+		schema, recs = schemaCacheSlabs, []any{cs}
+	case "-f":
+		zones, err := mem.FreeAreas()
+		if err != nil {
+			return fail(err)
+		}
+		schema = schemaZoneFree
+		for i := range zones {
+			recs = append(recs, &zones[i])
+		}
+	case "-h":
+		pools, _, err := mem.HugePools()
+		if err != nil {
+			return fail(err)
+		}
+		schema = schemaHugePool
+		for i := range pools {
+			recs = append(recs, &pools[i])
+		}
+	case "-p":
+		// One record per page, written as the walk goes (a million
+		// pages are not kept).
+		if name != "" {
+			addr, err := strconv.ParseUint(strings.TrimPrefix(name, "0x"), 16, 64)
+			if err != nil {
+				return fail(fmt.Errorf("invalid address: %s", name))
+			}
+			p, err := mem.PageOf(addr, !ks.KernelAddr(addr))
+			if err != nil {
+				return fail(err)
+			}
+			schema, recs = schemaPage, []any{&p}
+			break
+		}
+		for p, err := range mem.Pages() {
+			if err != nil {
+				return fail(err)
+			}
+			if err := run.record(schemaPage, &p); err != nil {
+				fmt.Fprintf(stderr, "vmcore kmem: %s\n", msg(err))
+				return 1
+			}
+		}
+		return 0
 	case "-v":
 		areas, err := mem.VmapAreas()
 		if err != nil {

@@ -21,6 +21,9 @@ type subcommand struct {
 	run     func(args []string, stdout, stderr io.Writer) int
 	// help prints the whole help: usage line, text and flags.
 	help func(w io.Writer)
+	// hOption: -h is one of the subcommand's own options (crash's kmem
+	// -h) once files are named; alone, or without files, it is help.
+	hOption bool
 }
 
 var subcommands = map[string]subcommand{}
@@ -113,6 +116,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			break
 		}
 		if isHelp(a) {
+			if files, _ := splitFiles(args[1:]); c.hOption && a == "-h" && len(files) > 0 {
+				continue
+			}
 			c.help(stdout)
 			return 0
 		}

@@ -15,8 +15,9 @@ import (
 // status: 0, 1 when the command failed, 2 for a usage error.
 func oneShot(name string, args []string, stdout, stderr io.Writer, usage string) int {
 	var files, cmdArgs []string
+	named, _ := splitFiles(args)
 	for _, a := range args {
-		if a == "-h" || a == "-help" || a == "--help" {
+		if isHelp(a) && !(a == "-h" && subcommands[name].hOption && len(named) > 0) {
 			fmt.Fprint(stdout, usage)
 			return 0
 		}
