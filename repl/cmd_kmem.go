@@ -35,6 +35,11 @@ func init() {
   -h  the huge page pools (hstates): page size, free and total huge
       pages, name.
 
+  -n  the memory nodes (size, pglist_data, zones, mem_map), their zones,
+      the memory sections (SPARSEMEM: address, coded and decoded mem_map,
+      state: Present, has Mem_map, Online, Early) and the memory block
+      devices (name, physical range, node, state, first section).
+
   -p  every struct page (address, physical address, mapping, index,
       reference count, flags with their names); with an address, the page
       it is (a struct page), or holds it (a kernel virtual address), or, for
@@ -67,9 +72,9 @@ func init() {
       task whose task_struct or stack holds it; and its struct page. A
       number that is no kernel virtual address is a physical one.
 
-crash's other kmem options (-n, -S without a cache, -f with an address) are
+crash's other kmem options (-S without a cache, -f with an address) are
 not here yet.`,
-		Options:      []string{"-i", "-f", "-g", "-h", "-p", "-V", "-v", "-z", "-o", "-s", "-S"},
+		Options:      []string{"-i", "-f", "-g", "-h", "-n", "-p", "-V", "-v", "-z", "-o", "-s", "-S"},
 		NeedsVMLinux: true,
 		Run:          runKmem,
 	})
@@ -79,11 +84,11 @@ func runKmem(c *Context, args []string) error {
 	for _, a := range args {
 		// crash's options that are not here yet are named as such, not
 		// as unknown ones.
-		if len(a) == 2 && a[0] == '-' && strings.IndexByte("nFclLrRC", a[1]) >= 0 {
-			return fmt.Errorf("%s is not here yet (this kmem has -i, -f, -g, -h, -p, -s, -S, -V, -v, -z and -o)", a)
+		if len(a) == 2 && a[0] == '-' && strings.IndexByte("FclLrRC", a[1]) >= 0 {
+			return fmt.Errorf("%s is not here yet (this kmem has -i, -f, -g, -h, -n, -p, -s, -S, -V, -v, -z and -o)", a)
 		}
 	}
-	opts, rest, err := getopt(args, "ifghpVvzosS", "")
+	opts, rest, err := getopt(args, "ifghnpVvzosS", "")
 	if err != nil {
 		return err
 	}
@@ -143,6 +148,8 @@ func runKmem(c *Context, args []string) error {
 			fmt.Fprintf(c.Out, "%-16x  %-16x  %16x - %-16x  %7d\n", uint64(a.Addr), uint64(a.VMStruct), uint64(a.Start), uint64(a.End), a.Size())
 		}
 		return err
+	case "n":
+		return writeMemoryLayout(c.Out, mem, ks.PageSize())
 	case "S":
 		if len(rest) == 0 {
 			return errors.New("-S without a cache name (every cache's every object) is not here yet: give a cache, as kmem -S kmalloc-64")
@@ -720,4 +727,75 @@ func writeCacheSlabs(w, errw io.Writer, cs *kmem.CacheSlabs) {
 	if cs.Err != "" {
 		fmt.Fprintf(errw, "kmem: %s: %s\n", cs.Cache.Name, cs.Err)
 	}
+}
+
+// writeMemoryLayout prints the nodes, zones, sections and memory blocks
+// as crash's kmem -n does.
+func writeMemoryLayout(w io.Writer, mem *kmem.Memory, pageSize uint64) error {
+	nodes, err := mem.Nodes()
+	if err != nil {
+		return err
+	}
+	for i, n := range nodes {
+		if i > 0 {
+			fmt.Fprintf(w, "\n%s", strings.Repeat("-", 67))
+		}
+		pre := ""
+		if i > 0 {
+			pre = "\n\n"
+		}
+		fmt.Fprintf(w, "%sNODE  %s  %s  %s  %s\n", pre, centerIn("SIZE", 8, false), centerIn("PGLIST_DATA", 16, false),
+			centerIn("BOOTMEM_DATA", 16, false), centerIn("NODE_ZONES", 16, false))
+		var zones []string
+		for _, z := range n.Zones {
+			zones = append(zones, fmt.Sprintf("%x", uint64(z.Addr)))
+		}
+		first := ""
+		if len(zones) > 0 {
+			first = zones[0]
+		}
+		fmt.Fprintf(w, " %2d   %s  %-16x  %s  %-16s\n", n.ID, centerIn(fmt.Sprint(n.SpannedPages), 8, false), uint64(n.Pgdat),
+			centerIn("----", 16, false), first)
+		for _, z := range zones[min(1, len(zones)):] {
+			fmt.Fprintf(w, "%s%s\n", strings.Repeat(" ", 52), z)
+		}
+		fmt.Fprintf(w, "%s     START_PADDR    START_MAPNR\n", centerIn("MEM_MAP", 16, false))
+		fmt.Fprintf(w, "%s  %s  %s\n", centerIn(fmt.Sprintf("%x", uint64(n.MemMap)), 16, false),
+			centerIn(fmt.Sprintf("%x", n.StartPFN*pageSize), 16, true), centerIn(fmt.Sprint(n.StartPFN), 11, true))
+		fmt.Fprintf(w, "\nZONE  NAME         SIZE       MEM_MAP      START_PADDR  START_MAPNR\n")
+		for i, z := range n.Zones {
+			mapnr := uint64(0)
+			if z.SpannedPages > 0 {
+				mapnr = z.StartPFN
+			}
+			fmt.Fprintf(w, " %2d   %-9s %7d  %16x  %11x  %11d\n", i, z.Name, z.SpannedPages, uint64(z.MemMap), z.StartPFN*pageSize, mapnr)
+		}
+	}
+	secs, err := mem.Sections()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n%s\n\nNR  %s  %s  %s  %s PFN\n", strings.Repeat("-", 67), centerIn("SECTION", 16, false),
+		centerIn("CODED_MEM_MAP", 16, false), centerIn("MEM_MAP", 16, false), "STATE")
+	for _, sec := range secs {
+		state := ""
+		for i, l := range "PMOE" {
+			if sec.State&(1<<i) != 0 {
+				state += string(l)
+			}
+		}
+		fmt.Fprintf(w, "%2d  %16x  %16x  %16x  %s %-16d\n", sec.Nr, uint64(sec.Addr), uint64(sec.CodedMemMap), uint64(sec.MemMap),
+			centerIn(state, 5, false), sec.FirstPFN)
+	}
+	blocks, err := mem.MemoryBlocks()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n   MEM_BLOCK        NAME        PHYSICAL RANGE     NODE  STATE   START_SECTION_NO\n")
+	for _, b := range blocks {
+		rng := fmt.Sprintf("%8x - %8x", uint64(b.Start), uint64(b.End))
+		fmt.Fprintf(w, " %-16x %s %s %s  %-7s %-12d\n", uint64(b.Addr), centerIn(b.Name, 12, false), rng,
+			centerIn(fmt.Sprint(b.Node), 4, false), kmem.MemoryBlockState(b.State), b.StartSection)
+	}
+	return nil
 }
