@@ -1,9 +1,12 @@
 package kmem
 
 import (
+	"debug/dwarf"
 	"fmt"
+	"strings"
 
 	"github.com/vmcoretools/vmcore/arch"
+	"github.com/vmcoretools/vmcore/ktype"
 	"github.com/vmcoretools/vmcore/walk"
 )
 
@@ -86,15 +89,20 @@ type MemoryBlock struct {
 	Name string    `json:"name"` // its device's: memory0
 	// Start and End bound its physical addresses, End included; End is 0
 	// when the kernel does not say.
-	Start        arch.Word `json:"start"`
-	End          arch.Word `json:"end"`
-	Node         int       `json:"node"` // -1 when the kernel keeps none
-	State        uint64    `json:"state"`
-	StartSection uint64    `json:"start_section_nr"`
+	Start arch.Word `json:"start"`
+	End   arch.Word `json:"end"`
+	Node  int       `json:"node"` // -1 when the kernel keeps none
+	State uint64    `json:"state"`
+	// StateName is the state's name: ONLINE, OFFLINE, ... from the
+	// kernel's enum memory_block_state where it has one (since 6.9 its
+	// values count from 0), from the older MEM_* bits otherwise.
+	StateName    string `json:"state_name"`
+	StartSection uint64 `json:"start_section_nr"`
 }
 
-// MemoryBlockState names a memory block's state as crash does.
-func MemoryBlockState(s uint64) string {
+// memoryBlockBits names a memory block's state from the MEM_* bits of
+// kernels before enum memory_block_state.
+func memoryBlockBits(s uint64) string {
 	switch s {
 	case 1 << 0:
 		return "ONLINE"
@@ -153,6 +161,17 @@ func (m *Memory) MemoryBlocks() ([]MemoryBlock, error) {
 		b := MemoryBlock{Addr: arch.Word(mbv.Addr), Node: -1}
 		b.StartSection, _ = uintOf(mbv, "start_section_nr")
 		b.State, _ = uintOf(mbv, "state")
+		b.StateName = memoryBlockBits(b.State)
+		if st, err := mbv.Member("state"); err == nil {
+			if et, ok := ktype.Strip(st.Type).(*dwarf.EnumType); ok {
+				b.StateName = "UNKNOWN"
+				for _, v := range et.Val {
+					if uint64(v.Val) == b.State {
+						b.StateName = strings.TrimPrefix(v.Name, "MEM_")
+					}
+				}
+			}
+		}
 		if nid, err := mbv.Member("nid"); err == nil {
 			n, _ := nid.Int()
 			b.Node = int(n)

@@ -795,7 +795,7 @@ func writeMemoryLayout(w io.Writer, mem *kmem.Memory, pageSize uint64) error {
 	for _, b := range blocks {
 		rng := fmt.Sprintf("%8x - %8x", uint64(b.Start), uint64(b.End))
 		fmt.Fprintf(w, " %-16x %s %s %s  %-7s %-12d\n", uint64(b.Addr), centerIn(b.Name, 12, false), rng,
-			centerIn(fmt.Sprint(b.Node), 4, false), kmem.MemoryBlockState(b.State), b.StartSection)
+			centerIn(fmt.Sprint(b.Node), 4, false), b.StateName, b.StartSection)
 	}
 	return nil
 }
