@@ -130,6 +130,7 @@ type searchRegion struct {
 	// linear: every page is visited (next is the next page), so the
 	// region can be searched in chunks side by side.
 	linear bool
+	kind   arch.RegionKind // for kernel virtual memory
 }
 
 type search struct {
@@ -380,7 +381,7 @@ func (m *Memory) kernelRegions(q Query, clip func([]searchRegion) []searchRegion
 	}
 	var out []searchRegion
 	for _, kr := range vtop.KernelRegions(variable) {
-		r := searchRegion{start: kr.Start, translate: translate, next: nextPage}
+		r := searchRegion{start: kr.Start, translate: translate, next: nextPage, kind: kr.Kind}
 		switch kr.Kind {
 		case arch.RegionDirect:
 			end, ok := m.variable("high_memory")
@@ -427,6 +428,23 @@ func (m *Memory) kernelRegions(q Query, clip func([]searchRegion) []searchRegion
 			r.end = sym.Addr
 		}
 		out = append(out, r)
+	}
+	// crash's vmalloc range spans the struct page array and the image,
+	// and searches a start given in them twice: here the vmalloc region
+	// leaves what lies in another region to that one.
+	for i := range out {
+		if out[i].kind != arch.RegionVmalloc {
+			continue
+		}
+		inner := out[i].translate
+		out[i].translate = func(v uint64) (uint64, bool) {
+			for _, o := range out {
+				if o.kind != arch.RegionVmalloc && v >= o.start && v < o.end && !inAreas(areas, v) {
+					return 0, false
+				}
+			}
+			return inner(v)
+		}
 	}
 	return clip(out), nil
 }

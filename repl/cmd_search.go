@@ -30,6 +30,8 @@ the end; they are not errors.
   -k        kernel virtual memory (the default).
   -u        the current context's user memory: its mappings.
   -p        physical memory.
+  -t        every task's kernel stack, each headed by its task when
+            something is found there; -T: the active tasks' only.
   -e end    where to stop (not included), or
   -l length how many bytes to search.
   -m mask   bits to ignore in the comparison (hexadecimal).
@@ -56,6 +58,7 @@ type searchArgs struct {
 	names   []string // each value's name, shown after its matches
 	context int      // -x
 	chars   bool     // -c
+	stacks  string   // -t (every task's kernel stack) or -T (the active tasks')
 }
 
 // SearchQuery parses the arguments of crash's search (options and values,
@@ -76,26 +79,65 @@ func runSearch(c *Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	q, chars, context, names := a.q, a.chars, a.context, a.names
 	var st kmem.SearchStats
-	for m, err := range a.mem.Search(s.Dump.Phys(), q, &st) {
+	if a.stacks == "" {
+		if err := s.searchRun(c, a, a.q, &st, nil); err != nil {
+			return err
+		}
+	} else {
+		// -t, -T: each task's kernel stack, headed by the task when
+		// something is found there.
+		tr, err := s.Tracer()
+		if err != nil {
+			return err
+		}
+		found := 0
+		for _, tk := range tr.Table.Tasks {
+			if tk.Stack == 0 || a.stacks == "T" && !tk.Active {
+				continue
+			}
+			q := a.q
+			q.Start, q.End = tk.Stack, tk.Stack+tr.CPU.StackSize()
+			header := func() {
+				if found > 0 {
+					fmt.Fprintln(c.Out)
+				}
+				writeTaskHeader(c.Out, tk)
+				found++
+			}
+			if err := s.searchRun(c, a, q, &st, header); err != nil {
+				return err
+			}
+		}
+	}
+	if st.Excluded > 0 {
+		fmt.Fprintf(c.Err, "search: not searched: %d pages excluded from the dump (by its dump level, or lost)\n", st.Excluded)
+	}
+	return nil
+}
+
+// searchRun runs one search and prints its matches; before the first,
+// header (if not nil).
+func (s *Session) searchRun(c *Context, a *searchArgs, q kmem.Query, st *kmem.SearchStats, header func()) error {
+	for m, err := range a.mem.Search(s.Dump.Phys(), q, st) {
 		if err != nil {
 			return err
 		}
 		if err := c.Stopped(); err != nil {
 			return err
 		}
-		switch {
-		case chars:
-			fmt.Fprintf(c.Out, "%x: %s\n", uint64(m.Addr), printable(m.Text))
-		case context > 0:
-			s.searchContext(c, q, m, context, names[m.Index])
-		default:
-			fmt.Fprintf(c.Out, "%x: %x %s\n", uint64(m.Addr), m.Value, names[m.Index])
+		if header != nil {
+			header()
+			header = nil
 		}
-	}
-	if st.Excluded > 0 {
-		fmt.Fprintf(c.Err, "search: not searched: %d pages excluded from the dump (by its dump level, or lost)\n", st.Excluded)
+		switch {
+		case a.chars:
+			fmt.Fprintf(c.Out, "%x: %s\n", uint64(m.Addr), printable(m.Text))
+		case a.context > 0:
+			s.searchContext(c, q, m, a.context, a.names[m.Index])
+		default:
+			fmt.Fprintf(c.Out, "%x: %x %s\n", uint64(m.Addr), m.Value, a.names[m.Index])
+		}
 	}
 	return nil
 }
@@ -116,7 +158,7 @@ func (s *Session) parseSearch(args []string, warn io.Writer) (*searchArgs, error
 	mem := kmem.New(ks, vals)
 	q := kmem.Query{Space: kmem.Kernel, Width: 8}
 	var startSet, spaceSet, chars bool
-	var startArg, endArg, lenArg string
+	var startArg, endArg, lenArg, stacks string
 	var context int
 	mode := ""
 	setMode := func(m string) {
@@ -137,7 +179,10 @@ func (s *Session) parseSearch(args []string, warn io.Writer) (*searchArgs, error
 		case "p":
 			q.Space, spaceSet = kmem.Physical, true
 		case "t", "T":
-			return nil, fmt.Errorf("-%s (the tasks' kernel stacks) is not supported yet; search -s STACKBASE -l SIZE searches one stack", op.name)
+			if stacks != "" && stacks != op.name {
+				return nil, errors.New("-t and -T options are mutually exclusive")
+			}
+			stacks = op.name
 		case "s":
 			startArg, startSet = op.val, true
 		case "e":
@@ -167,62 +212,72 @@ func (s *Session) parseSearch(args []string, warn io.Writer) (*searchArgs, error
 			context = n
 		}
 	}
-	_ = spaceSet
+	startNonZero := false
+	if startSet {
+		v, err := s.parseAddress(startArg)
+		startNonZero = err != nil || v != 0
+	}
+	if stacks != "" && (spaceSet || startNonZero || endArg != "" || lenArg != "") {
+		return nil, fmt.Errorf("-%s option cannot be used with other memory-selection options", stacks)
+	}
 	if len(rest) == 0 || lenArg != "" && endArg != "" {
 		return nil, usagef("") // crash's bare usage
 	}
 
-	// Where: the start, then the end or length.
-	var task = s.currentTaskOrNil()
-	if q.Space == kmem.User {
-		if task == nil || task.MM == 0 {
-			return nil, errors.New("current context has no user address space")
+	// Where: the start, then the end or length (-t and -T search the
+	// stacks instead).
+	if stacks == "" {
+		var task = s.currentTaskOrNil()
+		if q.Space == kmem.User {
+			if task == nil || task.MM == 0 {
+				return nil, errors.New("current context has no user address space")
+			}
+			q.Task = task
 		}
-		q.Task = task
-	}
-	switch {
-	case startSet:
-		if q.Start, err = s.parseAddress(startArg); err != nil {
-			return nil, err
-		}
-	case q.Space == kmem.Physical:
-		if q.Start, err = mem.PhysicalStart(); err != nil {
-			return nil, err
-		}
-	}
-	switch q.Space {
-	case kmem.Kernel:
-		if startSet && !ks.KernelAddr(q.Start) {
-			return nil, usagef("invalid kernel virtual address: %x", q.Start)
-		}
-	case kmem.User:
-		if startSet && !ks.UserAddr(q.Start) {
-			return nil, usagef("invalid user virtual address: %x", q.Start)
-		}
-	}
-	if endArg != "" {
-		if q.End, err = s.parseAddress(endArg); err != nil {
-			return nil, err
-		}
-		if q.End == 0 {
-			return nil, errors.New("invalid ending address: 0")
-		}
-	}
-	if lenArg != "" {
-		n, err := strconv.ParseUint(lenArg, 0, 64)
-		if err != nil {
-			if n, err = strconv.ParseUint(lenArg, 16, 64); err != nil {
-				return nil, fmt.Errorf("not a valid number: %s", lenArg)
+		switch {
+		case startSet:
+			if q.Start, err = s.parseAddress(startArg); err != nil {
+				return nil, err
+			}
+		case q.Space == kmem.Physical:
+			if q.Start, err = mem.PhysicalStart(); err != nil {
+				return nil, err
 			}
 		}
-		q.End = q.Start + n
-	}
-	if q.End != 0 && q.End < q.Start {
-		return nil, usagef("ending address %x is below starting address %x", q.End, q.Start)
-	}
-	if q.Start&7 != 0 {
-		q.Start &^= 7
-		fmt.Fprintf(warn, "search: rounding down start address to: %x\n", q.Start)
+		switch q.Space {
+		case kmem.Kernel:
+			if startSet && !ks.KernelAddr(q.Start) {
+				return nil, usagef("invalid kernel virtual address: %x", q.Start)
+			}
+		case kmem.User:
+			if startSet && !ks.UserAddr(q.Start) {
+				return nil, usagef("invalid user virtual address: %x", q.Start)
+			}
+		}
+		if endArg != "" {
+			if q.End, err = s.parseAddress(endArg); err != nil {
+				return nil, err
+			}
+			if q.End == 0 {
+				return nil, errors.New("invalid ending address: 0")
+			}
+		}
+		if lenArg != "" {
+			n, err := strconv.ParseUint(lenArg, 0, 64)
+			if err != nil {
+				if n, err = strconv.ParseUint(lenArg, 16, 64); err != nil {
+					return nil, fmt.Errorf("not a valid number: %s", lenArg)
+				}
+			}
+			q.End = q.Start + n
+		}
+		if q.End != 0 && q.End < q.Start {
+			return nil, usagef("ending address %x is below starting address %x", q.End, q.Start)
+		}
+		if q.Start&7 != 0 {
+			q.Start &^= 7
+			fmt.Fprintf(warn, "search: rounding down start address to: %x\n", q.Start)
+		}
 	}
 
 	// What: values (with their names, shown after each match) or strings.
@@ -262,7 +317,7 @@ func (s *Session) parseSearch(args []string, warn io.Writer) (*searchArgs, error
 		return nil, usagef("")
 	}
 
-	return &searchArgs{q: q, mem: mem, names: names, context: context, chars: chars}, nil
+	return &searchArgs{q: q, mem: mem, names: names, context: context, chars: chars, stacks: stacks}, nil
 }
 
 // currentTaskOrNil is the current context's task, nil if there is none.

@@ -22,9 +22,12 @@ import (
 // project adds): they are removed before the comparison, which must then
 // hold. Replace, if set, is a pair (old, new): crash's output with every
 // old replaced by new is the truth, for a word crash gets wrong.
+// Dedupe: crash prints some matches twice; its output with repeated
+// blocks (paragraphs, or lines when it has none) dropped is the truth.
 type groupDiff struct {
 	Cmd, Kernel, Why, Like, Strip string
 	Replace                       []string
+	Dedupe                        bool
 }
 
 // compareCrashGroup runs, on every lab dump that has them, the commands of
@@ -65,6 +68,11 @@ func compareCrashGroup(t *testing.T, group string, known []groupDiff) int {
 						}
 					}
 					for _, k := range known {
+						if k.Dedupe && strings.HasPrefix(ref.cmd, k.Cmd) {
+							want = []byte(dedupeBlocks(string(want)))
+						}
+					}
+					for _, k := range known {
 						if len(k.Replace) == 2 && strings.HasPrefix(ref.cmd, k.Cmd) && (k.Kernel == "" || k.Kernel == r.Kernel) {
 							fixed := strings.ReplaceAll(string(want), k.Replace[0], k.Replace[1])
 							if fixed == string(want) {
@@ -79,7 +87,7 @@ func compareCrashGroup(t *testing.T, group string, known []groupDiff) int {
 						if !strings.HasPrefix(ref.cmd, k.Cmd) || (k.Kernel != "" && k.Kernel != r.Kernel) {
 							continue
 						}
-						if k.Strip != "" || len(k.Replace) == 2 {
+						if k.Strip != "" || len(k.Replace) == 2 || k.Dedupe {
 							continue
 						}
 						if k.Like != "" {
@@ -134,4 +142,23 @@ func stripLines(s, prefix string) string {
 		}
 	}
 	return b.String()
+}
+
+// dedupeBlocks drops the repeated paragraphs of s (blocks ending in a
+// blank line), or its repeated lines when it has no blank line.
+func dedupeBlocks(s string) string {
+	sep := "\n"
+	if strings.Contains(s, "\n\n") {
+		sep = "\n\n"
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, b := range strings.SplitAfter(s, sep) {
+		if b == "" || seen[b] {
+			continue
+		}
+		seen[b] = true
+		out = append(out, b)
+	}
+	return strings.Join(out, "")
 }
