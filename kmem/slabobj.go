@@ -257,6 +257,12 @@ func (m *Memory) CacheSlabs(name string) (*CacheSlabs, error) {
 	if c == nil {
 		return nil, fmt.Errorf("invalid slab cache name: %s", name)
 	}
+	return m.SlabsOf(c)
+}
+
+// SlabsOf walks the slabs of a cache that Caches listed, as CacheSlabs
+// does.
+func (m *Memory) SlabsOf(c *Cache) (*CacheSlabs, error) {
 	lay, err := m.slubLayout()
 	if err != nil {
 		return nil, err

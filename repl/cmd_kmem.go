@@ -56,7 +56,7 @@ func init() {
       ioremap, modules) by address: the vmap_area, its vm_struct, the
       address range (a guard page included) and its size in bytes.
 
-  -S name  the cache's slabs: each CPU's current slab and partial slabs
+  -S [name]  the cache's slabs (every cache's without a name): each CPU's current slab and partial slabs
       with every object, free or [allocated] (and free on the CPU's own
       freelist: "cpu N cache"), then each node's counters and partial
       slabs, and its full slabs when the kernel keeps them.
@@ -72,7 +72,7 @@ func init() {
       task whose task_struct or stack holds it; and its struct page. A
       number that is no kernel virtual address is a physical one.
 
-crash's other kmem options (-S without a cache, -f with an address) are
+crash's other kmem options (-f with an address, -c, -C, -F, -l, -L, -r, -m, -I) are
 not here yet.`,
 		Options:      []string{"-i", "-f", "-g", "-h", "-n", "-p", "-V", "-v", "-z", "-o", "-s", "-S"},
 		NeedsVMLinux: true,
@@ -152,7 +152,22 @@ func runKmem(c *Context, args []string) error {
 		return writeMemoryLayout(c.Out, mem, ks.PageSize())
 	case "S":
 		if len(rest) == 0 {
-			return errors.New("-S without a cache name (every cache's every object) is not here yet: give a cache, as kmem -S kmalloc-64")
+			caches, err := mem.Caches()
+			if err != nil {
+				return err
+			}
+			for i := range caches {
+				if err := c.Stopped(); err != nil {
+					return err
+				}
+				cs, err := mem.SlabsOf(&caches[i])
+				if err != nil {
+					fmt.Fprintf(c.Err, "kmem: %s: %v\n", caches[i].Name, err)
+					continue
+				}
+				writeCacheSlabs(c.Out, c.Err, cs)
+			}
+			return nil
 		}
 		cs, err := mem.CacheSlabs(rest[0])
 		if err != nil {
