@@ -157,6 +157,9 @@ func FuzzExec(f *testing.F) {
 		"rd (linux_banner + 0x10)", "rd -o 0x10 -e ffffffff80140040 linux_banner",
 		"log -T", "log -tmcd", "vtop ffff888000200000 linux_banner", "sys", "help rd",
 		"sym linux_banner", "struct thing", "p counter", "dis linux_banner",
+		"search -p -s 200000 -l 4096 0", "search -c -s linux_banner -l 64 Linux", "search -x 2 -s linux_banner -l 64 0",
+		"tree -t rb -N ffff888000200000", "tree -t x -N ffff888000200002 -p", "tree -t m -N ffff888000200000",
+		"kmem -p 200000", "kmem -f", "kmem -n", "kmem ffff888000200000", "kmem -S thing", "kmem -g 4000",
 	} {
 		f.Add(s)
 	}

@@ -1,6 +1,7 @@
 package walk_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"iter"
 	"testing"
@@ -137,6 +138,19 @@ func FuzzRBTree(f *testing.F) {
 		r := c.Typed(kernelTypes()["struct rb_root"], kbase, "root")
 		fwd, errF := checkWalk(t, walk.RBTree(r, "struct item", "rb", walk.Max(fuzzMax)), addr, false)
 		rev, errR := checkWalk(t, walk.RBTreeReverse(r, "struct item", "rb", walk.Max(fuzzMax)), addr, false)
+		// The raw walks from the root node: in order they are RBTree's
+		// nodes; in crash's pre-order, the same nodes.
+		var top [8]byte
+		if c.Read(top[:], kbase, "root") == nil {
+			in, errI := walk.Collect(walk.RBNodes(c, binary.LittleEndian.Uint64(top[:]), walk.InOrder, walk.Max(fuzzMax)))
+			pre, errP := walk.Collect(walk.RBNodes(c, binary.LittleEndian.Uint64(top[:]), walk.PreOrder, walk.Max(fuzzMax)))
+			if errI == nil && errF == nil && len(in) != len(fwd) {
+				t.Fatalf("RBNodes: %d nodes in order, RBTree %d", len(in), len(fwd))
+			}
+			if errI == nil && errP == nil && len(in) != len(pre) {
+				t.Fatalf("RBNodes: %d nodes in order, %d in pre-order", len(in), len(pre))
+			}
+		}
 		if errF == nil && errR == nil {
 			if len(fwd) != len(rev) {
 				t.Fatalf("%d nodes forwards, %d backwards", len(fwd), len(rev))
