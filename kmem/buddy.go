@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/vmcoretools/vmcore/arch"
+	"github.com/vmcoretools/vmcore/ktype"
 	"github.com/vmcoretools/vmcore/walk"
 )
 
@@ -174,4 +175,55 @@ func (m *Memory) PageFlags() ([]PageFlag, error) {
 		out = append(out, PageFlag{Name: v.Name, Bit: v.Val})
 	}
 	return out, nil
+}
+
+// FreeBlock is the block of free pages that holds a physical address,
+// as crash's kmem ADDRESS and kmem -f ADDRESS show it.
+type FreeBlock struct {
+	Zone ZoneFree `json:"zone"`
+	List FreeList `json:"list"`
+	// Page is the block's first struct page; Index the page of the
+	// address within the block (0 for the first).
+	Page  arch.Word `json:"page"`
+	Index uint64    `json:"index"`
+}
+
+// FreeBlockOf finds the free block holding the physical address phys by
+// walking every zone's free lists; ok is false when the page is not free.
+func (m *Memory) FreeBlockOf(phys uint64) (fb *FreeBlock, ok bool, err error) {
+	zones, err := m.FreeAreas()
+	if err != nil {
+		return nil, false, err
+	}
+	lru, err := ktype.Offset(m.vals.Types, "struct page", "lru")
+	if err != nil {
+		return nil, false, err
+	}
+	ps := m.ks.PageSize()
+	for _, z := range zones {
+		for _, l := range z.Lists {
+			if l.Blocks == 0 {
+				continue
+			}
+			var next [8]byte
+			if err := m.vals.Read(next[:], uint64(l.Addr), "free_list"); err != nil {
+				continue
+			}
+			first := leOrder.Uint64(next[:])
+			for link, err := range walk.Chain(m.vals, first, 0, 8, []uint64{uint64(l.Addr)}) {
+				if err != nil {
+					break
+				}
+				page := link - uint64(lru)
+				start, ok := m.ks.PageStructPhys(page, m.pageStructSize, m.variable)
+				if !ok {
+					continue
+				}
+				if phys >= start && phys < start+ps<<l.Order {
+					return &FreeBlock{Zone: z, List: l, Page: arch.Word(page), Index: (phys - start) / ps}, true, nil
+				}
+			}
+		}
+	}
+	return nil, false, nil
 }

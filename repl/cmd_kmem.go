@@ -438,19 +438,15 @@ func writeFreeAreas(w, errw io.Writer, zones []kmem.ZoneFree, pageSize uint64) {
 		if z.Index > 0 {
 			pre = "\n"
 		}
-		fmt.Fprintf(w, "%sZONE  NAME        SIZE    FREE  %s  START_PADDR  START_MAPNR\n", pre, centerIn("MEM_MAP", 16, false))
-		fmt.Fprintf(w, "%3d   %-9s %6d  %6d  %s  %s  %s\n", z.Index, z.Name, z.SpannedPages, z.FreePages,
-			centerIn(fmt.Sprintf("%x", uint64(z.MemMap)), 16, false),
-			centerIn(fmt.Sprintf("%x", z.StartPFN*pageSize), 11, true),
-			centerIn(fmt.Sprintf("%d", z.StartMapNr), 11, true))
+		fmt.Fprint(w, pre)
+		writeFreeZone(w, &z, pageSize)
 		sum += z.FreePages
 		if z.FreePages == 0 {
 			continue
 		}
 		fmt.Fprintln(w, "AREA    SIZE  FREE_AREA_STRUCT  BLOCKS  PAGES")
 		for _, l := range z.Lists {
-			fmt.Fprintf(w, "%3d  %7s  %s  %6d %6d\n", l.Order, fmt.Sprintf("%dk", (pageSize<<l.Order)/1024),
-				centerIn(fmt.Sprintf("%x", uint64(l.Addr)), 16, false), l.Blocks, l.Pages())
+			fmt.Fprintf(w, "%s%6d %6d\n", freeAreaLine(l, pageSize), l.Blocks, l.Pages())
 		}
 		found += z.ListedPages()
 		if z.Err != "" {
@@ -616,6 +612,15 @@ func kmemAddress(c *Context, mem *kmem.Memory, addr uint64) error {
 			fmt.Fprintf(c.Err, "kmem: %v\n", err)
 		} else if ok {
 			writeSlabObject(c.Out, c.Err, o)
+			fmt.Fprintln(c.Out)
+		}
+	}
+	// A free page: the free block holding it.
+	if searchPhys, ok := kmemSearchPhys(mem, addr, virt, phys, physOK); ok {
+		if fb, found, err := mem.FreeBlockOf(searchPhys); err != nil {
+			fmt.Fprintf(c.Err, "kmem: %v\n", err)
+		} else if found {
+			writeFreeBlock(c.Out, fb, addr, !virt, ks.PageSize())
 			fmt.Fprintln(c.Out)
 		}
 	}
@@ -813,4 +818,65 @@ func writeMemoryLayout(w io.Writer, mem *kmem.Memory, pageSize uint64) error {
 			centerIn(fmt.Sprint(b.Node), 4, false), b.StateName, b.StartSection)
 	}
 	return nil
+}
+
+// writeFreeZone prints a zone's header and line as kmem -f does.
+func writeFreeZone(w io.Writer, z *kmem.ZoneFree, pageSize uint64) {
+	fmt.Fprintf(w, "ZONE  NAME        SIZE    FREE  %s  START_PADDR  START_MAPNR\n", centerIn("MEM_MAP", 16, false))
+	fmt.Fprintf(w, "%3d   %-9s %6d  %6d  %s  %s  %s\n", z.Index, z.Name, z.SpannedPages, z.FreePages,
+		centerIn(fmt.Sprintf("%x", uint64(z.MemMap)), 16, false),
+		centerIn(fmt.Sprintf("%x", z.StartPFN*pageSize), 11, true),
+		centerIn(fmt.Sprintf("%d", z.StartMapNr), 11, true))
+}
+
+// freeAreaLine is the start of a free list's line in kmem -f: order,
+// block size, list head.
+func freeAreaLine(l kmem.FreeList, pageSize uint64) string {
+	return fmt.Sprintf("%3d  %7s  %s  ", l.Order, fmt.Sprintf("%dk", (pageSize<<l.Order)/1024),
+		centerIn(fmt.Sprintf("%x", uint64(l.Addr)), 16, false))
+}
+
+// writeFreeBlock prints the free block holding an address as crash's kmem
+// ADDRESS does: its zone, its free list, its first page and the address's
+// place in it.
+func writeFreeBlock(w io.Writer, fb *kmem.FreeBlock, addr uint64, phys bool, pageSize uint64) {
+	writeFreeZone(w, &fb.Zone, pageSize)
+	fmt.Fprintf(w, "AREA    SIZE  FREE_AREA_STRUCT\n%s\n%x  ", freeAreaLine(fb.List, pageSize), uint64(fb.Page))
+	if fb.List.Order > 0 {
+		in := ""
+		if phys && addr%pageSize != 0 {
+			in = "in "
+		}
+		fmt.Fprintf(w, "(%x is %s%s of %d pages)", addr, in, ordinal(fb.Index+1), uint64(1)<<fb.List.Order)
+	}
+	fmt.Fprintln(w)
+}
+
+// ordinal is crash's: 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st...
+func ordinal(n uint64) string {
+	suffix := "th"
+	if n%100 < 11 || n%100 > 13 {
+		switch n % 10 {
+		case 1:
+			suffix = "st"
+		case 2:
+			suffix = "nd"
+		case 3:
+			suffix = "rd"
+		}
+	}
+	return fmt.Sprintf("%d%s", n, suffix)
+}
+
+// kmemSearchPhys is the physical address crash's free-page search looks
+// for: the page a struct page address names, else the translation of a
+// kernel address, or a physical address itself.
+func kmemSearchPhys(mem *kmem.Memory, addr uint64, virt bool, phys uint64, physOK bool) (uint64, bool) {
+	if !virt {
+		return addr, true
+	}
+	if p, err := mem.PageOf(addr, false); err == nil && uint64(p.Addr) == addr {
+		return uint64(p.Phys), true
+	}
+	return phys, physOK
 }
