@@ -27,7 +27,7 @@ func init() {
   -f  each zone's free memory as the buddy allocator lists it: for each
       order and migrate type, the free list's address, its blocks and
       pages; then the zones' free pages, "verified" when the lists hold
-      as many.
+      as many. With an address: the free block holding it, if any.
 
   -g  the kernel's struct page flags (enum pageflags): name, bit and
       value; with a hexadecimal value, the flags set in it.
@@ -72,7 +72,7 @@ func init() {
       task whose task_struct or stack holds it; and its struct page. A
       number that is no kernel virtual address is a physical one.
 
-crash's other kmem options (-f with an address, -c, -C, -F, -l, -L, -r, -m, -I) are
+crash's other kmem options (-c, -C, -F, -l, -L, -r, -m, -I) are
 not here yet.`,
 		Options:      []string{"-i", "-f", "-g", "-h", "-n", "-p", "-V", "-v", "-z", "-o", "-s", "-S"},
 		NeedsVMLinux: true,
@@ -95,7 +95,7 @@ func runKmem(c *Context, args []string) error {
 	if len(opts) == 0 && len(rest) > 0 {
 		return kmemAddresses(c, rest)
 	}
-	if len(opts) != 1 || len(rest) > 1 || len(rest) == 1 && strings.IndexByte("sgpS", opts[0].name[0]) < 0 {
+	if len(opts) != 1 || len(rest) > 1 || len(rest) == 1 && strings.IndexByte("sgpSf", opts[0].name[0]) < 0 {
 		return usagef("give one of -i, -f, -g [flags], -h, -p [address], -V, -v, -z, -o and -s [name] (the other options are not here yet)")
 	}
 	s := c.Session
@@ -229,6 +229,30 @@ func runKmem(c *Context, args []string) error {
 		}
 		return nil
 	case "f":
+		if len(rest) == 1 {
+			// The free block holding an address, if any.
+			addr, ok := parseHex(rest[0])
+			if !ok {
+				return fmt.Errorf("invalid input: \"%s\"", rest[0])
+			}
+			virt := ks.KernelAddr(addr)
+			phys, physOK := addr, !virt
+			if virt {
+				if p, _, err := ks.Translate(addr); err == nil {
+					phys, physOK = p, true
+				}
+			}
+			sp, ok := kmemSearchPhys(mem, addr, virt, phys, physOK)
+			if !ok {
+				return nil
+			}
+			fb, found, err := mem.FreeBlockOf(sp)
+			if err != nil || !found {
+				return err
+			}
+			writeFreeBlock(c.Out, fb, addr, !virt, ks.PageSize())
+			return nil
+		}
 		zones, err := mem.FreeAreas()
 		if err != nil {
 			return err

@@ -39,9 +39,10 @@ it with an error naming the node.
  -x -d     integers in hexadecimal or decimal (the default).
     -N     start is a node (an rb_node, or the xa_head or ma_root word)
            rather than the tree's root structure.
+    -v     (maple trees: each node dumped) is not here yet.
    start   an address, a symbol or a parenthesised expression.
 
-  tree -t rbtree -o vmap_area.rb_node vmap_area_root
+  tree -t rbtree -o vmap_area.rb_node vmap_area_root     (before Linux 6.9)
   tree -t xarray -r pid_namespace.idr init_pid_ns -p
   tree -t maple -r mm_struct.mm_mt ADDRESS -s vm_area_struct.vm_start,vm_end`,
 		Options:      []string{"-t", "-r", "-o", "-s", "-S", "-l", "-p", "-x", "-d", "-N", "-v"},
