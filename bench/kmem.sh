@@ -17,16 +17,6 @@ bench_pair "${1:-$LAB/kernel/6.1/vmlinux}" "${2:-$LAB/dumps/k61-kdump/conv/kdump
 go build -o "$tmp/vmcore" ./cmd/vmcore
 go build -o "$tmp/searchprobe" ./bench/searchprobe
 
-# median of RUNS wall-clock seconds of a command
-median() {
-	local t=()
-	for ((i = 0; i < RUNS; i++)); do
-		/usr/bin/time -f %e -o "$tmp/t" "$@" >"$tmp/out" 2>/dev/null </dev/null || true
-		t+=("$(cat "$tmp/t")")
-	done
-	printf '%s\n' "${t[@]}" | sort -n | sed -n "$(((RUNS + 1) / 2))p"
-}
-
 cat "$VMLINUX" "$DUMP" >/dev/null # warm the page cache for both
 # The cache with the most objects allocated: kmem -S of it lists them all.
 busiest=$("$tmp/vmcore" -s -c 'kmem -s' "$VMLINUX" "$DUMP" | sort -k3 -n | tail -1 | awk '{print $NF}')

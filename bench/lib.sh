@@ -21,3 +21,14 @@ bench_pair() {
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
 }
+
+# median CMD...: the median of RUNS wall-clock seconds of a command (its
+# output in $tmp/out), for bench_pair's scripts.
+median() {
+	local t=()
+	for ((i = 0; i < RUNS; i++)); do
+		/usr/bin/time -f %e -o "$tmp/t" "$@" >"$tmp/out" 2>/dev/null </dev/null || true
+		t+=("$(cat "$tmp/t")")
+	done
+	printf '%s\n' "${t[@]}" | sort -n | sed -n "$(((RUNS + 1) / 2))p"
+}

@@ -12,16 +12,6 @@ source bench/lib.sh
 bench_pair "$@" # VMLINUX, DUMP, RUNS, $tmp
 go build -o "$tmp/vmcore" ./cmd/vmcore
 
-# median of RUNS wall-clock seconds of a command
-median() {
-	local t=()
-	for ((i = 0; i < RUNS; i++)); do
-		/usr/bin/time -f %e -o "$tmp/t" "$@" >"$tmp/out" 2>/dev/null </dev/null || true
-		t+=("$(cat "$tmp/t")")
-	done
-	printf '%s\n' "${t[@]}" | sort -n | sed -n "$(((RUNS + 1) / 2))p"
-}
-
 printf 'ps\nquit\n' >"$tmp/crash-ps"
 printf 'foreach bt\nquit\n' >"$tmp/crash-fbt"
 # warm the page cache for both
