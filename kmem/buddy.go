@@ -65,33 +65,23 @@ func (m *Memory) FreeAreas() ([]ZoneFree, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps := m.ks.PageSize()
 	var out []ZoneFree
 	for n, node := range nodes {
 		nodeStart, _ := uintOf(node, "node_start_pfn")
-		nodeMap, _ := m.ks.PageStruct(nodeStart*ps, m.pageStructSize, m.variable)
-		zs, err := node.Member("node_zones")
+		nodeMap := m.pageOfPFN(nodeStart)
+		zones, err := nodeZones(node)
 		if err != nil {
 			return nil, err
 		}
-		elems, err := zs.Elements()
-		if err != nil {
-			return nil, err
-		}
-		for i, z := range elems {
-			zf := ZoneFree{Node: n, Index: i}
-			if np, e := z.Member("name"); e == nil {
-				zf.Name, _ = np.CString(32)
-			}
+		for i, z := range zones {
+			zf := ZoneFree{Node: n, Index: i, Name: zoneName(z)}
 			zf.SpannedPages, _ = uintOf(z, "spanned_pages")
 			zf.FreePages, _ = uintOf(z, fmt.Sprintf("vm_stat[%d]", nrFree))
 			zf.StartPFN, _ = uintOf(z, "zone_start_pfn")
-			if zf.SpannedPages > 0 {
-				if a, ok := m.ks.PageStruct(zf.StartPFN*ps, m.pageStructSize, m.variable); ok {
-					zf.MemMap = arch.Word(a)
-					if nodeMap != 0 && m.pageStructSize != 0 && a >= nodeMap {
-						zf.StartMapNr = (a - nodeMap) / m.pageStructSize
-					}
+			if a := m.pageOfPFN(zf.StartPFN); zf.SpannedPages > 0 && a != 0 {
+				zf.MemMap = arch.Word(a)
+				if nodeMap != 0 && m.pageStructSize != 0 && a >= nodeMap {
+					zf.StartMapNr = (a - nodeMap) / m.pageStructSize
 				}
 			}
 			if err := m.freeLists(z.Addr, &zf); err != nil {

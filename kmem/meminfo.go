@@ -243,6 +243,34 @@ func (m *Memory) nodes() ([]value.Value, error) {
 	return []value.Value{d}, nil
 }
 
+// nodeZones returns a node's zones (pglist_data.node_zones).
+func nodeZones(node value.Value) ([]value.Value, error) {
+	zs, err := node.Member("node_zones")
+	if err != nil {
+		return nil, err
+	}
+	return zs.Elements()
+}
+
+// zoneName reads a zone's name ("" when it cannot be read).
+func zoneName(z value.Value) string {
+	np, err := z.Member("name")
+	if err != nil {
+		return ""
+	}
+	name, _ := np.CString(32)
+	return name
+}
+
+// pageOfPFN is the struct page of a page frame, 0 when there is none.
+func (m *Memory) pageOfPFN(pfn uint64) uint64 {
+	a, ok := m.ks.PageStruct(pfn*m.ks.PageSize(), m.pageStructSize, m.variable)
+	if !ok {
+		return 0
+	}
+	return a
+}
+
 // zoneFreePages sums the zones' NR_FREE_PAGES counters (zone.vm_stat), as
 // crash does; highOnly counts only the zones named HighMem.
 func (m *Memory) zoneFreePages(highOnly bool) (uint64, error) {

@@ -42,7 +42,6 @@ func (m *Memory) Nodes() ([]Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps := m.ks.PageSize()
 	var out []Node
 	for i, nv := range nodes {
 		n := Node{ID: i, Pgdat: arch.Word(nv.Addr)}
@@ -52,28 +51,17 @@ func (m *Memory) Nodes() ([]Node, error) {
 		n.StartPFN, _ = uintOf(nv, "node_start_pfn")
 		n.SpannedPages, _ = uintOf(nv, "node_spanned_pages")
 		n.PresentPages, _ = uintOf(nv, "node_present_pages")
-		if a, ok := m.ks.PageStruct(n.StartPFN*ps, m.pageStructSize, m.variable); ok {
-			n.MemMap = arch.Word(a)
-		}
-		zs, err := nv.Member("node_zones")
+		n.MemMap = arch.Word(m.pageOfPFN(n.StartPFN))
+		zones, err := nodeZones(nv)
 		if err != nil {
 			return nil, err
 		}
-		elems, err := zs.Elements()
-		if err != nil {
-			return nil, err
-		}
-		for _, z := range elems {
-			nz := NodeZone{Addr: arch.Word(z.Addr)}
-			if np, e := z.Member("name"); e == nil {
-				nz.Name, _ = np.CString(32)
-			}
+		for _, z := range zones {
+			nz := NodeZone{Addr: arch.Word(z.Addr), Name: zoneName(z)}
 			nz.SpannedPages, _ = uintOf(z, "spanned_pages")
 			nz.StartPFN, _ = uintOf(z, "zone_start_pfn")
 			if nz.SpannedPages > 0 {
-				if a, ok := m.ks.PageStruct(nz.StartPFN*ps, m.pageStructSize, m.variable); ok {
-					nz.MemMap = arch.Word(a)
-				}
+				nz.MemMap = arch.Word(m.pageOfPFN(nz.StartPFN))
 			}
 			n.Zones = append(n.Zones, nz)
 		}

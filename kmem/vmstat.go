@@ -196,16 +196,12 @@ func (m *Memory) Zones() ([]Zone, error) {
 	}
 	var out []Zone
 	for n, node := range nodes {
-		zs, err := node.Member("node_zones")
+		zones, err := nodeZones(node)
 		if err != nil {
 			return nil, err
 		}
-		elems, err := zs.Elements()
-		if err != nil {
-			return nil, err
-		}
-		for i, z := range elems {
-			zone := Zone{Node: n, Index: i, Addr: arch.Word(z.Addr)}
+		for i, z := range zones {
+			zone := Zone{Node: n, Index: i, Addr: arch.Word(z.Addr), Name: zoneName(z)}
 			field := func(path string) uint64 {
 				if err != nil {
 					return 0
@@ -213,9 +209,6 @@ func (m *Memory) Zones() ([]Zone, error) {
 				var u uint64
 				u, err = uintOf(z, path)
 				return u
-			}
-			if np, e := z.Member("name"); e == nil {
-				zone.Name, _ = np.CString(32)
 			}
 			zone.SpannedPages = field("spanned_pages")
 			zone.PresentPages = field("present_pages")

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/vmcoretools/vmcore/internal/lab"
 )
 
@@ -355,20 +356,8 @@ func TestLabJSONKmem(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			run := func(opt string) []map[string]any {
-				out, errOut, rc := runJ(append(append([]string{"kmem", "-json", d.Vmlinux}, d.Files...), opt)...)
-				if rc != 0 {
-					t.Fatalf("kmem -json %s: exit %d: %s", opt, rc, errOut)
-				}
-				return validRecords(t, sch, out)
-			}
-			ref := func(file string) []string {
-				b, err := os.ReadFile(d.RefFile("crash-8.0.6-groups", "kmem/"+file))
-				if err != nil {
-					t.Skipf("no crash reference: %v", err)
-				}
-				return strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-			}
+			run := func(opt ...string) []map[string]any { return labJSON(t, sch, d, "kmem", opt...) }
+			ref := func(file string) []string { return groupRef(t, d, "kmem/"+file) }
 			// -s: crash's lines are "CACHE OBJSIZE ALLOCATED TOTAL SLABS SSIZE NAME".
 			var want, got []string
 			for _, line := range ref("kmem-s.txt")[1:] {
@@ -437,13 +426,7 @@ func TestLabJSONSearch(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			ref := func(file string) []string {
-				b, err := os.ReadFile(d.RefFile("crash-8.0.6-groups", file))
-				if err != nil {
-					t.Skipf("no crash reference: %v", err)
-				}
-				return strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-			}
+			ref := func(file string) []string { return groupRef(t, d, file) }
 			out, errOut, rc := runJ(append(append([]string{"search", "-json", d.Vmlinux}, d.Files...), "-p", "-c", "Linux version")...)
 			if rc != 0 {
 				t.Fatalf("search -json: exit %d: %s", rc, errOut)
@@ -507,20 +490,8 @@ func TestLabJSONKmemViews(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			run := func(opt ...string) []map[string]any {
-				out, errOut, rc := runJ(append(append([]string{"kmem", "-json", d.Vmlinux}, d.Files...), opt...)...)
-				if rc != 0 {
-					t.Fatalf("kmem -json %s: exit %d: %s", opt, rc, errOut)
-				}
-				return validRecords(t, sch, out)
-			}
-			ref := func(file string) []string {
-				b, err := os.ReadFile(d.RefFile("crash-8.0.6-groups", "kmem/"+file))
-				if err != nil {
-					t.Skipf("no crash reference: %v", err)
-				}
-				return strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-			}
+			run := func(opt ...string) []map[string]any { return labJSON(t, sch, d, "kmem", opt...) }
+			ref := func(file string) []string { return groupRef(t, d, "kmem/"+file) }
 			// -S pid: every object, free or [allocated], in crash's order.
 			var want, got []string
 			for _, line := range ref("kmem-S-pid.txt") {
@@ -582,4 +553,26 @@ func TestLabJSONKmemViews(t *testing.T) {
 			}
 		})
 	}
+}
+
+// labJSON runs "vmcore SUB -json VMLINUX DUMP ARGS..." on a lab dump and
+// returns its records, each checked against its schema.
+func labJSON(t *testing.T, sch map[string]*jsonschema.Schema, d *lab.Dump, sub string, args ...string) []map[string]any {
+	t.Helper()
+	out, errOut, rc := runJ(append(append([]string{sub, "-json", d.Vmlinux}, d.Files...), args...)...)
+	if rc != 0 {
+		t.Fatalf("%s -json %s: exit %d: %s", sub, args, rc, errOut)
+	}
+	return validRecords(t, sch, out)
+}
+
+// groupRef is crash's output of a lab group command (GROUP/FILE.txt) on
+// a dump, by lines; the test is skipped when the lab has not recorded it.
+func groupRef(t *testing.T, d *lab.Dump, file string) []string {
+	t.Helper()
+	b, err := os.ReadFile(d.RefFile("crash-8.0.6-groups", file))
+	if err != nil {
+		t.Skipf("no crash reference: %v", err)
+	}
+	return strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 }
