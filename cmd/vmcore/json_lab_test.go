@@ -476,7 +476,7 @@ func TestLabJSONSearch(t *testing.T) {
 	}
 }
 
-// TestLabJSONKmemViews runs kmem -json -S, -f, -h and -p ADDRESS on dumps
+// TestLabJSONKmemViews runs kmem -json -S, -f, -h, -n and -p ADDRESS on dumps
 // of both kernels: every record is valid against its schema and holds what
 // crash 8.0.6's kmem -S pid, -f, -h and -p 1000000 print for the same dump
 // (lab group kmem).
@@ -545,6 +545,28 @@ func TestLabJSONKmemViews(t *testing.T) {
 			}
 			if len(got) != len(want) || len(want) == 0 || !strings.HasSuffix(want[len(want)-1], got[len(got)-1]) {
 				t.Errorf("-h: %q, crash %q", got, want)
+			}
+			// -n: the sections and memory blocks crash lists.
+			want, got = nil, nil
+			for _, line := range ref("kmem-n.txt") {
+				if f := strings.Fields(line); len(f) == 6 && strings.HasPrefix(f[4], "P") {
+					want = append(want, f[0]+" "+f[1]+" "+f[3])
+				}
+				if f := strings.Fields(line); len(f) == 8 && strings.HasPrefix(f[1], "memory") {
+					want = append(want, f[1]+" "+f[2]+"-"+f[4]+" "+f[7])
+				}
+			}
+			lay := run("-n")[0]
+			for _, sec := range lay["sections"].([]any) {
+				m := sec.(map[string]any)
+				got = append(got, num(m["nr"])+" "+strings.TrimPrefix(m["mem_section"].(string), "0x")+" "+strings.TrimPrefix(m["mem_map"].(string), "0x"))
+			}
+			for _, b := range lay["memory_blocks"].([]any) {
+				m := b.(map[string]any)
+				got = append(got, fmt.Sprintf("%s %s-%s %s", m["name"], strings.TrimPrefix(m["start"].(string), "0x"), strings.TrimPrefix(m["end"].(string), "0x"), num(m["start_section_nr"])))
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") || len(want) < 8 {
+				t.Errorf("-n:\n%s\ncrash:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
 			pg := run("-p", "1000000")[0]
 			line := ref("kmem-p-phys.txt")[1]

@@ -33,6 +33,7 @@ const (
 	schemaZoneFree   = "vmcore.zonefree/1"
 	schemaHugePool   = "vmcore.hugepool/1"
 	schemaPage       = "vmcore.page/1"
+	schemaMemLayout  = "vmcore.memlayout/1"
 )
 
 // jsonLines writes records.

@@ -24,25 +24,27 @@ func init() {
 	})
 }
 
-const kmemUsage = `usage: vmcore kmem [-json] VMLINUX DUMP -i|-s [cache]|-S cache|-V|-v|-f|-h|-g [flags]|-p [addr]|-z|-o|ADDRESS...
+const kmemUsage = `usage: vmcore kmem [-json] VMLINUX DUMP -i|-s [cache]|-S cache|-V|-v|-f|-h|-g [flags]|-n|-p [addr]|-z|-o|ADDRESS...
 
 Prints what crash's kmem prints with that option (see 'help kmem' in the
 session): -i the memory summary, -s the SLUB caches, -S one cache's slabs
 and objects, -V the vm_stat and event counters, -v the vmalloc areas, -f
-the free lists, -h the huge page pools, -g the page flags, -p the struct
-pages, -z the zones, -o the per-CPU offsets, ADDRESS what an address is
-(-h is this help until the files are named).
+the free lists, -h the huge page pools, -g the page flags, -n the nodes,
+sections and memory blocks, -p the struct pages, -z the zones, -o the
+per-CPU offsets, ADDRESS what an address is (-h is this help until the
+files are named).
 -json prints the same values as records: -i one vmcore.meminfo (kmem.Info,
 the parts that could not be read under "warnings"), -s one vmcore.slabcache
 per cache (kmem.Cache), -S one vmcore.cacheslabs (kmem.CacheSlabs), -V one
 vmcore.vmstat (kmem.VMStats), -v one vmcore.vmaparea per area
 (kmem.VmapArea), -f one vmcore.zonefree per zone (kmem.ZoneFree), -h one
-vmcore.hugepool per pool (kmem.HugePool), -p one vmcore.page per struct
-page (kmem.PageInfo), -z one vmcore.zone per zone (kmem.Zone); -g, -o and
+vmcore.hugepool per pool (kmem.HugePool), -n one vmcore.memlayout (the
+nodes, sections and memory blocks), -p one vmcore.page per struct page
+(kmem.PageInfo), -z one vmcore.zone per zone (kmem.Zone); -g, -o and
 ADDRESS have no JSON form.
 `
 
-// kmemJSON prints one vmcore.meminfo record.
+// kmemJSON prints the records of one kmem view.
 func kmemJSON(args []string, stdout, stderr io.Writer) int {
 	files, rest := splitFiles(args)
 	if len(files) == 0 {
@@ -52,21 +54,21 @@ func kmemJSON(args []string, stdout, stderr io.Writer) int {
 	opt, name := "", ""
 	for _, a := range rest {
 		switch {
-		case strings.Contains(" -i -s -S -V -v -f -h -p -z ", " "+a+" "):
+		case strings.Contains(" -i -s -S -V -v -f -h -n -p -z ", " "+a+" "):
 			if opt != "" {
-				fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -S, -V, -v, -f, -h, -p and -z\n")
+				fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -S, -V, -v, -f, -h, -n, -p and -z\n")
 				return 2
 			}
 			opt = a
 		case (opt == "-s" || opt == "-S" || opt == "-p") && name == "" && !strings.HasPrefix(a, "-"):
 			name = a
 		default:
-			fmt.Fprintf(stderr, "vmcore kmem -json: %s has no JSON form (-i, -s [cache], -S cache, -V, -v, -f, -h, -p [address] and -z have)\n", a)
+			fmt.Fprintf(stderr, "vmcore kmem -json: %s has no JSON form (-i, -s [cache], -S cache, -V, -v, -f, -h, -n, -p [address] and -z have)\n", a)
 			return 2
 		}
 	}
 	if opt == "" || opt == "-S" && name == "" {
-		fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -S cache, -V, -v, -f, -h, -p and -z\n\n%s", kmemUsage)
+		fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -S cache, -V, -v, -f, -h, -n, -p and -z\n\n%s", kmemUsage)
 		return 2
 	}
 	s, run, closeFn, ok := startJSON("kmem", files, stdout, stderr)
@@ -117,6 +119,19 @@ func kmemJSON(args []string, stdout, stderr io.Writer) int {
 		for i := range zones {
 			recs = append(recs, &zones[i])
 		}
+	case "-n":
+		var lay memLayout
+		var err error
+		if lay.Nodes, err = mem.Nodes(); err != nil {
+			return fail(err)
+		}
+		if lay.Sections, err = mem.Sections(); err != nil {
+			return fail(err)
+		}
+		if lay.Blocks, err = mem.MemoryBlocks(); err != nil {
+			return fail(err)
+		}
+		schema, recs = schemaMemLayout, []any{&lay}
 	case "-h":
 		pools, _, err := mem.HugePools()
 		if err != nil {
@@ -197,4 +212,12 @@ func kmemJSON(args []string, stdout, stderr io.Writer) int {
 type vmapAreaRecord struct {
 	*kmem.VmapArea
 	Size uint64 `json:"size"`
+}
+
+// memLayout is kmem -n's record: the nodes with their zones, the memory
+// sections and the memory block devices.
+type memLayout struct {
+	Nodes    []kmem.Node        `json:"nodes"`
+	Sections []kmem.Section     `json:"sections"`
+	Blocks   []kmem.MemoryBlock `json:"memory_blocks"`
 }
