@@ -301,3 +301,53 @@ func TestLabExampleVmalloc(t *testing.T) {
 		})
 	}
 }
+
+// TestLabExampleSlab runs ExampleKernel_Memory_slab on both kernels' dumps
+// and checks it against crash 8.0.6's kmem of the same address and kmem -S
+// task_struct (lab group kmem).
+func TestLabExampleSlab(t *testing.T) {
+	l := lab.Open(t)
+	for _, name := range []string{"k61-elf", "k612-kdump-lzo-d31"} {
+		d := l.Dump(name)
+		if d == nil {
+			t.Errorf("the lab has no %s", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			exampleDump, exampleVmlinux = d.Files[0], d.Vmlinux
+			got := strings.Split(strings.TrimSuffix(captureStdout(t, ExampleKernel_Memory_slab), "\n"), "\n")
+			addr := readLines(t, d.RefFile("crash-8.0.6-groups", "kmem/kmem-addr-task.txt"))
+			// crash: the cache line, the slab line, then "  [object]".
+			if len(addr) < 5 || len(got) < 2 {
+				t.Fatalf("crash printed %d lines, the example %d", len(addr), len(got))
+			}
+			cache, slab := strings.Fields(addr[1]), strings.Fields(addr[3])
+			object := strings.Trim(strings.TrimSpace(addr[5]), "[]")
+			if !strings.Contains(got[0], " in "+cache[len(cache)-1]+" object "+object+" (free: false) of slab "+slab[0]) {
+				t.Errorf("example %q; crash: %q %q %q", got[0], addr[1], addr[3], addr[5])
+			}
+			// kmem -S task_struct: the objects of the CPU slabs, in order.
+			var want []string
+			inCPU := false
+			for _, line := range readLines(t, d.RefFile("crash-8.0.6-groups", "kmem/kmem-S-task.txt")) {
+				switch {
+				case strings.HasPrefix(line, "CPU ") && strings.HasSuffix(line, " SLAB:"):
+					inCPU = true
+				case strings.HasPrefix(line, "CPU ") || strings.HasPrefix(line, "KMEM_CACHE_NODE"):
+					inCPU = false
+				case inCPU && (strings.HasPrefix(line, "  [") || strings.HasPrefix(line, "   ")):
+					f := strings.Fields(line)
+					want = append(want, fmt.Sprintf("%s %v", strings.Trim(f[0], "[]"), !strings.HasPrefix(line, "  [")))
+				}
+			}
+			var have []string
+			for _, line := range got[1:] {
+				f := strings.Fields(line)
+				have = append(have, f[len(f)-3]+" "+f[len(f)-1])
+			}
+			if strings.Join(have, "\n") != strings.Join(want, "\n") || len(want) == 0 {
+				t.Errorf("CPU slab objects:\n%s\ncrash:\n%s", strings.Join(have, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}

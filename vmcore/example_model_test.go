@@ -197,3 +197,44 @@ func ExampleKernel_Memory_vmalloc() {
 		fmt.Printf("rb_node %x at root/%s\n", n.Addr, n.Path)
 	}
 }
+
+// What an address is in the slab allocator, as crash's kmem ADDRESS says
+// it: here the task_struct that init_task.tasks.next points into, then
+// every object of its cache's CPU slabs, free or allocated (kmem -S).
+func ExampleKernel_Memory_slab() {
+	k, err := vmcore.Load(exampleVmlinux, exampleDump)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer k.Close()
+	next, err := k.Var("init_task")
+	if err != nil {
+		log.Fatal(err)
+	}
+	link, err := next.Member("tasks.next")
+	if err != nil {
+		log.Fatal(err)
+	}
+	addr, err := link.Uint()
+	if err != nil {
+		log.Fatal(err)
+	}
+	mem := k.Memory()
+	obj, ok, err := mem.SlabObject(addr)
+	if err != nil || !ok {
+		log.Fatal("not a slab object: ", err)
+	}
+	fmt.Printf("%x is in %s object %x (free: %v) of slab %x\n", addr, obj.Cache.Name, obj.Object, obj.Free, obj.Slab.Addr)
+	cs, err := mem.CacheSlabs(obj.Cache.Name)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, c := range cs.CPUs {
+		if c.Slab == nil {
+			continue
+		}
+		for _, s := range c.Slab.Slots {
+			fmt.Printf("CPU %d slab %x: object %x free %v\n", c.CPU, c.Slab.Addr, s.Addr, s.Free)
+		}
+	}
+}
