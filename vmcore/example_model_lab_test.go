@@ -126,135 +126,108 @@ func readLines(t *testing.T, path string) []string {
 // dump: the physical address, every entry below the top one, and the
 // struct page's flags.
 func TestLabExampleVtop(t *testing.T) {
-	l := lab.Open(t)
-	for _, name := range []string{"k61-elf", "k612-elf"} {
-		d := l.Dump(name)
-		if d == nil {
-			t.Errorf("the lab has no %s", name)
-			continue
+	onExampleDumps(t, []string{"k61-elf", "k612-elf"}, func(t *testing.T, d *lab.Dump) {
+		var ref []string
+		for _, line := range readLines(t, d.RefFile("crash-8.0.6-groups", "vtop/vtop-banner.txt")) {
+			if strings.TrimSpace(line) != "" {
+				ref = append(ref, line)
+			}
 		}
-		t.Run(name, func(t *testing.T) {
-			exampleDump, exampleVmlinux = d.Files[0], d.Vmlinux
-			var ref []string
-			for _, line := range readLines(t, d.RefFile("crash-8.0.6-groups", "vtop/vtop-banner.txt")) {
-				if strings.TrimSpace(line) != "" {
-					ref = append(ref, line)
-				}
+		got := strings.Split(strings.TrimSuffix(captureStdout(t, ExampleKernel_Vtop), "\n"), "\n")
+		if len(ref) < 9 || len(got) < 4 {
+			t.Fatalf("crash printed %d lines, the example %d", len(ref), len(got))
+		}
+		// crash: "ffffffffa87532e0  385532e0"; the example: "... -> ...".
+		if len(strings.Fields(ref[len(ref)-1])) < 2 {
+			t.Fatalf("crash's last line %q is no page line", ref[len(ref)-1])
+		}
+		if f := strings.Fields(ref[1]); len(f) != 2 || got[0] != f[0]+" -> "+f[1] {
+			t.Errorf("translation %q, crash %q", got[0], ref[1])
+		}
+		// crash prints the top entry as "PAGE DIRECTORY", the others as
+		// the example does, indented.
+		crashSteps := map[string]bool{}
+		for _, line := range ref {
+			if strings.Contains(line, " => ") {
+				crashSteps[strings.TrimSpace(line)] = true
 			}
-			got := strings.Split(strings.TrimSuffix(captureStdout(t, ExampleKernel_Vtop), "\n"), "\n")
-			if len(ref) < 9 || len(got) < 4 {
-				t.Fatalf("crash printed %d lines, the example %d", len(ref), len(got))
+		}
+		steps := got[2 : len(got)-1]
+		if len(steps) != len(crashSteps) {
+			t.Errorf("%d steps below the top, crash printed %d", len(steps), len(crashSteps))
+		}
+		for _, s := range steps {
+			if !crashSteps[s] {
+				t.Errorf("step %q not in crash's walk %v", s, crashSteps)
 			}
-			// crash: "ffffffffa87532e0  385532e0"; the example: "... -> ...".
-			if len(strings.Fields(ref[len(ref)-1])) < 2 {
-				t.Fatalf("crash's last line %q is no page line", ref[len(ref)-1])
-			}
-			if f := strings.Fields(ref[1]); len(f) != 2 || got[0] != f[0]+" -> "+f[1] {
-				t.Errorf("translation %q, crash %q", got[0], ref[1])
-			}
-			// crash prints the top entry as "PAGE DIRECTORY", the others as
-			// the example does, indented.
-			crashSteps := map[string]bool{}
-			for _, line := range ref {
-				if strings.Contains(line, " => ") {
-					crashSteps[strings.TrimSpace(line)] = true
-				}
-			}
-			steps := got[2 : len(got)-1]
-			if len(steps) != len(crashSteps) {
-				t.Errorf("%d steps below the top, crash printed %d", len(steps), len(crashSteps))
-			}
-			for _, s := range steps {
-				if !crashSteps[s] {
-					t.Errorf("step %q not in crash's walk %v", s, crashSteps)
-				}
-			}
-			// The page line: crash ends it with the flags' names.
-			page := strings.Fields(ref[len(ref)-1])
-			want := fmt.Sprintf("page %s: %s", page[0], page[len(page)-1])
-			if got[len(got)-1] != want {
-				t.Errorf("page line %q, want %q (crash: %q)", got[len(got)-1], want, ref[len(ref)-1])
-			}
-		})
-	}
+		}
+		// The page line: crash ends it with the flags' names.
+		page := strings.Fields(ref[len(ref)-1])
+		want := fmt.Sprintf("page %s: %s", page[0], page[len(page)-1])
+		if got[len(got)-1] != want {
+			t.Errorf("page line %q, want %q (crash: %q)", got[len(got)-1], want, ref[len(ref)-1])
+		}
+	})
 }
 
 // TestLabExampleMemory runs ExampleKernel_Memory on both kernels' dumps,
 // ELF and compressed, and checks each count against crash 8.0.6's kmem -i
 // of the same dump.
 func TestLabExampleMemory(t *testing.T) {
-	l := lab.Open(t)
-	for _, name := range []string{"k61-elf", "k61-kdump-zlib-d31", "k612-elf", "k612-kdump-lzo-d31"} {
-		d := l.Dump(name)
-		if d == nil {
-			t.Errorf("the lab has no %s", name)
-			continue
-		}
-		t.Run(name, func(t *testing.T) {
-			exampleDump, exampleVmlinux = d.Files[0], d.Vmlinux
-			crash := map[string]string{}
-			for _, line := range readLines(t, d.RefFile("crash-8.0.6", "kmem-i.txt")) {
-				if f := strings.Fields(line); len(f) >= 2 && strings.ToUpper(f[0]) == f[0] {
-					label := strings.Join(f[:len(f)-1], " ")
-					for i := range f {
-						if _, err := fmt.Sscan(f[i], new(uint64)); err == nil {
-							label = strings.Join(f[:i], " ")
-							crash[label] = f[i]
-							break
-						}
+	onExampleDumps(t, []string{"k61-elf", "k61-kdump-zlib-d31", "k612-elf", "k612-kdump-lzo-d31"}, func(t *testing.T, d *lab.Dump) {
+		crash := map[string]string{}
+		for _, line := range readLines(t, d.RefFile("crash-8.0.6", "kmem-i.txt")) {
+			if f := strings.Fields(line); len(f) >= 2 && strings.ToUpper(f[0]) == f[0] {
+				label := strings.Join(f[:len(f)-1], " ")
+				for i := range f {
+					if _, err := fmt.Sscan(f[i], new(uint64)); err == nil {
+						label = strings.Join(f[:i], " ")
+						crash[label] = f[i]
+						break
 					}
 				}
 			}
-			got := strings.Split(strings.TrimSuffix(captureStdout(t, ExampleKernel_Memory), "\n"), "\n")
-			if len(got) != 5 {
-				t.Fatalf("the example printed %q", got)
+		}
+		got := strings.Split(strings.TrimSuffix(captureStdout(t, ExampleKernel_Memory), "\n"), "\n")
+		if len(got) != 5 {
+			t.Fatalf("the example printed %q", got)
+		}
+		for _, line := range got {
+			i := strings.LastIndexByte(line, ' ')
+			label, n := line[:i], line[i+1:]
+			if crash[label] != n {
+				t.Errorf("%s: %s, crash %q", label, n, crash[label])
 			}
-			for _, line := range got {
-				i := strings.LastIndexByte(line, ' ')
-				label, n := line[:i], line[i+1:]
-				if crash[label] != n {
-					t.Errorf("%s: %s, crash %q", label, n, crash[label])
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // TestLabExampleSearch runs ExampleKernel_Memory_search on both kernels'
 // dumps, ELF and compressed, and checks its matches against crash 8.0.6's
 // search -p of init_task's address on the same dump (the search group).
 func TestLabExampleSearch(t *testing.T) {
-	l := lab.Open(t)
-	for _, name := range []string{"k61-elf", "k61-kdump-zlib-d31", "k612-elf", "k612-kdump-lzo-d31"} {
-		d := l.Dump(name)
-		if d == nil {
-			t.Errorf("the lab has no %s", name)
-			continue
+	onExampleDumps(t, []string{"k61-elf", "k61-kdump-zlib-d31", "k612-elf", "k612-kdump-lzo-d31"}, func(t *testing.T, d *lab.Dump) {
+		var want []string
+		for _, line := range readLines(t, d.RefFile("crash-8.0.6-groups", "search/search-p-val.txt")) {
+			if line = strings.TrimSpace(line); line != "" {
+				want = append(want, line)
+			}
 		}
-		t.Run(name, func(t *testing.T) {
-			exampleDump, exampleVmlinux = d.Files[0], d.Vmlinux
-			var want []string
-			for _, line := range readLines(t, d.RefFile("crash-8.0.6-groups", "search/search-p-val.txt")) {
-				if line = strings.TrimSpace(line); line != "" {
-					want = append(want, line)
-				}
-			}
-			got := strings.Split(strings.TrimSuffix(captureStdout(t, ExampleKernel_Memory_search), "\n"), "\n")
-			if len(want) == 0 || len(got) != len(want)+1 {
-				t.Fatalf("the example printed %d lines, crash %d matches", len(got), len(want))
-			}
-			if diff := cmp.Diff(want, got[:len(want)]); diff != "" {
-				t.Errorf("matches differ from crash's (-crash +example):\n%s", diff)
-			}
-			var read, excluded int
-			if _, err := fmt.Sscanf(got[len(got)-1], "%d pages searched, %d excluded from the dump", &read, &excluded); err != nil || read < 1000 {
-				t.Errorf("last line %q", got[len(got)-1])
-			}
-			if strings.Contains(name, "d31") != (excluded > 0) {
-				t.Errorf("%s: %d pages excluded", name, excluded)
-			}
-		})
-	}
+		got := strings.Split(strings.TrimSuffix(captureStdout(t, ExampleKernel_Memory_search), "\n"), "\n")
+		if len(want) == 0 || len(got) != len(want)+1 {
+			t.Fatalf("the example printed %d lines, crash %d matches", len(got), len(want))
+		}
+		if diff := cmp.Diff(want, got[:len(want)]); diff != "" {
+			t.Errorf("matches differ from crash's (-crash +example):\n%s", diff)
+		}
+		var read, excluded int
+		if _, err := fmt.Sscanf(got[len(got)-1], "%d pages searched, %d excluded from the dump", &read, &excluded); err != nil || read < 1000 {
+			t.Errorf("last line %q", got[len(got)-1])
+		}
+		if strings.Contains(d.Name, "d31") != (excluded > 0) {
+			t.Errorf("%s: %d pages excluded", d.Name, excluded)
+		}
+	})
 }
 
 // TestLabExampleVmalloc runs ExampleKernel_Memory_vmalloc on both kernels'
@@ -262,52 +235,83 @@ func TestLabExampleSearch(t *testing.T) {
 // the raw tree's nodes and places against crash's tree -p of
 // vmap_area_root (6.12 has no vmap_area_root: crash fails on it too).
 func TestLabExampleVmalloc(t *testing.T) {
-	l := lab.Open(t)
-	for _, name := range []string{"k61-elf", "k612-kdump-lzo-d31"} {
-		d := l.Dump(name)
-		if d == nil {
-			t.Errorf("the lab has no %s", name)
-			continue
+	onExampleDumps(t, []string{"k61-elf", "k612-kdump-lzo-d31"}, func(t *testing.T, d *lab.Dump) {
+		var areas []string
+		for _, line := range readLines(t, d.RefFile("crash-8.0.6-groups", "kmem/kmem-v.txt"))[1:] {
+			// crash: VMAP_AREA VM_STRUCT START - END SIZE
+			if f := strings.Fields(line); len(f) == 6 {
+				areas = append(areas, fmt.Sprintf("%s-%s %s bytes (vm_struct %s)", f[2], f[4], f[5], f[1]))
+			}
 		}
-		t.Run(name, func(t *testing.T) {
-			exampleDump, exampleVmlinux = d.Files[0], d.Vmlinux
-			var areas []string
-			for _, line := range readLines(t, d.RefFile("crash-8.0.6-groups", "kmem/kmem-v.txt"))[1:] {
-				// crash: VMAP_AREA VM_STRUCT START - END SIZE
-				if f := strings.Fields(line); len(f) == 6 {
-					areas = append(areas, fmt.Sprintf("%s-%s %s bytes (vm_struct %s)", f[2], f[4], f[5], f[1]))
+		var places []string
+		if d.Kernel == "6.1" {
+			for _, line := range readLines(t, d.RefFile("crash-8.0.6-groups", "tree/tree-vmap-p.txt")) {
+				if p, ok := strings.CutPrefix(strings.TrimSpace(line), "position: root"); ok {
+					places = append(places, strings.ReplaceAll(p, "/", ""))
 				}
 			}
-			var places []string
-			if d.Kernel == "6.1" {
-				for _, line := range readLines(t, d.RefFile("crash-8.0.6-groups", "tree/tree-vmap-p.txt")) {
-					if p, ok := strings.CutPrefix(strings.TrimSpace(line), "position: root"); ok {
-						places = append(places, strings.ReplaceAll(p, "/", ""))
-					}
-				}
+		}
+		got := strings.Split(strings.TrimSuffix(captureStdout(t, ExampleKernel_Memory_vmalloc), "\n"), "\n")
+		if len(areas) < 50 || len(got) != len(areas)+len(places) {
+			t.Fatalf("the example printed %d lines; crash %d areas and %d tree nodes", len(got), len(areas), len(places))
+		}
+		if diff := cmp.Diff(areas, got[:len(areas)]); diff != "" {
+			t.Errorf("areas differ from crash's kmem -v (-crash +example):\n%s", diff)
+		}
+		for i, p := range places {
+			if _, path, _ := strings.Cut(got[len(areas)+i], " at root/"); path != p {
+				t.Errorf("tree node %d at %q, crash %q", i, path, p)
 			}
-			got := strings.Split(strings.TrimSuffix(captureStdout(t, ExampleKernel_Memory_vmalloc), "\n"), "\n")
-			if len(areas) < 50 || len(got) != len(areas)+len(places) {
-				t.Fatalf("the example printed %d lines; crash %d areas and %d tree nodes", len(got), len(areas), len(places))
-			}
-			if diff := cmp.Diff(areas, got[:len(areas)]); diff != "" {
-				t.Errorf("areas differ from crash's kmem -v (-crash +example):\n%s", diff)
-			}
-			for i, p := range places {
-				if _, path, _ := strings.Cut(got[len(areas)+i], " at root/"); path != p {
-					t.Errorf("tree node %d at %q, crash %q", i, path, p)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // TestLabExampleSlab runs ExampleKernel_Memory_slab on both kernels' dumps
 // and checks it against crash 8.0.6's kmem of the same address and kmem -S
 // task_struct (lab group kmem).
 func TestLabExampleSlab(t *testing.T) {
+	onExampleDumps(t, []string{"k61-elf", "k612-kdump-lzo-d31"}, func(t *testing.T, d *lab.Dump) {
+		got := strings.Split(strings.TrimSuffix(captureStdout(t, ExampleKernel_Memory_slab), "\n"), "\n")
+		addr := readLines(t, d.RefFile("crash-8.0.6-groups", "kmem/kmem-addr-task.txt"))
+		// crash: the cache line, the slab line, then "  [object]".
+		if len(addr) < 5 || len(got) < 2 {
+			t.Fatalf("crash printed %d lines, the example %d", len(addr), len(got))
+		}
+		cache, slab := strings.Fields(addr[1]), strings.Fields(addr[3])
+		object := strings.Trim(strings.TrimSpace(addr[5]), "[]")
+		if !strings.Contains(got[0], " in "+cache[len(cache)-1]+" object "+object+" (free: false) of slab "+slab[0]) {
+			t.Errorf("example %q; crash: %q %q %q", got[0], addr[1], addr[3], addr[5])
+		}
+		// kmem -S task_struct: the objects of the CPU slabs, in order.
+		var want []string
+		inCPU := false
+		for _, line := range readLines(t, d.RefFile("crash-8.0.6-groups", "kmem/kmem-S-task.txt")) {
+			switch {
+			case strings.HasPrefix(line, "CPU ") && strings.HasSuffix(line, " SLAB:"):
+				inCPU = true
+			case strings.HasPrefix(line, "CPU ") || strings.HasPrefix(line, "KMEM_CACHE_NODE"):
+				inCPU = false
+			case inCPU && (strings.HasPrefix(line, "  [") || strings.HasPrefix(line, "   ")):
+				f := strings.Fields(line)
+				want = append(want, fmt.Sprintf("%s %v", strings.Trim(f[0], "[]"), !strings.HasPrefix(line, "  [")))
+			}
+		}
+		var have []string
+		for _, line := range got[1:] {
+			f := strings.Fields(line)
+			have = append(have, f[len(f)-3]+" "+f[len(f)-1])
+		}
+		if strings.Join(have, "\n") != strings.Join(want, "\n") || len(want) == 0 {
+			t.Errorf("CPU slab objects:\n%s\ncrash:\n%s", strings.Join(have, "\n"), strings.Join(want, "\n"))
+		}
+	})
+}
+
+// onExampleDumps runs f on each named lab dump in a subtest, with the
+// examples pointed at it (exampleDump, exampleVmlinux).
+func onExampleDumps(t *testing.T, names []string, f func(t *testing.T, d *lab.Dump)) {
 	l := lab.Open(t)
-	for _, name := range []string{"k61-elf", "k612-kdump-lzo-d31"} {
+	for _, name := range names {
 		d := l.Dump(name)
 		if d == nil {
 			t.Errorf("the lab has no %s", name)
@@ -315,39 +319,7 @@ func TestLabExampleSlab(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			exampleDump, exampleVmlinux = d.Files[0], d.Vmlinux
-			got := strings.Split(strings.TrimSuffix(captureStdout(t, ExampleKernel_Memory_slab), "\n"), "\n")
-			addr := readLines(t, d.RefFile("crash-8.0.6-groups", "kmem/kmem-addr-task.txt"))
-			// crash: the cache line, the slab line, then "  [object]".
-			if len(addr) < 5 || len(got) < 2 {
-				t.Fatalf("crash printed %d lines, the example %d", len(addr), len(got))
-			}
-			cache, slab := strings.Fields(addr[1]), strings.Fields(addr[3])
-			object := strings.Trim(strings.TrimSpace(addr[5]), "[]")
-			if !strings.Contains(got[0], " in "+cache[len(cache)-1]+" object "+object+" (free: false) of slab "+slab[0]) {
-				t.Errorf("example %q; crash: %q %q %q", got[0], addr[1], addr[3], addr[5])
-			}
-			// kmem -S task_struct: the objects of the CPU slabs, in order.
-			var want []string
-			inCPU := false
-			for _, line := range readLines(t, d.RefFile("crash-8.0.6-groups", "kmem/kmem-S-task.txt")) {
-				switch {
-				case strings.HasPrefix(line, "CPU ") && strings.HasSuffix(line, " SLAB:"):
-					inCPU = true
-				case strings.HasPrefix(line, "CPU ") || strings.HasPrefix(line, "KMEM_CACHE_NODE"):
-					inCPU = false
-				case inCPU && (strings.HasPrefix(line, "  [") || strings.HasPrefix(line, "   ")):
-					f := strings.Fields(line)
-					want = append(want, fmt.Sprintf("%s %v", strings.Trim(f[0], "[]"), !strings.HasPrefix(line, "  [")))
-				}
-			}
-			var have []string
-			for _, line := range got[1:] {
-				f := strings.Fields(line)
-				have = append(have, f[len(f)-3]+" "+f[len(f)-1])
-			}
-			if strings.Join(have, "\n") != strings.Join(want, "\n") || len(want) == 0 {
-				t.Errorf("CPU slab objects:\n%s\ncrash:\n%s", strings.Join(have, "\n"), strings.Join(want, "\n"))
-			}
+			f(t, d)
 		})
 	}
 }
