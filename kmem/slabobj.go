@@ -34,7 +34,8 @@ type Slot struct {
 }
 
 // SlabObject is the slab object holding an address: its cache, its slab
-// and whether it is allocated, as crash's kmem ADDRESS shows it.
+// (with all its slots) and whether it is allocated, as crash's kmem
+// ADDRESS and kmem -s/-S ADDRESS show it.
 type SlabObject struct {
 	Cache Cache `json:"cache"`
 	Slab  Slab  `json:"slab"`
@@ -200,7 +201,6 @@ func (m *Memory) SlabObject(addr uint64) (obj *SlabObject, ok bool, err error) {
 		slot := s.Slots[(addr-mem)/p.size]
 		o.Object, o.Free = slot.Addr, slot.Free
 	}
-	o.Slab.Slots = nil
 	return o, true, nil
 }
 

@@ -50,7 +50,9 @@ func init() {
       (vm_event_states) summed over the CPUs, named by the kernel's enums.
 
   -s  the SLUB caches: object size, objects allocated and in all, slabs,
-      slab size and name; with a name, that cache only.
+      slab size and name; with a name, that cache only; with an address,
+      the cache, slab and object holding it (-S: every object of that
+      slab).
 
   -v  the busy vmalloc areas (those with a vm_struct: vmalloc, vmap,
       ioremap, modules) by address: the vmap_area, its vm_struct, the
@@ -108,6 +110,13 @@ func runKmem(c *Context, args []string) error {
 		return err
 	}
 	mem := kmem.New(ks, vals).UseVMCOREINFO(s.Dump.Info())
+	if n := opts[0].name; (n == "s" || n == "S") && len(rest) == 1 {
+		// A hexadecimal argument is an address, as in crash: the cache,
+		// slab and object holding it (with -S, all the slab's objects).
+		if addr, ok := parseHex(rest[0]); ok {
+			return kmemSlabAddress(c, mem, addr, n == "S")
+		}
+	}
 	switch opts[0].name {
 	case "o":
 		fmt.Fprintln(c.Out, "PER-CPU OFFSET VALUES:")
@@ -903,4 +912,37 @@ func kmemSearchPhys(mem *kmem.Memory, addr uint64, virt bool, phys uint64, physO
 		return uint64(p.Phys), true
 	}
 	return phys, physOK
+}
+
+// kmemSlabAddress prints the slab object holding an address as crash's
+// kmem -s ADDRESS does (-S: every object of its slab). A number that is
+// no kernel address is a physical one.
+func kmemSlabAddress(c *Context, mem *kmem.Memory, addr uint64, all bool) error {
+	ks := mem.Space()
+	vaddr := addr
+	if !ks.KernelAddr(addr) {
+		var ok bool
+		if vaddr, ok = ks.PhysToDirect(addr); !ok {
+			return fmt.Errorf("address is not allocated in slab subsystem: %x", addr)
+		}
+	}
+	o, ok, err := mem.SlabObject(vaddr)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("address is not allocated in slab subsystem: %x", vaddr)
+	}
+	if !all {
+		writeSlabObject(c.Out, c.Err, o)
+		return nil
+	}
+	fmt.Fprintln(c.Out, "CACHE             OBJSIZE  ALLOCATED     TOTAL  SLABS  SSIZE  NAME")
+	writeCache(c.Out, c.Err, &o.Cache)
+	writeSlab(c.Out, &o.Slab)
+	fmt.Fprintln(c.Out, "  FREE / [ALLOCATED]")
+	for _, sl := range o.Slab.Slots {
+		writeSlot(c.Out, sl, o.Slab.CPU)
+	}
+	return nil
 }
