@@ -57,6 +57,12 @@ func (z *ZoneFree) ListedPages() uint64 {
 // (an unreadable or looping link) is named in its zone's Err and the walk
 // of the others goes on; each list is bounded by walk's default maximum.
 func (m *Memory) FreeAreas() ([]ZoneFree, error) {
+	return m.freeAreas(nil)
+}
+
+// freeAreas is FreeAreas; visit, when not nil, sees each free block's
+// list link as the walk meets it, and ends the walk by returning false.
+func (m *Memory) freeAreas(visit func(z *ZoneFree, l FreeList, link uint64) bool) ([]ZoneFree, error) {
 	if m.vals == nil {
 		return nil, ErrNoTypes
 	}
@@ -84,44 +90,50 @@ func (m *Memory) FreeAreas() ([]ZoneFree, error) {
 					zf.StartMapNr = (a - nodeMap) / m.pageStructSize
 				}
 			}
-			if err := m.freeLists(z.Addr, &zf); err != nil {
+			stopped, err := m.freeLists(z.Addr, &zf, visit)
+			if err != nil {
 				zf.Err = err.Error()
 			}
 			out = append(out, zf)
+			if stopped {
+				return out, nil
+			}
 		}
 	}
 	return out, nil
 }
 
-// freeLists walks the zone at addr's free_area[].free_list[].
-func (m *Memory) freeLists(zone uint64, zf *ZoneFree) error {
+// freeLists walks the zone at addr's free_area[].free_list[], counting
+// the blocks and showing each to visit (if not nil); stopped says visit
+// ended the walk.
+func (m *Memory) freeLists(zone uint64, zf *ZoneFree, visit func(z *ZoneFree, l FreeList, link uint64) bool) (stopped bool, err error) {
 	z, err := m.vals.At("struct zone", zone)
 	if err != nil {
-		return err
+		return false, err
 	}
 	fa, err := z.Member("free_area")
 	if err != nil {
-		return err
+		return false, err
 	}
 	areas, err := fa.Elements()
 	if err != nil {
-		return err
+		return false, err
 	}
 	var first error
 	for order, area := range areas {
 		fl, err := area.Member("free_list")
 		if err != nil {
-			return err
+			return false, err
 		}
 		lists, err := fl.Elements()
 		if err != nil {
-			return err
+			return false, err
 		}
 		for t, head := range lists {
 			l := FreeList{Order: order, Type: t, Addr: arch.Word(head.Addr)}
 			next, err := uintOf(head, "next")
 			if err == nil && next != head.Addr {
-				for _, err := range walk.Chain(m.vals, next, 0, 8, []uint64{head.Addr}) {
+				for link, err := range walk.Chain(m.vals, next, 0, 8, []uint64{head.Addr}) {
 					if err != nil {
 						if first == nil {
 							first = fmt.Errorf("free_area[%d].free_list[%d] at %#x: %w", order, t, head.Addr, err)
@@ -129,6 +141,9 @@ func (m *Memory) freeLists(zone uint64, zf *ZoneFree) error {
 						break
 					}
 					l.Blocks++
+					if visit != nil && !visit(zf, l, link) {
+						return true, first
+					}
 				}
 			} else if err != nil && first == nil {
 				first = fmt.Errorf("free_area[%d].free_list[%d] at %#x: %w", order, t, head.Addr, err)
@@ -136,7 +151,7 @@ func (m *Memory) freeLists(zone uint64, zf *ZoneFree) error {
 			zf.Lists = append(zf.Lists, l)
 		}
 	}
-	return first
+	return false, first
 }
 
 // PageFlag is one enumerator of the kernel's enum pageflags: a struct
@@ -181,39 +196,22 @@ type FreeBlock struct {
 // FreeBlockOf finds the free block holding the physical address phys by
 // walking every zone's free lists; ok is false when the page is not free.
 func (m *Memory) FreeBlockOf(phys uint64) (fb *FreeBlock, ok bool, err error) {
-	zones, err := m.FreeAreas()
-	if err != nil {
-		return nil, false, err
+	if m.vals == nil {
+		return nil, false, ErrNoTypes
 	}
 	lru, err := ktype.Offset(m.vals.Types, "struct page", "lru")
 	if err != nil {
 		return nil, false, err
 	}
 	ps := m.ks.PageSize()
-	for _, z := range zones {
-		for _, l := range z.Lists {
-			if l.Blocks == 0 {
-				continue
-			}
-			var next [8]byte
-			if err := m.vals.Read(next[:], uint64(l.Addr), "free_list"); err != nil {
-				continue
-			}
-			first := leOrder.Uint64(next[:])
-			for link, err := range walk.Chain(m.vals, first, 0, 8, []uint64{uint64(l.Addr)}) {
-				if err != nil {
-					break
-				}
-				page := link - uint64(lru)
-				start, ok := m.ks.PageStructPhys(page, m.pageStructSize, m.variable)
-				if !ok {
-					continue
-				}
-				if phys >= start && phys < start+ps<<l.Order {
-					return &FreeBlock{Zone: z, List: l, Page: arch.Word(page), Index: (phys - start) / ps}, true, nil
-				}
-			}
+	_, err = m.freeAreas(func(z *ZoneFree, l FreeList, link uint64) bool {
+		page := link - uint64(lru)
+		start, ok := m.ks.PageStructPhys(page, m.pageStructSize, m.variable)
+		if ok && phys >= start && phys < start+ps<<l.Order {
+			fb = &FreeBlock{Zone: *z, List: l, Page: arch.Word(page), Index: (phys - start) / ps}
+			return false
 		}
-	}
-	return nil, false, nil
+		return true
+	})
+	return fb, fb != nil, err
 }

@@ -169,7 +169,9 @@ func (m *Memory) newSearch(phys physmem.Reader, q Query, st *SearchStats) (*sear
 			return nil, fmt.Errorf("search: a string of %d bytes: shorter than a page", len(s))
 		}
 	}
-	return &search{q: q, phys: phys, ps: ps, st: st, page: make([]byte, ps), crossNext: ^uint64(0), cross: make([][]int, len(q.Strings))}, nil
+	s := (&search{q: q, phys: phys, ps: ps}).clone()
+	s.st = st
+	return s, nil
 }
 
 // region searches one region; false when the caller stopped.
@@ -177,18 +179,14 @@ func (s *search) region(r searchRegion) bool {
 	ps := s.ps
 	next := r.start &^ 7
 	for pp := next &^ (ps - 1); next < r.end; next = pp {
-		paddr := pp
-		if r.translate != nil {
-			p, ok := r.translate(pp)
-			if !ok {
-				s.st.Unmapped++
-				var more bool
-				if pp, more = r.next(pp); !more {
-					return true
-				}
-				continue
+		paddr, ok := r.translateOK(pp)
+		if !ok {
+			s.st.Unmapped++
+			var more bool
+			if pp, more = r.next(pp); !more {
+				return true
 			}
-			paddr = p
+			continue
 		}
 		if _, err := s.phys.ReadAt(s.page, int64(paddr)); err != nil {
 			// A page the dump lacks is skipped, as crash skips it; one
@@ -206,11 +204,7 @@ func (s *search) region(r searchRegion) bool {
 			continue
 		}
 		s.st.Read++
-		from, to := next-pp, ps
-		if r.end-pp < ps {
-			to = (r.end - pp) &^ 7
-		}
-		if !s.scan(s.page[from:to], next) {
+		if !s.scan(s.page[next-pp:r.pageEnd(pp, ps)], next) {
 			return false
 		}
 		if pp+ps < pp {
@@ -354,10 +348,7 @@ func (m *Memory) kernelRegions(q Query, clip func([]searchRegion) []searchRegion
 	if m.vals == nil {
 		return nil, ErrNoTypes
 	}
-	vtop, ok := m.ks.(arch.Vtop)
-	if !ok {
-		return nil, errors.New("search: this machine's address space lacks its regions")
-	}
+	vtop := m.ks
 	// The layout's variables, read once rather than for every page.
 	vars := map[string]struct {
 		v  uint64
@@ -409,17 +400,13 @@ func (m *Memory) kernelRegions(q Query, clip func([]searchRegion) []searchRegion
 				return 0, false
 			}
 		case arch.RegionPageArray:
-			nodes, err := m.nodes()
-			// crash leaves the array out when it lies in a vmalloc area.
-			if err != nil || len(nodes) == 0 || m.pageStructSize == 0 || inAreas(areas, kr.Start) {
+			// Up to the last node's last page; crash leaves the array
+			// out when it lies in a vmalloc area.
+			_, end, err := m.physBounds()
+			if err != nil || m.pageStructSize == 0 || inAreas(areas, kr.Start) {
 				continue
 			}
-			lastStart, err1 := uintOf(nodes[len(nodes)-1], "node_start_pfn")
-			spanned, err2 := uintOf(nodes[len(nodes)-1], "node_spanned_pages")
-			if errors.Join(err1, err2) != nil {
-				continue
-			}
-			r.end = kr.Start + (lastStart+spanned)*m.pageStructSize
+			r.end = kr.Start + end/m.ks.PageSize()*m.pageStructSize
 		case arch.RegionImage:
 			sym, ok := m.vals.Types.Lookup("_end")
 			if !ok {
@@ -616,20 +603,27 @@ func (s *search) finishCross(addr uint64, r searchRegion) {
 	if !pending {
 		return
 	}
-	paddr := addr
-	if r.translate != nil {
-		p, ok := r.translate(addr)
-		if !ok {
-			return
+	if p, ok := r.translateOK(addr); ok {
+		if _, err := s.phys.ReadAt(s.page, int64(p)); err == nil {
+			s.crossCheck(s.page[:r.pageEnd(addr, s.ps)], addr)
 		}
-		paddr = p
 	}
-	if _, err := s.phys.ReadAt(s.page, int64(paddr)); err != nil {
-		return
+}
+
+// translateOK is the physical address of the page at pp: pp itself in
+// physical memory.
+func (r *searchRegion) translateOK(pp uint64) (uint64, bool) {
+	if r.translate == nil {
+		return pp, true
 	}
-	to := s.ps
-	if r.end-addr < s.ps {
-		to = (r.end - addr) &^ 7
+	return r.translate(pp)
+}
+
+// pageEnd is how much of the page at pp lies in the region, in whole
+// words.
+func (r *searchRegion) pageEnd(pp, ps uint64) uint64 {
+	if r.end-pp < ps {
+		return (r.end - pp) &^ 7
 	}
-	s.crossCheck(s.page[:to], addr)
+	return ps
 }

@@ -260,7 +260,7 @@ func (m *Memory) PageOf(addr uint64, phys bool) (PageInfo, error) {
 				return m.PageAt(addr, p)
 			}
 		}
-		tr := m.ks.(arch.Vtop).VtopKernel(addr, m.variable)
+		tr := m.ks.VtopKernel(addr, m.variable)
 		if !tr.Mapped {
 			return PageInfo{}, fmt.Errorf("%#x is not mapped", addr)
 		}

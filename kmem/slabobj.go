@@ -54,6 +54,14 @@ type cacheParams struct {
 	kc                           value.Value
 	offset, random, size, redPad uint64
 	cpuSlab                      value.Value // kmem_cache.cpu_slab
+	// current maps each CPU's current slab to the first CPU that has it
+	// and that CPU's freelist, read once for all the cache's slabs.
+	current map[uint64]cpuCurrent
+}
+
+type cpuCurrent struct {
+	cpu      int
+	freelist uint64
 }
 
 func (m *Memory) cacheParams(lay *slubLayout, cacheAddr uint64) (*cacheParams, error) {
@@ -71,6 +79,21 @@ func (m *Memory) cacheParams(lay *slubLayout, cacheAddr uint64) (*cacheParams, e
 	}
 	if p.cpuSlab, err = kc.Member("cpu_slab"); err != nil {
 		return nil, err
+	}
+	p.current = map[uint64]cpuCurrent{}
+	for cpu, err := range walk.PossibleCPUs(m.vals) {
+		if err != nil {
+			return nil, err
+		}
+		kcc, err := m.cpuOf(p, cpu)
+		if err != nil {
+			return nil, err
+		}
+		cur, _ := uintOf(kcc, lay.cpuSlab)
+		if _, seen := p.current[cur]; cur != 0 && !seen {
+			fl, _ := uintOf(kcc, "freelist")
+			p.current[cur] = cpuCurrent{cpu: cpu, freelist: fl}
+		}
 	}
 	return p, nil
 }
@@ -103,28 +126,16 @@ func (m *Memory) slab(p *cacheParams, addr uint64, slots bool) (Slab, error) {
 	slabFree, _ := uintOf(sv, "freelist")
 	free := map[uint64]bool{}
 	mark := func(o uint64) { free[o] = true }
-	for cpu, err := range walk.PossibleCPUs(m.vals) {
+	if cur, ok := p.current[addr]; ok {
+		s.CPU = cur.cpu
+		n, err := m.walkFreelist(cur.freelist, p.offset, p.random, p.lay.random, mark)
 		if err != nil {
-			return s, err
-		}
-		kcc, err := m.cpuOf(p, cpu)
-		if err != nil {
-			return s, err
-		}
-		if cur, _ := uintOf(kcc, p.lay.cpuSlab); cur != addr {
-			continue
-		}
-		s.CPU = cpu
-		cf, _ := uintOf(kcc, "freelist")
-		n, err := m.walkFreelist(cf, p.offset, p.random, p.lay.random, mark)
-		if err != nil {
-			return s, fmt.Errorf("CPU %d's freelist: %w", cpu, err)
+			return s, fmt.Errorf("CPU %d's freelist: %w", cur.cpu, err)
 		}
 		if slabFree != 0 {
 			n += objects - inuse
 		}
 		s.InUse = objects - min(n, objects)
-		break
 	}
 	if !slots {
 		return s, nil
@@ -146,7 +157,7 @@ func (m *Memory) SlabObject(addr uint64) (obj *SlabObject, ok bool, err error) {
 	if m.vals == nil {
 		return nil, false, ErrNoTypes
 	}
-	tr := m.ks.(arch.Vtop).VtopKernel(addr, m.variable)
+	tr := m.ks.VtopKernel(addr, m.variable)
 	if !tr.Mapped {
 		return nil, false, nil
 	}
@@ -174,15 +185,9 @@ func (m *Memory) SlabObject(addr uint64) (obj *SlabObject, ok bool, err error) {
 	if err != nil || cacheAddr == 0 {
 		return nil, false, nil
 	}
-	caches, err := m.Caches()
+	c, err := m.findCache(func(a uint64, _ string) bool { return a == cacheAddr })
 	if err != nil {
 		return nil, false, err
-	}
-	var c *Cache
-	for i := range caches {
-		if uint64(caches[i].Addr) == cacheAddr {
-			c = &caches[i]
-		}
 	}
 	if c == nil {
 		return nil, false, nil // not a slab: the word is something else
@@ -243,16 +248,9 @@ const slabStoreUser = 0x10000
 // the first list it cannot follow, keeping what it read, with Err saying
 // where.
 func (m *Memory) CacheSlabs(name string) (*CacheSlabs, error) {
-	caches, err := m.Caches()
+	c, err := m.findCache(func(_ uint64, n string) bool { return n == name })
 	if err != nil {
 		return nil, err
-	}
-	var c *Cache
-	for i := range caches {
-		if caches[i].Name == name {
-			c = &caches[i]
-			break
-		}
 	}
 	if c == nil {
 		return nil, fmt.Errorf("invalid slab cache name: %s", name)

@@ -57,25 +57,50 @@ type nodeRange struct{ start, end uint64 } // pfns
 // cache whose slabs cannot be walked has Err set; the others are still
 // counted.
 func (m *Memory) Caches() ([]Cache, error) {
+	var out []Cache
+	err := m.eachCache(func(kc value.Value, name string) bool { return true }, func(c Cache) bool {
+		out = append(out, c)
+		return true
+	})
+	return out, err
+}
+
+// findCache is the cache of slab_caches that match picks (by its
+// kmem_cache address and name), counted; nil when none is.
+func (m *Memory) findCache(match func(addr uint64, name string) bool) (*Cache, error) {
+	var found *Cache
+	err := m.eachCache(func(kc value.Value, name string) bool { return match(kc.Addr, name) }, func(c Cache) bool {
+		found = &c
+		return false
+	})
+	return found, err
+}
+
+// eachCache walks slab_caches and counts the caches pick selects (only
+// those: counting walks every freelist), handing each to yield until it
+// returns false.
+func (m *Memory) eachCache(pick func(kc value.Value, name string) bool, yield func(Cache) bool) error {
 	if m.vals == nil {
-		return nil, ErrNoTypes
+		return ErrNoTypes
 	}
 	head, err := m.vals.Var("slab_caches")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	lay, err := m.slubLayout()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var out []Cache
 	for kc, err := range walk.List(head, "struct kmem_cache", "list") {
 		if err != nil {
-			return out, err
+			return err
 		}
 		c := Cache{Addr: arch.Word(kc.Addr)}
 		if n, e := kc.Member("name"); e == nil {
 			c.Name, _ = n.CString(64)
+		}
+		if !pick(kc, c.Name) {
+			continue
 		}
 		u := func(path string) uint64 { x, _ := uintOf(kc, path); return x }
 		c.ObjectSize, c.Size = u("object_size"), u("size")
@@ -86,9 +111,11 @@ func (m *Memory) Caches() ([]Cache, error) {
 			c.Allocated, c.Total, c.Slabs = 0, 0, 0
 			c.Err = err.Error()
 		}
-		out = append(out, c)
+		if !yield(c) {
+			return nil
+		}
 	}
-	return out, nil
+	return nil
 }
 
 func (m *Memory) slubLayout() (*slubLayout, error) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/kmem"
 	"github.com/vmcoretools/vmcore/tasks"
 	"github.com/vmcoretools/vmcore/value"
@@ -95,9 +96,12 @@ func runKmem(c *Context, args []string) error {
 		return err
 	}
 	if len(opts) == 0 && len(rest) > 0 {
-		return kmemAddresses(c, rest)
-	}
-	if len(opts) != 1 || len(rest) > 1 || len(rest) == 1 && strings.IndexByte("sgpSf", opts[0].name[0]) < 0 {
+		for _, a := range rest {
+			if _, ok := parseHex(a); !ok {
+				return usagef("") // crash: kmem takes only hexadecimal addresses
+			}
+		}
+	} else if len(opts) != 1 || len(rest) > 1 || len(rest) == 1 && strings.IndexByte("sgpSf", opts[0].name[0]) < 0 {
 		return usagef("give one of -i, -f, -g [flags], -h, -p [address], -V, -v, -z, -o and -s [name] (the other options are not here yet)")
 	}
 	s := c.Session
@@ -110,6 +114,18 @@ func runKmem(c *Context, args []string) error {
 		return err
 	}
 	mem := kmem.New(ks, vals).UseVMCOREINFO(s.Dump.Info())
+	if len(opts) == 0 {
+		for i, a := range rest {
+			if i > 0 {
+				fmt.Fprintln(c.Out)
+			}
+			addr, _ := parseHex(a)
+			if err := kmemAddress(c, mem, addr); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if n := opts[0].name; (n == "s" || n == "S") && len(rest) == 1 {
 		// A hexadecimal argument is an address, as in crash: the cache,
 		// slab and object holding it (with -S, all the slab's objects).
@@ -244,14 +260,7 @@ func runKmem(c *Context, args []string) error {
 			if !ok {
 				return fmt.Errorf("invalid input: \"%s\"", rest[0])
 			}
-			virt := ks.KernelAddr(addr)
-			phys, physOK := addr, !virt
-			if virt {
-				if p, _, err := ks.Translate(addr); err == nil {
-					phys, physOK = p, true
-				}
-			}
-			sp, ok := kmemSearchPhys(mem, addr, virt, phys, physOK)
+			sp, ok := kmemSearchPhys(mem, addr)
 			if !ok {
 				return nil
 			}
@@ -259,7 +268,7 @@ func runKmem(c *Context, args []string) error {
 			if err != nil || !found {
 				return err
 			}
-			writeFreeBlock(c.Out, fb, addr, !virt, ks.PageSize())
+			writeFreeBlock(c.Out, fb, addr, !ks.KernelAddr(addr), ks.PageSize())
 			return nil
 		}
 		zones, err := mem.FreeAreas()
@@ -552,37 +561,6 @@ func writePage(w io.Writer, p *kmem.PageInfo) {
 	fmt.Fprintf(w, "%-16x %8x %16x %8x %2d %s\n", uint64(p.Addr), uint64(p.Phys), uint64(p.Mapping), uint64(p.Index), p.Count, flags)
 }
 
-// kmemAddresses says what each address is, as crash's kmem ADDRESS.
-func kmemAddresses(c *Context, args []string) error {
-	s := c.Session
-	var addrs []uint64
-	for _, a := range args {
-		v, ok := parseHex(a)
-		if !ok {
-			return usagef("") // crash: kmem takes only hexadecimal addresses
-		}
-		addrs = append(addrs, v)
-	}
-	ks, err := s.Translator()
-	if err != nil {
-		return err
-	}
-	vals, err := s.Values()
-	if err != nil {
-		return err
-	}
-	mem := kmem.New(ks, vals).UseVMCOREINFO(s.Dump.Info())
-	for i, a := range addrs {
-		if i > 0 {
-			fmt.Fprintln(c.Out)
-		}
-		if err := kmemAddress(c, mem, a); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // kmemAddress is crash's kmem_search for one address.
 func kmemAddress(c *Context, mem *kmem.Memory, addr uint64) error {
 	s := c.Session
@@ -617,12 +595,7 @@ func kmemAddress(c *Context, mem *kmem.Memory, addr uint64) error {
 		}
 		return nil
 	}
-	phys, physOK := addr, !virt
-	if virt {
-		if p, _, err := ks.Translate(addr); err == nil {
-			phys, physOK = p, true
-		}
-	}
+	phys, physOK := kmemPhys(ks, addr)
 	// A vmalloc area (a task's stack among them).
 	if virt && physOK {
 		areas, _ := mem.VmapAreas()
@@ -649,7 +622,7 @@ func kmemAddress(c *Context, mem *kmem.Memory, addr uint64) error {
 		}
 	}
 	// A free page: the free block holding it.
-	if searchPhys, ok := kmemSearchPhys(mem, addr, virt, phys, physOK); ok {
+	if searchPhys, ok := kmemSearchPhys(mem, addr); ok {
 		if fb, found, err := mem.FreeBlockOf(searchPhys); err != nil {
 			fmt.Fprintf(c.Err, "kmem: %v\n", err)
 		} else if found {
@@ -901,17 +874,25 @@ func ordinal(n uint64) string {
 	return fmt.Sprintf("%d%s", n, suffix)
 }
 
-// kmemSearchPhys is the physical address crash's free-page search looks
-// for: the page a struct page address names, else the translation of a
-// kernel address, or a physical address itself.
-func kmemSearchPhys(mem *kmem.Memory, addr uint64, virt bool, phys uint64, physOK bool) (uint64, bool) {
-	if !virt {
+// kmemPhys is the physical address a kmem argument names: a kernel
+// address translated, any other number itself.
+func kmemPhys(ks arch.KernelSpace, addr uint64) (uint64, bool) {
+	if !ks.KernelAddr(addr) {
 		return addr, true
 	}
-	if p, err := mem.PageOf(addr, false); err == nil && uint64(p.Addr) == addr {
-		return uint64(p.Phys), true
+	p, _, err := ks.Translate(addr)
+	return p, err == nil
+}
+
+// kmemSearchPhys is the physical address crash's free-page search looks
+// for: the page a struct page address names, else kmemPhys.
+func kmemSearchPhys(mem *kmem.Memory, addr uint64) (uint64, bool) {
+	if mem.Space().KernelAddr(addr) {
+		if p, err := mem.PageOf(addr, false); err == nil && uint64(p.Addr) == addr {
+			return uint64(p.Phys), true
+		}
 	}
-	return phys, physOK
+	return kmemPhys(mem.Space(), addr)
 }
 
 // kmemSlabAddress prints the slab object holding an address as crash's

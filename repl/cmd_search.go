@@ -371,19 +371,21 @@ func (s *Session) searchDisplay(c *Context, q kmem.Query, addr uint64, count int
 	perLine := 16 / size
 	asciiStart := map[int]int{8: 37, 4: 39, 2: 43}[size] + 16
 	read := func(p []byte, a uint64) error {
-		if q.Space == kmem.Physical {
+		_, err := s.ReadVirt(p, a)
+		return err
+	}
+	switch q.Space {
+	case kmem.Physical:
+		read = func(p []byte, a uint64) error {
 			_, err := s.Dump.ReadPhys(p, a)
 			return err
 		}
-		if q.Space == kmem.User {
-			um, err := s.userMemory()
-			if err != nil {
-				return err
-			}
-			return um.ReadAt(p, a)
+	case kmem.User:
+		um, err := s.userMemory()
+		if err != nil {
+			return
 		}
-		_, err := s.ReadVirt(p, a)
-		return err
+		read = um.ReadAt
 	}
 	var line strings.Builder
 	var ascii []byte

@@ -28,6 +28,24 @@ type subcommand struct {
 
 var subcommands = map[string]subcommand{}
 
+// asksHelp reports a help flag among a subcommand's arguments (before
+// "--"); -h is the subcommand's own option instead when it has one
+// (hOption) and files are named.
+func (c subcommand) asksHelp(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if isHelp(a) {
+			if files, _ := splitFiles(args); c.hOption && a == "-h" && len(files) > 0 {
+				continue
+			}
+			return true
+		}
+	}
+	return false
+}
+
 // session runs when the first argument is no subcommand:
 // `vmcore [flags] [VMLINUX] DUMP` opens the interactive session (the REPL).
 // It is set by the file that implements the REPL.
@@ -111,17 +129,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vmcore: unknown subcommand %q (try 'vmcore help')\n", args[0])
 		return 2
 	}
-	for _, a := range args[1:] {
-		if a == "--" {
-			break
-		}
-		if isHelp(a) {
-			if files, _ := splitFiles(args[1:]); c.hOption && a == "-h" && len(files) > 0 {
-				continue
-			}
-			c.help(stdout)
-			return 0
-		}
+	if c.asksHelp(args[1:]) {
+		c.help(stdout)
+		return 0
 	}
 	return c.run(args[1:], stdout, stderr)
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"strings"
 
 	"github.com/vmcoretools/vmcore/repl"
 )
@@ -14,19 +12,11 @@ import (
 // session), the rest are the command's own arguments. It returns the exit
 // status: 0, 1 when the command failed, 2 for a usage error.
 func oneShot(name string, args []string, stdout, stderr io.Writer, usage string) int {
-	var files, cmdArgs []string
-	named, _ := splitFiles(args)
-	for _, a := range args {
-		if isHelp(a) && !(a == "-h" && subcommands[name].hOption && len(named) > 0) {
-			fmt.Fprint(stdout, usage)
-			return 0
-		}
-		if st, err := os.Stat(a); err == nil && st.Mode().IsRegular() && !strings.HasPrefix(a, "-") {
-			files = append(files, a)
-			continue
-		}
-		cmdArgs = append(cmdArgs, a)
+	if subcommands[name].asksHelp(args) {
+		fmt.Fprint(stdout, usage)
+		return 0
 	}
+	files, cmdArgs := splitFiles(args)
 	if len(files) == 0 {
 		fmt.Fprintf(stderr, "vmcore %s: no dump file given\n\n%s", name, usage)
 		return 2
