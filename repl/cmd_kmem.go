@@ -561,106 +561,76 @@ func writePage(w io.Writer, p *kmem.PageInfo) {
 	fmt.Fprintf(w, "%-16x %8x %16x %8x %2d %s\n", uint64(p.Addr), uint64(p.Phys), uint64(p.Mapping), uint64(p.Index), p.Count, flags)
 }
 
-// kmemAddress is crash's kmem_search for one address.
+// kmemAddress is crash's kmem_search for one address: the kernel model's
+// Identify, in crash's order and layout.
 func kmemAddress(c *Context, mem *kmem.Memory, addr uint64) error {
 	s := c.Session
-	ks := mem.Space()
-	virt := ks.KernelAddr(addr)
-	vaddr, haveVirt := addr, true
-	if !virt {
-		vaddr, haveVirt = ks.PhysToDirect(addr)
+	k, err := s.kernel()
+	if err != nil {
+		return err
 	}
-	// The symbol, for an address of the kernel image or a module.
-	t := s.crashSymbols()
-	if sym, off, ok := t.search(vaddr); ok && haveVirt && (sym.Module != "" || s.inKernelImage(vaddr)) {
-		s.showSymbol(c.Out, sym, off)
-		fmt.Fprintln(c.Out)
+	info, err := k.Identify(addr)
+	if err != nil {
+		return err
+	}
+	for _, e := range info.Errors {
+		fmt.Fprintf(c.Err, "kmem: %s\n", e)
 	}
 	tr, _ := s.Tracer()
-	taskOf := func(inStruct bool) *tasks.Task {
-		if tr == nil {
-			return nil
-		}
-		size := uint64(0)
-		if n, err := s.Debug.Sizeof("struct task_struct"); err == nil {
-			size = uint64(n)
-		}
-		for _, tk := range tr.Table.Tasks {
-			if inStruct && vaddr >= tk.Addr && vaddr < tk.Addr+size {
-				return tk
-			}
-			if !inStruct && tk.Stack != 0 && vaddr >= tk.Stack && vaddr < tk.Stack+tr.CPU.StackSize() {
-				return tk
-			}
-		}
-		return nil
-	}
-	phys, physOK := kmemPhys(ks, addr)
-	// A vmalloc area (a task's stack among them).
-	if virt && physOK {
-		areas, _ := mem.VmapAreas()
-		for _, a := range areas {
-			if addr < uint64(a.Start) || addr >= uint64(a.End) {
-				continue
-			}
-			if tk := taskOf(false); tk != nil {
-				writeContext(c.Out, tk, tr)
-				fmt.Fprintln(c.Out)
-			}
-			fmt.Fprintln(c.Out, "   VMAP_AREA         VM_STRUCT                 ADDRESS RANGE                SIZE")
-			fmt.Fprintf(c.Out, "%-16x  %-16x  %16x - %-16x  %7d\n\n", uint64(a.Addr), uint64(a.VMStruct), uint64(a.Start), uint64(a.End), a.Size())
-			return kmemPageLine(c, mem, phys, true)
-		}
-	}
-	// A slab object.
-	if haveVirt {
-		if o, ok, err := mem.SlabObject(vaddr); err != nil {
-			fmt.Fprintf(c.Err, "kmem: %v\n", err)
-		} else if ok {
-			writeSlabObject(c.Out, c.Err, o)
+	context := func(t *tasks.Task) {
+		if t != nil && tr != nil {
+			writeContext(c.Out, t, tr)
 			fmt.Fprintln(c.Out)
 		}
 	}
-	// A free page: the free block holding it.
-	if searchPhys, ok := kmemSearchPhys(mem, addr); ok {
-		if fb, found, err := mem.FreeBlockOf(searchPhys); err != nil {
-			fmt.Fprintf(c.Err, "kmem: %v\n", err)
-		} else if found {
-			writeFreeBlock(c.Out, fb, addr, !virt, ks.PageSize())
+	// The symbol, for an address of the kernel image or a module, named
+	// as crash names it.
+	if info.Symbol != nil && info.Virt != nil {
+		if sym, off, ok := s.crashSymbols().search(uint64(*info.Virt)); ok {
+			s.showSymbol(c.Out, sym, off)
 			fmt.Fprintln(c.Out)
 		}
 	}
-	// A task_struct, or a stack.
-	if haveVirt {
-		if tk := taskOf(true); tk != nil {
-			writeContext(c.Out, tk, tr)
-			fmt.Fprintln(c.Out)
-		} else if tk := taskOf(false); tk != nil {
-			writeContext(c.Out, tk, tr)
-			fmt.Fprintln(c.Out)
-		}
+	// A vmalloc area (a task's stack among them): crash stops there.
+	if a := info.VmapArea; a != nil {
+		context(info.Stack)
+		fmt.Fprintln(c.Out, "   VMAP_AREA         VM_STRUCT                 ADDRESS RANGE                SIZE")
+		fmt.Fprintf(c.Out, "%-16x  %-16x  %16x - %-16x  %7d\n\n", uint64(a.Addr), uint64(a.VMStruct), uint64(a.Start), uint64(a.End), a.Size())
+		return writeKmemPage(c.Out, info.Page, uint64(*info.Phys), true)
 	}
-	if !haveVirt {
+	if info.Slab != nil {
+		writeSlabObject(c.Out, c.Err, info.Slab)
+		fmt.Fprintln(c.Out)
+	}
+	if info.FreeBlock != nil {
+		writeFreeBlock(c.Out, info.FreeBlock, addr, info.Physical, mem.Space().PageSize())
+		fmt.Fprintln(c.Out)
+	}
+	if info.Task != nil {
+		context(info.Task)
+	} else {
+		context(info.Stack)
+	}
+	if info.Virt == nil {
 		fmt.Fprintf(c.Out, "%x: physical address not found in mem map\n", addr)
 		return nil
 	}
-	return kmemPageLine(c, mem, addr, !virt)
+	return writeKmemPage(c.Out, info.Page, addr, info.Physical)
 }
 
-// kmemPageLine prints the struct page an address names (kmem -p's line),
-// or crash's "not found in mem map".
-func kmemPageLine(c *Context, mem *kmem.Memory, addr uint64, phys bool) error {
-	p, err := mem.PageOf(addr, phys)
-	if err != nil {
+// writeKmemPage prints the struct page of an address (kmem -p's line),
+// or crash's "not found in mem map" when there is none.
+func writeKmemPage(w io.Writer, p *kmem.PageInfo, addr uint64, phys bool) error {
+	if p == nil {
 		kind := "kernel virtual"
 		if phys {
 			kind = "physical"
 		}
-		fmt.Fprintf(c.Out, "%x: %s address not found in mem map\n", addr, kind)
+		fmt.Fprintf(w, "%x: %s address not found in mem map\n", addr, kind)
 		return nil
 	}
-	fmt.Fprintln(c.Out, "      PAGE       PHYSICAL      MAPPING       INDEX CNT FLAGS")
-	writePage(c.Out, &p)
+	fmt.Fprintln(w, "      PAGE       PHYSICAL      MAPPING       INDEX CNT FLAGS")
+	writePage(w, p)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -322,4 +323,111 @@ func onExampleDumps(t *testing.T, names []string, f func(t *testing.T, d *lab.Du
 			f(t, d)
 		})
 	}
+}
+
+// TestLabExampleIdentify runs ExampleKernel_Identify on both kernels'
+// dumps and checks it against crash 8.0.6's kmem of init_task's address
+// (lab group kmem, kmem-addr-data).
+func TestLabExampleIdentify(t *testing.T) {
+	onExampleDumps(t, []string{"k61-elf", "k612-kdump-lzo-d31"}, func(t *testing.T, d *lab.Dump) {
+		var want []string
+		ref := readLines(t, d.RefFile("crash-8.0.6-groups", "kmem/kmem-addr-data.txt"))
+		for i, line := range ref {
+			f := strings.Fields(line)
+			switch {
+			case i == 0 && len(f) == 3:
+				want = append(want, "symbol "+f[2]+"+0")
+			case strings.HasPrefix(line, "    PID: "):
+				want = append(want, fmt.Sprintf("task_struct of pid %s (%s)", f[1], strings.Trim(strings.Fields(ref[i+1])[1], `"`)))
+			case strings.HasPrefix(line, "      PAGE ") && i+1 < len(ref):
+				g := strings.Fields(ref[i+1])
+				want = append(want, fmt.Sprintf("page %s phys %s flags [%s]", g[0], g[1], strings.Join(strings.Split(g[len(g)-1], ","), " ")))
+			}
+		}
+		got := strings.Split(strings.TrimSuffix(captureStdout(t, ExampleKernel_Identify), "\n"), "\n")
+		if diff := cmp.Diff(want, got); diff != "" || len(want) != 3 {
+			t.Errorf("the example differs from crash's kmem ADDRESS (-crash +example):\n%s", diff)
+		}
+	})
+}
+
+// TestLabExampleFreeAreas runs ExampleKernel_Memory_freeAreas on both
+// kernels' dumps and checks the nodes against crash 8.0.6's kmem -n and
+// each zone's free pages and blocks per order against its kmem -f.
+func TestLabExampleFreeAreas(t *testing.T) {
+	onExampleDumps(t, []string{"k61-elf", "k612-kdump-lzo-d31"}, func(t *testing.T, d *lab.Dump) {
+		var want []string
+		n := readLines(t, d.RefFile("crash-8.0.6-groups", "kmem/kmem-n.txt"))
+		for i, line := range n {
+			if !strings.HasPrefix(line, "NODE ") || i+1 >= len(n) {
+				continue
+			}
+			node := strings.Fields(n[i+1])
+			for j := i + 2; j+1 < len(n); j++ {
+				if strings.HasPrefix(n[j], "    MEM_MAP") {
+					start, err := strconv.ParseUint(strings.Fields(n[j+1])[1], 16, 64)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want = append(want, fmt.Sprintf("node %s: %s pages from pfn %d", node[0], node[1], start/4096))
+					break
+				}
+			}
+		}
+		// kmem -f: per zone, "ZONE NAME SIZE FREE ..." and one line per
+		// order and migrate type: AREA SIZE STRUCT BLOCKS PAGES.
+		zones := map[string]string{}
+		var name string
+		var blocks []uint64
+		f := readLines(t, d.RefFile("crash-8.0.6-groups", "kmem/kmem-f.txt"))
+		flush := func() {
+			if name != "" {
+				s := zones[name]
+				for _, b := range blocks {
+					s += fmt.Sprintf(" %d", b)
+				}
+				zones[name] = s
+			}
+		}
+		for i, line := range f {
+			g := strings.Fields(line)
+			switch {
+			case strings.HasPrefix(line, "ZONE ") && i+1 < len(f):
+				flush()
+				z := strings.Fields(f[i+1])
+				name, blocks = z[1], nil
+				zones[name] = fmt.Sprintf("zone %s: %s free pages;", z[1], z[3])
+			case len(g) == 5 && strings.HasSuffix(g[1], "k") && name != "":
+				order, _ := strconv.Atoi(g[0])
+				b, _ := strconv.ParseUint(g[3], 10, 64)
+				for len(blocks) <= order {
+					blocks = append(blocks, 0)
+				}
+				blocks[order] += b
+			}
+		}
+		flush()
+		got := strings.Split(strings.TrimSuffix(captureStdout(t, ExampleKernel_Memory_freeAreas), "\n"), "\n")
+		if len(want) == 0 || len(got) < len(want) {
+			t.Fatalf("the example printed %d lines, crash's kmem -n %d nodes", len(got), len(want))
+		}
+		if diff := cmp.Diff(want, got[:len(want)]); diff != "" {
+			t.Errorf("nodes differ from crash's kmem -n (-crash +example):\n%s", diff)
+		}
+		compared := 0
+		for _, line := range got[len(want):] {
+			zone := strings.TrimSuffix(strings.Fields(line)[1], ":")
+			if w, ok := zones[zone]; ok {
+				compared++
+				// crash lists no free areas for an empty zone: the
+				// example's counts are then all 0.
+				if empty := strings.HasSuffix(w, ";"); empty && (!strings.HasPrefix(line, w) || strings.Trim(line[len(w):], " 0") != "") || !empty && w != line {
+					t.Errorf("example %q, crash %q", line, w)
+				}
+			}
+		}
+		if compared != len(zones) || compared == 0 {
+			t.Errorf("%d zones compared, crash's kmem -f lists %d", compared, len(zones))
+		}
+	})
 }

@@ -238,3 +238,69 @@ func ExampleKernel_Memory_slab() {
 		}
 	}
 }
+
+// What an address is, as crash's kmem ADDRESS says it: here init_task,
+// a kernel symbol that is also a task_struct on a page of the kernel
+// image. Kernel.Identify looks for every kind at once (symbol, vmalloc
+// area and the task whose stack it is, slab object, free page block,
+// task_struct, struct page).
+func ExampleKernel_Identify() {
+	k, err := vmcore.Load(exampleVmlinux, exampleDump)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer k.Close()
+	initTask, err := k.Var("init_task")
+	if err != nil {
+		log.Fatal(err)
+	}
+	info, err := k.Identify(initTask.Addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if s := info.Symbol; s != nil {
+		fmt.Printf("symbol %s+%d\n", s.Name, s.Offset)
+	}
+	if t := info.Task; t != nil {
+		fmt.Printf("task_struct of pid %d (%s)\n", t.PID, t.Comm)
+	}
+	if p := info.Page; p != nil {
+		fmt.Printf("page %x phys %x flags %v\n", p.Addr, p.Phys, p.FlagNames)
+	}
+	for _, e := range info.Errors {
+		fmt.Println("not examined:", e)
+	}
+}
+
+// The nodes and their zones (crash's kmem -n), then each zone's buddy
+// free lists (kmem -f): how many free blocks of each order.
+func ExampleKernel_Memory_freeAreas() {
+	k, err := vmcore.Load(exampleVmlinux, exampleDump)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer k.Close()
+	mem := k.Memory()
+	nodes, err := mem.Nodes()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, n := range nodes {
+		fmt.Printf("node %d: %d pages from pfn %d\n", n.ID, n.SpannedPages, n.StartPFN)
+	}
+	zones, err := mem.FreeAreas()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, z := range zones {
+		blocks := map[int]uint64{}
+		for _, l := range z.Lists {
+			blocks[l.Order] += l.Blocks
+		}
+		fmt.Printf("zone %s: %d free pages;", z.Name, z.FreePages)
+		for order := 0; order < len(blocks); order++ {
+			fmt.Printf(" %d", blocks[order])
+		}
+		fmt.Println()
+	}
+}

@@ -117,7 +117,7 @@ func (k *Kernel) AddressSpace(t *tasks.Task) (*tasks.AddressSpace, error) {
 // Memory is the kernel's memory view: the translation of an address as
 // crash's vtop shows it, and struct pages (package kmem).
 func (k *Kernel) Memory() *kmem.Memory {
-	k.model.memOnce.Do(func() { k.model.mem = kmem.New(k.Virt, k.Values) })
+	k.model.memOnce.Do(func() { k.model.mem = kmem.New(k.Virt, k.Values).UseVMCOREINFO(k.Dump.Info()) })
 	return k.model.mem
 }
 

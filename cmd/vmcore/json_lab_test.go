@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -597,4 +599,125 @@ func groupRef(t *testing.T, d *lab.Dump, file string) []string {
 		t.Skipf("no crash reference: %v", err)
 	}
 	return strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+}
+
+// TestLabJSONAddress checks vmcore.address records against crash's kmem
+// ADDRESS for every address of the kmem group: the symbol, the vmalloc
+// area, the slab cache and object, the free block, the task and the
+// struct page crash names are the record's.
+func TestLabJSONAddress(t *testing.T) {
+	l := lab.Open(t)
+	sch := schemas(t)
+	for _, name := range []string{"k61-elf", "k612-kdump-lzo-d31"} {
+		d := l.Dump(name)
+		if d == nil {
+			t.Errorf("the lab has no %s", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			cmds := groupRef(t, d, "kmem/commands.txt")
+			checked := 0
+			for _, c := range cmds {
+				f := strings.Fields(c)
+				if len(f) != 4 || f[0] != "kmem" || !strings.Contains(f[3], "/kmem-addr-") || f[1] == "schedule" {
+					continue
+				}
+				file := filepath.Base(f[3])
+				want := groupRef(t, d, "kmem/"+file)
+				rec := labJSON(t, sch, d, "kmem", f[1])[0]
+				if err := addressAgrees(rec, want); err != nil {
+					t.Errorf("kmem -json %s (%s): %v\ncrash:\n%s", f[1], file, err, strings.Join(want, "\n"))
+				}
+				checked++
+			}
+			if checked < 10 {
+				t.Errorf("%d addresses checked, want every kmem-addr command", checked)
+			}
+		})
+	}
+}
+
+// addressAgrees compares one vmcore.address record with crash's kmem
+// ADDRESS text.
+func addressAgrees(rec map[string]any, crash []string) error {
+	field := func(path ...string) string {
+		var v any = rec
+		for _, p := range path {
+			m, ok := v.(map[string]any)
+			if !ok {
+				return ""
+			}
+			v = m[p]
+		}
+		if s, ok := v.(string); ok {
+			return strings.TrimPrefix(s, "0x")
+		}
+		if b, ok := v.(bool); ok {
+			return strconv.FormatBool(b)
+		}
+		if v == nil {
+			return ""
+		}
+		return num(v)
+	}
+	var sym, cache, object, vmap, pid, freePage, page, phys string
+	noPage := false
+	for i, line := range crash {
+		f := strings.Fields(line)
+		switch {
+		case i == 0 && len(f) >= 3 && (f[1] == "(T)" || f[1] == "(t)" || f[1] == "(D)" || f[1] == "(d)" || f[1] == "(B)" || f[1] == "(b)" || f[1] == "(R)" || f[1] == "(r)"):
+			sym, _, _ = strings.Cut(f[2], "+")
+		case strings.HasPrefix(line, "CACHE ") && i+1 < len(crash):
+			g := strings.Fields(crash[i+1])
+			cache = g[len(g)-1]
+		case strings.HasPrefix(line, "  FREE / [ALLOCATED]") && i+1 < len(crash):
+			object = strings.Trim(strings.Fields(crash[i+1])[0], "[]")
+			if !strings.HasPrefix(crash[i+1], "  [") {
+				object += " free"
+			}
+		case strings.HasPrefix(line, "   VMAP_AREA") && i+1 < len(crash):
+			vmap = strings.Fields(crash[i+1])[0]
+		case strings.HasPrefix(line, "    PID: ") && pid == "":
+			pid = f[1]
+		case strings.HasPrefix(line, "AREA ") && i+2 < len(crash):
+			freePage = strings.Fields(crash[i+2])[0]
+		case strings.HasPrefix(line, "      PAGE ") && i+1 < len(crash):
+			g := strings.Fields(crash[i+1])
+			page, phys = g[0], g[1]
+		case strings.Contains(line, "address not found in mem map"):
+			noPage = true
+		}
+	}
+	var errs []string
+	check := func(what, got, want string) {
+		if got != want {
+			errs = append(errs, fmt.Sprintf("%s %q, crash %q", what, got, want))
+		}
+	}
+	check("symbol", field("symbol", "name"), sym)
+	check("cache", field("slab", "cache", "name"), cache)
+	obj := field("slab", "object")
+	if obj != "" && field("slab", "free") == "true" {
+		obj += " free"
+	}
+	check("object", obj, object)
+	check("vmap area", field("vmap_area", "vmap_area"), vmap)
+	gotPID := field("task", "pid")
+	if gotPID == "" {
+		gotPID = field("stack_of", "pid")
+	}
+	check("task", gotPID, pid)
+	check("free block", field("free_block", "page"), freePage)
+	if noPage {
+		check("page", field("page", "page"), "")
+	} else {
+		check("page", field("page", "page"), page)
+		if p := field("page", "phys"); p != phys {
+			errs = append(errs, fmt.Sprintf("page phys %q, crash %q", p, phys))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
 }

@@ -34,6 +34,7 @@ const (
 	schemaHugePool   = "vmcore.hugepool/1"
 	schemaPage       = "vmcore.page/1"
 	schemaMemLayout  = "vmcore.memlayout/1"
+	schemaAddress    = "vmcore.address/1"
 )
 
 // jsonLines writes records.

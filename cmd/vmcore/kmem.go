@@ -40,8 +40,10 @@ vmcore.vmstat (kmem.VMStats), -v one vmcore.vmaparea per area
 (kmem.VmapArea), -f one vmcore.zonefree per zone (kmem.ZoneFree), -h one
 vmcore.hugepool per pool (kmem.HugePool), -n one vmcore.memlayout (the
 nodes, sections and memory blocks), -p one vmcore.page per struct page
-(kmem.PageInfo), -z one vmcore.zone per zone (kmem.Zone); -g, -o and
-ADDRESS have no JSON form.
+(kmem.PageInfo), -z one vmcore.zone per zone (kmem.Zone), ADDRESS one
+vmcore.address per address (vmcore.AddressInfo: its symbol, vmalloc area,
+slab object, free block, task, stack and struct page); -g and -o have no
+JSON form.
 `
 
 // kmemJSON prints the records of one kmem view.
@@ -52,23 +54,27 @@ func kmemJSON(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	opt, name := "", ""
+	var addrs []uint64
 	for _, a := range rest {
 		switch {
+		case opt == "" && isHex(a):
+			addr, _ := strconv.ParseUint(strings.TrimPrefix(a, "0x"), 16, 64)
+			addrs = append(addrs, addr)
 		case strings.Contains(" -i -s -S -V -v -f -h -n -p -z ", " "+a+" "):
-			if opt != "" {
-				fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -S, -V, -v, -f, -h, -n, -p and -z\n")
+			if opt != "" || len(addrs) > 0 {
+				fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -S, -V, -v, -f, -h, -n, -p, -z and addresses\n")
 				return 2
 			}
 			opt = a
 		case (opt == "-s" || opt == "-S" || opt == "-p") && name == "" && !strings.HasPrefix(a, "-"):
 			name = a
 		default:
-			fmt.Fprintf(stderr, "vmcore kmem -json: %s has no JSON form (-i, -s [cache], -S cache, -V, -v, -f, -h, -n, -p [address] and -z have)\n", a)
+			fmt.Fprintf(stderr, "vmcore kmem -json: %s has no JSON form (-i, -s [cache], -S cache, -V, -v, -f, -h, -n, -p [address], -z and ADDRESS have)\n", a)
 			return 2
 		}
 	}
-	if opt == "" || opt == "-S" && name == "" {
-		fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -S cache, -V, -v, -f, -h, -n, -p and -z\n\n%s", kmemUsage)
+	if opt == "" && len(addrs) == 0 || opt == "-S" && name == "" {
+		fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -S cache, -V, -v, -f, -h, -n, -p, -z and addresses\n\n%s", kmemUsage)
 		return 2
 	}
 	s, run, closeFn, ok := startJSON("kmem", files, stdout, stderr)
@@ -89,6 +95,22 @@ func kmemJSON(args []string, stdout, stderr io.Writer) int {
 	var recs []any
 	schema := ""
 	switch opt {
+	case "":
+		k := s.Kernel
+		if k == nil {
+			return fail(fmt.Errorf("the vmlinux and the dump give no kernel model"))
+		}
+		schema = schemaAddress
+		for _, a := range addrs {
+			info, err := k.Identify(a)
+			if err != nil {
+				return fail(err)
+			}
+			for _, e := range info.Errors {
+				fmt.Fprintf(stderr, "vmcore kmem: warning: %#x: %s\n", a, e)
+			}
+			recs = append(recs, info)
+		}
 	case "-i":
 		in, err := mem.Info()
 		if err != nil {
@@ -220,4 +242,10 @@ type memLayout struct {
 	Nodes    []kmem.Node        `json:"nodes"`
 	Sections []kmem.Section     `json:"sections"`
 	Blocks   []kmem.MemoryBlock `json:"memory_blocks"`
+}
+
+// isHex reports a hexadecimal number, with or without 0x: kmem's address.
+func isHex(a string) bool {
+	_, err := strconv.ParseUint(strings.TrimPrefix(a, "0x"), 16, 64)
+	return err == nil
 }
