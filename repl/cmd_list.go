@@ -3,6 +3,7 @@ package repl
 import (
 	"errors"
 	"fmt"
+	"iter"
 
 	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/value"
@@ -62,14 +63,37 @@ type listOptions struct {
 }
 
 func runList(c *Context, args []string) error {
-	s := c.Session
-	opts, rest, err := getopt(args, "xdrBhH", "oesSlO")
+	entries, format, err := c.Session.listWalk(args)
 	if err != nil {
 		return err
 	}
+	for e, err := range entries {
+		if err := c.Stopped(); err != nil {
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.Out, "%x\n", uint64(e.Addr))
+		for _, sh := range e.Shows {
+			if err := sh.write(c.Out, format); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// listWalk parses list's arguments and gives its entries, with the -s
+// structures, and the format -x or -d asks for.
+func (s *Session) listWalk(args []string) (iter.Seq2[WalkEntry, error], value.Format, error) {
+	opts, rest, err := getopt(args, "xdrBhH", "oesSlO")
+	if err != nil {
+		return nil, value.Format{}, err
+	}
 	vals, err := s.Values()
 	if err != nil {
-		return err
+		return nil, value.Format{}, err
 	}
 	var o listOptions
 	var offsetArg, endArg, structArg, structOffArg string
@@ -94,50 +118,50 @@ func runList(c *Context, args []string) error {
 		case "H":
 			o.head = true
 		case "O":
-			return errors.New("-O (a head at an offset inside the structure) is not supported")
+			return nil, value.Format{}, errors.New("-O (a head at an offset inside the structure) is not supported")
 		}
 	}
 	switch len(rest) {
 	case 0:
-		return usagef("starting address required")
+		return nil, value.Format{}, usagef("starting address required")
 	case 1:
 	case 2:
 		if offsetArg != "" {
-			return usagef("two offsets given: %s and -o %s", rest[0], offsetArg)
+			return nil, value.Format{}, usagef("two offsets given: %s and -o %s", rest[0], offsetArg)
 		}
 		offsetArg, rest = rest[0], rest[1:]
 	default:
-		return usagef("too many arguments")
+		return nil, value.Format{}, usagef("too many arguments")
 	}
 	if offsetArg != "" {
 		if o.offset, err = s.memberOffset(offsetArg); err != nil {
-			return err
+			return nil, value.Format{}, err
 		}
 	}
 	if structOffArg != "" {
 		if o.structOff, err = s.memberOffset(structOffArg); err != nil {
-			return err
+			return nil, value.Format{}, err
 		}
 	}
 	var show *structShow
 	if structArg != "" {
 		sh, err := s.parseStructShow(structArg)
 		if err != nil {
-			return err
+			return nil, value.Format{}, err
 		}
 		show = &sh
 	}
 	if endArg != "" {
 		if o.end, err = s.parseAddress(endArg); err != nil {
-			return err
+			return nil, value.Format{}, err
 		}
 	}
 	if o.start, err = s.parseAddress(rest[0]); err != nil {
-		return err
+		return nil, value.Format{}, err
 	}
 	if ks, err := s.Translator(); err == nil && ks.UserAddr(o.start) {
 		// crash refuses a user address as typed, before reading.
-		return fmt.Errorf("invalid kernel virtual address: %s", rest[0])
+		return nil, value.Format{}, fmt.Errorf("invalid kernel virtual address: %s", rest[0])
 	}
 
 	// The chain of links: each element's address plus the offset of its
@@ -156,7 +180,7 @@ func runList(c *Context, args []string) error {
 		// A stand-alone list_head: its next is the first element's link.
 		var b [ptrSize]byte
 		if err := vals.Read(b[:], o.start+uint64(linkOff), "list_head"); err != nil {
-			return listReadError(rest[0], o.start, err)
+			return nil, value.Format{}, listReadError(rest[0], o.start, err)
 		}
 		first = value.UintAt(b[:], 0, ptrSize, vals.ByteOrder)
 		ends = []uint64{o.start}
@@ -173,30 +197,29 @@ func runList(c *Context, args []string) error {
 	if o.end != 0 {
 		ends = append(ends, o.end)
 	}
-	for link, err := range walk.Chain(vals, first, linkOff, ptrSize, ends) {
-		if err := c.Stopped(); err != nil {
-			return err
-		}
-		if err != nil {
-			var we *walk.Error
-			switch {
-			case errors.Is(err, walk.ErrCycle) && errors.As(err, &we):
-				return fmt.Errorf("duplicate list entry: %x", shown(we.Addr))
-			case errors.As(err, &we) && we.Addr == first:
-				return listReadError(rest[0], shown(first), err)
+	return func(yield func(WalkEntry, error) bool) {
+		for link, err := range walk.Chain(vals, first, linkOff, ptrSize, ends) {
+			if err != nil {
+				var we *walk.Error
+				switch {
+				case errors.Is(err, walk.ErrCycle) && errors.As(err, &we):
+					err = fmt.Errorf("duplicate list entry: %x", shown(we.Addr))
+				case errors.As(err, &we) && we.Addr == first:
+					err = listReadError(rest[0], shown(first), err)
+				}
+				yield(WalkEntry{}, err)
+				return
 			}
-			return err
+			addr := shown(link)
+			e := WalkEntry{Addr: arch.Word(addr)}
+			if show != nil {
+				e.Shows = []Shown{show.at(vals, addr-uint64(o.structOff))}
+			}
+			if !yield(e, nil) {
+				return
+			}
 		}
-		addr := shown(link)
-		fmt.Fprintf(c.Out, "%x\n", addr)
-		if show == nil {
-			continue
-		}
-		if err := show.write(c.Out, vals, addr-uint64(o.structOff), o.format); err != nil {
-			return err
-		}
-	}
-	return nil
+	}, o.format, nil
 }
 
 // listReadError words a start that cannot be read as crash does.

@@ -74,14 +74,40 @@ type treeEntry struct {
 }
 
 func runTree(c *Context, args []string) error {
-	s := c.Session
-	opts, rest, err := getopt(args, "xdlpNv", "trosS")
+	entries, format, err := c.Session.treeWalk(args)
 	if err != nil {
 		return err
 	}
+	for e, err := range entries {
+		if err := c.Stopped(); err != nil {
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.Out, "%x\n", uint64(e.Addr))
+		if e.place != "" {
+			fmt.Fprintf(c.Out, "  %s\n", e.place)
+		}
+		for _, sh := range e.Shows {
+			if err := sh.write(c.Out, format); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// treeWalk parses tree's arguments and gives its entries, with their
+// places (-p) and -s structures, and the format -x or -d asks for.
+func (s *Session) treeWalk(args []string) (iter.Seq2[WalkEntry, error], value.Format, error) {
+	opts, rest, err := getopt(args, "xdlpNv", "trosS")
+	if err != nil {
+		return nil, value.Format{}, err
+	}
 	vals, err := s.Values()
 	if err != nil {
-		return err
+		return nil, value.Format{}, err
 	}
 	kind := treeRB
 	var kindSet, linear, position, nodeStart, verbose bool
@@ -94,7 +120,7 @@ func runTree(c *Context, args []string) error {
 		switch op.name {
 		case "t":
 			if kindSet {
-				return usagef("multiple tree types may not be entered")
+				return nil, value.Format{}, usagef("multiple tree types may not be entered")
 			}
 			kindSet = true
 			switch t := op.val; {
@@ -110,7 +136,7 @@ func runTree(c *Context, args []string) error {
 			case strings.HasPrefix(t, "m"):
 				kind = treeMaple
 			default:
-				return usagef("invalid tree type: %s", t)
+				return nil, value.Format{}, usagef("invalid tree type: %s", t)
 			}
 		case "l":
 			linear = true
@@ -121,16 +147,16 @@ func runTree(c *Context, args []string) error {
 				off, set, what = &nodeOff, &nodeOffSet, "node"
 			}
 			if *set {
-				return fmt.Errorf("%s offset value %d (%#x) already entered", what, *off, *off)
+				return nil, value.Format{}, fmt.Errorf("%s offset value %d (%#x) already entered", what, *off, *off)
 			}
 			if *off, err = s.treeOffset(op.val); err != nil {
-				return fmt.Errorf("invalid -%s argument: %s", op.name, op.val)
+				return nil, value.Format{}, fmt.Errorf("invalid -%s argument: %s", op.name, op.val)
 			}
 			*set = true
 		case "s", "S":
 			sh, err := s.parseStructShow(op.val)
 			if err != nil {
-				return err
+				return nil, value.Format{}, err
 			}
 			shows = append(shows, sh)
 		case "p":
@@ -139,7 +165,7 @@ func runTree(c *Context, args []string) error {
 			nodeStart = true
 		case "x", "d":
 			if radixSet != 0 && radixSet != int(op.name[0]) {
-				return errors.New("-d and -x are mutually exclusive")
+				return nil, value.Format{}, errors.New("-d and -x are mutually exclusive")
 			}
 			radixSet = int(op.name[0])
 			format.Hex = op.name == "x"
@@ -149,27 +175,27 @@ func runTree(c *Context, args []string) error {
 	}
 	switch {
 	case kind != treeRB && linear:
-		return fmt.Errorf("-l option is not applicable to %s", kind.plural())
+		return nil, value.Format{}, fmt.Errorf("-l option is not applicable to %s", kind.plural())
 	case kind != treeRB && nodeOffSet:
-		return fmt.Errorf("-o option is not applicable to %s", kind.plural())
+		return nil, value.Format{}, fmt.Errorf("-o option is not applicable to %s", kind.plural())
 	case kind != treeMaple && verbose:
-		return fmt.Errorf("-v option is not applicable to %s", kind.plural())
+		return nil, value.Format{}, fmt.Errorf("-v option is not applicable to %s", kind.plural())
 	case verbose:
-		return errors.New("-v (the maple tree's nodes dumped) is not supported; -p shows each entry's place")
+		return nil, value.Format{}, errors.New("-v (the maple tree's nodes dumped) is not supported; -p shows each entry's place")
 	case rootOffSet && nodeStart:
-		return errors.New("-r and -N options are mutually exclusive")
+		return nil, value.Format{}, errors.New("-r and -N options are mutually exclusive")
 	case len(rest) == 0:
-		return usagef("a starting address is required")
+		return nil, value.Format{}, usagef("a starting address is required")
 	}
 	start, err := s.parseAddress(rest[0])
 	if err != nil {
-		return fmt.Errorf("invalid start argument: %s", rest[0])
+		return nil, value.Format{}, fmt.Errorf("invalid start argument: %s", rest[0])
 	}
 	if ks, err := s.Translator(); err == nil && ks.UserAddr(start) {
-		return fmt.Errorf("invalid start argument: %s", rest[0])
+		return nil, value.Format{}, fmt.Errorf("invalid start argument: %s", rest[0])
 	}
 	if len(rest) > 1 {
-		return usagef("too many arguments entered")
+		return nil, value.Format{}, usagef("too many arguments entered")
 	}
 	if !nodeStart {
 		start += uint64(rootOff)
@@ -183,26 +209,31 @@ func runTree(c *Context, args []string) error {
 		entries, err = s.indexedEntries(vals, kind, start, nodeStart)
 	}
 	if err != nil {
-		return err
+		return nil, value.Format{}, err
 	}
-	for e, err := range entries {
-		if err := c.Stopped(); err != nil {
-			return err
-		}
-		if err != nil {
-			return treeError(err)
-		}
-		fmt.Fprintf(c.Out, "%x\n", e.addr)
-		if position {
-			fmt.Fprintf(c.Out, "  %s\n", e.pos)
-		}
-		for _, sh := range shows {
-			if err := sh.write(c.Out, vals, e.addr, format); err != nil {
-				return err
+	return func(yield func(WalkEntry, error) bool) {
+		for e, err := range entries {
+			if err != nil {
+				yield(WalkEntry{}, treeError(err))
+				return
+			}
+			we := WalkEntry{Addr: arch.Word(e.addr)}
+			if position {
+				we.place = e.pos
+				idx, pos, _ := strings.Cut(e.pos, "position: ")
+				we.Position = pos
+				if n, err := strconv.ParseUint(strings.TrimSpace(strings.TrimPrefix(idx, "index: ")), 10, 64); err == nil {
+					we.Index = &n
+				}
+			}
+			for _, sh := range shows {
+				we.Shows = append(we.Shows, sh.at(vals, e.addr))
+			}
+			if !yield(we, nil) {
+				return
 			}
 		}
-	}
-	return nil
+	}, format, nil
 }
 
 // treeOffset reads -r's and -o's argument: a number (decimal, or hex with

@@ -2,11 +2,14 @@ package repl
 
 import (
 	"debug/dwarf"
+	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"strconv"
 	"strings"
 
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/dwarfsym"
 	"github.com/vmcoretools/vmcore/value"
 )
@@ -67,18 +70,65 @@ func (s *Session) parseStructShow(arg string) (structShow, error) {
 	return sh, nil
 }
 
-// write prints the structure at addr as crash's -s does.
-func (sh structShow) write(w io.Writer, vals *value.Context, addr uint64, f value.Format) error {
-	v := vals.Typed(sh.t, addr, "struct "+sh.name)
+// at is the structure shown at addr.
+func (sh structShow) at(vals *value.Context, addr uint64) Shown {
+	return Shown{Type: "struct " + sh.name, Value: vals.Typed(sh.t, addr, "struct "+sh.name), Members: sh.members}
+}
+
+// Shown is a structure list's or tree's -s shows of an entry: the whole
+// of it, or the named members.
+type Shown struct {
+	Type    string      // "struct task_struct"
+	Value   value.Value // the structure at the entry
+	Members []string    // the member paths shown; nil for the whole
+}
+
+// write prints the structure as crash's -s does.
+func (sh Shown) write(w io.Writer, f value.Format) error {
 	var out string
 	var err error
-	if sh.members == nil {
-		out, err = v.WriteStruct(f)
+	if sh.Members == nil {
+		out, err = sh.Value.WriteStruct(f)
 	} else {
-		out, err = memberText(v, sh.members, f)
+		out, err = memberText(sh.Value, sh.Members, f)
 	}
 	fmt.Fprint(w, out)
 	return err
+}
+
+// MarshalJSON writes {"type", "members" (when named), "value"}: the value
+// is the structure's JSON (value.Value.MarshalJSON), or an object of the
+// named members.
+func (sh Shown) MarshalJSON() ([]byte, error) {
+	var v []byte
+	var err error
+	if sh.Members == nil {
+		v, err = sh.Value.MarshalJSON()
+	} else {
+		v, err = sh.Value.MembersJSON(sh.Members)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(struct {
+		Type    string          `json:"type"`
+		Addr    arch.Word       `json:"addr"`
+		Members []string        `json:"members,omitempty"`
+		Value   json.RawMessage `json:"value"`
+	}{sh.Type, arch.Word(sh.Value.Addr), sh.Members, v})
+}
+
+// WalkEntry is one element list or tree prints: its address, its place
+// in a tree (tree -p) and the structures -s shows of it.
+type WalkEntry struct {
+	Addr arch.Word `json:"address"`
+	// Position is tree -p's path from the root ("root/l/r" in an
+	// rbtree, "root/0/5" of slots in an xarray, radix or maple tree);
+	// Index is the entry's index in an xarray, radix or maple tree.
+	Position string  `json:"position,omitempty"`
+	Index    *uint64 `json:"index,omitempty"`
+	Shows    []Shown `json:"structs,omitempty"`
+	place    string  // tree -p's line, as crash prints it
 }
 
 // memberText prints the named members of v as crash's struct.member and
@@ -172,4 +222,24 @@ func pickMember(whole, member string) string {
 		}
 	}
 	return out.String()
+}
+
+// Walk gives the entries list or tree (cmd) prints for these arguments,
+// as typed at the prompt, as values: each entry's address, its place
+// (tree -p) and the structures -s shows. -x and -d do not change them.
+func (s *Session) Walk(cmd string, args []string) (iter.Seq2[WalkEntry, error], error) {
+	if s.Debug == nil {
+		return nil, ErrNeedsVMLinux
+	}
+	var entries iter.Seq2[WalkEntry, error]
+	var err error
+	switch cmd {
+	case "list":
+		entries, _, err = s.listWalk(args)
+	case "tree":
+		entries, _, err = s.treeWalk(args)
+	default:
+		return nil, fmt.Errorf("no walk named %q (list and tree have)", cmd)
+	}
+	return entries, err
 }

@@ -1,6 +1,7 @@
 package value
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -44,6 +45,9 @@ func FuzzFormat(f *testing.F) {
 		}
 		v.Format(Format{Hex: hex})
 		v.WriteStruct(Format{})
+		if b, err := v.MarshalJSON(); err == nil && !json.Valid(b) {
+			t.Fatalf("MarshalJSON gave invalid JSON: %s", b)
+		}
 		if n, err := v.Member("name"); err == nil {
 			n.CString(64)
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/vmcoretools/vmcore/internal/lab"
 )
@@ -720,4 +721,86 @@ func addressAgrees(rec map[string]any, crash []string) error {
 		return errors.New(strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// TestLabJSONWalk checks vmcore.entry records of vmcore list and tree
+// against crash's list and tree with -s (and tree -p) on both kernels:
+// the same entries in the same order, their places, and each member's
+// value as crash prints it.
+func TestLabJSONWalk(t *testing.T) {
+	l := lab.Open(t)
+	sch := schemas(t)
+	for _, name := range []string{"k61-elf", "k612-kdump-lzo-d31"} {
+		d := l.Dump(name)
+		if d == nil {
+			t.Errorf("the lab has no %s", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			for _, file := range []string{"list/list-tasks-s", "list/list-modules-s2", "tree/tree-pid-p-s"} {
+				group, base, _ := strings.Cut(file, "/")
+				var args []string
+				for _, c := range groupRef(t, d, group+"/commands.txt") {
+					if cmd, out, ok := strings.Cut(c, " > "); ok && filepath.Base(out) == base+".txt" {
+						args = strings.Fields(cmd)
+					}
+				}
+				if args == nil {
+					t.Fatalf("%s: not in the group's commands", file)
+				}
+				want := walkText(groupRef(t, d, file+".txt"))
+				var got []string
+				for _, r := range labJSON(t, sch, d, args[0], args[1:]...) {
+					got = append(got, walkRecordText(r))
+				}
+				if diff := cmp.Diff(want, got); diff != "" || len(want) < 2 {
+					t.Errorf("%s: %d entries, crash %d (-crash +json):\n%s", strings.Join(args, " "), len(got), len(want), diff)
+				}
+			}
+		})
+	}
+}
+
+// walkText reads crash's list or tree -s output into one line per entry:
+// "address [index position] member=value...", values as crash prints
+// them less their NUL padding and trailing comma.
+func walkText(lines []string) []string {
+	var out []string
+	for _, line := range lines {
+		switch {
+		case !strings.HasPrefix(line, " "):
+			out = append(out, line)
+		case len(out) == 0:
+		case strings.HasPrefix(line, "  index: "):
+			f := strings.Fields(line)
+			out[len(out)-1] += " " + f[1] + " " + f[3]
+		default:
+			m, v, _ := strings.Cut(strings.TrimSpace(line), " = ")
+			v = strings.Trim(strings.ReplaceAll(strings.TrimSuffix(v, ","), `\000`, ""), `"`)
+			out[len(out)-1] += " " + m + "=" + v
+		}
+	}
+	return out
+}
+
+// walkRecordText is a vmcore.entry record as walkText reads crash's.
+func walkRecordText(r map[string]any) string {
+	s := strings.TrimPrefix(r["address"].(string), "0x")
+	if p, ok := r["position"]; ok {
+		s += " " + num(r["index"]) + " " + p.(string)
+	}
+	structs, _ := r["structs"].([]any)
+	for _, st := range structs {
+		m := st.(map[string]any)
+		val := m["value"].(map[string]any)
+		for _, name := range m["members"].([]any) {
+			v := val[name.(string)]
+			text := fmt.Sprint(v)
+			if _, isNum := v.(float64); isNum {
+				text = num(v)
+			}
+			s += " " + name.(string) + "=" + text
+		}
+	}
+	return s
 }

@@ -35,6 +35,7 @@ const (
 	schemaPage       = "vmcore.page/1"
 	schemaMemLayout  = "vmcore.memlayout/1"
 	schemaAddress    = "vmcore.address/1"
+	schemaEntry      = "vmcore.entry/1"
 )
 
 // jsonLines writes records.
