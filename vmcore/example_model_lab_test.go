@@ -431,3 +431,28 @@ func TestLabExampleFreeAreas(t *testing.T) {
 		}
 	})
 }
+
+// TestLabExamplePages runs ExampleKernel_Memory_pages on both kernels'
+// dumps and checks it against crash 8.0.6's kmem -p 1000000 and kmem -h.
+func TestLabExamplePages(t *testing.T) {
+	onExampleDumps(t, []string{"k61-elf", "k612-kdump-lzo-d31"}, func(t *testing.T, d *lab.Dump) {
+		var want []string
+		p := readLines(t, d.RefFile("crash-8.0.6-groups", "kmem/kmem-p-phys.txt"))
+		if f := strings.Fields(p[1]); len(p) > 1 && len(f) >= 6 {
+			names := "[]"
+			if len(f) > 6 {
+				names = "[" + strings.ReplaceAll(f[6], ",", " ") + "]"
+			}
+			want = append(want, fmt.Sprintf("page %s phys %s mapping %s count %s flags %s %s", f[0], f[1], f[2], f[4], f[5], names))
+		}
+		for _, line := range readLines(t, d.RefFile("crash-8.0.6-groups", "kmem/kmem-h.txt"))[1:] {
+			if f := strings.Fields(line); len(f) == 5 {
+				want = append(want, fmt.Sprintf("%s at %s: %s of %s free", f[4], f[0], f[2], f[3]))
+			}
+		}
+		got := strings.Split(strings.TrimSuffix(captureStdout(t, ExampleKernel_Memory_pages), "\n"), "\n")
+		if diff := cmp.Diff(want, got); diff != "" || len(want) < 2 {
+			t.Errorf("the example differs from crash's kmem -p and -h (-crash +example):\n%s", diff)
+		}
+	})
+}

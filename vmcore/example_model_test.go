@@ -304,3 +304,29 @@ func ExampleKernel_Memory_freeAreas() {
 		fmt.Println()
 	}
 }
+
+// The struct page of a physical address (crash's kmem -p ADDRESS), and
+// the huge page pools (kmem -h).
+func ExampleKernel_Memory_pages() {
+	k, err := vmcore.Load(exampleVmlinux, exampleDump)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer k.Close()
+	mem := k.Memory()
+	p, err := mem.PageOf(0x1000000, true)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("page %x phys %x mapping %x count %d flags %x %v\n", p.Addr, p.Phys, p.Mapping, p.Count, p.Flags, p.FlagNames)
+	pools, ok, err := mem.HugePools()
+	if err != nil {
+		log.Fatal(err)
+	}
+	if !ok {
+		fmt.Println("no hugetlbfs")
+	}
+	for _, h := range pools {
+		fmt.Printf("%s at %x: %d of %d free\n", h.Name, h.Addr, h.FreePages, h.TotalPages)
+	}
+}

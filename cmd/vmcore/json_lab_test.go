@@ -549,6 +549,26 @@ func TestLabJSONKmemViews(t *testing.T) {
 			if len(got) != len(want) || len(want) == 0 || !strings.HasSuffix(want[len(want)-1], got[len(got)-1]) {
 				t.Errorf("-h: %q, crash %q", got, want)
 			}
+			// -g and -g FLAGS: the flags, bits and values crash lists.
+			for _, g := range []struct{ file, flags string }{{"kmem-g.txt", ""}, {"kmem-g-flags.txt", "4000"}, {"kmem-g-none.txt", "8000000000000000"}} {
+				want, got = nil, nil
+				for _, line := range ref(g.file) {
+					if f := strings.Fields(line); len(f) == 3 && strings.HasPrefix(f[0], "PG_") {
+						v, _ := strconv.ParseUint(f[2], 16, 64)
+						want = append(want, fmt.Sprintf("%s %s %#x", f[0], f[1], v))
+					}
+				}
+				args := []string{"-g"}
+				if g.flags != "" {
+					args = append(args, g.flags)
+				}
+				for _, r := range run(args...) {
+					got = append(got, fmt.Sprintf("%s %s %s", r["name"], num(r["bit"]), r["value"]))
+				}
+				if strings.Join(got, "\n") != strings.Join(want, "\n") || g.flags == "" && len(want) < 20 {
+					t.Errorf("-g %s:\n%s\ncrash:\n%s", g.flags, strings.Join(got, "\n"), strings.Join(want, "\n"))
+				}
+			}
 			// -n: the sections and memory blocks crash lists.
 			want, got = nil, nil
 			for _, line := range ref("kmem-n.txt") {

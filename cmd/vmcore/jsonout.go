@@ -36,6 +36,7 @@ const (
 	schemaMemLayout  = "vmcore.memlayout/1"
 	schemaAddress    = "vmcore.address/1"
 	schemaEntry      = "vmcore.entry/1"
+	schemaPageFlag   = "vmcore.pageflag/1"
 )
 
 // jsonLines writes records.

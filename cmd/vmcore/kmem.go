@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/kmem"
 )
 
@@ -40,10 +41,12 @@ vmcore.vmstat (kmem.VMStats), -v one vmcore.vmaparea per area
 (kmem.VmapArea), -f one vmcore.zonefree per zone (kmem.ZoneFree), -h one
 vmcore.hugepool per pool (kmem.HugePool), -n one vmcore.memlayout (the
 nodes, sections and memory blocks), -p one vmcore.page per struct page
-(kmem.PageInfo), -z one vmcore.zone per zone (kmem.Zone), ADDRESS one
+(kmem.PageInfo), -z one vmcore.zone per zone (kmem.Zone), -g one
+vmcore.pageflag per PG_ flag (kmem.PageFlag and its value; with flags,
+those set in them), ADDRESS one
 vmcore.address per address (vmcore.AddressInfo: its symbol, vmalloc area,
-slab object, free block, task, stack and struct page); -g and -o have no
-JSON form.
+slab object, free block, task, stack and struct page); -o has no JSON
+form.
 `
 
 // kmemJSON prints the records of one kmem view.
@@ -60,21 +63,21 @@ func kmemJSON(args []string, stdout, stderr io.Writer) int {
 		case opt == "" && isHex(a):
 			addr, _ := strconv.ParseUint(strings.TrimPrefix(a, "0x"), 16, 64)
 			addrs = append(addrs, addr)
-		case strings.Contains(" -i -s -S -V -v -f -h -n -p -z ", " "+a+" "):
+		case strings.Contains(" -i -s -S -V -v -f -g -h -n -p -z ", " "+a+" "):
 			if opt != "" || len(addrs) > 0 {
-				fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -S, -V, -v, -f, -h, -n, -p, -z and addresses\n")
+				fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -S, -V, -v, -f, -g, -h, -n, -p, -z and addresses\n")
 				return 2
 			}
 			opt = a
-		case (opt == "-s" || opt == "-S" || opt == "-p") && name == "" && !strings.HasPrefix(a, "-"):
+		case (opt == "-s" || opt == "-S" || opt == "-p" || opt == "-g") && name == "" && !strings.HasPrefix(a, "-"):
 			name = a
 		default:
-			fmt.Fprintf(stderr, "vmcore kmem -json: %s has no JSON form (-i, -s [cache], -S cache, -V, -v, -f, -h, -n, -p [address], -z and ADDRESS have)\n", a)
+			fmt.Fprintf(stderr, "vmcore kmem -json: %s has no JSON form (-i, -s [cache], -S cache, -V, -v, -f, -g [flags], -h, -n, -p [address], -z and ADDRESS have)\n", a)
 			return 2
 		}
 	}
 	if opt == "" && len(addrs) == 0 || opt == "-S" && name == "" {
-		fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -S cache, -V, -v, -f, -h, -n, -p, -z and addresses\n\n%s", kmemUsage)
+		fmt.Fprintf(stderr, "vmcore kmem -json: give one of -i, -s, -S cache, -V, -v, -f, -g, -h, -n, -p, -z and addresses\n\n%s", kmemUsage)
 		return 2
 	}
 	s, run, closeFn, ok := startJSON("kmem", files, stdout, stderr)
@@ -154,6 +157,27 @@ func kmemJSON(args []string, stdout, stderr io.Writer) int {
 			return fail(err)
 		}
 		schema, recs = schemaMemLayout, []any{&lay}
+	case "-g":
+		flags := uint64(0)
+		if name != "" {
+			if !isHex(name) {
+				return fail(fmt.Errorf("invalid flags: %s", name))
+			}
+			flags, _ = strconv.ParseUint(strings.TrimPrefix(name, "0x"), 16, 64)
+		}
+		pf, err := mem.PageFlags()
+		if err != nil {
+			return fail(err)
+		}
+		schema = schemaPageFlag
+		for _, f := range pf {
+			// The PG_ flags (not the __NR_PAGEFLAGS count nor the
+			// aliases' limits), set in flags when given.
+			if !strings.HasPrefix(f.Name, "PG_") || f.Bit < 0 || f.Bit > 63 || flags != 0 && flags&(1<<f.Bit) == 0 {
+				continue
+			}
+			recs = append(recs, pageFlagRecord{f, arch.Word(1) << f.Bit})
+		}
 	case "-h":
 		pools, _, err := mem.HugePools()
 		if err != nil {
@@ -248,4 +272,10 @@ type memLayout struct {
 func isHex(a string) bool {
 	_, err := strconv.ParseUint(strings.TrimPrefix(a, "0x"), 16, 64)
 	return err == nil
+}
+
+// pageFlagRecord is a kmem.PageFlag with its value, as kmem -g shows it.
+type pageFlagRecord struct {
+	kmem.PageFlag
+	Value arch.Word `json:"value"`
 }
