@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/anchore/go-lzo v0.1.1
 	github.com/chzyer/readline v1.5.1
+	github.com/cilium/ebpf v0.22.0
 	github.com/go-delve/delve v1.27.2
 	github.com/google/go-cmp v0.7.0
 	github.com/klauspost/compress v1.20.4

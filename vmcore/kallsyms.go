@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vmcoretools/vmcore/kallsyms"
+	"github.com/vmcoretools/vmcore/kbtf"
 	"github.com/vmcoretools/vmcore/system"
 )
 
@@ -170,4 +171,31 @@ func (d *Dump) TimekeeperTime(syms *kallsyms.Table) (time.Time, error) {
 			xtime, ktime, wtm, tkXtimeSec, tkKtimeSec, tkWallToMonotonic)
 	}
 	return time.Unix(xtime, 0).UTC(), nil
+}
+
+// KernelBTF reads the kernel's BTF from the dump's memory: the .BTF
+// section, mapped from __start_BTF to __stop_BTF, found through the
+// kernel's symbol table (kernels with kallsyms in VMCOREINFO: 6.0+).
+func (d *Dump) KernelBTF() ([]byte, error) {
+	syms, err := d.KernelSymbols("__start_BTF", "__stop_BTF")
+	if err != nil {
+		return nil, fmt.Errorf("vmcore: the kernel's BTF: %w", err)
+	}
+	return readBTF(d, syms)
+}
+
+func readBTF(d *Dump, syms *kallsyms.Table) ([]byte, error) {
+	start, ok1 := syms.Lookup("__start_BTF")
+	stop, ok2 := syms.Lookup("__stop_BTF")
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("vmcore: the kernel has no BTF (no __start_BTF/__stop_BTF: built without CONFIG_DEBUG_INFO_BTF)")
+	}
+	if stop.Addr <= start.Addr || stop.Addr-start.Addr > kbtf.MaxSize {
+		return nil, fmt.Errorf("vmcore: the kernel's BTF: __start_BTF %#x to __stop_BTF %#x is no BTF section", start.Addr, stop.Addr)
+	}
+	raw := make([]byte, stop.Addr-start.Addr)
+	if _, err := d.ReadVirt(raw, start.Addr); err != nil {
+		return nil, fmt.Errorf("vmcore: reading the kernel's BTF at %#x: %w", start.Addr, err)
+	}
+	return raw, nil
 }
