@@ -179,11 +179,11 @@ func (k *Kernel) Identify(addr uint64) (*AddressInfo, error) {
 // symbolOf is the symbol holding a kernel virtual address of the kernel
 // image (_stext to _end) or of a loaded module; nil for any other.
 func (k *Kernel) symbolOf(addr uint64) *AddressSymbol {
-	if k.Syms != nil {
-		lo, ok1 := k.Syms.Lookup("_stext")
-		hi, ok2 := k.Syms.Lookup("_end")
+	{
+		lo, ok1 := k.Lookup("_stext")
+		hi, ok2 := k.Lookup("_end")
 		if ok1 && ok2 && addr >= lo.Addr && addr <= hi.Addr {
-			if s, off, ok := k.Syms.SymbolAt(addr); ok {
+			if s, off, ok := k.SymbolAt(addr); ok {
 				return &AddressSymbol{Name: s.Name, Addr: arch.Word(s.Addr), Offset: off}
 			}
 			return nil

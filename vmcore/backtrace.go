@@ -165,7 +165,13 @@ func (a archKernel) PerCPU(name string, cpu int) (uint64, error) {
 	return v.Addr, nil
 }
 
-func (a archKernel) Image() *elf.File   { return a.k.Syms.ELF() }
+// Image is the vmlinux's ELF file; nil without one.
+func (a archKernel) Image() *elf.File {
+	if a.k.Syms == nil {
+		return nil
+	}
+	return a.k.Syms.ELF()
+}
 func (a archKernel) Relocation() uint64 { return a.k.Values.Types.Relocation() }
 
 // lineSource gives a code address's source position as gdb (and so
@@ -174,6 +180,9 @@ func (a archKernel) Relocation() uint64 { return a.k.Values.Types.Relocation() }
 type lineSource struct{ k *Kernel }
 
 func (l lineSource) LineAt(pc uint64) (string, int, bool) {
+	if l.k.Syms == nil {
+		return "", 0, false // the line tables are the vmlinux's
+	}
 	fr, err := l.k.Syms.Lines(pc)
 	if err != nil || len(fr) == 0 {
 		return "", 0, false

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/dwarfsym"
+	"github.com/vmcoretools/vmcore/kbtf"
 	"github.com/vmcoretools/vmcore/value"
 )
 
@@ -25,8 +26,14 @@ type KernelOptions struct {
 // crashed: symbols relocated by the KASLR offset, kernel virtual memory,
 // and typed reads. Its methods are safe for concurrent use.
 type Kernel struct {
-	Dump   *Dump
-	Syms   *dwarfsym.File
+	Dump *Dump
+	// Syms is the debuginfo vmlinux; nil for a kernel model made from
+	// the dump alone (KernelFromDump), whose types and symbols come from
+	// Source.
+	Syms *dwarfsym.File
+	// Source is the kernel's own BTF and kallsyms when there is no
+	// vmlinux (nil with one).
+	Source *kbtf.Source
 	Virt   arch.KernelSpace
 	Values *value.Context
 
@@ -86,6 +93,9 @@ func orName(s, def string) string {
 // OpenKernel opens the vmlinux at path and pairs it with d (see NewKernel).
 // Closing the Kernel closes the vmlinux, not the dump.
 func OpenKernel(d *Dump, vmlinux string, opt KernelOptions) (*Kernel, error) {
+	if vmlinux == "" {
+		return KernelFromDump(d)
+	}
 	syms, err := dwarfsym.Open(vmlinux)
 	if err != nil {
 		return nil, err
@@ -281,7 +291,19 @@ func (k *Kernel) PerCPU(name string, cpu int) (value.Value, error) {
 func (k *Kernel) At(typ string, addr uint64) (value.Value, error) { return k.Values.At(typ, addr) }
 
 // SymbolAt names the symbol holding a kernel address; see dwarfsym.
-func (k *Kernel) SymbolAt(addr uint64) (dwarfsym.Symbol, uint64, bool) { return k.Syms.SymbolAt(addr) }
+func (k *Kernel) SymbolAt(addr uint64) (dwarfsym.Symbol, uint64, bool) {
+	if k.Syms == nil {
+		s, off, ok := k.Values.Types.SymbolAt(addr)
+		return symbolOfSource(s), off, ok
+	}
+	return k.Syms.SymbolAt(addr)
+}
 
 // Lookup returns a symbol by name, relocated.
-func (k *Kernel) Lookup(name string) (dwarfsym.Symbol, bool) { return k.Syms.Lookup(name) }
+func (k *Kernel) Lookup(name string) (dwarfsym.Symbol, bool) {
+	if k.Syms == nil {
+		s, ok := k.Values.Types.Lookup(name)
+		return symbolOfSource(s), ok
+	}
+	return k.Syms.Lookup(name)
+}

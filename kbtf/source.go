@@ -1,0 +1,252 @@
+package kbtf
+
+import (
+	"debug/dwarf"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/vmcoretools/vmcore/kallsyms"
+	"github.com/vmcoretools/vmcore/ktype"
+)
+
+// ErrNoType is a global variable whose type the kernel's BTF does not give
+// (BTF describes types, functions and the per-CPU variables) and that the
+// table of the views' globals lacks: without the vmlinux only its address
+// is known.
+var ErrNoType = errors.New("its type is unknown without the vmlinux (the kernel's BTF types only per-CPU variables): read it with rd ADDRESS, or struct TYPE ADDRESS")
+
+// Source is the kernel's own type and symbol information as a
+// ktype.Source: types from its BTF, symbols from its kallsyms table, and
+// the types of global variables from BTF (per-CPU ones) or from the table
+// of globals the views read (Globals).
+type Source struct {
+	types *Types
+	syms  *kallsyms.Table
+	reloc uint64
+
+	once   sync.Once
+	sorted []kallsyms.Symbol // by address, each with its end
+	ends   []uint64
+	// The per-CPU area's bounds as kallsyms gives them: offsets from 0
+	// (x86_64 before 6.15: absolute per-CPU symbols) or addresses.
+	pcpuStart, pcpuEnd uint64
+}
+
+var _ ktype.Source = (*Source)(nil)
+
+// NewSource serves types from t and symbols from syms; reloc is the KASLR
+// offset (VMCOREINFO's KERNELOFFSET), which the symbols already include.
+func NewSource(t *Types, syms *kallsyms.Table, reloc uint64) *Source {
+	return &Source{types: t, syms: syms, reloc: reloc}
+}
+
+// Types is the BTF the source serves types from.
+func (s *Source) Types() *Types { return s.types }
+
+// Symbols is the kernel's symbol table the source serves symbols from.
+func (s *Source) Symbols() *kallsyms.Table { return s.syms }
+
+// Type implements ktype.Source.
+func (s *Source) Type(name string) (dwarf.Type, error) { return s.types.Type(name) }
+
+// Relocation implements ktype.Source: the KASLR offset.
+func (s *Source) Relocation() uint64 { return s.reloc }
+
+func (s *Source) index() {
+	s.once.Do(func() {
+		s.sorted = append([]kallsyms.Symbol(nil), s.syms.Symbols...)
+		sort.SliceStable(s.sorted, func(i, j int) bool { return s.sorted[i].Addr < s.sorted[j].Addr })
+		s.ends = make([]uint64, len(s.sorted))
+		for i := range s.sorted {
+			s.ends[i] = s.sorted[i].Addr
+			for j := i + 1; j < len(s.sorted); j++ {
+				if s.sorted[j].Addr > s.sorted[i].Addr {
+					s.ends[i] = s.sorted[j].Addr
+					break
+				}
+			}
+		}
+		if a, ok := s.syms.Lookup("__per_cpu_start"); ok {
+			s.pcpuStart = a.Addr
+		}
+		if b, ok := s.syms.Lookup("__per_cpu_end"); ok {
+			s.pcpuEnd = b.Addr
+		}
+	})
+}
+
+// symbol turns a kallsyms entry into a ktype.Symbol: its size is the
+// distance to the next symbol's address (kallsyms keeps no sizes).
+func (s *Source) symbol(k kallsyms.Symbol, end uint64) ktype.Symbol {
+	sym := ktype.Symbol{Name: k.Name, Addr: k.Addr, Kind: k.Type}
+	if end > k.Addr {
+		sym.Size = end - k.Addr
+	}
+	switch k.Type | 0x20 {
+	case 't', 'w':
+		sym.Type = ktype.SymFunc
+	case 'd', 'b', 'r', 'v', 'g', 's':
+		sym.Type = ktype.SymObject
+	}
+	if s.pcpuEnd > s.pcpuStart && k.Addr >= s.pcpuStart && k.Addr < s.pcpuEnd {
+		// Its address is what the kernel adds __per_cpu_offset[cpu] to:
+		// the offset itself with absolute per-CPU symbols.
+		sym.PerCPU = true
+	}
+	return sym
+}
+
+// Lookup implements ktype.Source.
+func (s *Source) Lookup(name string) (ktype.Symbol, bool) {
+	k, ok := s.syms.Lookup(name)
+	if !ok {
+		return ktype.Symbol{}, false
+	}
+	s.index()
+	i := sort.Search(len(s.sorted), func(i int) bool { return s.sorted[i].Addr >= k.Addr })
+	end := uint64(0)
+	for ; i < len(s.sorted) && s.sorted[i].Addr == k.Addr; i++ {
+		end = s.ends[i]
+	}
+	return s.symbol(k, end), true
+}
+
+// SymbolAt implements ktype.Source: the symbol at or below addr (the last
+// of several at one address, as kallsyms lists them), unless addr lies
+// past the end of the kernel's last symbol.
+func (s *Source) SymbolAt(addr uint64) (ktype.Symbol, uint64, bool) {
+	s.index()
+	i := sort.Search(len(s.sorted), func(i int) bool { return s.sorted[i].Addr > addr }) - 1
+	if i < 0 || i == len(s.sorted)-1 && addr != s.sorted[i].Addr {
+		return ktype.Symbol{}, 0, false
+	}
+	k := s.sorted[i]
+	if s.pcpuEnd > s.pcpuStart && k.Addr >= s.pcpuStart && k.Addr < s.pcpuEnd && addr >= s.pcpuEnd {
+		return ktype.Symbol{}, 0, false
+	}
+	return s.symbol(k, s.ends[i]), addr - k.Addr, true
+}
+
+// Variable implements ktype.Source. Its type comes from BTF (a per-CPU
+// variable) or from Globals; a symbol of neither gives an error wrapping
+// ErrNoType that names it and its address.
+func (s *Source) Variable(name string) (*ktype.Variable, error) {
+	sym, ok := s.Lookup(name)
+	if !ok {
+		return nil, &NotFoundError{"symbol", name}
+	}
+	v := &ktype.Variable{Name: name, Addr: sym.Addr, PerCPU: sym.PerCPU}
+	if t, ok := s.types.Var(name); ok {
+		v.Type = t
+		return v, nil
+	}
+	decl, ok := Globals[name]
+	if !ok {
+		return nil, fmt.Errorf("kbtf: %s (at %#x): %w", name, sym.Addr, ErrNoType)
+	}
+	t, err := s.declType(decl, sym.Size)
+	if err != nil {
+		return nil, fmt.Errorf("kbtf: the type of %s (%s): %w", name, decl, err)
+	}
+	v.Type = t
+	return v, nil
+}
+
+// declType is the type a Globals declaration names: a type name (as Type
+// takes it) with array dimensions; "[]" takes its count from the
+// symbol's size, a struct {...} lays out its members in order.
+func (s *Source) declType(decl string, symSize uint64) (dwarf.Type, error) {
+	decl = strings.TrimSpace(strings.TrimPrefix(decl, "const "))
+	if body, ok := strings.CutPrefix(decl, "struct {"); ok {
+		return s.anonStruct(strings.TrimSuffix(strings.TrimSpace(body), "}"))
+	}
+	base, dims, _ := strings.Cut(decl, "[")
+	t, err := s.types.Type(base)
+	if err != nil {
+		return nil, err
+	}
+	if dims == "" {
+		return t, nil
+	}
+	var counts []int64
+	for _, d := range strings.Split(strings.TrimSuffix(dims, "]"), "][") {
+		if d == "" {
+			counts = append(counts, -1)
+			continue
+		}
+		n, err := strconv.ParseInt(d, 10, 64)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("bad dimension %q", d)
+		}
+		counts = append(counts, n)
+	}
+	for i := len(counts) - 1; i >= 0; i-- {
+		n := counts[i]
+		if n < 0 {
+			// The count from the symbol's extent: kallsyms has no sizes,
+			// but the next symbol bounds this one.
+			if es := t.Size(); es > 0 && symSize > 0 {
+				n = int64(symSize) / es
+			} else {
+				n = 0
+			}
+		}
+		size := int64(0)
+		if es := t.Size(); es > 0 {
+			size = es * n
+		}
+		t = &dwarf.ArrayType{CommonType: dwarf.CommonType{ByteSize: size}, Type: t, Count: n}
+	}
+	return t, nil
+}
+
+// anonStruct lays out "type name; type name;" with each member at its
+// natural alignment, as the compiler does for an unnamed struct.
+func (s *Source) anonStruct(body string) (dwarf.Type, error) {
+	st := &dwarf.StructType{Kind: "struct"}
+	off, align := int64(0), int64(1)
+	for _, m := range strings.Split(body, ";") {
+		m = strings.TrimSpace(m)
+		if m == "" {
+			continue
+		}
+		i := strings.LastIndexByte(m, ' ')
+		if i < 0 {
+			return nil, fmt.Errorf("bad member %q", m)
+		}
+		t, err := s.types.Type(m[:i])
+		if err != nil {
+			return nil, err
+		}
+		a := alignOf(t)
+		off = (off + a - 1) / a * a
+		st.Field = append(st.Field, &dwarf.StructField{Name: m[i+1:], Type: t, ByteOffset: off})
+		off += t.Size()
+		align = max(align, a)
+	}
+	st.ByteSize = (off + align - 1) / align * align
+	return st, nil
+}
+
+// alignOf is a type's natural alignment on x86_64: a scalar's size, an
+// aggregate's largest member's.
+func alignOf(t dwarf.Type) int64 {
+	switch u := ktype.Strip(t).(type) {
+	case *dwarf.StructType:
+		a := int64(1)
+		for _, f := range u.Field {
+			a = max(a, alignOf(f.Type))
+		}
+		return a
+	case *dwarf.ArrayType:
+		return alignOf(u.Type)
+	}
+	if n := t.Size(); n > 0 && n <= 16 {
+		return n
+	}
+	return 8
+}

@@ -1,0 +1,64 @@
+package vmcore
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/vmcoretools/vmcore/dwarfsym"
+	"github.com/vmcoretools/vmcore/kbtf"
+	"github.com/vmcoretools/vmcore/ktype"
+	"github.com/vmcoretools/vmcore/value"
+)
+
+// KernelFromDump makes the kernel model from the dump alone: types from
+// the kernel's own BTF in its memory, symbols from its kallsyms table
+// (both found through VMCOREINFO: kernels from 6.0 on, built with
+// CONFIG_DEBUG_INFO_BTF, as distribution kernels are). Views that read
+// global variables the BTF does not type (see kbtf.Globals) and those
+// that need the vmlinux's line tables say so; OpenKernel with an empty
+// path and Load without a vmlinux come here.
+func KernelFromDump(d *Dump) (*Kernel, error) {
+	info := d.Info()
+	if info == nil {
+		return nil, fmt.Errorf("vmcore: %s has no VMCOREINFO: without a vmlinux the kernel's types and symbols cannot be found", orName(strings.Join(d.Paths(), ", "), "the dump"))
+	}
+	syms, err := d.Kallsyms()
+	if err != nil {
+		return nil, fmt.Errorf("vmcore: the kernel's symbols from the dump (needed without a vmlinux): %w", err)
+	}
+	raw, err := readBTF(d, syms)
+	if err != nil {
+		return nil, err
+	}
+	types, err := kbtf.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("vmcore: the kernel's BTF from the dump: %w", err)
+	}
+	t, err := d.Translator()
+	if err != nil {
+		return nil, fmt.Errorf("vmcore: kernel virtual memory: %w", err)
+	}
+	k := &Kernel{Dump: d, Virt: t}
+	if off, ok := info.KernelOffset(); ok {
+		k.kaslr = off
+	}
+	k.Source = kbtf.NewSource(types, syms, k.kaslr)
+	k.Values = value.New(k.Source, t.ReaderAt())
+	if s, ok := syms.Lookup("linux_banner"); ok {
+		buf := make([]byte, 512)
+		n, _ := t.ReadVirt(buf, s.Addr)
+		buf = buf[:n]
+		if i := bytes.IndexByte(buf, 0); i >= 0 {
+			buf = buf[:i]
+		}
+		k.banner = string(buf)
+	}
+	return k, nil
+}
+
+// symbolOfSource turns a type source's symbol into the vmlinux symbol
+// Kernel.Lookup and SymbolAt give.
+func symbolOfSource(s ktype.Symbol) dwarfsym.Symbol {
+	return dwarfsym.Symbol{Name: s.Name, Addr: s.Addr, Size: s.Size, PerCPU: s.PerCPU, Module: s.Module}
+}

@@ -1,0 +1,99 @@
+package vmcore
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/vmcoretools/vmcore/internal/lab"
+)
+
+// TestLabKernelFromDump makes the kernel model of lab dumps of both
+// kernels, ELF and compressed, from the dump alone (BTF and kallsyms) and
+// checks that its views equal those made with the debuginfo vmlinux:
+// every task's ps status, the modules, the run queues, the system
+// summary, every task's open files and memory map, the memory summary,
+// the slab caches, the zones and the vmalloc areas.
+func TestLabKernelFromDump(t *testing.T) {
+	l := lab.Open(t)
+	for _, name := range []string{"k61-elf", "k61-kdump-zlib-d31", "k612-elf", "k612-kdump-lzo-d31"} {
+		ld := l.Dump(name)
+		if ld == nil {
+			t.Errorf("the lab has no %s", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			d, err := Open(ld.Files...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			withVmlinux, err := OpenKernel(d, ld.Vmlinux, KernelOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer withVmlinux.Close()
+			own, err := OpenKernel(d, "", KernelOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer own.Close()
+			if own.Syms != nil || own.Source == nil {
+				t.Fatal("the dump-only kernel uses a vmlinux")
+			}
+			if own.Banner() != withVmlinux.Banner() || own.KASLROffset() != withVmlinux.KASLROffset() {
+				t.Errorf("banner %q KASLR %#x, with the vmlinux %q %#x", own.Banner(), own.KASLROffset(), withVmlinux.Banner(), withVmlinux.KASLROffset())
+			}
+			same := func(what string, a, b any, errA, errB error) {
+				t.Helper()
+				if errA != nil || errB != nil {
+					t.Errorf("%s: %v (with the vmlinux: %v)", what, errB, errA)
+					return
+				}
+				if diff := cmp.Diff(a, b); diff != "" {
+					t.Errorf("%s differs (-vmlinux +dump alone):\n%s", what, diff)
+				}
+			}
+			ta, errA := withVmlinux.Tasks()
+			tb, errB := own.Tasks()
+			if errA != nil || errB != nil {
+				t.Fatalf("tasks: %v, with the vmlinux %v", errB, errA)
+			}
+			if len(ta.Tasks) != len(tb.Tasks) || len(ta.Tasks) < 50 {
+				t.Fatalf("%d tasks, with the vmlinux %d", len(tb.Tasks), len(ta.Tasks))
+			}
+			for i, task := range ta.Tasks {
+				sa, errA := withVmlinux.Status(task)
+				sb, errB := own.Status(tb.Tasks[i])
+				same("ps of pid "+itoa(task.PID), sa, sb, errA, errB)
+				fa, errA := withVmlinux.Files(task)
+				fb, errB := own.Files(tb.Tasks[i])
+				same("files of pid "+itoa(task.PID), fa, fb, errA, errB)
+				va, errA := withVmlinux.AddressSpace(task)
+				vb, errB := own.AddressSpace(tb.Tasks[i])
+				same("vm of pid "+itoa(task.PID), va, vb, errA, errB)
+			}
+			ma, errA := withVmlinux.Modules()
+			mb, errB := own.Modules()
+			same("modules", ma, mb, errA, errB)
+			ra, errA := withVmlinux.RunQueues()
+			rb, errB := own.RunQueues()
+			same("run queues", ra, rb, errA, errB)
+			same("summary", withVmlinux.Summary(), own.Summary(), nil, nil)
+			ia, errA := withVmlinux.Memory().Info()
+			ib, errB := own.Memory().Info()
+			same("memory summary", ia, ib, errA, errB)
+			ca, errA := withVmlinux.Memory().Caches()
+			cb, errB := own.Memory().Caches()
+			same("slab caches", ca, cb, errA, errB)
+			za, errA := withVmlinux.Memory().Zones()
+			zb, errB := own.Memory().Zones()
+			same("zones", za, zb, errA, errB)
+			aa, errA := withVmlinux.Memory().VmapAreas()
+			ab, errB := own.Memory().VmapAreas()
+			same("vmalloc areas", aa, ab, errA, errB)
+		})
+	}
+}
+
+func itoa(n int) string { return fmt.Sprint(n) }
