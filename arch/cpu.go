@@ -142,8 +142,11 @@ const (
 	MethodORC   Method = "orc"   // the kernel's ORC tables (x86)
 	MethodCFI   Method = "cfi"   // the vmlinux's .debug_frame
 	MethodFP    Method = "fp"    // the frame-pointer chain
-	MethodRegs  Method = "regs"  // the registers of an exception frame
-	MethodCall  Method = "call"  // the return address of a call to the function, found on the stack
+	// MethodPrologue: the function's machine code read from its start
+	// (a kernel without its vmlinux, where ORC has no entry).
+	MethodPrologue Method = "prologue"
+	MethodRegs     Method = "regs" // the registers of an exception frame
+	MethodCall     Method = "call" // the return address of a call to the function, found on the stack
 )
 
 // Origin says where a trace's starting registers came from.

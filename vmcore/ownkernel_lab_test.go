@@ -5,7 +5,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/internal/lab"
+	"github.com/vmcoretools/vmcore/tasks"
 )
 
 // TestLabKernelFromDump makes the kernel model of lab dumps of both
@@ -13,7 +15,9 @@ import (
 // checks that its views equal those made with the debuginfo vmlinux:
 // every task's ps status, the modules, the run queues, the system
 // summary, every task's open files and memory map, the memory summary,
-// the slab caches, the zones and the vmalloc areas.
+// the slab caches, the zones and the vmalloc areas; and every task's
+// backtrace (with its stack words), unwound with the ORC tables in the
+// kernel's memory, equals the one unwound with the vmlinux's.
 func TestLabKernelFromDump(t *testing.T) {
 	l := lab.Open(t)
 	for _, name := range []string{"k61-elf", "k61-kdump-zlib-d31", "k612-elf", "k612-kdump-lzo-d31"} {
@@ -73,6 +77,26 @@ func TestLabKernelFromDump(t *testing.T) {
 				vb, errB := own.AddressSpace(tb.Tasks[i])
 				same("vm of pid "+itoa(task.PID), va, vb, errA, errB)
 			}
+			cfi := 0
+			for i, task := range ta.Tasks {
+				ba, errA := withVmlinux.Backtrace(task, tasks.TraceOptions{Words: true})
+				bb, errB := own.Backtrace(tb.Tasks[i], tasks.TraceOptions{Words: true})
+				if errA != nil || errB != nil {
+					t.Errorf("bt of pid %d: %v (with the vmlinux: %v)", task.PID, errB, errA)
+					continue
+				}
+				// Code only the vmlinux's .debug_frame covers (not in
+				// memory) is unwound by reading its prologue instead: the
+				// same frame, found another way.
+				for j, f := range ba.Frames {
+					if f.By == arch.MethodCFI && j < len(bb.Frames) && bb.Frames[j].By == arch.MethodPrologue {
+						cfi++
+						bb.Frames[j].By = arch.MethodCFI
+					}
+				}
+				same("bt of pid "+itoa(task.PID), ba, bb, nil, nil)
+			}
+			t.Logf("%d tasks' backtraces compared; %d frames found by the vmlinux's CFI were found by prologue analysis", len(ta.Tasks), cfi)
 			ma, errA := withVmlinux.Modules()
 			mb, errB := own.Modules()
 			same("modules", ma, mb, errA, errB)

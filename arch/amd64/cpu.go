@@ -3,6 +3,7 @@ package amd64
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/arch/amd64/unwind"
@@ -17,14 +18,25 @@ type CPU struct{}
 
 var _ arch.CPU = CPU{}
 
-// NewTracer loads the vmlinux's ORC tables (a kernel built with frame
+// NewTracer loads the vmlinux's ORC tables (without a vmlinux, those in
+// the kernel's memory) (a kernel built with frame
 // pointers has none: .debug_frame and frame pointers then do all the
 // unwinding) and its .debug_frame, and learns THREAD_SIZE and the switch
 // frame's layout from k.
 func (CPU) NewTracer(k arch.Kernel, cfg arch.TraceConfig) (arch.Tracer, error) {
 	img := k.Image()
 	if img == nil {
-		return nil, errors.New("amd64: no vmlinux to unwind with")
+		// No vmlinux: the kernel's ORC tables in its memory, no CFI.
+		orc, err := unwind.ReadORC(k, k.Symbol, k.Relocation())
+		if errors.Is(err, unwind.ErrNoORCSymbols) {
+			orc, err = &unwind.Table{}, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("amd64: the kernel's ORC tables: %w", err)
+		}
+		tr := newTracer(k, cfg, orc, nil)
+		tr.walker.Text = func(pc uint64) (uint64, []byte, bool) { return functionCode(k, pc) }
+		return tr, nil
 	}
 	orc, err := unwind.LoadORC(img)
 	if errors.Is(err, unwind.ErrNoORC) {
@@ -63,4 +75,22 @@ func newTracer(k arch.Kernel, cfg arch.TraceConfig, orc *unwind.Table, cfi *unwi
 		tr.retFromFork = a
 	}
 	return tr
+}
+
+// functionCode reads the machine code of the function holding pc, from
+// its start through pc and the instruction there, for the prologue
+// analysis of a kernel without its vmlinux. A compiler's ".cold" part of
+// a function is refused: its stack is its parent's, whose start it does
+// not know.
+func functionCode(k arch.Kernel, pc uint64) (uint64, []byte, bool) {
+	name, start, ok := k.SymbolAt(pc)
+	if !ok || strings.Contains(name, ".cold") || pc < start || pc-start > 60<<10 {
+		return 0, nil, false
+	}
+	code := make([]byte, pc-start+16)
+	n, _ := k.ReadAt(code, int64(start))
+	if uint64(n) <= pc-start {
+		return 0, nil, false
+	}
+	return start, code[:n], true
 }

@@ -303,11 +303,18 @@ func TestRegs(t *testing.T) {
 	}
 }
 
-// TestNewTracerNeedsImage: without a vmlinux there is nothing to unwind
-// with, which is an error, not a panic.
-func TestNewTracerNeedsImage(t *testing.T) {
-	if _, err := (CPU{}).NewTracer(newFake(), arch.TraceConfig{}); err == nil {
-		t.Error("a tracer without a vmlinux")
+// TestNewTracerWithoutImage: without a vmlinux the tracer takes the
+// kernel's ORC tables from memory; a kernel without them unwinds by frame
+// pointers, and tables whose bounds are wrong are an error, not a panic.
+func TestNewTracerWithoutImage(t *testing.T) {
+	if _, err := (CPU{}).NewTracer(newFake(), arch.TraceConfig{}); err != nil {
+		t.Errorf("a kernel without ORC symbols: %v", err)
+	}
+	k := newFake()
+	k.syms["__start_orc_unwind_ip"], k.syms["__stop_orc_unwind_ip"] = 0x2000, 0x1000
+	k.syms["__start_orc_unwind"], k.syms["__stop_orc_unwind"] = 0x3000, 0x3000
+	if _, err := (CPU{}).NewTracer(k, arch.TraceConfig{}); err == nil {
+		t.Error("ORC bounds that end before they start: no error")
 	}
 	if _, err := arch.ForMachine("x86_64"); err != nil {
 		t.Errorf("x86_64 has no CPU registered: %v", err)

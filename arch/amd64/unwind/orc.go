@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 )
 
@@ -116,12 +117,73 @@ func LoadORC(f *elf.File) (*Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unwind: reading .orc_unwind: %w", err)
 	}
-	layout := LayoutV1
+	layout := DetectLayout(orcData)
 	if f.Section(".orc_header") != nil {
 		layout = LayoutV2
 	}
 	return ParseORC(ipData, ipSec.Addr, orcData, layout)
 }
+
+// DetectLayout tells the entry layout from the entries themselves, for a
+// kernel without .orc_header (before 6.5; 6.3 and 6.4 have the new layout
+// without it): the most common entry is a call frame, whose type field
+// (bits 8-10 of the third word) reads 0 in the old layout (CALL, end 0)
+// and 2 in the new one (CALL).
+func DetectLayout(orcData []byte) Layout {
+	var counts [8]int
+	for i := 0; i+entrySize <= len(orcData); i += entrySize {
+		counts[binary.LittleEndian.Uint16(orcData[i+4:])>>8&7]++
+	}
+	if counts[2] > counts[0] {
+		return LayoutV2
+	}
+	return LayoutV1
+}
+
+// ReadORC reads the kernel's ORC tables from its memory, where the
+// linker's symbols bound them (__start_orc_unwind_ip, __stop_orc_unwind_ip,
+// __start_orc_unwind, __stop_orc_unwind, and __start_orc_header for the
+// new layout), for a kernel without its vmlinux. symbol gives a symbol's
+// running address; reloc is the KASLR offset, taken off so that the
+// table's addresses are link-time ones as LoadORC's.
+func ReadORC(mem io.ReaderAt, symbol func(string) (uint64, bool), reloc uint64) (*Table, error) {
+	bounds := func(name string) (uint64, uint64, error) {
+		a, ok1 := symbol("__start_" + name)
+		b, ok2 := symbol("__stop_" + name)
+		switch {
+		case !ok1 || !ok2:
+			return 0, 0, ErrNoORCSymbols
+		case b < a || b-a > maxEntries*entrySize:
+			return 0, 0, &FormatError{fmt.Sprintf("%s from %#x to %#x", name, a, b)}
+		}
+		return a, b, nil
+	}
+	ipStart, ipStop, err := bounds("orc_unwind_ip")
+	if err != nil {
+		return nil, err
+	}
+	orcStart, orcStop, err := bounds("orc_unwind")
+	if err != nil {
+		return nil, err
+	}
+	ipData := make([]byte, ipStop-ipStart)
+	if _, err := mem.ReadAt(ipData, int64(ipStart)); err != nil {
+		return nil, fmt.Errorf("unwind: reading orc_unwind_ip at %#x: %w", ipStart, err)
+	}
+	orcData := make([]byte, orcStop-orcStart)
+	if _, err := mem.ReadAt(orcData, int64(orcStart)); err != nil {
+		return nil, fmt.Errorf("unwind: reading orc_unwind at %#x: %w", orcStart, err)
+	}
+	layout := DetectLayout(orcData)
+	if _, ok := symbol("__start_orc_header"); ok {
+		layout = LayoutV2
+	}
+	return ParseORC(ipData, ipStart-reloc, orcData, layout)
+}
+
+// ErrNoORCSymbols is returned by ReadORC for a kernel whose symbols do not
+// bound ORC tables (built without CONFIG_UNWINDER_ORC).
+var ErrNoORCSymbols = errors.New("unwind: the kernel's symbols have no __start_orc_unwind_ip/__start_orc_unwind (built without CONFIG_UNWINDER_ORC)")
 
 // ParseORC decodes the raw sections: ipData is .orc_unwind_ip, an array
 // of 32-bit offsets each relative to its own address (ipAddr is the

@@ -81,6 +81,11 @@ type Walker struct {
 	// CFI, when set, unwinds code ORC has no entry for (before frame
 	// pointers are tried).
 	CFI *CFI
+	// Text, when set, gives the machine code of the function holding a
+	// PC (its start, and its bytes up to at least the PC): code neither
+	// ORC nor CFI covers is then unwound by reading the function's
+	// prologue (arch.MethodPrologue), before frame pointers are tried.
+	Text func(pc uint64) (start uint64, code []byte, ok bool)
 	// MaxFrames bounds a walk (default 256).
 	MaxFrames int
 	// NoFP leaves frame pointers out: code neither ORC nor CFI covers
@@ -157,6 +162,34 @@ func (w *Walker) Walk(s Start, inStack func(uint64) bool) ([]Frame, error) {
 					frames = append(frames, f)
 					pc, sp, bp, signal, regs = f.PC, nsp, nbp, false, nil
 					continue
+				}
+			}
+			if w.Text != nil {
+				if start, code, ok := w.Text(look); ok {
+					if r, err := prologueRule(start, code, pc); err == nil {
+						f, nsp, nbp, err := w.cfiStep(r, sp, bp)
+						if err != nil {
+							return frames, err
+						}
+						f.By = arch.MethodPrologue
+						if f.PC == 0 {
+							return frames, nil
+						}
+						if _, _, ok := w.Text(f.PC - 1); !ok {
+							// Not a return into a known function: the
+							// analysis was wrong here.
+							return frames, &StackError{Addr: f.Slot, Msg: fmt.Sprintf("no unwind information at %#x (prologue analysis found no return address)", pc)}
+						}
+						if nsp <= sp && nsp>>14 == sp>>14 {
+							return frames, &StackError{Addr: nsp, Msg: "the stack pointer does not move up"}
+						}
+						if inStack != nil && !inStack(f.Slot) {
+							return frames, &StackError{Addr: f.Slot, Msg: "the frame leaves the stack"}
+						}
+						frames = append(frames, f)
+						pc, sp, bp, signal, regs = f.PC, nsp, nbp, false, nil
+						continue
+					}
 				}
 			}
 			if e.Kind == KindUndefined && ok {

@@ -307,3 +307,129 @@ func TestWalkFramePointers(t *testing.T) {
 		t.Fatalf("NoFP walk: %+v, %v", frames, err)
 	}
 }
+
+// byteMem is memory holding byte slices at addresses.
+type byteMem map[uint64][]byte
+
+func (m byteMem) ReadAt(p []byte, off int64) (int, error) {
+	for base, b := range m {
+		if uint64(off) >= base && uint64(off)+uint64(len(p)) <= base+uint64(len(b)) {
+			return copy(p, b[uint64(off)-base:]), nil
+		}
+	}
+	return 0, errors.New("not mapped")
+}
+
+// TestReadORC reads tables from memory as a relocated kernel holds them:
+// the table's addresses are the link-time ones, the layout is told by
+// .orc_header's symbol or by the entries themselves.
+func TestReadORC(t *testing.T) {
+	const reloc = 0x2a000000
+	rows := []orcRow{
+		{ip: ipBase + reloc + 0x1000, spReg: RegSP, spOffset: 16, typ: 0},
+		{ip: ipBase + reloc + 0x2000, spReg: RegSP, spOffset: 8, typ: 0},
+		{ip: ipBase + reloc + 0x3000, spReg: RegSP, spOffset: 8, typ: 0},
+	}
+	const ipAt, orcAt = ipBase + reloc + 0x100000, ipBase + reloc + 0x200000
+	ip, orc := buildORC(ipAt, rows)
+	mem := byteMem{ipAt: ip, orcAt: orc}
+	syms := map[string]uint64{
+		"__start_orc_unwind_ip": ipAt, "__stop_orc_unwind_ip": ipAt + uint64(len(ip)),
+		"__start_orc_unwind": orcAt, "__stop_orc_unwind": orcAt + uint64(len(orc)),
+	}
+	symbol := func(n string) (uint64, bool) { a, ok := syms[n]; return a, ok }
+	tb, err := ReadORC(mem, symbol, reloc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := tb.Lookup(ipBase + 0x1800); !ok || e.SPOffset != 16 || e.Kind != KindCall {
+		t.Errorf("link-time lookup = %+v, %v", e, ok)
+	}
+	// The new layout's CALL is type 2: told by the entries.
+	for i := range rows {
+		orc[6*i+4+1] = 2
+	}
+	if DetectLayout(orc) != LayoutV2 {
+		t.Error("entries of the new layout not told")
+	}
+	if tb, err = ReadORC(mem, symbol, reloc); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := tb.Lookup(ipBase + 0x1800); e.Kind != KindCall {
+		t.Errorf("new layout read as %+v", e)
+	}
+	delete(syms, "__stop_orc_unwind")
+	if _, err := ReadORC(mem, symbol, reloc); !errors.Is(err, ErrNoORCSymbols) {
+		t.Errorf("missing symbol: %v", err)
+	}
+	syms["__stop_orc_unwind"] = orcAt + 1<<30
+	if _, err := ReadORC(mem, symbol, reloc); err == nil {
+		t.Error("a table of 2^30 bytes accepted")
+	}
+	syms["__stop_orc_unwind"] = orcAt + uint64(len(orc)) + 6
+	if _, err := ReadORC(mem, symbol, reloc); err == nil {
+		t.Error("unreadable table accepted")
+	}
+}
+
+// TestPrologueRule analyses hand-assembled functions: pushes and a stack
+// frame, a frame pointer with a realigned stack, code after a return
+// taking the body's depth, and refusals.
+func TestPrologueRule(t *testing.T) {
+	const start = 0xffffffff81000000
+	// push %rbp; push %rbx; sub $0x10,%rsp; call .; (ret addr 12)
+	// add $0x10,%rsp; pop %rbx; pop %rbp; ret; (body again:) call .; ret
+	code := []byte{
+		0x55, 0x53, 0x48, 0x83, 0xec, 0x10, 0xe8, 0, 0, 0, 0, // 0..10
+		0x48, 0x83, 0xc4, 0x10, 0x5b, 0x5d, 0xc3, // 11..17
+		0xe8, 0, 0, 0, 0, 0xc3, // 18..23
+	}
+	for _, c := range []struct {
+		pc            uint64
+		cfaOff, bpOff int64
+		bpSaved       bool
+	}{
+		{start + 11, 8 + 16 + 16, -16, true}, // after the first call
+		{start + 1, 16, -16, true},           // after push %rbp
+		{start + 0, 8, 0, false},             // at the entry
+		{start + 23, 8 + 16 + 16, -16, true}, // code after ret: the body's depth
+	} {
+		r, err := prologueRule(start, code, c.pc)
+		if err != nil {
+			t.Errorf("%#x: %v", c.pc, err)
+			continue
+		}
+		if r.cfaReg != dwarfRSP || r.cfaOff != c.cfaOff || r.bpSaved != c.bpSaved || c.bpSaved && r.bpOff != c.bpOff || r.raOff != -8 {
+			t.Errorf("%#x: %+v, want CFA rsp+%d, bp saved %v at %d", c.pc, r, c.cfaOff, c.bpSaved, c.bpOff)
+		}
+	}
+	// push %rbp; mov %rsp,%rbp; and $-16,%rsp; call . : CFA from %rbp.
+	framed := []byte{0x55, 0x48, 0x89, 0xe5, 0x48, 0x83, 0xe4, 0xf0, 0xe8, 0, 0, 0, 0, 0xc9, 0xc3}
+	if r, err := prologueRule(start, framed, start+13); err != nil || r.cfaReg != dwarfRBP || r.cfaOff != 16 {
+		t.Errorf("realigned frame: %+v, %v", r, err)
+	}
+	// and $-16,%rsp without a frame: the stack pointer is not known.
+	if _, err := prologueRule(start, []byte{0x48, 0x83, 0xe4, 0xf0, 0xe8, 0, 0, 0, 0}, start+9); err == nil {
+		t.Error("realigned stack without a frame accepted")
+	}
+	// A pc outside the code, and undecodable bytes.
+	if _, err := prologueRule(start, code, start+100); err == nil {
+		t.Error("pc past the code accepted")
+	}
+	if _, err := prologueRule(start, []byte{0x06, 0x06, 0x06, 0x06}, start+4); err == nil {
+		t.Error("undecodable code accepted")
+	}
+	// pop before any push: above the return address.
+	if _, err := prologueRule(start, []byte{0x5b, 0xe8, 0, 0, 0, 0}, start+6); err == nil {
+		t.Error("a pop above the return address accepted")
+	}
+}
+
+// FuzzPrologueRule analyses arbitrary code: nothing may panic or hang.
+func FuzzPrologueRule(f *testing.F) {
+	f.Add([]byte{0x55, 0x53, 0x48, 0x83, 0xec, 0x10, 0xe8, 0, 0, 0, 0, 0xc3}, uint16(11))
+	f.Add([]byte{0x55, 0x48, 0x89, 0xe5, 0x48, 0x83, 0xe4, 0xf0, 0xc9, 0xc3}, uint16(9))
+	f.Fuzz(func(t *testing.T, code []byte, pc uint16) {
+		prologueRule(0x1000, code, 0x1000+uint64(pc))
+	})
+}
