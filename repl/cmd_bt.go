@@ -1,6 +1,7 @@
 package repl
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/vmcoretools/vmcore/tasks"
@@ -25,6 +26,7 @@ has no entry, then frame pointers.
   -l  the source file and line of each frame`,
 		Options:      []string{"-a", "-f", "-l"},
 		NeedsVMLinux: true,
+		FromBTF:      true,
 		Run:          runBt,
 	})
 	delete(planned, "bt")
@@ -47,6 +49,9 @@ func runBt(c *Context, args []string) error {
 		}
 	}
 	s := c.Session
+	if lines && s.Debug == nil {
+		return errors.New("-l needs the debuginfo vmlinux: source lines come from its line tables, which the kernel's memory does not hold")
+	}
 	k, err := s.kernel()
 	if err != nil {
 		return err

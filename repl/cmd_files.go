@@ -13,6 +13,7 @@ files: for each descriptor the file, dentry and inode addresses, the type
 to the root, across mount points. Without a task, the current context's
 (see set).`,
 		NeedsVMLinux: true,
+		FromBTF:      true,
 		Run:          runFiles,
 	})
 	delete(planned, "files")

@@ -22,6 +22,7 @@ symbols are read from its own in-memory table when the session opens
 code; module debuginfo (crash's mod -s) is not loaded, so OBJECT FILE is
 "(not loaded)".`,
 		NeedsVMLinux: true,
+		FromBTF:      true,
 		Run:          runMod,
 	})
 }

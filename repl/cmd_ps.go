@@ -47,6 +47,7 @@ One of:
   -Y  scheduling policy and priority instead of state and memory`,
 		Options:      []string{"-k", "-u", "-G", "-y", "-s", "-I", "-H", "-p", "-c", "-t", "-l", "-m", "-C", "-a", "-g", "-r", "-S", "-A", "-Y"},
 		NeedsVMLinux: true,
+		FromBTF:      true,
 		Run:          runPs,
 	})
 	delete(planned, "ps")

@@ -17,6 +17,7 @@ the task running there, then the tasks queued in the real-time priority
 array and in the CFS red-black tree, each with its priority (the tasks of
 task groups' queues in their group's place).`,
 		NeedsVMLinux: true,
+		FromBTF:      true,
 		Run:          runRunq,
 	})
 }

@@ -35,6 +35,10 @@ type Command struct {
 	Args    ArgKind
 	// NeedsVMLinux marks commands that cannot run on a dump alone.
 	NeedsVMLinux bool
+	// FromBTF marks commands that, without the vmlinux, run from the
+	// kernel's own BTF and kallsyms (kernels from 6.0 built with BTF),
+	// with the same output: proven so on the lab's dumps.
+	FromBTF bool
 	// Run executes the command. It returns errQuit to end the session.
 	Run func(c *Context, args []string) error
 }
@@ -179,7 +183,10 @@ func (c *Command) writeHelp(w io.Writer) {
 			}
 		}
 	}
-	if c.NeedsVMLinux {
+	switch {
+	case c.NeedsVMLinux && c.FromBTF:
+		fmt.Fprintf(w, "\n  Without the debuginfo vmlinux this command reads the kernel's own BTF and\n  kallsyms (kernels from 6.0 built with BTF).\n")
+	case c.NeedsVMLinux:
 		fmt.Fprintf(w, "\n  This command needs the debuginfo vmlinux of the crashed kernel.\n")
 	}
 }

@@ -2,6 +2,7 @@ package repl
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/vmcoretools/vmcore/tasks"
@@ -19,7 +20,7 @@ type currentTask struct {
 // kernel returns the session's kernel model, or why there is none.
 func (s *Session) kernel() (*vmcore.Kernel, error) {
 	if s.Debug == nil {
-		return nil, ErrNeedsVMLinux
+		return s.dumpKernel()
 	}
 	if s.Kernel == nil {
 		return nil, errors.New("the vmlinux and the dump give no kernel model (no VMCOREINFO, or no kernel virtual memory)")
@@ -72,4 +73,18 @@ func (s *Session) SetCurrentTask(t *tasks.Task) {
 	s.current.mu.Lock()
 	s.current.t = t
 	s.current.mu.Unlock()
+}
+
+// dumpKernel is the kernel model of a session without a vmlinux, made on
+// first use from the dump's own BTF and kallsyms (vmcore.KernelFromDump);
+// when the dump has neither, the error says that the vmlinux is needed
+// and why the dump alone does not do.
+func (s *Session) dumpKernel() (*vmcore.Kernel, error) {
+	s.ownKernelOnce.Do(func() {
+		s.ownKernel, s.ownKernelErr = vmcore.KernelFromDump(s.Dump)
+		if s.ownKernelErr != nil {
+			s.ownKernelErr = fmt.Errorf("%w; the dump alone does not do: %v", ErrNeedsVMLinux, s.ownKernelErr)
+		}
+	})
+	return s.ownKernel, s.ownKernelErr
 }

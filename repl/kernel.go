@@ -56,10 +56,16 @@ func NewKernelSession(d *vmcore.Dump, vmlinux string, f *dwarfsym.File, opt vmco
 	return s, nil
 }
 
-// Values returns typed access to kernel memory, or ErrNeedsVMLinux.
+// Values returns typed access to kernel memory: through the vmlinux's
+// types, or without one the kernel's own BTF; else an error wrapping
+// ErrNeedsVMLinux.
 func (s *Session) Values() (*value.Context, error) {
 	if s.Debug == nil {
-		return nil, ErrNeedsVMLinux
+		k, err := s.dumpKernel()
+		if err != nil {
+			return nil, err
+		}
+		return k.Values, nil
 	}
 	if s.Kernel != nil {
 		return s.Kernel.Values, nil

@@ -70,7 +70,7 @@ func (l *Loop) ExecLine(ctx context.Context, line *Line) (quit bool) {
 		l.fail("%s: the session is closed", cmd.Name)
 		return false
 	}
-	if cmd.NeedsVMLinux && l.Session.VMLinux == "" {
+	if cmd.NeedsVMLinux && l.Session.VMLinux == "" && !cmd.FromBTF {
 		l.fail("%s: %v", cmd.Name, ErrNeedsVMLinux)
 		return false
 	}

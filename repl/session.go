@@ -69,6 +69,12 @@ type Session struct {
 	valuesOnce sync.Once
 	values     *value.Context
 
+	// ownKernel is the kernel model from the dump alone (its BTF and
+	// kallsyms), made on first use in a session without a vmlinux.
+	ownKernelOnce sync.Once
+	ownKernel     *vmcore.Kernel
+	ownKernelErr  error
+
 	// crashSyms is crash's symbol table (crashsyms.go), built once.
 	crashSymsOnce sync.Once
 	crashSyms     *crashSymbolTable

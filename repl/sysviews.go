@@ -51,6 +51,12 @@ func (s *Session) Modules() ([]module.Module, error) {
 		return nil, err
 	}
 	mods, err := module.List(vals)
+	if s.Debug == nil {
+		// Without a vmlinux no symbols were loaded at the start: count
+		// each module's own table now, as the session with one did.
+		module.ReadSymbols(vals, mods)
+		return mods, err
+	}
 	for i := range mods {
 		mods[i].KallsymsSymbols = s.moduleSymbols[mods[i].Addr]
 	}

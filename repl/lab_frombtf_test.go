@@ -1,0 +1,79 @@
+package repl
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/vmcoretools/vmcore/dwarfsym"
+	"github.com/vmcoretools/vmcore/internal/lab"
+	"github.com/vmcoretools/vmcore/vmcore"
+)
+
+// TestLabCommandsFromBTF runs every command marked FromBTF, with its main
+// options, on lab dumps of both kernels (ELF and compressed) with the
+// vmlinux withheld, and checks that the output equals the output with the
+// vmlinux (and so crash's, which the other lab tests compare with).
+func TestLabCommandsFromBTF(t *testing.T) {
+	l := lab.Open(t)
+	lines := [][]string{
+		{"ps"}, {"ps", "-l"}, {"ps", "-p"}, {"ps", "-t"}, {"ps", "-k"}, {"ps", "-u"}, {"ps", "-s"}, {"ps", "-a", "1"}, {"ps", "-g", "1"}, {"ps", "-c", "1"},
+		{"bt"}, {"bt", "-a"}, {"bt", "-f"}, {"bt", "1"}, {"bt", "-a", "-f"},
+		{"runq"},
+		{"mod"},
+		{"files"}, {"files", "1"}, {"files", "2"},
+	}
+	marked := map[string]bool{}
+	for _, c := range table {
+		if c.FromBTF {
+			marked[c.Name] = true
+		}
+	}
+	for _, name := range []string{"k61-elf", "k61-kdump-zlib-d31", "k612-elf", "k612-kdump-lzo-d31"} {
+		d := l.Dump(name)
+		if d == nil {
+			t.Errorf("the lab has no %s", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			dump, err := vmcore.Open(d.Files...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dump.Close()
+			f, err := dwarfsym.Open(d.Vmlinux)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			with, err := NewKernelSession(dump, d.Vmlinux, f, vmcore.KernelOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			without := NewSession(dump, "", nil, nil)
+			covered := map[string]bool{}
+			for _, line := range lines {
+				covered[line[0]] = true
+				want, wantErr := runLine(t, with, line...)
+				got, gotErr := runLine(t, without, line...)
+				if strings.TrimSpace(want) == "" {
+					t.Errorf("%s with the vmlinux printed nothing (stderr %q)", strings.Join(line, " "), wantErr)
+					continue
+				}
+				// What stderr says (a user stack a filtered dump lacks)
+				// must be the same too.
+				if diff := cmp.Diff(want+wantErr, got+gotErr); diff != "" {
+					t.Errorf("%s without the vmlinux differs (-vmlinux +BTF):\n%s", strings.Join(line, " "), diff)
+				}
+			}
+			if _, errOut := runLine(t, without, "bt", "-l"); !strings.Contains(errOut, "-l needs the debuginfo vmlinux") {
+				t.Errorf("bt -l without the vmlinux: %q", errOut)
+			}
+			for c := range marked {
+				if !covered[c] {
+					t.Errorf("%s is marked FromBTF but not compared here", c)
+				}
+			}
+		})
+	}
+}
