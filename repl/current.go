@@ -88,3 +88,13 @@ func (s *Session) dumpKernel() (*vmcore.Kernel, error) {
 	})
 	return s.ownKernel, s.ownKernelErr
 }
+
+// OwnKernel is the kernel model of a session without a vmlinux, from the
+// dump's own BTF and kallsyms (made on first use); with a vmlinux it is
+// an error.
+func (s *Session) OwnKernel() (*vmcore.Kernel, error) {
+	if s.Debug != nil {
+		return nil, errors.New("the session has a vmlinux")
+	}
+	return s.dumpKernel()
+}

@@ -216,11 +216,45 @@ func banner(l *repl.Loop, w io.Writer) {
 	l.RunLine("sys")
 	fmt.Fprintln(w)
 	if l.Session.VMLinux == "" {
-		fmt.Fprintf(w, "No debuginfo vmlinux: log, rd, vtop and sys work from the dump alone;\n"+
-			"sym, struct, union, p, whatis, dis and mod need the vmlinux of this kernel (%s).\n"+
-			"Give it as an argument: vmcore VMLINUX DUMP (on Debian: apt install linux-image-%s-dbg).\n\n",
-			orDash(l.Session.Dump.Release()), orDash(l.Session.Dump.Release()))
+		var fromBTF, needs []string
+		for _, c := range repl.Commands() {
+			switch {
+			case c.NeedsVMLinux && c.FromBTF:
+				fromBTF = append(fromBTF, c.Name)
+			case c.NeedsVMLinux:
+				needs = append(needs, c.Name)
+			}
+		}
+		rel := orDash(l.Session.Dump.Release())
+		var msg string
+		if k, err := l.Session.OwnKernel(); err == nil {
+			msg = fmt.Sprintf("No debuginfo vmlinux: types from the kernel's BTF (%d types), symbols from its kallsyms (%d symbols): %s work from them; log, rd, vtop and sys need neither. %s need the vmlinux of this kernel (%s).",
+				k.Source.Types().Count(), len(k.Source.Symbols().Symbols), strings.Join(fromBTF, ", "), strings.Join(needs, ", "), rel)
+		} else {
+			msg = fmt.Sprintf("No debuginfo vmlinux: log, rd, vtop and sys work from the dump alone; %s need the vmlinux of this kernel (%s): %v.",
+				strings.Join(append(needs, fromBTF...), ", "), rel, err)
+		}
+		fmt.Fprint(w, wrap(msg, 78))
+		fmt.Fprintf(w, "Give it as an argument: vmcore VMLINUX DUMP (on Debian: apt install linux-image-%s-dbg).\n\n", rel)
 	}
+}
+
+// wrap breaks text into lines of at most width columns at spaces.
+func wrap(text string, width int) string {
+	var b strings.Builder
+	n := 0
+	for _, word := range strings.Fields(text) {
+		if n > 0 && n+1+len(word) > width {
+			b.WriteByte('\n')
+			n = 0
+		} else if n > 0 {
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(word)
+		n += len(word)
+	}
+	return b.String() + "\n"
 }
 
 func orDash(s string) string {
