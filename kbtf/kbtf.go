@@ -1,3 +1,5 @@
+//go:build !plan9
+
 package kbtf
 
 import (
@@ -12,10 +14,6 @@ import (
 	"github.com/cilium/ebpf/btf"
 )
 
-// MaxSize bounds the BTF blob read from a dump: the kernel's is a few MB
-// (4.5 MB for Debian's 6.12 cloud kernel).
-const MaxSize = 256 << 20
-
 // Types is one BTF blob (a kernel's, or a module's split on its kernel's)
 // served as debug/dwarf types. It is safe for concurrent use.
 type Types struct {
@@ -25,15 +23,6 @@ type Types struct {
 	mu    sync.Mutex
 	conv  map[btf.Type]dwarf.Type
 	count int
-}
-
-// NotFoundError is a name the BTF does not have.
-type NotFoundError struct {
-	What, Name string
-}
-
-func (e *NotFoundError) Error() string {
-	return fmt.Sprintf("kbtf: no %s %q in the kernel's BTF", e.What, e.Name)
 }
 
 // Parse reads a kernel's BTF: raw BTF as in the .BTF section.

@@ -1,11 +1,16 @@
+//go:build !plan9
+
 package kbtf
 
 import (
 	"debug/dwarf"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf/btf"
+	"github.com/vmcoretools/vmcore/kallsyms"
 	"github.com/vmcoretools/vmcore/ktype"
 )
 
@@ -170,4 +175,65 @@ func FuzzParse(f *testing.F) {
 		ty.Func("do_it")
 		ty.Count()
 	})
+}
+
+// TestSource serves symbols from a kallsyms table and variables' types
+// from BTF (per-CPU) or Globals, with sizes from the symbols' extents.
+func TestSource(t *testing.T) {
+	ty, err := Parse(testBTF(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	syms := &kallsyms.Table{Symbols: []kallsyms.Symbol{
+		{Name: "__per_cpu_start", Type: 'D', Addr: 0},
+		{Name: "runqueue_len", Type: 'D', Addr: 0x40},
+		{Name: "__per_cpu_end", Type: 'D', Addr: 0x1000},
+		{Name: "_stext", Type: 'T', Addr: 0xffffffff81000000},
+		{Name: "do_it", Type: 'T', Addr: 0xffffffff81000000},
+		{Name: "other", Type: 't', Addr: 0xffffffff81000100},
+		{Name: "init_x", Type: 'D', Addr: 0xffffffff82000000},
+		{Name: "arr", Type: 'D', Addr: 0xffffffff82000100},
+		{Name: "untyped", Type: 'd', Addr: 0xffffffff82000140},
+		{Name: "_end", Type: 'B', Addr: 0xffffffff83000000},
+	}}
+	Globals["init_x"], Globals["arr"] = "struct task", "long unsigned int []"
+	defer func() { delete(Globals, "init_x"); delete(Globals, "arr") }()
+	src := NewSource(ty, syms, 0x2000000)
+	if s, ok := src.Lookup("do_it"); !ok || s.Size != 0x100 || s.Type != ktype.SymFunc {
+		t.Errorf("do_it = %+v, %v", s, ok)
+	}
+	if s, off, ok := src.SymbolAt(0xffffffff81000180); !ok || s.Name != "other" || off != 0x80 {
+		t.Errorf("SymbolAt = %+v +%#x, %v", s, off, ok)
+	}
+	if _, _, ok := src.SymbolAt(0xffffffff84000000); ok {
+		t.Error("an address past _end has a symbol")
+	}
+	v, err := src.Variable("runqueue_len")
+	if err != nil || !v.PerCPU || v.Addr != 0x40 || ktype.Declare(v.Type, "") != "unsigned long" {
+		t.Errorf("runqueue_len = %+v, %v", v, err)
+	}
+	if v, err := src.Variable("init_x"); err != nil || v.PerCPU || ktype.Declare(v.Type, "") != "struct task" {
+		t.Errorf("init_x = %+v, %v", v, err)
+	}
+	// arr reaches untyped at +0x40: 8 elements.
+	if v, err := src.Variable("arr"); err != nil || v.Type.Size() != 0x40 {
+		t.Errorf("arr = %+v, %v", v, err)
+	}
+	if _, err := src.Variable("untyped"); !errors.Is(err, ErrNoType) || !strings.Contains(err.Error(), "0xffffffff82000140") {
+		t.Errorf("untyped: %v", err)
+	}
+	if _, err := src.Variable("nosuch"); err == nil {
+		t.Error("a missing symbol has a variable")
+	}
+	if src.Relocation() != 0x2000000 {
+		t.Error("relocation")
+	}
+	// Many symbols at one address: the table is indexed in one pass.
+	many := &kallsyms.Table{}
+	for i := 0; i < 200000; i++ {
+		many.Symbols = append(many.Symbols, kallsyms.Symbol{Name: fmt.Sprint("s", i), Type: 't', Addr: 0xffffffff81000000})
+	}
+	if s, ok := NewSource(ty, many, 0).Lookup("s5"); !ok || s.Size != 0 {
+		t.Errorf("s5 = %+v", s)
+	}
 }

@@ -60,14 +60,17 @@ func (s *Source) index() {
 	s.once.Do(func() {
 		s.sorted = append([]kallsyms.Symbol(nil), s.syms.Symbols...)
 		sort.SliceStable(s.sorted, func(i, j int) bool { return s.sorted[i].Addr < s.sorted[j].Addr })
+		// Each symbol ends where the next higher address begins (the
+		// last one at its own address): one pass from the top.
 		s.ends = make([]uint64, len(s.sorted))
-		for i := range s.sorted {
-			s.ends[i] = s.sorted[i].Addr
-			for j := i + 1; j < len(s.sorted); j++ {
-				if s.sorted[j].Addr > s.sorted[i].Addr {
-					s.ends[i] = s.sorted[j].Addr
-					break
-				}
+		for i := len(s.sorted) - 1; i >= 0; i-- {
+			switch {
+			case i == len(s.sorted)-1:
+				s.ends[i] = s.sorted[i].Addr
+			case s.sorted[i+1].Addr > s.sorted[i].Addr:
+				s.ends[i] = s.sorted[i+1].Addr
+			default:
+				s.ends[i] = s.ends[i+1]
 			}
 		}
 		if a, ok := s.syms.Lookup("__per_cpu_start"); ok {

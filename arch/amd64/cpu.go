@@ -36,6 +36,10 @@ func (CPU) NewTracer(k arch.Kernel, cfg arch.TraceConfig) (arch.Tracer, error) {
 		}
 		tr := newTracer(k, cfg, orc, nil)
 		tr.walker.Text = func(pc uint64) (uint64, []byte, bool) { return functionCode(k, pc) }
+		tr.walker.InText = func(pc uint64) bool {
+			_, start, ok := k.SymbolAt(pc)
+			return ok && pc-start < 1<<20
+		}
 		return tr, nil
 	}
 	orc, err := unwind.LoadORC(img)

@@ -136,7 +136,7 @@ func prologueFrame(start uint64, code []byte, pc uint64) (rule, prologueState, e
 			// too. A tail call (after an epilogue) is followed by the
 			// body's state.
 			ended, after = true, st
-			if _, ok := inst.Args[0].(x86asm.Rel); !ok || st.depth < body.depth {
+			if _, ok := inst.Args[0].(x86asm.Rel); (!ok || st.depth < body.depth) && body.depth >= 0 {
 				after = body
 			}
 			fallthrough

@@ -86,6 +86,9 @@ type Walker struct {
 	// ORC nor CFI covers is then unwound by reading the function's
 	// prologue (arch.MethodPrologue), before frame pointers are tried.
 	Text func(pc uint64) (start uint64, code []byte, ok bool)
+	// InText, with Text, reports whether an address is in a kernel
+	// function: each return address prologue analysis finds must be.
+	InText func(pc uint64) bool
 	// MaxFrames bounds a walk (default 256).
 	MaxFrames int
 	// NoFP leaves frame pointers out: code neither ORC nor CFI covers
@@ -175,7 +178,7 @@ func (w *Walker) Walk(s Start, inStack func(uint64) bool) ([]Frame, error) {
 						if f.PC == 0 {
 							return frames, nil
 						}
-						if _, _, ok := w.Text(f.PC - 1); !ok {
+						if w.InText != nil && !w.InText(f.PC-1) {
 							// Not a return into a known function: the
 							// analysis was wrong here.
 							return frames, &StackError{Addr: f.Slot, Msg: fmt.Sprintf("no unwind information at %#x (prologue analysis found no return address)", pc)}
