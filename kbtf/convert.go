@@ -131,23 +131,19 @@ func (t *Types) qual(q string, bt, target btf.Type) dwarf.Type {
 }
 
 // composite converts a struct or union. A bitfield's position is DWARF
-// 5's: DataBitOffset from the start of the struct; a last member that is
-// an array of no elements is a flexible array member (C's x[]).
+// 5's: DataBitOffset from the start of the struct. A flexible array
+// member has BTF's count, 0, as debug/dwarf gives it for one.
 func (t *Types) composite(bt btf.Type, kind, name string, size uint32, members []btf.Member) dwarf.Type {
 	st := &dwarf.StructType{CommonType: dwarf.CommonType{ByteSize: int64(size), Name: name}, StructName: name, Kind: kind}
 	t.conv[bt] = st
 	st.Field = make([]*dwarf.StructField, 0, len(members))
-	for i, m := range members {
+	for _, m := range members {
 		f := &dwarf.StructField{Name: m.Name, Type: t.convert(m.Type)}
 		if m.BitfieldSize != 0 {
 			f.BitSize = int64(m.BitfieldSize)
 			f.DataBitOffset = int64(m.Offset)
 		} else {
 			f.ByteOffset = int64(m.Offset / 8)
-		}
-		if a, ok := f.Type.(*dwarf.ArrayType); ok && a.Count == 0 && i == len(members)-1 && kind == "struct" {
-			// A flexible array member: DWARF gives no count (-1).
-			f.Type = &dwarf.ArrayType{CommonType: a.CommonType, Type: a.Type, Count: -1}
 		}
 		st.Field = append(st.Field, f)
 	}

@@ -38,7 +38,8 @@ var modelTypes = []string{
 
 // TestLabTypesMatchDWARF reads each lab kernel's BTF from a dump's memory
 // and checks that every type the views use has, from BTF, the layout
-// DWARF gives it (crash's struct -o) and the same C declaration.
+// DWARF gives it (crash's struct -o) and the same C declaration, but for
+// inner array dimensions of 1, which BTF does not keep.
 func TestLabTypesMatchDWARF(t *testing.T) {
 	l := lab.Open(t)
 	for _, name := range []string{"k61-elf", "k612-kdump-lzo-d31"} {
@@ -112,7 +113,11 @@ func TestLabTypesMatchDWARF(t *testing.T) {
 					t.Errorf("%s: layout from BTF: %v", name, err)
 					continue
 				}
-				if diff := cmp.Diff(a.String(), b.String()); diff != "" {
+				// pahole writes an array of arrays whose inner dimension
+				// is 1 as one array (xa_node's tags[3][1] is tags[3] in
+				// BTF): the same bytes, one dimension fewer.
+				dwarfLayout := strings.ReplaceAll(a.String(), "][1];", "];")
+				if diff := cmp.Diff(dwarfLayout, b.String()); diff != "" {
 					t.Errorf("%s: layout differs (-DWARF +BTF):\n%s", name, diff)
 				}
 			}
