@@ -78,24 +78,7 @@ func runTree(c *Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	for e, err := range entries {
-		if err := c.Stopped(); err != nil {
-			return err
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(c.Out, "%x\n", uint64(e.Addr))
-		if e.place != "" {
-			fmt.Fprintf(c.Out, "  %s\n", e.place)
-		}
-		for _, sh := range e.Shows {
-			if err := sh.write(c.Out, format); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return writeWalk(c, entries, format)
 }
 
 // treeWalk parses tree's arguments and gives its entries, with their

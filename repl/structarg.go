@@ -224,6 +224,29 @@ func pickMember(whole, member string) string {
 	return out.String()
 }
 
+// writeWalk prints the entries of a list or tree walk as crash does:
+// each address, its -p place, and its -s structures.
+func writeWalk(c *Context, entries iter.Seq2[WalkEntry, error], format value.Format) error {
+	for e, err := range entries {
+		if err := c.Stopped(); err != nil {
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.Out, "%x\n", uint64(e.Addr))
+		if e.place != "" {
+			fmt.Fprintf(c.Out, "  %s\n", e.place)
+		}
+		for _, sh := range e.Shows {
+			if err := sh.write(c.Out, format); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Walk gives the entries list or tree (cmd) prints for these arguments,
 // as typed at the prompt, as values: each entry's address, its place
 // (tree -p) and the structures -s shows. -x and -d do not change them.

@@ -59,9 +59,9 @@ func kmemJSON(args []string, stdout, stderr io.Writer) int {
 	opt, name := "", ""
 	var addrs []uint64
 	for _, a := range rest {
+		addr, hex := parseHex(a)
 		switch {
-		case opt == "" && isHex(a):
-			addr, _ := strconv.ParseUint(strings.TrimPrefix(a, "0x"), 16, 64)
+		case opt == "" && hex:
 			addrs = append(addrs, addr)
 		case strings.Contains(" -i -s -S -V -v -f -g -h -n -p -z ", " "+a+" "):
 			if opt != "" || len(addrs) > 0 {
@@ -160,10 +160,10 @@ func kmemJSON(args []string, stdout, stderr io.Writer) int {
 	case "-g":
 		flags := uint64(0)
 		if name != "" {
-			if !isHex(name) {
+			var ok bool
+			if flags, ok = parseHex(name); !ok {
 				return fail(fmt.Errorf("invalid flags: %s", name))
 			}
-			flags, _ = strconv.ParseUint(strings.TrimPrefix(name, "0x"), 16, 64)
 		}
 		pf, err := mem.PageFlags()
 		if err != nil {
@@ -191,8 +191,8 @@ func kmemJSON(args []string, stdout, stderr io.Writer) int {
 		// One record per page, written as the walk goes (a million
 		// pages are not kept).
 		if name != "" {
-			addr, err := strconv.ParseUint(strings.TrimPrefix(name, "0x"), 16, 64)
-			if err != nil {
+			addr, ok := parseHex(name)
+			if !ok {
 				return fail(fmt.Errorf("invalid address: %s", name))
 			}
 			p, err := mem.PageOf(addr, !ks.KernelAddr(addr))
@@ -268,10 +268,11 @@ type memLayout struct {
 	Blocks   []kmem.MemoryBlock `json:"memory_blocks"`
 }
 
-// isHex reports a hexadecimal number, with or without 0x: kmem's address.
-func isHex(a string) bool {
-	_, err := strconv.ParseUint(strings.TrimPrefix(a, "0x"), 16, 64)
-	return err == nil
+// parseHex reads a hexadecimal number, with or without 0x, as kmem
+// takes addresses and flags.
+func parseHex(a string) (uint64, bool) {
+	x, err := strconv.ParseUint(strings.TrimPrefix(a, "0x"), 16, 64)
+	return x, err == nil
 }
 
 // pageFlagRecord is a kmem.PageFlag with its value, as kmem -g shows it.

@@ -150,50 +150,29 @@ func (w *Walker) Walk(s Start, inStack func(uint64) bool) ([]Frame, error) {
 		e, ok := w.ORC.Lookup(look - w.Reloc)
 		byFP := false
 		if !ok || pc < w.Reloc || e.Kind == KindUndefined {
-			if w.CFI != nil {
-				if r, err := w.CFI.rule(look - w.Reloc); err == nil {
-					f, nsp, nbp, err := w.cfiStep(r, sp, bp)
-					if err != nil {
-						return frames, err
-					}
-					if f.PC == 0 {
-						return frames, nil
-					}
-					if nsp <= sp && nsp>>14 == sp>>14 {
-						return frames, &StackError{Addr: nsp, Msg: "the stack pointer does not move up"}
-					}
-					frames = append(frames, f)
-					pc, sp, bp, signal, regs = f.PC, nsp, nbp, false, nil
-					continue
+			if r, by, found := w.fallbackRule(look, pc); found {
+				f, nsp, nbp, err := w.cfiStep(r, sp, bp)
+				if err != nil {
+					return frames, err
 				}
-			}
-			if w.Text != nil {
-				if start, code, ok := w.Text(look); ok {
-					if r, err := prologueRule(start, code, pc); err == nil {
-						f, nsp, nbp, err := w.cfiStep(r, sp, bp)
-						if err != nil {
-							return frames, err
-						}
-						f.By = arch.MethodPrologue
-						if f.PC == 0 {
-							return frames, nil
-						}
-						if w.InText != nil && !w.InText(f.PC-1) {
-							// Not a return into a known function: the
-							// analysis was wrong here.
-							return frames, &StackError{Addr: f.Slot, Msg: fmt.Sprintf("no unwind information at %#x (prologue analysis found no return address)", pc)}
-						}
-						if nsp <= sp && nsp>>14 == sp>>14 {
-							return frames, &StackError{Addr: nsp, Msg: "the stack pointer does not move up"}
-						}
-						if inStack != nil && !inStack(f.Slot) {
-							return frames, &StackError{Addr: f.Slot, Msg: "the frame leaves the stack"}
-						}
-						frames = append(frames, f)
-						pc, sp, bp, signal, regs = f.PC, nsp, nbp, false, nil
-						continue
-					}
+				f.By = by
+				if f.PC == 0 {
+					return frames, nil
 				}
+				// Check what prologue analysis found: a return into a
+				// known function, on the stack.
+				if by == arch.MethodPrologue && w.InText != nil && !w.InText(f.PC-1) {
+					return frames, &StackError{Addr: f.Slot, Msg: fmt.Sprintf("no unwind information at %#x (prologue analysis found no return address)", pc)}
+				}
+				if nsp <= sp && nsp>>14 == sp>>14 {
+					return frames, &StackError{Addr: nsp, Msg: "the stack pointer does not move up"}
+				}
+				if by == arch.MethodPrologue && inStack != nil && !inStack(f.Slot) {
+					return frames, &StackError{Addr: f.Slot, Msg: "the frame leaves the stack"}
+				}
+				frames = append(frames, f)
+				pc, sp, bp, signal, regs = f.PC, nsp, nbp, false, nil
+				continue
 			}
 			if e.Kind == KindUndefined && ok {
 				return frames, &StackError{Addr: pc, Msg: "no unwind information (neither ORC nor CFI)"}
@@ -308,6 +287,24 @@ func (w *Walker) Walk(s Start, inStack func(uint64) bool) ([]Frame, error) {
 		}
 	}
 	return frames, &StackError{Addr: sp, Msg: fmt.Sprintf("more than %d frames", maxFrames)}
+}
+
+// fallbackRule is the rule for code ORC does not cover: the vmlinux's
+// CFI, else prologue analysis of the function's code (Text).
+func (w *Walker) fallbackRule(look, pc uint64) (rule, arch.Method, bool) {
+	if w.CFI != nil {
+		if r, err := w.CFI.rule(look - w.Reloc); err == nil {
+			return r, arch.MethodCFI, true
+		}
+	}
+	if w.Text != nil {
+		if start, code, ok := w.Text(look); ok {
+			if r, err := prologueRule(start, code, pc); err == nil {
+				return r, arch.MethodPrologue, true
+			}
+		}
+	}
+	return rule{}, "", false
 }
 
 // cfiStep unwinds one frame by a CFI rule.
