@@ -407,3 +407,34 @@ func (f *File) FormatAddr(addr uint64) string {
 	}
 	return fmt.Sprintf("%s+%#x", s.Name, off)
 }
+
+// KallsymsSymbol makes a symbol from a kallsyms entry (the kernel's or a
+// module's), whose Kind is the entry's nm letter: T/t text, D/d data, B/b
+// bss, R/r read-only data, A/a absolute, W/w and V/v weak, lower case for a
+// local symbol. kallsyms keeps no sizes: size is 0 when unknown.
+func KallsymsSymbol(name string, addr, size uint64, letter byte) Symbol {
+	s := Symbol{Name: name, Addr: addr, Size: size, Bind: elf.STB_GLOBAL}
+	upper := letter &^ 0x20
+	if letter != upper {
+		s.Bind = elf.STB_LOCAL
+	}
+	switch upper {
+	case 'T':
+		s.Type, s.Section, s.SectionFlags = elf.STT_FUNC, ".text", elf.SHF_ALLOC|elf.SHF_EXECINSTR
+	case 'D':
+		s.Type, s.Section, s.SectionFlags = elf.STT_OBJECT, ".data", elf.SHF_ALLOC|elf.SHF_WRITE
+	case 'B':
+		s.Type, s.Section, s.SectionFlags = elf.STT_OBJECT, ".bss", elf.SHF_ALLOC|elf.SHF_WRITE
+	case 'R':
+		s.Type, s.Section, s.SectionFlags = elf.STT_OBJECT, ".rodata", elf.SHF_ALLOC
+	case 'A':
+		s.Type = elf.STT_NOTYPE
+	case 'W':
+		s.Type, s.Bind, s.Section, s.SectionFlags = elf.STT_FUNC, elf.STB_WEAK, ".text", elf.SHF_ALLOC|elf.SHF_EXECINSTR
+	case 'V':
+		s.Type, s.Bind, s.Section, s.SectionFlags = elf.STT_OBJECT, elf.STB_WEAK, ".data", elf.SHF_ALLOC|elf.SHF_WRITE
+	default:
+		s.Section = ".text"
+	}
+	return s
+}

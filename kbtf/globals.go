@@ -25,6 +25,7 @@ var Globals = map[string]string{
 	"cpu_khz":             "unsigned int",
 	// Time and load.
 	"jiffies_64": "u64",
+	"jiffies":    "volatile unsigned long", // the linker's alias of jiffies_64's low word
 	"tick_nsec":  "unsigned long",
 	"avenrun":    "unsigned long [3]",
 	// tk_core is an unnamed struct in kernel/time/timekeeping.c.
@@ -37,6 +38,7 @@ var Globals = map[string]string{
 	"contig_page_data":         "struct pglist_data",
 	"mem_section":              "struct mem_section **",
 	"max_pfn":                  "unsigned long",
+	"memory_block_size_probed": "unsigned long",
 	"high_memory":              "void *",
 	"page_offset_base":         "unsigned long",
 	"vmemmap_base":             "unsigned long",

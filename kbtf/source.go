@@ -95,6 +95,11 @@ func (s *Source) symbol(k kallsyms.Symbol, end uint64) ktype.Symbol {
 	case 'd', 'b', 'r', 'v', 'g', 's':
 		sym.Type = ktype.SymObject
 	}
+	if linkerMarker(k.Name) {
+		// A bound the linker script defines: no object of its own
+		// (the vmlinux gives it no type).
+		sym.Type = ktype.SymOther
+	}
 	if s.pcpuEnd > s.pcpuStart && k.Addr >= s.pcpuStart && k.Addr < s.pcpuEnd {
 		// Its address is what the kernel adds __per_cpu_offset[cpu] to:
 		// the offset itself with absolute per-CPU symbols.
@@ -164,6 +169,13 @@ func (s *Source) Variable(name string) (*ktype.Variable, error) {
 // symbol's size, a struct {...} lays out its members in order.
 func (s *Source) declType(decl string, symSize uint64) (dwarf.Type, error) {
 	decl = strings.TrimSpace(strings.TrimPrefix(decl, "const "))
+	if rest, ok := strings.CutPrefix(decl, "volatile "); ok {
+		t, err := s.declType(rest, symSize)
+		if err != nil {
+			return nil, err
+		}
+		return &dwarf.QualType{CommonType: dwarf.CommonType{ByteSize: t.Size()}, Qual: "volatile", Type: t}, nil
+	}
 	if body, ok := strings.CutPrefix(decl, "struct {"); ok {
 		return s.anonStruct(strings.TrimSuffix(strings.TrimSpace(body), "}"))
 	}
@@ -252,4 +264,15 @@ func alignOf(t dwarf.Type) int64 {
 		return n
 	}
 	return 8
+}
+
+// linkerMarker tells the symbols the kernel's linker script defines to
+// bound sections and tables (__start_BTF, __stop___ex_table, _sdata):
+// kallsyms types them as data, the vmlinux as no type.
+func linkerMarker(name string) bool {
+	switch name {
+	case "_text", "_stext", "_etext", "_sdata", "_edata", "_sinittext", "_einittext", "_end", "__bss_start", "__bss_stop":
+		return true
+	}
+	return strings.HasPrefix(name, "__start_") || strings.HasPrefix(name, "__stop_") || strings.HasPrefix(name, "__end_")
 }

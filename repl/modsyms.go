@@ -1,8 +1,6 @@
 package repl
 
 import (
-	"debug/elf"
-
 	"github.com/vmcoretools/vmcore/dwarfsym"
 	"github.com/vmcoretools/vmcore/module"
 )
@@ -36,32 +34,10 @@ func (s *Session) loadModuleSymbols() (map[uint64]int, error) {
 		}
 		out := make([]dwarfsym.Symbol, len(syms))
 		for i, sym := range syms {
-			out[i] = moduleSymbol(sym.Name, sym.Addr, sym.Size, sym.Kind)
+			out[i] = dwarfsym.KallsymsSymbol(sym.Name, sym.Addr, sym.Size, sym.Kind)
 		}
 		s.Debug.AddModuleSymbols(m.Name, out)
 		counts[m.Addr] = len(out)
 	}
 	return counts, listErr
-}
-
-// moduleSymbol makes a symbol whose Kind is the kallsyms type letter.
-func moduleSymbol(name string, addr, size uint64, letter byte) dwarfsym.Symbol {
-	s := dwarfsym.Symbol{Name: name, Addr: addr, Size: size, Bind: elf.STB_GLOBAL}
-	upper := letter &^ 0x20
-	if letter != upper {
-		s.Bind = elf.STB_LOCAL
-	}
-	switch upper {
-	case 'T':
-		s.Type, s.Section, s.SectionFlags = elf.STT_FUNC, ".text", elf.SHF_ALLOC|elf.SHF_EXECINSTR
-	case 'D':
-		s.Type, s.Section, s.SectionFlags = elf.STT_OBJECT, ".data", elf.SHF_ALLOC|elf.SHF_WRITE
-	case 'B':
-		s.Type, s.Section, s.SectionFlags = elf.STT_OBJECT, ".bss", elf.SHF_ALLOC|elf.SHF_WRITE
-	case 'R':
-		s.Type, s.Section, s.SectionFlags = elf.STT_OBJECT, ".rodata", elf.SHF_ALLOC
-	default:
-		s.Section = ".text"
-	}
-	return s
 }

@@ -60,5 +60,14 @@ func KernelFromDump(d *Dump) (*Kernel, error) {
 // symbolOfSource turns a type source's symbol into the vmlinux symbol
 // Kernel.Lookup and SymbolAt give.
 func symbolOfSource(s ktype.Symbol) dwarfsym.Symbol {
-	return dwarfsym.Symbol{Name: s.Name, Addr: s.Addr, Size: s.Size, PerCPU: s.PerCPU, Module: s.Module}
+	kind := s.Kind
+	if s.PerCPU && kind|0x20 == 'a' {
+		// kallsyms marks per-CPU variables absolute (their addresses
+		// are offsets); they are data in .data..percpu, as the vmlinux
+		// has them.
+		kind += 'D' - 'A'
+	}
+	sym := dwarfsym.KallsymsSymbol(s.Name, s.Addr, s.Size, kind)
+	sym.PerCPU, sym.Module = s.PerCPU, s.Module
+	return sym
 }
