@@ -31,8 +31,8 @@ func (s *Session) parseAddress(arg string) (uint64, error) {
 			return a + n, nil
 		}
 	}
-	if s.VMLinux == "" {
-		return 0, fmt.Errorf("symbol not found: %s (without a vmlinux only the symbols in VMCOREINFO are known)", arg)
+	if !s.hasTypes() {
+		return 0, fmt.Errorf("symbol not found: %s (without a vmlinux, and without the kernel's kallsyms and BTF in the dump, only the symbols in VMCOREINFO are known)", arg)
 	}
 	return 0, fmt.Errorf("symbol not found: %s", arg)
 }

@@ -2,6 +2,7 @@ package repl
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -33,6 +34,7 @@ decoded by hand, and the 5-byte nop at a function's entry is marked
 		Options:      []string{"-l", "-r"},
 		Args:         ArgSymbol,
 		NeedsVMLinux: true,
+		FromBTF:      true,
 		Run:          runDis,
 	})
 }
@@ -59,6 +61,9 @@ func runDis(c *Context, args []string) error {
 	if len(rest) == 0 || len(rest) > 2 {
 		return usagef("need an address or a symbol, and at most a count")
 	}
+	if lines && c.Session.Debug == nil {
+		return errors.New("-l needs the debuginfo vmlinux: source lines come from its line tables, which the kernel's memory does not hold")
+	}
 	if lines && reverse {
 		return fmt.Errorf("-l and -r cannot be combined here")
 	}
@@ -75,13 +80,13 @@ func runDis(c *Context, args []string) error {
 		if addr, err = s.parseAddress(arg); err != nil {
 			return err
 		}
-	case isHexAddress(arg) && len(s.Debug.LookupAll(arg)) == 0:
+	case isHexAddress(arg) && len(s.info().LookupAll(arg)) == 0:
 		addr, _ = parseHex(arg)
 		if sym, off, ok := table.search(addr); ok && off == 0 && sym.isText() {
 			wholeFunction = true
 		}
 	default:
-		syms := s.Debug.LookupAll(arg)
+		syms := s.info().LookupAll(arg)
 		if len(syms) == 0 {
 			fmt.Fprintf(c.Out, "symbol not found: %s\npossible alternatives:\n", arg)
 			if s.querySymbols(c.Out, arg, "  ") == 0 {
@@ -169,15 +174,89 @@ func isHexAddress(s string) bool {
 func (s *Session) functionEnd(addr uint64) uint64 {
 	t := s.crashSymbols()
 	i := sort.Search(len(t.syms), func(i int) bool { return t.syms[i].Addr > addr })
+	end := addr + 1
+	if i < len(t.syms) {
+		end = t.syms[i].Addr
+	}
 	for j := i - 1; j >= 0 && i-j <= 64; j-- {
 		if sym := t.syms[j]; sym.Size > 0 && addr-sym.Addr < sym.Size {
-			return sym.Addr + sym.Size
+			end = sym.Addr + sym.Size
+			break
 		}
 	}
-	if i < len(t.syms) {
-		return t.syms[i].Addr
+	if s.Debug == nil && end-addr > 1 && end-addr <= maxDisBytes {
+		// kallsyms has no sizes: the function runs to the next symbol,
+		// over the padding that aligns that one. Drop the padding.
+		code := make([]byte, end-addr)
+		if n, _ := s.ReadVirt(code, addr); n == len(code) {
+			end = addr + uint64(codeLength(code))
+		}
 	}
-	return addr + 1
+	return end
+}
+
+// opInt3 marks int3 (0xcc) among the decoded instructions.
+const opInt3 = x86asm.Op(1<<16 - 1)
+
+// codeLength is how much of code, a function followed by the padding up to
+// the next symbol, is the function's: the padding is the compiler's
+// alignment nops and the linker's int3 fill, but up to four int3s after a
+// return or an indirect jump, and a single one after a direct jump, are
+// the function's own.
+func codeLength(code []byte) int {
+	type insn struct {
+		end      int
+		op       x86asm.Op
+		indirect bool
+	}
+	var insns []insn
+	for off := 0; off < len(code); {
+		inst, err := x86asm.Decode(code[off:], 64)
+		n, op, indirect := inst.Len, inst.Op, false
+		if err != nil || n <= 0 {
+			n, op = 1, 0
+		} else if op == x86asm.INT && n == 1 {
+			op = opInt3
+		} else if op == x86asm.JMP {
+			_, rel := inst.Args[0].(x86asm.Rel)
+			indirect = !rel
+		}
+		off += n
+		insns = append(insns, insn{off, op, indirect})
+	}
+	i := len(insns)
+	for i > 0 {
+		switch last := insns[i-1]; {
+		case last.op == x86asm.NOP:
+			i--
+			continue
+		case last.op == opInt3:
+			// int3s after a return or indirect jump: up to four are
+			// the kernel's (a return thunk's 5-byte jmp patched at boot
+			// to ret and int3s, or straight-line speculation hardening).
+			j := i - 1
+			for j > 0 && insns[j-1].op == opInt3 {
+				j--
+			}
+			if j > 0 && (insns[j-1].op == x86asm.RET || insns[j-1].op == x86asm.JMP && insns[j-1].indirect) {
+				i = min(i, j+4)
+				break
+			}
+			if j > 0 && insns[j-1].op == x86asm.JMP && i == j+1 {
+				// One int3 after a direct jump: the hardening's, after
+				// a jump to the return thunk (the linker's fill is
+				// longer).
+				break
+			}
+			i = j
+			continue
+		}
+		break
+	}
+	if i == 0 {
+		return len(code)
+	}
+	return insns[i-1].end
 }
 
 // handDecoded are instructions the decoder does not know, matched before
@@ -573,7 +652,7 @@ func twoByteHasModRM(op byte) bool {
 // dis output: crash rewrites gdb's symbols with its own (value_to_symstr).
 // Without a vmlinux's table it falls back to the session's symbols.
 func (s *Session) disSymbolic(addr uint64) string {
-	if s.Debug != nil {
+	if s.hasTypes() {
 		if name := s.crashSymbolic(addr); name != "" {
 			return "<" + name + ">"
 		}

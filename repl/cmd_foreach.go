@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/vmcoretools/vmcore/tasks"
+	"github.com/vmcoretools/vmcore/vmcore"
 )
 
 func init() {
@@ -32,6 +33,7 @@ task -R member[,member] -x -d. Each task's output starts with its header
 line, except ps's (one table) and task -R's (its own).`,
 		Options:      []string{"-R", "-f", "-l", "-s", "-G", "-y", "-a", "-c", "-p", "-t", "-m", "-r", "-g", "-x", "-d"},
 		NeedsVMLinux: true,
+		FromBTF:      true,
 		Run:          runForeach,
 	})
 	delete(planned, "foreach")
@@ -177,6 +179,9 @@ func runForeach(c *Context, args []string) error {
 			if reference != "" {
 				return errors.New("bt -R is not implemented here")
 			}
+			if flags["l"] && c.Session.Debug == nil {
+				return errors.New("bt -l needs the debuginfo vmlinux: source lines come from its line tables, which the kernel's memory does not hold")
+			}
 			bo = c.Session.btTraceOptions(flags["f"], flags["l"])
 		case "task":
 			if flags["x"] && flags["d"] {
@@ -292,7 +297,11 @@ func runForeach(c *Context, args []string) error {
 			switch k {
 			case "bt":
 				var bt *tasks.Backtrace
-				if bt, err = c.Session.Kernel.Backtrace(t, bo); err == nil {
+				var k *vmcore.Kernel
+				if k, err = c.Session.kernel(); err != nil {
+					return err
+				}
+				if bt, err = k.Backtrace(t, bo); err == nil {
 					writeBacktrace(c.Out, bt)
 				}
 			case "task":

@@ -79,6 +79,7 @@ crash's other kmem options (-c, -C, -F, -l, -L, -r, -m, -I) are
 not here yet.`,
 		Options:      []string{"-i", "-f", "-g", "-h", "-n", "-p", "-V", "-v", "-z", "-o", "-s", "-S"},
 		NeedsVMLinux: true,
+		FromBTF:      true,
 		Run:          runKmem,
 	})
 }

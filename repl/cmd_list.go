@@ -46,6 +46,7 @@ loop.
 		Options:      []string{"-o", "-e", "-s", "-S", "-l", "-x", "-d", "-r", "-B", "-h", "-H"},
 		Args:         ArgSymbol,
 		NeedsVMLinux: true,
+		FromBTF:      true,
 		Run:          runList,
 	})
 }

@@ -32,6 +32,7 @@ sizeof(type) and sizeof expr.
 		Options:      []string{"-x", "-d"},
 		Args:         ArgSymbol,
 		NeedsVMLinux: true,
+		FromBTF:      true,
 		Run:          runP,
 	})
 }
@@ -67,23 +68,23 @@ func runP(c *Context, args []string) error {
 	// crash: a trailing :cpuspec belongs to a per-CPU symbol; a bare
 	// symbol is printed with its name as a leader.
 	if name, cpuSpec, ok := cutLast(expr, ":"); ok && len(rest) == 1 {
-		if v, err := s.Debug.Variable(name); err == nil && v.PerCPU {
+		if v, err := s.info().Variable(name); err == nil && v.PerCPU {
 			return s.printPerCPU(c, vals, v, cpuSpec, f)
 		}
 	}
 	// A :cpuspec after a name that is no symbol at all: gdb's complaint is
 	// about the name, not the colon.
 	if name, _, ok := cutLast(expr, ":"); ok && len(rest) == 1 && isCIdent(name) {
-		if _, found := s.Debug.Lookup(name); !found {
+		if _, found := s.info().Lookup(name); !found {
 			return fmt.Errorf("No symbol \"%s\" in current context.", name)
 		}
 	}
 	leader := ""
 	if len(rest) == 1 && !bare {
-		if v, err := s.Debug.Variable(expr); err == nil && v.PerCPU {
+		if v, err := s.info().Variable(expr); err == nil && v.PerCPU {
 			return s.printPerCPU(c, vals, v, "", f)
 		}
-		if _, ok := s.Debug.Lookup(expr); ok {
+		if _, ok := s.info().Lookup(expr); ok {
 			leader = expr
 		}
 	}

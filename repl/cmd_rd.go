@@ -262,7 +262,7 @@ func rdValues(c *Context, o rdOptions, addr uint64, count int64) error {
 // %02x in hex; %15ld, %20lu, %12d, %5d, %3d in decimal; "sym+off" padded to
 // 16 with -s.
 func formatValue(s *Session, o rdOptions, v uint64) string {
-	if o.symbolic && s.Debug != nil {
+	if o.symbolic && s.hasTypes() {
 		// crash's value_to_symstr over its own symbol table.
 		if name := s.crashSymbolic(v); name != "" {
 			return fmt.Sprintf("%-16s ", name)
@@ -418,7 +418,7 @@ func (o rdOptions) readError(addr uint64, what string, err error) error {
 // userMemory is the address space of the current context's task (set;
 // the panic task at start), as crash's rd -u reads.
 func (s *Session) userMemory() (*tasks.UserMemory, error) {
-	if s.Debug == nil {
+	if !s.hasTypes() {
 		return nil, fmt.Errorf("user addresses need the vmlinux")
 	}
 	t, err := s.CurrentTask()

@@ -47,6 +47,7 @@ the end; they are not errors.
 		Options:      []string{"-s", "-k", "-u", "-p", "-e", "-l", "-m", "-w", "-h", "-c", "-x", "-K", "-V", "-t", "-T"},
 		Args:         ArgSymbol,
 		NeedsVMLinux: true,
+		FromBTF:      true,
 		Run:          runSearch,
 	})
 }

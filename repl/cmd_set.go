@@ -18,6 +18,7 @@ task the current context.
   -p  back to the panic task`,
 		Options:      []string{"-c", "-p"},
 		NeedsVMLinux: true,
+		FromBTF:      true,
 		Run:          runSet,
 	})
 	delete(planned, "set")

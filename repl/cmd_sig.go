@@ -17,6 +17,7 @@ the sighand_struct, whether a signal is pending, the blocked set, and the
 private and shared pending sets and queues. Without a task, the current
 context's (see set).`,
 		NeedsVMLinux: true,
+		FromBTF:      true,
 		Run:          runSig,
 	})
 	delete(planned, "sig")

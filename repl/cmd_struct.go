@@ -24,6 +24,7 @@ many consecutive %[1]ss.
 			Options:      []string{"-o", "-x", "-d"},
 			Args:         ArgType,
 			NeedsVMLinux: true,
+			FromBTF:      true,
 			Run:          func(c *Context, args []string) error { return runStruct(c, kind, args) },
 		})
 	}

@@ -19,6 +19,7 @@ joined to the compilation directory as gdb shows it, and line:
 An unknown name lists the symbols containing it ("possible alternatives").`,
 		Args:         ArgSymbol,
 		NeedsVMLinux: true,
+		FromBTF:      true,
 		Run:          runSym,
 	})
 }

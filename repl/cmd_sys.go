@@ -82,7 +82,7 @@ func runSys(c *Context, args []string) error {
 		fmt.Fprintf(w, "        DATE: (unknown)\n")
 	}
 	unknown := func(field string) string {
-		if s.Debug == nil {
+		if !s.hasTypes() {
 			return unknownNoVMLinux
 		}
 		return "(unknown: " + sum.Unknown[field] + ")"
@@ -125,7 +125,7 @@ func runSys(c *Context, args []string) error {
 	}
 	fmt.Fprintf(w, "       PANIC: %q%s\n", sum.Panic.Message, suffix)
 	if why, ok := sum.Unknown["uname"]; ok {
-		if _, err := d.VMCOREINFO(); err != nil && s.Debug == nil {
+		if _, err := d.VMCOREINFO(); err != nil && !s.hasTypes() {
 			why = err.Error() // the dump's own words for what it lacks
 		}
 		fmt.Fprintf(c.Err, "sys: uname fields: %s\n", why)
@@ -202,14 +202,11 @@ const sysCallHeader = "NUM  SYSTEM CALL                FILE AND LINE NUMBER\n"
 // runSysCalls prints sys_call_table as crash's sys -c does.
 func runSysCalls(c *Context, specs []string) error {
 	s := c.Session
-	if s.Debug == nil {
-		return fmt.Errorf("sys -c needs the vmlinux")
-	}
 	vals, err := s.Values()
 	if err != nil {
 		return err
 	}
-	table, ok := s.Debug.Lookup("sys_call_table")
+	table, ok := s.info().Lookup("sys_call_table")
 	if !ok {
 		return fmt.Errorf("sys_call_table: symbol not found")
 	}
@@ -231,8 +228,17 @@ func runSysCalls(c *Context, specs []string) error {
 		}
 		return err
 	}
+	if s.Debug == nil {
+		// kallsyms keeps no sizes: the table was taken to run to the
+		// next symbol, over the alignment after it. No entry is NULL
+		// (an unused number points at sys_ni_syscall): drop the zeros
+		// at the end.
+		for len(calls) > 0 && calls[len(calls)-1].Addr == 0 {
+			calls = calls[:len(calls)-1]
+		}
+	}
 	buildDir := ""
-	if sched, ok := s.Debug.Lookup("schedule"); ok {
+	if sched, ok := s.info().Lookup("schedule"); ok {
 		l := s.sourceLine(sched.Addr)
 		if i := strings.Index(l, "/kernel/"); i >= 0 {
 			buildDir = l[:i]

@@ -23,6 +23,7 @@ that is a task_struct member, or has a ',', '.' or '[', is taken as -R.
   -d  integers in decimal`,
 		Options:      []string{"-R", "-x", "-d"},
 		NeedsVMLinux: true,
+		FromBTF:      true,
 		Run:          runTask,
 	})
 	delete(planned, "task")
@@ -55,7 +56,7 @@ func runTask(c *Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	syms := c.Session.Debug
+	syms := c.Session.info()
 	var sel []*tasks.Task
 	bogus := 0
 	for _, a := range rest {

@@ -48,6 +48,7 @@ it with an error naming the node.
 		Options:      []string{"-t", "-r", "-o", "-s", "-S", "-l", "-p", "-x", "-d", "-N", "-v"},
 		Args:         ArgSymbol,
 		NeedsVMLinux: true,
+		FromBTF:      true,
 		Run:          runTree,
 	})
 }
@@ -109,7 +110,7 @@ func (s *Session) treeWalk(args []string) (iter.Seq2[WalkEntry, error], value.Fo
 			switch t := op.val; {
 			case strings.HasPrefix(t, "ra"):
 				kind = treeXArray
-				if _, err := s.Debug.Type("struct radix_tree_root"); err == nil {
+				if _, err := s.info().Type("struct radix_tree_root"); err == nil {
 					kind = treeRadix
 				}
 			case strings.HasPrefix(t, "rb"):
@@ -280,7 +281,7 @@ func (s *Session) indexedEntries(vals *value.Context, kind treeKind, start uint6
 	case nodeStart:
 		walker = walk.MapleFrom(vals, start)
 	default:
-		t, err := s.Debug.Type(typeName)
+		t, err := s.info().Type(typeName)
 		if err != nil {
 			return nil, fmt.Errorf("%s do not exist or have changed their format", kind.plural())
 		}

@@ -17,6 +17,7 @@ its start, end, flags and file. The mappings come from the mm's maple
 tree (6.1 and later) or its mmap list. Without a task, the current
 context's (see set).`,
 		NeedsVMLinux: true,
+		FromBTF:      true,
 		Run:          runVM,
 	})
 	delete(planned, "vm")

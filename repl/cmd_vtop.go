@@ -78,7 +78,7 @@ func runVtop(c *Context, args []string) error {
 		return err
 	}
 	var vals *value.Context
-	if c.Session.Debug != nil {
+	if c.Session.hasTypes() {
 		if vals, err = c.Session.Values(); err != nil {
 			return err
 		}

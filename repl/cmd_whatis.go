@@ -2,6 +2,7 @@ package repl
 
 import (
 	"debug/dwarf"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -19,6 +20,7 @@ definition (as struct does) and its size; for any other C expression,
 prints its type as gdb's whatis does, without evaluating it.`,
 		Args:         ArgType,
 		NeedsVMLinux: true,
+		FromBTF:      true,
 		Run:          runWhatis,
 	})
 }
@@ -33,11 +35,13 @@ func runWhatis(c *Context, args []string) error {
 	if (name == "struct" || name == "union" || name == "enum") && len(args) > 1 {
 		keyword, name = name, args[1]
 	} else if len(args) == 1 {
-		if v, err := s.Debug.Variable(name); err == nil {
+		if v, err := s.info().Variable(name); err == nil {
 			fmt.Fprintf(c.Out, "%s;\n", dwarfsym.Declare(v.Type, name))
 			return nil
+		} else if errNoType(err) {
+			return errors.New(strings.TrimPrefix(err.Error(), "kbtf: "))
 		}
-		if fn, err := s.Debug.Function(name); err == nil && fn.Type != nil {
+		if fn, err := s.info().Function(name); err == nil && fn.Type != nil {
 			fmt.Fprintf(c.Out, "%s;\n", dwarfsym.Declare(fn.Type, name))
 			return nil
 		}
@@ -47,7 +51,7 @@ func runWhatis(c *Context, args []string) error {
 		typeName = keyword + " " + name
 	}
 	if len(args) == 1 || keyword != "" && len(args) == 2 {
-		if t, err := s.Debug.Type(typeName); err == nil && !strings.ContainsAny(name, "*()") {
+		if t, err := s.info().Type(typeName); err == nil && !strings.ContainsAny(name, "*()") {
 			return whatisType(c, t)
 		}
 	}

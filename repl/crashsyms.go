@@ -20,7 +20,7 @@ import (
 // isKernelText tells an address in one of the vmlinux's executable
 // sections (crash's is_kernel_text).
 func (s *Session) isKernelText(addr uint64) bool {
-	sym, _, ok := s.Debug.SymbolAt(addr)
+	sym, _, ok := s.info().SymbolAt(addr)
 	return ok && sym.SectionFlags&elf.SHF_EXECINSTR != 0
 }
 
@@ -30,6 +30,9 @@ func (s *Session) isKernelText(addr uint64) bool {
 // (debian/build/build_amd64_none_cloud-amd64/kernel/sched/core.c: 6654);
 // "" without line information.
 func (s *Session) sourceLine(addr uint64) string {
+	if s.Debug == nil {
+		return ""
+	}
 	frames, err := s.Debug.Lines(addr)
 	if err != nil || len(frames) == 0 || frames[0].File == "" {
 		return ""
@@ -67,9 +70,10 @@ type crashSymbolTable struct {
 }
 
 // crashSymbols returns the session's crash symbol table, built on first
-// use (the session keeps it: it goes with the session).
+// use (the session keeps it: it goes with the session). Without the
+// vmlinux it is the kernel's kallsyms and the modules' symbols.
 func (s *Session) crashSymbols() *crashSymbolTable {
-	if s.Debug == nil {
+	if !s.hasTypes() {
 		return &crashSymbolTable{}
 	}
 	s.crashSymsOnce.Do(func() { s.crashSyms = s.buildCrashSymbols() })
@@ -77,12 +81,14 @@ func (s *Session) crashSymbols() *crashSymbolTable {
 }
 
 func (s *Session) buildCrashSymbols() *crashSymbolTable {
-	syms, _ := s.Debug.Symbols()
+	syms, _ := s.info().Symbols()
 	var all []crashSymbol
 	for _, sym := range syms {
 		all = append(all, crashSymbol{Symbol: sym, shown: stripCloneSuffix(sym.Name)})
 	}
-	all = append(all, sectionSymbols(s.Debug)...)
+	if s.Debug != nil {
+		all = append(all, sectionSymbols(s.Debug)...)
+	}
 	slices.SortStableFunc(all, func(a, b crashSymbol) int {
 		if c := cmp.Compare(a.Addr, b.Addr); c != 0 {
 			return c
@@ -271,7 +277,9 @@ func (s *Session) showSymbol(w io.Writer, sym crashSymbol, off uint64) {
 		fmt.Fprintf(w, " [%s] \n", sym.Module)
 		return
 	}
-	if s.isKernelText(sym.Addr + off) {
+	if s.Debug != nil && s.isKernelText(sym.Addr+off) {
+		// Without the vmlinux there are no line tables: the line ends
+		// at the name.
 		fmt.Fprintf(w, " %s", s.sourceLine(sym.Addr+off))
 	}
 	fmt.Fprintln(w)

@@ -81,6 +81,10 @@ func (s *Session) SetCurrentTask(t *tasks.Task) {
 // and why the dump alone does not do.
 func (s *Session) dumpKernel() (*vmcore.Kernel, error) {
 	s.ownKernelOnce.Do(func() {
+		if s.Dump == nil {
+			s.ownKernelErr = fmt.Errorf("%w: the session has no dump", ErrNeedsVMLinux)
+			return
+		}
 		s.ownKernel, s.ownKernelErr = vmcore.KernelFromDump(s.Dump)
 		if s.ownKernelErr != nil {
 			s.ownKernelErr = fmt.Errorf("%w; the dump alone does not do: %v", ErrNeedsVMLinux, s.ownKernelErr)

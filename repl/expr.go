@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vmcoretools/vmcore/dwarfsym"
+	"github.com/vmcoretools/vmcore/kbtf"
 	"github.com/vmcoretools/vmcore/value"
 )
 
@@ -403,7 +404,7 @@ func (p *cparser) typeName() (dwarf.Type, bool, error) {
 			return nil, false, fmt.Errorf("A syntax error in expression, near `%s'.", p.rest())
 		}
 		p.pos++
-		typ, err := p.s.Debug.Type(t.text + " " + tag.text)
+		typ, err := p.s.info().Type(t.text + " " + tag.text)
 		if err != nil {
 			return nil, false, fmt.Errorf("No %s type named %s.", t.text, tag.text)
 		}
@@ -421,13 +422,13 @@ func (p *cparser) typeName() (dwarf.Type, bool, error) {
 		base = typ
 	default:
 		// A typedef or base type name, unless a symbol has that name.
-		if _, ok := p.s.Debug.Lookup(t.text); ok {
+		if _, ok := p.s.info().Lookup(t.text); ok {
 			return nil, false, nil
 		}
-		if _, err := p.s.Debug.Variable(t.text); err == nil {
+		if _, err := p.s.info().Variable(t.text); err == nil {
 			return nil, false, nil
 		}
-		typ, err := p.s.Debug.Type(t.text)
+		typ, err := p.s.info().Type(t.text)
 		if err != nil {
 			return nil, false, nil
 		}
@@ -670,15 +671,19 @@ func orVoid(t dwarf.Type) dwarf.Type {
 // ident is a variable (its object in memory), a function, or a symbol
 // without debug information.
 func (e *ceval) ident(name string) (value.Value, error) {
-	if v, err := e.s.Debug.Variable(name); err == nil && v.Type != nil {
+	if v, err := e.s.info().Variable(name); err == nil && v.Type != nil {
 		return e.vals.Typed(e.complete(v.Type), v.Addr, name), nil
 	}
-	if fn, err := e.s.Debug.Function(name); err == nil && fn.Type != nil {
-		if sym, ok := e.s.Debug.Lookup(name); ok {
+	if fn, err := e.s.info().Function(name); err == nil && fn.Type != nil {
+		if sym, ok := e.s.info().Lookup(name); ok {
 			return e.vals.Typed(fn.Type, sym.Addr, name), nil
 		}
 	}
-	if _, ok := e.s.Debug.Lookup(name); ok {
+	if sym, ok := e.s.info().Lookup(name); ok {
+		if e.s.Debug == nil {
+			// The kernel's BTF types no global but the per-CPU ones.
+			return value.Value{}, fmt.Errorf("%s (at %#x): %w", name, sym.Addr, kbtf.ErrNoType)
+		}
 		return value.Value{}, fmt.Errorf("'%s' has unknown type; cast it to its declared type", name)
 	}
 	return value.Value{}, fmt.Errorf("No symbol \"%s\" in current context.", name)
@@ -712,7 +717,7 @@ func (e *ceval) complete(t dwarf.Type) dwarf.Type {
 	if !ok || !st.Incomplete || st.StructName == "" {
 		return t
 	}
-	full, err := e.s.Debug.Type(st.Kind + " " + st.StructName)
+	full, err := e.s.info().Type(st.Kind + " " + st.StructName)
 	if err != nil {
 		return t
 	}

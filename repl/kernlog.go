@@ -66,9 +66,10 @@ func (s *Session) dumpTime() (time.Time, bool) {
 }
 
 // uptime is the time since boot in whole seconds as crash counts it
-// (system.Uptime: jiffies over HZ); it needs the vmlinux.
+// (system.Uptime: jiffies over HZ); it needs the kernel's types (the
+// vmlinux's, or its own BTF).
 func (s *Session) uptime() (uint64, bool) {
-	if s.Debug == nil {
+	if !s.hasTypes() {
 		return 0, false
 	}
 	vals, err := s.Values()
@@ -80,7 +81,7 @@ func (s *Session) uptime() (uint64, bool) {
 }
 
 func (s *Session) timekeeper(member string) (uint64, bool) {
-	if s.Debug == nil {
+	if !s.hasTypes() {
 		return 0, false
 	}
 	vals, err := s.Values()

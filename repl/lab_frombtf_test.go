@@ -1,6 +1,8 @@
 package repl
 
 import (
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -16,12 +18,26 @@ import (
 // vmlinux (and so crash's, which the other lab tests compare with).
 func TestLabCommandsFromBTF(t *testing.T) {
 	l := lab.Open(t)
+	covered0 := map[string]bool{}
 	lines := [][]string{
 		{"ps"}, {"ps", "-l"}, {"ps", "-p"}, {"ps", "-t"}, {"ps", "-k"}, {"ps", "-u"}, {"ps", "-s"}, {"ps", "-a", "1"}, {"ps", "-g", "1"}, {"ps", "-c", "1"},
 		{"bt"}, {"bt", "-a"}, {"bt", "-f"}, {"bt", "1"}, {"bt", "-a", "-f"},
 		{"runq"},
 		{"mod"},
 		{"files"}, {"files", "1"}, {"files", "2"},
+		{"foreach", "bt"}, {"foreach", "RU", "task", "-R", "pid,comm"}, {"foreach", "files"}, {"foreach", "vm"},
+		{"task"}, {"task", "1"}, {"task", "-R", "pid,comm,se.on_rq", "1"},
+		{"set", "1"}, {"vm"}, {"vm", "1"}, {"sig"}, {"sig", "1"},
+		{"struct", "task_struct", "init_task"}, {"struct", "-o", "task_struct"},
+		{"union", "-o", "bpf_attr"}, {"whatis", "struct", "list_head"}, {"whatis", "init_task"},
+		{"kmem", "-i"}, {"kmem", "-s"}, {"kmem", "-V"},
+		{"dis", "schedule"}, {"list", "-o", "module.list", "-H", "modules"},
+		{"log", "-T"},
+	}
+	// Compared by TestLabGroupsFromBTF, with their inherent differences
+	// (source lines, globals BTF does not type).
+	for _, c := range []string{"sym", "p", "search", "tree"} {
+		covered0[c] = true
 	}
 	marked := map[string]bool{}
 	for _, c := range table {
@@ -51,7 +67,15 @@ func TestLabCommandsFromBTF(t *testing.T) {
 				t.Fatal(err)
 			}
 			without := NewSession(dump, "", nil, nil)
-			covered := map[string]bool{}
+			covered := maps.Clone(covered0)
+			lines := lines
+			if a, ok := with.Symbols.LookupSymbol("init_task"); ok {
+				// struct TYPE ADDRESS: the init task and the panic task.
+				lines = append(lines, []string{"struct", "task_struct", fmt.Sprintf("%x", a)})
+			}
+			if pt, err := with.CurrentTask(); err == nil {
+				lines = append(lines, []string{"struct", "task_struct", fmt.Sprintf("%x", pt.Addr), "-x"})
+			}
 			for _, line := range lines {
 				covered[line[0]] = true
 				want, wantErr := runLine(t, with, line...)

@@ -70,9 +70,16 @@ func (l *Loop) ExecLine(ctx context.Context, line *Line) (quit bool) {
 		l.fail("%s: the session is closed", cmd.Name)
 		return false
 	}
-	if cmd.NeedsVMLinux && l.Session.VMLinux == "" && !cmd.FromBTF {
-		l.fail("%s: %v", cmd.Name, ErrNeedsVMLinux)
-		return false
+	if cmd.NeedsVMLinux && l.Session.Debug == nil {
+		err := ErrNeedsVMLinux
+		if cmd.FromBTF {
+			// From the dump's own BTF and kallsyms, when it has them.
+			_, err = l.Session.dumpKernel()
+		}
+		if err != nil {
+			l.fail("%s: %v", cmd.Name, err)
+			return false
+		}
 	}
 
 	out, finish, err := l.openOutput(line)
@@ -127,10 +134,14 @@ func (l *Loop) ExecLine(ctx context.Context, line *Line) (quit bool) {
 // the command showed may lack tasks.
 func (l *Loop) warnPartialTasks(name string) {
 	s := l.Session
-	if !s.usedTasks || s.Kernel == nil {
+	if !s.usedTasks {
 		return
 	}
-	tb, err := s.Kernel.Tasks()
+	k, err := s.kernel()
+	if err != nil {
+		return
+	}
+	tb, err := k.Tasks()
 	if err != nil || tb == nil {
 		return
 	}

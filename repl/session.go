@@ -74,6 +74,9 @@ type Session struct {
 	ownKernelOnce sync.Once
 	ownKernel     *vmcore.Kernel
 	ownKernelErr  error
+	// btf serves the dump's own types and symbols as a kernelInfo (info).
+	btfOnce sync.Once
+	btf     kernelInfo
 
 	// crashSyms is crash's symbol table (crashsyms.go), built once.
 	crashSymsOnce sync.Once
@@ -103,16 +106,17 @@ type Progress interface {
 }
 
 // NewSession prepares a session on d. symbols and names may be nil: the
-// session then knows only the symbols VMCOREINFO lists.
+// session then knows the symbols VMCOREINFO lists and, read on first
+// need, the kernel's own kallsyms and its modules' symbols.
 func NewSession(d *vmcore.Dump, vmlinux string, symbols Symbols, names NameLister) *Session {
 	s := &Session{Dump: d, VMLinux: vmlinux, Symbols: symbols, Names: names}
 	if s.Symbols == nil || s.Names == nil {
-		vs := newVMCOREINFOSymbols(d)
+		ds := &dumpSymbols{s: s, vi: newVMCOREINFOSymbols(d)}
 		if s.Symbols == nil {
-			s.Symbols = vs
+			s.Symbols = ds
 		}
 		if s.Names == nil {
-			s.Names = vs
+			s.Names = ds
 		}
 	}
 	return s

@@ -20,9 +20,9 @@ import (
 // aggregateType looks up a struct, or else a union, by its bare name, as
 // crash's -s and offsets name them.
 func (s *Session) aggregateType(name string) (dwarf.Type, error) {
-	t, err := s.Debug.Type("struct " + name)
+	t, err := s.info().Type("struct " + name)
 	if err != nil {
-		t, err = s.Debug.Type("union " + name)
+		t, err = s.info().Type("union " + name)
 	}
 	return t, err
 }
@@ -251,7 +251,7 @@ func writeWalk(c *Context, entries iter.Seq2[WalkEntry, error], format value.For
 // as typed at the prompt, as values: each entry's address, its place
 // (tree -p) and the structures -s shows. -x and -d do not change them.
 func (s *Session) Walk(cmd string, args []string) (iter.Seq2[WalkEntry, error], error) {
-	if s.Debug == nil {
+	if !s.hasTypes() {
 		return nil, ErrNeedsVMLinux
 	}
 	var entries iter.Seq2[WalkEntry, error]

@@ -17,6 +17,12 @@ func (s *Session) SystemSummary() *system.Summary {
 	if s.Kernel != nil {
 		return s.Kernel.Summary()
 	}
+	if s.Debug == nil {
+		// The kernel's own BTF and kallsyms give what the vmlinux would.
+		if k, err := s.dumpKernel(); err == nil {
+			return k.Summary()
+		}
+	}
 	return s.Dump.Summary()
 }
 
@@ -24,8 +30,8 @@ func (s *Session) SystemSummary() *system.Summary {
 // the queues read before it, and the part read of the failing one, come
 // with it.
 func (s *Session) RunQueues() ([]*sched.RunQueue, error) {
-	if s.Kernel != nil {
-		return s.Kernel.RunQueues()
+	if k, err := s.kernel(); err == nil {
+		return k.RunQueues()
 	}
 	vals, err := s.Values()
 	if err != nil {

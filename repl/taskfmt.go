@@ -216,14 +216,14 @@ func writeContext(w io.Writer, t *tasks.Task, tr *tasks.Tracer) {
 // "d".
 func doTask(c *Context, t *tasks.Task, inForeach bool, members []string, radix string) error {
 	f := value.Format{Hex: radix == "x"}
-	syms := c.Session.Debug
+	syms := c.Session.info()
 	vals, err := c.Session.Values()
 	if err != nil {
 		return err
 	}
 	// thread_info is the first member of task_struct on kernels that keep
 	// it in the task (x86-64 since 4.9), as crash's tc->thread_info.
-	hasTI := syms != nil && hasStruct(syms, "thread_info")
+	hasTI := hasStruct(syms, "thread_info")
 	if len(members) > 0 {
 		writeTaskHeader(c.Out, t)
 		for _, m := range strings.Split(strings.Join(members, ","), ",") {
@@ -306,7 +306,7 @@ func writeStructMembers(w io.Writer, vals *value.Context, typ string, addr uint6
 // structMember prints member m of the struct typ at addr as crash's task
 // -R finds it in the whole struct's dump: the last member of a struct has
 // no comma after it there.
-func structMember(w io.Writer, vals *value.Context, syms *dwarfsym.File, typ string, addr uint64, m string, f value.Format) error {
+func structMember(w io.Writer, vals *value.Context, syms kernelInfo, typ string, addr uint64, m string, f value.Format) error {
 	var buf bytes.Buffer
 	if err := writeStructMembers(&buf, vals, typ, addr, m, f); err != nil {
 		return err
@@ -320,7 +320,7 @@ func structMember(w io.Writer, vals *value.Context, syms *dwarfsym.File, typ str
 }
 
 // hasMember reports whether struct typ has a member of that name.
-func hasMember(syms *dwarfsym.File, typ, name string) bool {
+func hasMember(syms kernelInfo, typ, name string) bool {
 	if syms == nil {
 		return false
 	}
@@ -333,7 +333,7 @@ func hasMember(syms *dwarfsym.File, typ, name string) bool {
 }
 
 // lastMember names the last member of struct typ.
-func lastMember(syms *dwarfsym.File, typ string) string {
+func lastMember(syms kernelInfo, typ string) string {
 	t, err := syms.Type("struct " + typ)
 	if err != nil {
 		return ""
@@ -345,7 +345,7 @@ func lastMember(syms *dwarfsym.File, typ string) string {
 	return st.Field[len(st.Field)-1].Name
 }
 
-func hasStruct(syms *dwarfsym.File, name string) bool {
+func hasStruct(syms kernelInfo, name string) bool {
 	_, err := syms.Type("struct " + name)
 	return err == nil
 }

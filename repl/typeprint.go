@@ -37,7 +37,7 @@ func runStruct(c *Context, kind string, args []string) error {
 	}
 	name, members, _ := strings.Cut(rest[0], ".")
 	s := c.Session
-	t, err := s.Debug.Type(kind + " " + name)
+	t, err := s.info().Type(kind + " " + name)
 	if err != nil {
 		return fmt.Errorf("invalid data structure reference: %s", name)
 	}
