@@ -199,3 +199,16 @@ func readBTF(d *Dump, syms *kallsyms.Table) ([]byte, error) {
 	}
 	return raw, nil
 }
+
+// HasOwnTypes tells whether the dump carries what KernelFromDump needs:
+// the kernel's kallsyms (VMCOREINFO locates them from 6.0 on) and its BTF
+// (CONFIG_DEBUG_INFO_BTF) in memory.
+func (d *Dump) HasOwnTypes() bool {
+	syms, err := d.Kallsyms()
+	if err != nil {
+		return false
+	}
+	_, ok1 := syms.Lookup("__start_BTF")
+	_, ok2 := syms.Lookup("__stop_BTF")
+	return ok1 && ok2
+}

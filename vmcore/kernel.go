@@ -58,6 +58,9 @@ type MismatchError struct {
 	VmlinuxRelease, DumpRelease string
 	VmlinuxBuildID, DumpBuildID string
 	Reasons                     []string
+	// OwnTypes: the dump carries its kernel's BTF and kallsyms, from
+	// which KernelFromDump builds the model without any vmlinux.
+	OwnTypes bool
 }
 
 func (e *MismatchError) Error() string {
@@ -77,7 +80,11 @@ func (e *MismatchError) Error() string {
 	if e.DumpBuildID != "" {
 		ways = append(ways, "its build ID's (debuginfod-find debuginfo "+e.DumpBuildID+")")
 	}
-	ways = append(ways, "no vmlinux at all (the kernel log, memory reads, vtop and sys need none)")
+	if e.OwnTypes {
+		ways = append(ways, "no vmlinux at all: the dump carries its kernel's own BTF and kallsyms, which give every type and symbol")
+	} else {
+		ways = append(ways, "no vmlinux at all (the kernel log, memory reads, vtop and sys need none)")
+	}
 	return msg + "; use " + strings.Join(ways, ", or ")
 }
 
@@ -187,6 +194,7 @@ func NewKernel(d *Dump, syms *dwarfsym.File, opt KernelOptions) (*Kernel, error)
 	t, err := d.Translator()
 	if err != nil {
 		if len(m.Reasons) > 0 && !opt.IgnoreMismatch {
+			m.OwnTypes = d.HasOwnTypes()
 			// The pair is wrong whatever the memory: say that first.
 			syms.SetRelocation(0)
 			return nil, m
@@ -224,6 +232,7 @@ func NewKernel(d *Dump, syms *dwarfsym.File, opt KernelOptions) (*Kernel, error)
 	}
 
 	if len(m.Reasons) > 0 {
+		m.OwnTypes = d.HasOwnTypes()
 		if !opt.IgnoreMismatch {
 			syms.SetRelocation(0)
 			return nil, m

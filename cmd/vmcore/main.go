@@ -68,7 +68,7 @@ VMLINUX and DUMP may come in either order, flags before or after them.
 Without VMLINUX, the debuginfo vmlinux of the dump's build ID is looked for
 (the -dbg packages' places, the debuginfod cache, $DEBUGINFOD_URLS). A
 vmlinux that is not the dump's kernel is refused (--force: used anyway,
-every output marked). Exit status: 0 done, 1 a command or a dump failed,
+every output marked; --no-vmlinux: the dump's own BTF and kallsyms instead). Exit status: 0 done, 1 a command or a dump failed,
 2 a usage error.
 
 prompt flags:
@@ -77,6 +77,8 @@ prompt flags:
   -s             silent: no banner
   -history FILE  the history file (default ~/.vmcore_history, or $VMCORE_HISTORY)
   --force        use a vmlinux that is not the dump's kernel
+  --no-vmlinux   use no vmlinux, given or found: types and symbols from the
+                 kernel's own BTF and kallsyms in the dump (6.0 and later)
 
 subcommands:
 `)
@@ -97,6 +99,7 @@ func isHelp(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	args, forceVmlinux = cutFlag(args, "--force")
+	args, noVmlinux = cutFlag(args, "--no-vmlinux")
 	switch {
 	case len(args) == 0:
 		usage(stderr)

@@ -30,9 +30,9 @@ func TestLabMismatchRefused(t *testing.T) {
 		dump          []string
 		want          []string // in the refusal
 	}{
-		{"6.1-dump-6.12-vmlinux", d612.Vmlinux, d61.Files, []string{"the dump ran 6.1.", "the vmlinux is 6.12.", "-dbg", "debuginfod-find debuginfo", "--force"}},
-		{"6.12-dump-6.1-vmlinux", d61.Vmlinux, d612.Files, []string{"the dump ran 6.12.", "the vmlinux is 6.1.", "-dbg", "--force"}},
-		{"other-build-same-release", rebuilt, d61.Files, []string{"build ID", "(dump) vs", "--force"}},
+		{"6.1-dump-6.12-vmlinux", d612.Vmlinux, d61.Files, []string{"the dump ran 6.1.", "the vmlinux is 6.12.", "-dbg", "debuginfod-find debuginfo", "--force", "own BTF and kallsyms", "--no-vmlinux"}},
+		{"6.12-dump-6.1-vmlinux", d61.Vmlinux, d612.Files, []string{"the dump ran 6.12.", "the vmlinux is 6.1.", "-dbg", "--force", "own BTF and kallsyms", "--no-vmlinux"}},
+		{"other-build-same-release", rebuilt, d61.Files, []string{"build ID", "(dump) vs", "--force", "--no-vmlinux"}},
 	}
 	forms := [][]string{{"-c", "sys"}, {"-c", "ps"}, {"ps"}, {"ps", "-json"}, {"bt"}, {"bt", "-json"}, {"log"}, {"-c", "mod"}, {"rd", "jiffies"}}
 	for _, p := range pairs {
@@ -58,6 +58,38 @@ func TestLabMismatchRefused(t *testing.T) {
 				}
 				if strings.Contains(errOut, "vmcore: vmcore:") {
 					t.Errorf("vmcore %s: a prefix repeats: %s", strings.Join(f, " "), errOut)
+				}
+			}
+			// --no-vmlinux: the dump's own BTF and kallsyms, which give what
+			// the matching vmlinux gives.
+			right := d61.Vmlinux
+			if strings.HasPrefix(p.name, "6.12-dump") {
+				right = d612.Vmlinux
+			}
+			for _, cmd := range []string{"ps", "bt -a", "mod", "struct task_struct.comm,pid init_task"} {
+				code, out, errOut := runCmd(append(append([]string{"--no-vmlinux", "-c", cmd}, p.vmlinux), p.dump...)...)
+				_, want, _ := runCmd(append([]string{"-c", cmd, right}, p.dump...)...)
+				if code != 0 || out != want || !strings.Contains(errOut, "is not used") {
+					t.Errorf("--no-vmlinux -c %s: exit %d, stderr %q, stdout equal to the matching vmlinux's: %v", cmd, code, errOut, out == want)
+				}
+			}
+			// At a terminal the session offers the dump's own types; on
+			// yes it opens without the vmlinux.
+			for _, answer := range []string{"\n", "y\n", "n\n", ""} {
+				offerOwnTypes = func(err error) bool {
+					return askOwnTypes(err, strings.NewReader(answer), io.Discard)
+				}
+				s, closeFn, err := openSession(append([]string{p.vmlinux}, p.dump...), io.Discard)
+				offerOwnTypes = nil
+				yes := answer == "\n" || answer == "y\n"
+				switch {
+				case yes && (err != nil || s.Debug != nil || s.VMLinux != ""):
+					t.Errorf("answer %q: want a session without the vmlinux, got error %v", answer, err)
+				case !yes && (err == nil || !strings.Contains(err.Error(), "do not match")):
+					t.Errorf("answer %q: want the refusal, got %v", answer, err)
+				}
+				if err == nil {
+					closeFn()
 				}
 			}
 			// --force, anywhere on the line: the session opens and every

@@ -27,7 +27,9 @@ Opens a crash dump for crash-style commands. VMLINUX and DUMP may come in
 either order: they are told apart by content. Without a vmlinux, the
 debuginfo vmlinux of the dump's build ID is looked for in the usual places
 (/usr/lib/debug/.build-id, /usr/lib/debug/boot, /boot, /lib/modules);
-without one, the commands that need none (log, rd, vtop, sys, help) work.
+without one, types and symbols come from the kernel's own BTF and kallsyms
+in the dump (kernels from 6.0 built with BTF): every command but source
+lines works; an older kernel's dump gives log, rd, vtop and sys.
 
   -c 'CMD; CMD'  run the commands and exit
   -i FILE        run the commands in FILE first
@@ -36,6 +38,9 @@ without one, the commands that need none (log, rd, vtop, sys, help) work.
   --force        use a vmlinux that is not the dump's kernel (another release,
                  build ID or banner), which is refused otherwise; the prompt,
                  warnings and JSON records then say so
+  --no-vmlinux   use no vmlinux, given or found: the dump's own BTF and
+                 kallsyms; a terminal session offers this when the vmlinux
+                 does not match
 
 Commands on a non-terminal stdin run as a script, without a prompt.
 Command output goes to stdout, errors to stderr; with -c or a script the
@@ -107,6 +112,10 @@ func runSession(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "vmcore: %q is neither a subcommand nor a file (try 'vmcore help')\n", w)
 			return 2
 		}
+	}
+	if !f.haveC && f.initFile == "" && isTerminal(os.Stdin) && isTerminal(os.Stdout) {
+		offerOwnTypes = func(err error) bool { return askOwnTypes(err, os.Stdin, stderr) }
+		defer func() { offerOwnTypes = nil }()
 	}
 	s, closeFn, err := openSession(f.files, stderr)
 	if err != nil {
@@ -228,8 +237,15 @@ func banner(l *repl.Loop, w io.Writer) {
 		rel := orDash(l.Session.Dump.Release())
 		var msg string
 		if k, err := l.Session.OwnKernel(); err == nil {
-			msg = fmt.Sprintf("No debuginfo vmlinux: types from the kernel's BTF (%d types), symbols from its kallsyms (%d symbols): %s work from them; log, rd, vtop and sys need neither. %s need the vmlinux of this kernel (%s).",
-				k.Source.Types().Count(), len(k.Source.Symbols().Symbols), strings.Join(fromBTF, ", "), strings.Join(needs, ", "), rel)
+			msg = fmt.Sprintf("No debuginfo vmlinux: types from the kernel's BTF (%d types), symbols from its kallsyms (%d symbols).",
+				k.Source.Types().Count(), len(k.Source.Symbols().Symbols))
+			lines := "source lines (bt -l, dis -l, the file and line of sym and sys -c)"
+			if len(needs) == 0 {
+				msg += fmt.Sprintf(" Every command works from them but %s, which need the vmlinux of this kernel (%s).", lines, rel)
+			} else {
+				msg += fmt.Sprintf(" %s work from them; %s and %s need the vmlinux of this kernel (%s).",
+					strings.Join(fromBTF, ", "), strings.Join(needs, ", "), lines, rel)
+			}
 		} else {
 			msg = fmt.Sprintf("No debuginfo vmlinux: log, rd, vtop and sys work from the dump alone; %s need the vmlinux of this kernel (%s): %v.",
 				strings.Join(append(needs, fromBTF...), ", "), rel, err)
@@ -268,6 +284,15 @@ func orDash(s string) string {
 // all the same, and every output says so. run sets it.
 var forceVmlinux bool
 
+// noVmlinux is --no-vmlinux: no vmlinux is used, given or found; types and
+// symbols come from the dump's own BTF and kallsyms. run sets it.
+var noVmlinux bool
+
+// offerOwnTypes, when set (a terminal session), asks whether to go on
+// from the dump's own BTF and kallsyms after the vmlinux was refused with
+// err; openSession then does so on yes.
+var offerOwnTypes func(err error) bool
+
 // openSession tells the vmlinux from the dump files by content, opens the
 // dump, and finds the vmlinux by build ID when none was given
 // (vmcore.FindVmlinux: the usual places, the debuginfod cache and the
@@ -298,6 +323,12 @@ func openSession(files []string, stderr io.Writer) (*repl.Session, func(), error
 	if err != nil {
 		return nil, nil, err
 	}
+	if noVmlinux {
+		if vmlinux != "" {
+			fmt.Fprintf(stderr, "--no-vmlinux: %s is not used\n", vmlinux)
+		}
+		return repl.NewSession(d, "", nil, nil), func() { d.Close() }, nil
+	}
 	named := vmlinux != ""
 	if !named {
 		vmlinux = findVMLinux(d, stderr)
@@ -317,10 +348,19 @@ func openSession(files []string, stderr io.Writer) (*repl.Session, func(), error
 	s, err := repl.NewKernelSession(d, vmlinux, f, vmcore.KernelOptions{IgnoreMismatch: forceVmlinux})
 	if err != nil {
 		f.Close()
-		d.Close()
-		if errors.Is(err, vmcore.ErrMismatch) {
-			err = fmt.Errorf("%w; or --force to use it anyway (every output is then marked)", err)
+		var me *vmcore.MismatchError
+		if errors.As(err, &me) {
+			if me.OwnTypes && offerOwnTypes != nil && offerOwnTypes(err) {
+				fmt.Fprintf(stderr, "Going on without %s: types and symbols from the dump's own BTF and kallsyms.\n", vmlinux)
+				return repl.NewSession(d, "", nil, nil), func() { d.Close() }, nil
+			}
+			if me.OwnTypes {
+				err = fmt.Errorf("%w (--no-vmlinux); or --force to use this vmlinux anyway (every output is then marked)", err)
+			} else {
+				err = fmt.Errorf("%w; or --force to use it anyway (every output is then marked)", err)
+			}
 		}
+		d.Close()
 		return nil, nil, err
 	}
 	if s.Mismatch != nil {
@@ -439,4 +479,27 @@ func showProgress(s *repl.Session, f *dwarfsym.File, stderr io.Writer) {
 		dw.Clear()
 		last.Clear()
 	}
+}
+
+// askOwnTypes says why the vmlinux was refused and asks whether to go on
+// from the dump's own BTF and kallsyms instead: yes unless the answer
+// starts with n. It reads one line, byte by byte, leaving the rest of the
+// terminal's input to the prompt.
+func askOwnTypes(err error, in io.Reader, stderr io.Writer) bool {
+	fmt.Fprintf(stderr, "vmcore: %s\n\nThe dump carries its kernel's own BTF and kallsyms. Go on from them without the vmlinux? [Y/n] ", msg(err))
+	var line []byte
+	var b [1]byte
+	for len(line) < 256 {
+		n, rerr := in.Read(b[:])
+		if n == 0 || rerr != nil || b[0] == '\n' {
+			if n == 0 || rerr != nil {
+				fmt.Fprintln(stderr)
+				return false // no answer (end of input): refuse
+			}
+			break
+		}
+		line = append(line, b[0])
+	}
+	answer := strings.ToLower(strings.TrimSpace(string(line)))
+	return answer == "" || answer[0] == 'y'
 }
