@@ -304,7 +304,10 @@ func (t *Table) readNames(r io.ReaderAt, addr uint64, num int, tokens *[256][]by
 	type nameRef struct{ chunk, start, end uint32 }
 	var chunks []string
 	cur := make([]byte, 0, nameChunk)
-	refs := make([]nameRef, 0, min(num, 1<<12)) // grown as memory proves to hold names
+	// Room for a kernel's worth of names at once (a 6.12 kernel has
+	// 155,000); a larger count claimed by a damaged header grows only as
+	// memory proves to hold names.
+	refs := make([]nameRef, 0, min(num, 1<<18))
 	err := scanNames(r, addr, num, tokens, func(_ int, name []byte) {
 		if len(cur)+len(name) > cap(cur) {
 			chunks = append(chunks, string(cur))

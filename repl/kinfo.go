@@ -4,6 +4,7 @@ import (
 	"debug/dwarf"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -221,19 +222,20 @@ func (ds *dumpSymbols) SymbolAt(addr uint64) (string, uint64, bool) {
 
 func (ds *dumpSymbols) SymbolNames(prefix string, max int) []string {
 	ds.namesOnce.Do(func() {
-		syms, err := ds.s.info().Symbols()
-		if err != nil {
+		b, ok := ds.s.info().(*btfInfo)
+		if !ok {
 			ds.names = ds.vi.sorted
 			return
 		}
-		seen := map[string]bool{}
-		for _, s := range syms {
-			if !seen[s.Name] {
-				seen[s.Name] = true
-				ds.names = append(ds.names, s.Name)
-			}
+		// The kernel's kallsyms names, without building the symbol
+		// index (completion starts with the prompt: keep it light).
+		syms := b.src.Symbols().Symbols
+		ds.names = make([]string, len(syms))
+		for i := range syms {
+			ds.names[i] = syms[i].Name
 		}
 		sort.Strings(ds.names)
+		ds.names = slices.Compact(ds.names)
 	})
 	return prefixed(ds.names, prefix, max)
 }

@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vmcoretools/vmcore/elfcore"
+	"github.com/vmcoretools/vmcore/kallsyms"
 	"github.com/vmcoretools/vmcore/kdumpfmt"
 	"github.com/vmcoretools/vmcore/physmem"
 	"github.com/vmcoretools/vmcore/vmcoreinfo"
@@ -60,6 +62,11 @@ type Dump struct {
 
 	derivedInfo bool // info came from DeriveVMCOREINFO
 	logVars     logVars
+
+	// The kernel's kallsyms table, decoded once (Kallsyms).
+	ksymsOnce sync.Once
+	ksyms     *kallsyms.Table
+	ksymsErr  error
 }
 
 // CPU is the state one CPU saved at the crash: an NT_PRSTATUS note written

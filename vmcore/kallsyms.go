@@ -15,14 +15,19 @@ import (
 // Kallsyms decodes the kernel's own symbol table from the dump's memory,
 // located by VMCOREINFO (kernels from 6.0 on): symbol names and addresses,
 // KASLR included, without a vmlinux. The addresses are checked against
-// VMCOREINFO's SYMBOL(_stext). Each call decodes the table again (tens of
-// milliseconds for 150,000 symbols); keep the result.
+// VMCOREINFO's SYMBOL(_stext). The table is decoded on the first call
+// (tens of milliseconds for 150,000 symbols) and kept by the Dump; every
+// call returns the same table, which callers must not modify.
 func (d *Dump) Kallsyms() (*kallsyms.Table, error) {
-	r, loc, opt, err := d.kallsymsSource()
-	if err != nil {
-		return nil, err
-	}
-	return kallsyms.Read(r, loc, opt)
+	d.ksymsOnce.Do(func() {
+		r, loc, opt, err := d.kallsymsSource()
+		if err != nil {
+			d.ksymsErr = err
+			return
+		}
+		d.ksyms, d.ksymsErr = kallsyms.Read(r, loc, opt)
+	})
+	return d.ksyms, d.ksymsErr
 }
 
 // KernelSymbols finds the named symbols in the kernel's symbol table, as
