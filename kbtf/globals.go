@@ -32,6 +32,7 @@ var Globals = map[string]string{
 	"tk_core": "struct { seqcount_raw_spinlock_t seq; struct timekeeper timekeeper; }",
 	// Modules, symbols, system calls.
 	"modules":        "struct list_head",
+	"btf_modules":    "struct list_head", // each loaded module's BTF (struct btf_module)
 	"sys_call_table": "const sys_call_ptr_t []",
 	// Memory.
 	"node_data":                "struct pglist_data *[]",

@@ -237,3 +237,27 @@ func TestSource(t *testing.T) {
 		t.Errorf("s5 = %+v", s)
 	}
 }
+
+// FuzzParseSplit parses a module's BTF (split on a kernel's) from hostile
+// bytes: an error or types, never a panic.
+func FuzzParseSplit(f *testing.F) {
+	base, err := Parse(testBTF(f))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(testBTF(f))
+	f.Add([]byte{0x9f, 0xeb, 1, 0, 24, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		ty, err := ParseSplit(raw, base)
+		if err != nil {
+			return
+		}
+		for _, name := range []string{"struct task", "task", "pid_t", "unsigned long"} {
+			if typ, err := ty.Type(name); err == nil {
+				ktype.Declare(typ, "x")
+				typ.Size()
+			}
+		}
+		ty.Count()
+	})
+}

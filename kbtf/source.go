@@ -34,6 +34,36 @@ type Source struct {
 	// The per-CPU area's bounds as kallsyms gives them: offsets from 0
 	// (x86_64 before 6.15: absolute per-CPU symbols) or addresses.
 	pcpuStart, pcpuEnd uint64
+
+	// The loaded modules' BTF, read on the first type the kernel's own
+	// lacks (SetModules).
+	loadModules func() ([]ModuleTypes, []error)
+	modsOnce    sync.Once
+	mods        []ModuleTypes
+	modErrs     []error
+}
+
+// ModuleTypes is a loaded module's BTF, split on its kernel's.
+type ModuleTypes struct {
+	Module string
+	Types  *Types
+}
+
+// SetModules gives the source the loaded modules' BTF: load is called once,
+// on the first type the kernel's own BTF lacks, and returns each module's
+// types and the errors of those it could not read. Type then finds a
+// module's types (struct virtio_blk) after the kernel's.
+func (s *Source) SetModules(load func() ([]ModuleTypes, []error)) { s.loadModules = load }
+
+// Modules returns the loaded modules' BTF (read on first use; nil without
+// SetModules) and why any module's could not be read.
+func (s *Source) Modules() ([]ModuleTypes, []error) {
+	s.modsOnce.Do(func() {
+		if s.loadModules != nil {
+			s.mods, s.modErrs = s.loadModules()
+		}
+	})
+	return s.mods, s.modErrs
 }
 
 var _ ktype.Source = (*Source)(nil)
@@ -50,8 +80,22 @@ func (s *Source) Types() *Types { return s.types }
 // Symbols is the kernel's symbol table the source serves symbols from.
 func (s *Source) Symbols() *kallsyms.Table { return s.syms }
 
-// Type implements ktype.Source.
-func (s *Source) Type(name string) (dwarf.Type, error) { return s.types.Type(name) }
+// Type implements ktype.Source: the kernel's type of that name, else the
+// first loaded module's that has one (see SetModules).
+func (s *Source) Type(name string) (dwarf.Type, error) {
+	t, err := s.types.Type(name)
+	var nf *NotFoundError
+	if err == nil || s.loadModules == nil || !errors.As(err, &nf) {
+		return t, err
+	}
+	mods, _ := s.Modules()
+	for _, m := range mods {
+		if mt, merr := m.Types.Type(name); merr == nil {
+			return mt, nil
+		}
+	}
+	return nil, err
+}
 
 // Relocation implements ktype.Source: the KASLR offset.
 func (s *Source) Relocation() uint64 { return s.reloc }

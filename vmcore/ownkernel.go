@@ -2,12 +2,14 @@ package vmcore
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/vmcoretools/vmcore/dwarfsym"
 	"github.com/vmcoretools/vmcore/kbtf"
 	"github.com/vmcoretools/vmcore/ktype"
+	"github.com/vmcoretools/vmcore/module"
 	"github.com/vmcoretools/vmcore/value"
 )
 
@@ -45,6 +47,7 @@ func KernelFromDump(d *Dump) (*Kernel, error) {
 	}
 	k.Source = kbtf.NewSource(types, syms, k.kaslr)
 	k.Values = value.New(k.Source, t.ReaderAt())
+	k.Source.SetModules(func() ([]kbtf.ModuleTypes, []error) { return moduleBTF(k.Values, types) })
 	if s, ok := syms.Lookup("linux_banner"); ok {
 		buf := make([]byte, 512)
 		n, _ := t.ReadVirt(buf, s.Addr)
@@ -70,4 +73,33 @@ func symbolOfSource(s ktype.Symbol) dwarfsym.Symbol {
 	sym := dwarfsym.KallsymsSymbol(s.Name, s.Addr, s.Size, kind)
 	sym.PerCPU, sym.Module = s.PerCPU, s.Module
 	return sym
+}
+
+// moduleBTF reads every loaded module's BTF, split on the kernel's (base).
+// A module without BTF is left out; one whose BTF cannot be read or parsed
+// is left out with an error naming it.
+func moduleBTF(vals *value.Context, base *kbtf.Types) ([]kbtf.ModuleTypes, []error) {
+	mods, err := module.List(vals)
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	var out []kbtf.ModuleTypes
+	for _, m := range mods {
+		raw, err := module.BTF(vals, m)
+		if errors.Is(err, module.ErrNoBTF) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		t, err := kbtf.ParseSplit(raw, base)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("module %s: %w", m.Name, err))
+			continue
+		}
+		out = append(out, kbtf.ModuleTypes{Module: m.Name, Types: t})
+	}
+	return out, errs
 }
