@@ -85,6 +85,9 @@ type TraceConfig struct {
 	// the one and from the stack mark in the other; set it for
 	// compressed dumps to print what crash prints.
 	RegsBeforeIPIMarks bool
+	// Modules are the addresses of the loaded modules' struct module,
+	// whose architecture part (mod->arch) may hold their unwind tables.
+	Modules []uint64
 }
 
 // Tracer unwinds the kernel stacks of one kernel.

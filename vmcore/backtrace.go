@@ -12,6 +12,7 @@ import (
 	_ "github.com/vmcoretools/vmcore/arch/all" // every architecture's CPU
 	"github.com/vmcoretools/vmcore/kmem"
 	"github.com/vmcoretools/vmcore/ktype"
+	"github.com/vmcoretools/vmcore/module"
 	"github.com/vmcoretools/vmcore/tasks"
 )
 
@@ -76,6 +77,13 @@ func (k *Kernel) newTracer() (*tasks.Tracer, error) {
 		}
 		if r, ok := cpu.DumpRegs(c.PRStatus, c.QEMU); ok {
 			cfg.CPURegs[c.Index] = r
+		}
+	}
+	if mods, _ := module.List(k.Values); len(mods) > 0 {
+		// Their unwind tables: a module that cannot be listed is
+		// unwound by the other methods.
+		for _, m := range mods {
+			cfg.Modules = append(cfg.Modules, m.Addr)
 		}
 	}
 	at, err := cpu.NewTracer(k.ArchKernel(), cfg)

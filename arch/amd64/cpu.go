@@ -1,6 +1,7 @@
 package amd64
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -34,6 +35,9 @@ func (CPU) NewTracer(k arch.Kernel, cfg arch.TraceConfig) (arch.Tracer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("amd64: the kernel's ORC tables: %w", err)
 		}
+		if mt, _ := ReadModuleORC(k, cfg.Modules, orc.Layout()); mt != nil {
+			orc.Merge(mt)
+		}
 		tr := newTracer(k, cfg, orc, nil)
 		tr.walker.Text = func(pc uint64) (uint64, []byte, bool) { return functionCode(k, pc) }
 		tr.walker.InText = func(pc uint64) bool {
@@ -48,6 +52,9 @@ func (CPU) NewTracer(k arch.Kernel, cfg arch.TraceConfig) (arch.Tracer, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if mt, _ := ReadModuleORC(k, cfg.Modules, orc.Layout()); mt != nil {
+		orc.Merge(mt)
 	}
 	// .debug_frame covers what ORC leaves out; without it the walk stops
 	// there and says so.
@@ -97,4 +104,73 @@ func functionCode(k arch.Kernel, pc uint64) (uint64, []byte, bool) {
 		return 0, nil, false
 	}
 	return start, code[:n], true
+}
+
+// maxModuleORC bounds one module's ORC entries (a large module has tens of
+// thousands).
+const maxModuleORC = 1 << 20
+
+// ReadModuleORC reads the loaded modules' ORC tables (mods are their
+// struct module addresses): each struct module's arch part (struct
+// mod_arch_specific) holds num_orcs entries at orc_unwind and their
+// addresses at orc_unwind_ip, sorted when the module loaded, in the
+// kernel's entry layout. It returns them as one table, at link-time
+// addresses as the kernel's (the KASLR offset taken off), and why any
+// module's could not be read (its frames are then left to the other
+// unwind methods). A kernel without ORC gives nil.
+func ReadModuleORC(k arch.Kernel, mods []uint64, layout unwind.Layout) (*unwind.Table, []error) {
+	if len(mods) == 0 || layout == 0 {
+		return nil, nil
+	}
+	ipOff, _, err1 := k.Member("struct module", "arch.orc_unwind_ip")
+	orcOff, _, err2 := k.Member("struct module", "arch.orc_unwind")
+	numOff, _, err3 := k.Member("struct module", "arch.num_orcs")
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, []error{fmt.Errorf("amd64: modules' ORC: %w", err)}
+	}
+	all := &unwind.Table{}
+	var errs []error
+	for _, m := range mods {
+		var b [8]byte
+		word := func(off int64, n int) (uint64, error) {
+			if _, err := k.ReadAt(b[:n], int64(m+uint64(off))); err != nil {
+				return 0, err
+			}
+			if n == 4 {
+				return uint64(binary.LittleEndian.Uint32(b[:])), nil
+			}
+			return binary.LittleEndian.Uint64(b[:]), nil
+		}
+		num, err1 := word(numOff, 4)
+		ipAddr, err2 := word(ipOff, 8)
+		orcAddr, err3 := word(orcOff, 8)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			errs = append(errs, fmt.Errorf("amd64: module at %#x: its ORC tables: %w", m, err))
+			continue
+		}
+		switch {
+		case num == 0:
+			continue
+		case num > maxModuleORC || ipAddr == 0 || orcAddr == 0:
+			errs = append(errs, fmt.Errorf("amd64: module at %#x: %d ORC entries at %#x and %#x is no ORC table", m, num, ipAddr, orcAddr))
+			continue
+		}
+		ipData := make([]byte, 4*num)
+		orcData := make([]byte, 6*num)
+		if _, err := k.ReadAt(ipData, int64(ipAddr)); err != nil {
+			errs = append(errs, fmt.Errorf("amd64: module at %#x: orc_unwind_ip at %#x: %w", m, ipAddr, err))
+			continue
+		}
+		if _, err := k.ReadAt(orcData, int64(orcAddr)); err != nil {
+			errs = append(errs, fmt.Errorf("amd64: module at %#x: orc_unwind at %#x: %w", m, orcAddr, err))
+			continue
+		}
+		t, err := unwind.ParseORC(ipData, ipAddr-k.Relocation(), orcData, layout)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("amd64: module at %#x: %w", m, err))
+			continue
+		}
+		all.Merge(t)
+	}
+	return all, errs
 }

@@ -86,6 +86,7 @@ const maxEntries = 1 << 24
 type Table struct {
 	ips     []uint64
 	entries []Entry
+	layout  Layout
 }
 
 // ErrNoORC is returned by LoadORC for a vmlinux built without ORC.
@@ -203,7 +204,7 @@ func ParseORC(ipData []byte, ipAddr uint64, orcData []byte, layout Layout) (*Tab
 	if layout != LayoutV1 && layout != LayoutV2 {
 		return nil, &FormatError{fmt.Sprintf("unknown layout %d", layout)}
 	}
-	t := &Table{ips: make([]uint64, n), entries: make([]Entry, n)}
+	t := &Table{ips: make([]uint64, n), entries: make([]Entry, n), layout: layout}
 	for i := range n {
 		rel := int32(binary.LittleEndian.Uint32(ipData[4*i:]))
 		t.ips[i] = ipAddr + uint64(4*i) + uint64(int64(rel))
@@ -274,6 +275,23 @@ func decodeEntry(b []byte, layout Layout) Entry {
 	}
 	return e
 }
+
+// Merge adds the entries of other (a module's table, at addresses no
+// entry of t covers) to t's.
+func (t *Table) Merge(other *Table) {
+	if other == nil || len(other.ips) == 0 {
+		return
+	}
+	t.ips = append(t.ips, other.ips...)
+	t.entries = append(t.entries, other.entries...)
+	if !sort.SliceIsSorted(t.ips, func(i, j int) bool { return t.ips[i] < t.ips[j] }) {
+		sort.Stable(byIP{t})
+	}
+}
+
+// Layout is the entry layout the table was decoded with (0 for an empty
+// table made without ParseORC).
+func (t *Table) Layout() Layout { return t.layout }
 
 // Len is the number of entries.
 func (t *Table) Len() int { return len(t.ips) }
