@@ -456,3 +456,60 @@ func TestLabExamplePages(t *testing.T) {
 		}
 	})
 }
+
+// crashFrame is a frame line of crash's bt: "#N [slot] function at pc".
+var crashFrame = regexp.MustCompile(`^\s*#\d+ \[[0-9a-f]+\] (\S+) at [0-9a-f]+`)
+
+// TestLabExampleKernelFromDump runs ExampleKernelFromDump on dumps of both
+// kernels, ELF and compressed: the panic task and its frames must be
+// crash's bt for the same dump (made with the vmlinux), and the module's
+// type must be found.
+func TestLabExampleKernelFromDump(t *testing.T) {
+	l := lab.Open(t)
+	for _, name := range []string{"k61-kdump-zlib-d31", "k612-elf"} {
+		d := l.Dump(name)
+		if d == nil {
+			t.Errorf("the lab has no %s", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			exampleDump, exampleVmlinux = d.Files[0], d.Vmlinux
+			lines := readLines(t, d.RefFile("crash-8.0.6", "bt.txt"))
+			var want []string
+			if len(lines) > 0 {
+				var pid int
+				var comm string
+				fmt.Sscanf(lines[0], "PID: %d", &pid)
+				if i := strings.Index(lines[0], `COMMAND: "`); i >= 0 {
+					comm = strings.TrimSuffix(lines[0][i+len(`COMMAND: "`):], `"`)
+				}
+				want = append(want, fmt.Sprintf("PID %d %s", pid, comm))
+			}
+			for _, line := range lines {
+				if m := crashFrame.FindStringSubmatch(line); m != nil {
+					want = append(want, m[1])
+				}
+			}
+			got := strings.Split(strings.TrimSpace(captureStdout(t, ExampleKernelFromDump)), "\n")
+			if len(got) == 0 || !strings.HasPrefix(got[len(got)-1], "sizeof(struct virtio_blk) = ") || strings.HasSuffix(got[len(got)-1], "= 0") {
+				t.Fatalf("the example found no struct virtio_blk:\n%s", strings.Join(got, "\n"))
+			}
+			got = got[:len(got)-1]
+			for i := range got {
+				// crash names GCC's clones without their suffix (.cold
+				// parts keep theirs).
+				for _, suffix := range []string{".isra.", ".part.", ".llvm."} {
+					if j := strings.Index(got[i], suffix); j > 0 && i > 0 {
+						got[i] = got[i][:j]
+					}
+				}
+			}
+			if len(want) < 5 {
+				t.Fatalf("crash's bt has %d lines", len(want))
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("ExampleKernelFromDump (-crash bt +example):\n%s", diff)
+			}
+		})
+	}
+}

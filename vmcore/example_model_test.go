@@ -330,3 +330,35 @@ func ExampleKernel_Memory_pages() {
 		fmt.Printf("%s at %x: %d of %d free\n", h.Name, h.Addr, h.FreePages, h.TotalPages)
 	}
 }
+
+// Without the debuginfo vmlinux: the kernel's own BTF and kallsyms in the
+// dump give the same model (kernels from 6.0 built with BTF). The panic
+// task's backtrace is unwound with the ORC tables in the kernel's memory,
+// and a module's type comes from the module's own BTF.
+func ExampleKernelFromDump() {
+	d, err := vmcore.Open(exampleDump)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer d.Close()
+	k, err := vmcore.KernelFromDump(d)
+	if err != nil {
+		log.Fatal(err) // no VMCOREINFO kallsyms (before 6.0), or no BTF
+	}
+	defer k.Close()
+	t, err := k.PanicTask()
+	if err != nil || t == nil {
+		log.Fatal("no panic task: ", err)
+	}
+	bt, err := k.Backtrace(t)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("PID %d %s\n", t.PID, t.Comm)
+	for _, f := range bt.Frames {
+		fmt.Println(f.Function)
+	}
+	if vb, err := k.Source.Type("struct virtio_blk"); err == nil {
+		fmt.Println("sizeof(struct virtio_blk) =", vb.Size())
+	}
+}
