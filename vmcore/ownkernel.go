@@ -2,7 +2,6 @@ package vmcore
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -85,13 +84,11 @@ func moduleBTF(vals *value.Context, base *kbtf.Types) ([]kbtf.ModuleTypes, []err
 		errs = append(errs, err)
 	}
 	var out []kbtf.ModuleTypes
+	raws, rerrs := module.BTFs(vals, mods)
+	errs = append(errs, rerrs...)
 	for _, m := range mods {
-		raw, err := module.BTF(vals, m)
-		if errors.Is(err, module.ErrNoBTF) {
-			continue
-		}
-		if err != nil {
-			errs = append(errs, err)
+		raw, ok := raws[m.Addr]
+		if !ok {
 			continue
 		}
 		t, err := kbtf.ParseSplit(raw, base)

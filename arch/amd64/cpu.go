@@ -107,8 +107,12 @@ func functionCode(k arch.Kernel, pc uint64) (uint64, []byte, bool) {
 }
 
 // maxModuleORC bounds one module's ORC entries (a large module has tens of
-// thousands).
-const maxModuleORC = 1 << 20
+// thousands), and maxModulesORC all modules' together (a kernel with a few
+// hundred modules has a few hundred thousand).
+const (
+	maxModuleORC  = 1 << 20
+	maxModulesORC = 1 << 23
+)
 
 // ReadModuleORC reads the loaded modules' ORC tables (mods are their
 // struct module addresses): each struct module's arch part (struct
@@ -130,6 +134,7 @@ func ReadModuleORC(k arch.Kernel, mods []uint64, layout unwind.Layout) (*unwind.
 	}
 	all := &unwind.Table{}
 	var errs []error
+	var total uint64
 	for _, m := range mods {
 		var b [8]byte
 		word := func(off int64, n int) (uint64, error) {
@@ -153,6 +158,20 @@ func ReadModuleORC(k arch.Kernel, mods []uint64, layout unwind.Layout) (*unwind.
 			continue
 		case num > maxModuleORC || ipAddr == 0 || orcAddr == 0:
 			errs = append(errs, fmt.Errorf("amd64: module at %#x: %d ORC entries at %#x and %#x is no ORC table", m, num, ipAddr, orcAddr))
+			continue
+		}
+		if total += num; total > maxModulesORC {
+			errs = append(errs, fmt.Errorf("amd64: module at %#x: more than %d ORC entries in all modules: the rest are left out", m, maxModulesORC))
+			break
+		}
+		// The last entry of each array first: a table not all in the
+		// dump is refused before anything is allocated for it.
+		if _, err := k.ReadAt(b[:4], int64(ipAddr+4*(num-1))); err != nil {
+			errs = append(errs, fmt.Errorf("amd64: module at %#x: orc_unwind_ip at %#x (%d entries): %w", m, ipAddr, num, err))
+			continue
+		}
+		if _, err := k.ReadAt(b[:6], int64(orcAddr+6*(num-1))); err != nil {
+			errs = append(errs, fmt.Errorf("amd64: module at %#x: orc_unwind at %#x (%d entries): %w", m, orcAddr, num, err))
 			continue
 		}
 		ipData := make([]byte, 4*num)
