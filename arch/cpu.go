@@ -85,9 +85,17 @@ type TraceConfig struct {
 	// the one and from the stack mark in the other; set it for
 	// compressed dumps to print what crash prints.
 	RegsBeforeIPIMarks bool
-	// Modules are the addresses of the loaded modules' struct module,
-	// whose architecture part (mod->arch) may hold their unwind tables.
-	Modules []uint64
+	// Modules are the loaded modules, whose architecture part
+	// (mod->arch) may hold their unwind tables.
+	Modules []Module
+}
+
+// Module is a loaded module as the unwinder needs it: where its struct
+// module is, and the ranges of its live code (an unwind table may still
+// hold entries for its freed init code, which other code may now occupy).
+type Module struct {
+	Struct uint64
+	Text   [][2]uint64 // [start, end) of each live code range
 }
 
 // Tracer unwinds the kernel stacks of one kernel.

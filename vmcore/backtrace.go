@@ -83,7 +83,7 @@ func (k *Kernel) newTracer() (*tasks.Tracer, error) {
 		// Their unwind tables: a module that cannot be listed is
 		// unwound by the other methods.
 		for _, m := range mods {
-			cfg.Modules = append(cfg.Modules, m.Addr)
+			cfg.Modules = append(cfg.Modules, archModule(m))
 		}
 	}
 	at, err := cpu.NewTracer(k.ArchKernel(), cfg)
@@ -214,4 +214,17 @@ func (l lineSource) withCompDir(pc uint64, file string) string {
 		return path.Join(dir, file)
 	}
 	return file
+}
+
+// archModule is a module as the unwinder needs it: its struct module and
+// its live code (MOD_TEXT since 6.4, the core layout before: its text is
+// at its start, and the rest of it holds no code ORC covers).
+func archModule(m module.Module) arch.Module {
+	am := arch.Module{Struct: m.Addr}
+	for _, r := range m.Regions {
+		if !r.Init && (r.Name == "MOD_TEXT" || r.Name == "core_layout") && r.Size > 0 {
+			am.Text = append(am.Text, [2]uint64{r.Base, r.Base + r.Size})
+		}
+	}
+	return am
 }

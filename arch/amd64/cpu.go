@@ -114,15 +114,17 @@ const (
 	maxModulesORC = 1 << 23
 )
 
-// ReadModuleORC reads the loaded modules' ORC tables (mods are their
-// struct module addresses): each struct module's arch part (struct
+// ReadModuleORC reads the loaded modules' ORC tables: each struct
+// module's arch part (struct
 // mod_arch_specific) holds num_orcs entries at orc_unwind and their
 // addresses at orc_unwind_ip, sorted when the module loaded, in the
-// kernel's entry layout. It returns them as one table, at link-time
-// addresses as the kernel's (the KASLR offset taken off), and why any
+// kernel's entry layout. Entries outside a module's live code (those of
+// its freed init code, where another module's code may now be) are
+// dropped. It returns them as one table, at link-time addresses as the
+// kernel's (the KASLR offset taken off), and why any
 // module's could not be read (its frames are then left to the other
 // unwind methods). A kernel without ORC gives nil.
-func ReadModuleORC(k arch.Kernel, mods []uint64, layout unwind.Layout) (*unwind.Table, []error) {
+func ReadModuleORC(k arch.Kernel, mods []arch.Module, layout unwind.Layout) (*unwind.Table, []error) {
 	if len(mods) == 0 || layout == 0 {
 		return nil, nil
 	}
@@ -135,7 +137,8 @@ func ReadModuleORC(k arch.Kernel, mods []uint64, layout unwind.Layout) (*unwind.
 	all := &unwind.Table{}
 	var errs []error
 	var total uint64
-	for _, m := range mods {
+	for _, mod := range mods {
+		m := mod.Struct
 		var b [8]byte
 		word := func(off int64, n int) (uint64, error) {
 			if _, err := k.ReadAt(b[:n], int64(m+uint64(off))); err != nil {
@@ -189,6 +192,15 @@ func ReadModuleORC(k arch.Kernel, mods []uint64, layout unwind.Layout) (*unwind.
 			errs = append(errs, fmt.Errorf("amd64: module at %#x: %w", m, err))
 			continue
 		}
+		reloc := k.Relocation()
+		t.Keep(func(ip uint64) bool {
+			for _, r := range mod.Text {
+				if ip+reloc >= r[0] && ip+reloc < r[1] {
+					return true
+				}
+			}
+			return false
+		})
 		all.Merge(t)
 	}
 	return all, errs

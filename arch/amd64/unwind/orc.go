@@ -289,6 +289,18 @@ func (t *Table) Merge(other *Table) {
 	}
 }
 
+// Keep drops the entries whose (link-time) address keep refuses.
+func (t *Table) Keep(keep func(ip uint64) bool) {
+	n := 0
+	for i, ip := range t.ips {
+		if keep(ip) {
+			t.ips[n], t.entries[n] = ip, t.entries[i]
+			n++
+		}
+	}
+	t.ips, t.entries = t.ips[:n], t.entries[:n]
+}
+
 // Layout is the entry layout the table was decoded with (0 for an empty
 // table made without ParseORC).
 func (t *Table) Layout() Layout { return t.layout }
