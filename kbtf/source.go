@@ -152,6 +152,17 @@ func (s *Source) symbol(k kallsyms.Symbol, end uint64) ktype.Symbol {
 	return sym
 }
 
+// All returns every kallsyms symbol by address, each sized to the next
+// higher address as Lookup and SymbolAt size it.
+func (s *Source) All() []ktype.Symbol {
+	s.index()
+	out := make([]ktype.Symbol, len(s.sorted))
+	for i, k := range s.sorted {
+		out[i] = s.symbol(k, s.ends[i])
+	}
+	return out
+}
+
 // Lookup implements ktype.Source.
 func (s *Source) Lookup(name string) (ktype.Symbol, bool) {
 	k, ok := s.syms.Lookup(name)

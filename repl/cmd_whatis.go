@@ -2,7 +2,6 @@ package repl
 
 import (
 	"debug/dwarf"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -39,7 +38,8 @@ func runWhatis(c *Context, args []string) error {
 			fmt.Fprintf(c.Out, "%s;\n", dwarfsym.Declare(v.Type, name))
 			return nil
 		} else if errNoType(err) {
-			return errors.New(strings.TrimPrefix(err.Error(), "kbtf: "))
+			sym, _ := s.info().Lookup(name)
+			return untypedGlobal(name, sym.Addr)
 		}
 		if fn, err := s.info().Function(name); err == nil && fn.Type != nil {
 			fmt.Fprintf(c.Out, "%s;\n", dwarfsym.Declare(fn.Type, name))

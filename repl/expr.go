@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/vmcoretools/vmcore/dwarfsym"
-	"github.com/vmcoretools/vmcore/kbtf"
 	"github.com/vmcoretools/vmcore/value"
 )
 
@@ -682,7 +681,7 @@ func (e *ceval) ident(name string) (value.Value, error) {
 	if sym, ok := e.s.info().Lookup(name); ok {
 		if e.s.Debug == nil {
 			// The kernel's BTF types no global but the per-CPU ones.
-			return value.Value{}, fmt.Errorf("%s (at %#x): %w", name, sym.Addr, kbtf.ErrNoType)
+			return value.Value{}, untypedGlobal(name, sym.Addr)
 		}
 		return value.Value{}, fmt.Errorf("'%s' has unknown type; cast it to its declared type", name)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/vmcoretools/vmcore/dwarfsym"
 	"github.com/vmcoretools/vmcore/kbtf"
-	"github.com/vmcoretools/vmcore/module"
 	"github.com/vmcoretools/vmcore/vmcore"
 )
 
@@ -158,31 +157,13 @@ func (b *btfInfo) Symbols() ([]dwarfsym.Symbol, error) {
 // kbtf.Source gives them) and the modules' symbols, once.
 func (b *btfInfo) index() {
 	b.once.Do(func() {
-		for _, k := range b.src.Symbols().Symbols {
-			sym, ok := b.k.Lookup(k.Name)
-			if !ok || sym.Addr != k.Addr {
-				// Another symbol of the same name (a static function in
-				// another file): Lookup finds the first.
-				sym = dwarfsym.KallsymsSymbol(k.Name, k.Addr, 0, k.Type)
-				if s2, off, ok := b.k.SymbolAt(k.Addr); ok && off == 0 {
-					sym.Size, sym.PerCPU = s2.Size, s2.PerCPU
-				}
-			}
-			b.all = append(b.all, sym)
+		b.all, _ = b.k.Symbols() // kallsyms: by address, never an error
+		mods, bySym, _ := moduleSymbols(b.k.Values)
+		for _, m := range mods {
+			b.mods = append(b.mods, bySym[m.Addr]...)
 		}
-		sort.SliceStable(b.all, func(i, j int) bool { return b.all[i].Addr < b.all[j].Addr })
-		if mods, err := module.List(b.k.Values); err == nil || len(mods) > 0 {
-			bySym, _ := module.ReadSymbols(b.k.Values, mods)
-			for _, m := range mods {
-				for _, s := range bySym[m.Addr] {
-					sym := dwarfsym.KallsymsSymbol(s.Name, s.Addr, s.Size, s.Kind)
-					sym.Module = m.Name
-					b.mods = append(b.mods, sym)
-				}
-			}
-			sort.SliceStable(b.mods, func(i, j int) bool { return b.mods[i].Addr < b.mods[j].Addr })
-			b.all = append(b.all, b.mods...)
-		}
+		sort.SliceStable(b.mods, func(i, j int) bool { return b.mods[i].Addr < b.mods[j].Addr })
+		b.all = append(b.all, b.mods...)
 		b.byName = make(map[string][]int, len(b.all))
 		for i, s := range b.all {
 			b.byName[s.Name] = append(b.byName[s.Name], i)
@@ -193,6 +174,12 @@ func (b *btfInfo) index() {
 // errNoType tells whether err says that a global's type is unknown
 // without the vmlinux (the kernel's BTF types only per-CPU variables).
 func errNoType(err error) bool { return errors.Is(err, kbtf.ErrNoType) }
+
+// untypedGlobal is what p and whatis say of a global whose type is unknown
+// without the vmlinux: its name and address, and what to use instead.
+func untypedGlobal(name string, addr uint64) error {
+	return fmt.Errorf("%s (at %#x): %w", name, addr, kbtf.ErrNoType)
+}
 
 // dumpSymbols are a session's symbols without a vmlinux: those VMCOREINFO
 // lists, and on a miss the kernel's kallsyms and the modules' symbols

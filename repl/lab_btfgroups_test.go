@@ -111,14 +111,8 @@ func TestLabGroupsFromBTF(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			with, done := labSession(t, d)
+			with, without, done := labSessionPair(t, d)
 			defer done()
-			dump, err := vmcore.Open(d.Files...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer dump.Close()
-			without := NewSession(dump, "", nil, nil)
 			groups, _ := filepath.Glob(filepath.Join(d.Ref, "crash-8.0.6-groups", "*"))
 			sort.Strings(groups)
 			compared, equal := 0, 0
@@ -180,14 +174,8 @@ func TestLabFunctionEndFromKallsyms(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			with, done := labSession(t, d)
+			with, without, done := labSessionPair(t, d)
 			defer done()
-			dump, err := vmcore.Open(d.Files...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer dump.Close()
-			without := NewSession(dump, "", nil, nil)
 			syms, err := without.info().Symbols()
 			if err != nil {
 				t.Fatal(err)
@@ -210,4 +198,17 @@ func TestLabFunctionEndFromKallsyms(t *testing.T) {
 			}
 		})
 	}
+}
+
+// labSessionPair opens a lab dump twice: a session with its vmlinux, and
+// one without any (the dump's own BTF and kallsyms).
+func labSessionPair(t *testing.T, d *lab.Dump) (with, without *Session, done func()) {
+	t.Helper()
+	with, doneWith := labSession(t, d)
+	dump, err := vmcore.Open(d.Files...)
+	if err != nil {
+		doneWith()
+		t.Fatal(err)
+	}
+	return with, NewSession(dump, "", nil, nil), func() { dump.Close(); doneWith() }
 }

@@ -7,9 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/vmcoretools/vmcore/dwarfsym"
 	"github.com/vmcoretools/vmcore/internal/lab"
-	"github.com/vmcoretools/vmcore/vmcore"
 )
 
 // TestLabCommandsFromBTF runs every command marked FromBTF, with its main
@@ -52,21 +50,8 @@ func TestLabCommandsFromBTF(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			dump, err := vmcore.Open(d.Files...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer dump.Close()
-			f, err := dwarfsym.Open(d.Vmlinux)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			with, err := NewKernelSession(dump, d.Vmlinux, f, vmcore.KernelOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			without := NewSession(dump, "", nil, nil)
+			with, without, done := labSessionPair(t, d)
+			defer done()
 			covered := maps.Clone(covered0)
 			lines := lines
 			if a, ok := with.Symbols.LookupSymbol("init_task"); ok {

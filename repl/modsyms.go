@@ -3,6 +3,7 @@ package repl
 import (
 	"github.com/vmcoretools/vmcore/dwarfsym"
 	"github.com/vmcoretools/vmcore/module"
+	"github.com/vmcoretools/vmcore/value"
 )
 
 // Module symbols come from each loaded module's in-memory symbol table
@@ -24,20 +25,31 @@ func (s *Session) loadModuleSymbols() (map[uint64]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	mods, listErr := module.List(vals)         // the modules before a bad one are kept
-	bySym, _ := module.ReadSymbols(vals, mods) // a module without a table is left out
+	mods, bySym, listErr := moduleSymbols(vals)
 	counts := map[uint64]int{}
 	for _, m := range mods {
-		syms := bySym[m.Addr]
-		if len(syms) == 0 {
-			continue
+		if syms := bySym[m.Addr]; len(syms) > 0 {
+			s.Debug.AddModuleSymbols(m.Name, syms)
+			counts[m.Addr] = len(syms)
 		}
-		out := make([]dwarfsym.Symbol, len(syms))
-		for i, sym := range syms {
-			out[i] = dwarfsym.KallsymsSymbol(sym.Name, sym.Addr, sym.Size, sym.Kind)
-		}
-		s.Debug.AddModuleSymbols(m.Name, out)
-		counts[m.Addr] = len(out)
 	}
 	return counts, listErr
+}
+
+// moduleSymbols lists the loaded modules (those before a bad one, with the
+// list's error) and each one's symbols from its own table, by module
+// address, each symbol's Kind its kallsyms letter and Module its module's
+// name. A module without a table is left out of the map.
+func moduleSymbols(vals *value.Context) ([]module.Module, map[uint64][]dwarfsym.Symbol, error) {
+	mods, listErr := module.List(vals)
+	bySym, _ := module.ReadSymbols(vals, mods)
+	out := map[uint64][]dwarfsym.Symbol{}
+	for _, m := range mods {
+		for _, sym := range bySym[m.Addr] {
+			ds := dwarfsym.KallsymsSymbol(sym.Name, sym.Addr, sym.Size, sym.Kind)
+			ds.Module = m.Name
+			out[m.Addr] = append(out[m.Addr], ds)
+		}
+	}
+	return mods, out, listErr
 }

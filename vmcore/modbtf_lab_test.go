@@ -31,15 +31,8 @@ func TestLabModuleBTF(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			d, err := Open(ld.Files...)
-			if err != nil {
-				t.Fatal(err)
-			}
+			d, k := labOwnKernel(t, ld)
 			defer d.Close()
-			k, err := KernelFromDump(d)
-			if err != nil {
-				t.Fatal(err)
-			}
 			kdir := filepath.Dir(ld.Vmlinux)
 			rel := d.Release()
 			files := moduleFiles(t, filepath.Join(kdir, "img", "lib", "modules", rel))

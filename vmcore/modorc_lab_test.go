@@ -27,15 +27,8 @@ func TestLabModuleORC(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			d, err := Open(ld.Files...)
-			if err != nil {
-				t.Fatal(err)
-			}
+			d, k := labOwnKernel(t, ld)
 			defer d.Close()
-			k, err := KernelFromDump(d)
-			if err != nil {
-				t.Fatal(err)
-			}
 			ak := k.ArchKernel()
 			kernelORC, err := unwind.ReadORC(ak, ak.Symbol, ak.Relocation())
 			if err != nil {
@@ -92,4 +85,20 @@ func inCoreText(m module.Module, addr uint64) bool {
 		}
 	}
 	return false
+}
+
+// labOwnKernel opens a lab dump and makes its kernel model from the dump
+// alone (KernelFromDump).
+func labOwnKernel(t *testing.T, ld *lab.Dump) (*Dump, *Kernel) {
+	t.Helper()
+	d, err := Open(ld.Files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := KernelFromDump(d)
+	if err != nil {
+		d.Close()
+		t.Fatal(err)
+	}
+	return d, k
 }

@@ -59,6 +59,20 @@ func KernelFromDump(d *Dump) (*Kernel, error) {
 	return k, nil
 }
 
+// Symbols lists the kernel's symbols by address: the vmlinux's (and the
+// modules' it was given), or without one the kernel's kallsyms.
+func (k *Kernel) Symbols() ([]dwarfsym.Symbol, error) {
+	if k.Syms != nil {
+		return k.Syms.Symbols()
+	}
+	all := k.Source.All()
+	out := make([]dwarfsym.Symbol, len(all))
+	for i, s := range all {
+		out[i] = symbolOfSource(s)
+	}
+	return out, nil
+}
+
 // symbolOfSource turns a type source's symbol into the vmlinux symbol
 // Kernel.Lookup and SymbolAt give.
 func symbolOfSource(s ktype.Symbol) dwarfsym.Symbol {
