@@ -21,7 +21,7 @@ type Symbol struct {
 	Type    elf.SymType
 	Bind    elf.SymBind
 	Section string // "" for absolute symbols
-	PerCPU  bool   // in .data..percpu: Addr is an offset into each CPU's area
+	PerCPU  bool   // in .data..percpu: Addr plus __per_cpu_offset[cpu] is CPU cpu's instance
 	Module  string // the loaded module it belongs to (AddModuleSymbols); "" for the vmlinux's
 
 	SectionFlags elf.SectionFlag // of the symbol's section
@@ -77,6 +77,9 @@ type symtab struct {
 	byAddr  []int32    // indexes of entries usable for address lookup
 	strtab  []byte
 	shnames []string
+	// percpuReloc: per-CPU symbols move with KASLR (the per-CPU section
+	// is linked inside the image, not at 0).
+	percpuReloc bool
 
 	nameOnce sync.Once
 	byName   []int32 // entries sorted by name, then global before local, then address
@@ -127,6 +130,10 @@ func (f *File) loadSymbols() (*symtab, error) {
 		t.shnames = append(t.shnames, s.Name)
 		if s.Name == ".data..percpu" {
 			percpu = i
+			// Until 6.15 x86-64 linked the per-CPU section at 0, so a
+			// per-CPU symbol was an offset that KASLR does not move;
+			// since then it is linked in the image and moves with it.
+			t.percpuReloc = s.Addr != 0
 		}
 	}
 	bo := f.elf.ByteOrder
@@ -166,8 +173,8 @@ func (f *File) loadSymbols() (*symtab, error) {
 		} else {
 			e.nameLen = uint32(len(strtab) - int(e.name))
 		}
-		// Per-CPU symbols are offsets into .data..percpu, linked at 0;
-		// markers such as __per_cpu_load carry its index but a real address.
+		// Per-CPU symbols are those inside .data..percpu; markers such as
+		// __per_cpu_load carry its index but an address outside it.
 		if int(e.shndx) == percpu && e.addr-f.elf.Sections[percpu].Addr < f.elf.Sections[percpu].Size+1 {
 			e.flags |= symPerCPU
 		}
@@ -196,8 +203,9 @@ func (f *File) loadSymbols() (*symtab, error) {
 }
 
 // SetRelocation sets the offset added to every relocatable symbol's
-// address (the KASLR offset of the running kernel). Absolute and per-CPU
-// symbols are not moved, as in the kernel itself.
+// address (the KASLR offset of the running kernel). Absolute symbols are
+// not moved, nor are per-CPU ones where the per-CPU section is linked at 0
+// (x86-64 before 6.15), as in the kernel itself.
 func (f *File) SetRelocation(off uint64) { f.reloc.Store(off) }
 
 // Relocation is the offset set by SetRelocation.
@@ -217,7 +225,7 @@ func (f *File) symbol(t *symtab, e *symEntry) Symbol {
 		s.nobits = f.elf.Sections[e.shndx].Type == elf.SHT_NOBITS
 	}
 	s.PerCPU = e.flags&symPerCPU != 0
-	if e.flags&(symPerCPU|symAbs) == 0 {
+	if e.flags&symAbs == 0 && (e.flags&symPerCPU == 0 || t.percpuReloc) {
 		s.Addr += f.reloc.Load()
 	}
 	return s

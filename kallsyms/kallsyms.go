@@ -36,7 +36,10 @@ type Locations struct {
 	TokenTable   uint64 // kallsyms_token_table: NUL-terminated tokens
 	TokenIndex   uint64 // kallsyms_token_index: 256 u16 offsets
 	Offsets      uint64 // kallsyms_offsets: one int per symbol
-	RelativeBase uint64 // kallsyms_relative_base: the base pointer
+	// RelativeBase is kallsyms_relative_base, the base the offsets are
+	// counted from; 0 for kernels since 7.0, which have none: each offset
+	// counts from its own address (place-relative).
+	RelativeBase uint64
 }
 
 // ErrNoKallsyms matches the error of LocationsFromVMCOREINFO when the note
@@ -73,6 +76,10 @@ func LocationsFromVMCOREINFO(info *vmcoreinfo.Info) (Locations, error) {
 	if len(missing) == 6 {
 		return loc, fmt.Errorf("%w (it has no SYMBOL(kallsyms_*) lines; kernels write them from 6.0 on, this one is %q)", ErrNoKallsyms, info.OSRelease())
 	}
+	if len(missing) == 1 && missing[0] == "kallsyms_relative_base" {
+		// 7.0 and later: place-relative offsets, no base.
+		return loc, nil
+	}
 	if len(missing) > 0 {
 		return loc, fmt.Errorf("%w: SYMBOL(%s) missing", ErrNoKallsyms, missing[0])
 	}
@@ -105,9 +112,14 @@ type Table struct {
 	// Symbols in the kernel's order (ascending address as linked; with
 	// absolute per-CPU symbols those come first).
 	Symbols []Symbol
-	// AbsolutePercpu tells which address encoding the kernel used.
+	// AbsolutePercpu tells which address encoding the kernel used, where
+	// the offsets count from a base (before 7.0).
 	AbsolutePercpu bool
-	// RelativeBase is kallsyms_relative_base as read from memory.
+	// PlaceRelative: each offset counts from its own address in
+	// kallsyms_offsets (7.0 and later; Locations.RelativeBase is 0).
+	PlaceRelative bool
+	// RelativeBase is kallsyms_relative_base as read from memory (0 when
+	// PlaceRelative).
 	RelativeBase uint64
 
 	once   sync.Once
@@ -339,6 +351,9 @@ func nameError(addr uint64, i, num int, msg string, err error) error {
 // anchor the encoding is told by whether any offset of the whole table is
 // negative: all lists every index when idx does not.
 func (t *Table) readAddresses(r io.ReaderAt, loc Locations, opt Options, idx, all []int) error {
+	if loc.RelativeBase == 0 {
+		return t.readPlaceRelative(r, loc, opt, idx)
+	}
 	var b8 [8]byte
 	if err := readFull(r, b8[:], loc.RelativeBase); err != nil {
 		return &Error{"kallsyms_relative_base", loc.RelativeBase, "cannot read", err}
@@ -385,6 +400,33 @@ func (t *Table) readAddresses(r io.ReaderAt, loc Locations, opt Options, idx, al
 		t.Symbols[k].Addr = t.address(offsets[k], t.AbsolutePercpu)
 	}
 	return nil
+}
+
+// readPlaceRelative sets the symbols' addresses where each offset counts
+// from its own place in kallsyms_offsets (7.0 and later), checking the
+// anchor when there is one.
+func (t *Table) readPlaceRelative(r io.ReaderAt, loc Locations, opt Options, idx []int) error {
+	offsets, err := readOffsets(r, loc.Offsets, idx)
+	if err != nil {
+		return err
+	}
+	t.PlaceRelative = true
+	for k := range t.Symbols {
+		t.Symbols[k].Addr = loc.Offsets + 4*uint64(idx[k]) + uint64(int64(offsets[k]))
+	}
+	if opt.Anchor.Name == "" {
+		return nil
+	}
+	for k := range t.Symbols {
+		if t.Symbols[k].Name != opt.Anchor.Name {
+			continue
+		}
+		if a := t.Symbols[k].Addr; a != opt.Anchor.Addr {
+			return &Error{"kallsyms_offsets", loc.Offsets + 4*uint64(idx[k]), fmt.Sprintf("%s decodes to %#x (place-relative), not %#x", opt.Anchor.Name, a, opt.Anchor.Addr), nil}
+		}
+		return nil
+	}
+	return &Error{"kallsyms_names", loc.Names, fmt.Sprintf("no symbol %s, which anchors the addresses", opt.Anchor.Name), nil}
 }
 
 // readOffsets reads kallsyms_offsets[i] for each i in idx: in chunks when

@@ -428,3 +428,53 @@ func TestFind(t *testing.T) {
 		t.Errorf("got %+v, %v, absolute %v", s, ok, tab.AbsolutePercpu)
 	}
 }
+
+// TestReadPlaceRelative: since 7.0 each offset counts from its own place in
+// kallsyms_offsets and there is no kallsyms_relative_base; VMCOREINFO then
+// names five tables, which locate it.
+func TestReadPlaceRelative(t *testing.T) {
+	want := sampleSymbols(false)
+	im := encode(t, want, false)
+	loc := im.loc
+	loc.RelativeBase = 0
+	region := im.region()
+	for i, s := range want {
+		at := loc.Offsets + 4*uint64(i)
+		binary.LittleEndian.PutUint32(region[at-rodata:], uint32(int32(int64(s.Addr-at))))
+	}
+	for _, anchor := range []bool{false, true} {
+		var opt Options
+		if anchor {
+			opt.Anchor = Anchor{"_stext", 0xffffffff8e000000}
+		}
+		tab, err := Read(im.mem, loc, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, tab.Symbols); diff != "" {
+			t.Errorf("symbols (-want +got):\n%s", diff)
+		}
+		if !tab.PlaceRelative {
+			t.Error("PlaceRelative not set")
+		}
+	}
+	if _, err := Read(im.mem, loc, Options{Anchor: Anchor{"_stext", 0xffffffff8f000000}}); err == nil || !strings.Contains(err.Error(), "place-relative") {
+		t.Errorf("a wrong anchor: %v", err)
+	}
+
+	note := `OSRELEASE=7.2.13+deb14-cloud-amd64
+SYMBOL(kallsyms_names)=ffffffff91d89668
+SYMBOL(kallsyms_num_syms)=ffffffff91d89664
+SYMBOL(kallsyms_token_table)=ffffffff9202dd2c
+SYMBOL(kallsyms_token_index)=ffffffff9202e0dc
+SYMBOL(kallsyms_offsets)=ffffffff9202e2dc
+`
+	info, err := vmcoreinfo.Parse([]byte(note))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := LocationsFromVMCOREINFO(info)
+	if err != nil || got.RelativeBase != 0 || got.Offsets != 0xffffffff9202e2dc {
+		t.Errorf("7.x note: %+v, %v", got, err)
+	}
+}

@@ -30,6 +30,8 @@ var Globals = map[string]string{
 	"avenrun":    "unsigned long [3]",
 	// tk_core is an unnamed struct in kernel/time/timekeeping.c.
 	"tk_core": "struct { seqcount_raw_spinlock_t seq; struct timekeeper timekeeper; }",
+	// Since 7.x the core timekeeper is the first of timekeeper_data.
+	"timekeeper_data": "struct tk_data []",
 	// Modules, symbols, system calls.
 	"modules":        "struct list_head",
 	"btf_modules":    "struct list_head", // each loaded module's BTF (struct btf_module)

@@ -88,7 +88,7 @@ func (s *Session) timekeeper(member string) (uint64, bool) {
 	if err != nil {
 		return 0, false
 	}
-	tk, err := vals.Var("tk_core")
+	tk, err := system.TimekeeperCore(vals)
 	if err != nil {
 		return 0, false
 	}

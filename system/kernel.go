@@ -32,9 +32,24 @@ func CPUCounts(c *value.Context) (present, online int, err error) {
 	return present, online, nil
 }
 
-// timekeeper reads a member of tk_core.timekeeper.
-func timekeeper(c *value.Context, member string) (uint64, error) {
+// TimekeeperCore is the kernel's core timekeeper: tk_core up to 6.x, the
+// first of the timekeeper_data array (TIMEKEEPER_CORE) since the auxiliary
+// clocks came (7.x). Both hold it as member timekeeper.
+func TimekeeperCore(c *value.Context) (value.Value, error) {
 	tk, err := c.Var("tk_core")
+	if err == nil {
+		return tk, nil
+	}
+	all, err2 := c.Var("timekeeper_data")
+	if err2 != nil {
+		return value.Value{}, err
+	}
+	return all.Index(0)
+}
+
+// timekeeper reads a member of the core timekeeper (TimekeeperCore).
+func timekeeper(c *value.Context, member string) (uint64, error) {
+	tk, err := TimekeeperCore(c)
 	if err != nil {
 		return 0, err
 	}
@@ -46,19 +61,45 @@ func timekeeper(c *value.Context, member string) (uint64, error) {
 }
 
 // Uptime is the time since boot in whole seconds as crash's UPTIME counts
-// it: jiffies_64 less INITIAL_JIFFIES, over HZ (known from tick_nsec). The
-// kernel's monotonic clock (tk_core.timekeeper.ktime_sec) started at
+// it: jiffies_64 less INITIAL_JIFFIES, over HZ. HZ is known from tick_nsec
+// where the kernel has it (up to 6.x), else fitted to the monotonic clock
+// (the core timekeeper's ktime_sec; HZFromClock). That clock started at
 // another instant than jiffies and can be a second apart from this at a
 // rounding edge; it stands in only when jiffies or HZ cannot be read.
 func Uptime(c *value.Context) (uint64, error) {
 	j, jerr := readUint(c, "jiffies_64")
-	tick, terr := readUint(c, "tick_nsec")
-	if jerr == nil && terr == nil {
-		if hz, ok := HZFromTick(tick); ok {
-			return JiffiesSinceBoot(j, hz) / uint64(hz), nil
+	mono, merr := timekeeper(c, "ktime_sec")
+	if jerr == nil {
+		if tick, err := readUint(c, "tick_nsec"); err == nil {
+			if hz, ok := HZFromTick(tick); ok {
+				return JiffiesSinceBoot(j, hz) / uint64(hz), nil
+			}
+		} else if merr == nil {
+			if hz, ok := HZFromClock(j, float64(mono)); ok {
+				return JiffiesSinceBoot(j, hz) / uint64(hz), nil
+			}
 		}
 	}
-	return timekeeper(c, "ktime_sec")
+	return mono, merr
+}
+
+// HZFromClock is the CONFIG_HZ choice under which jiffies j come to the
+// uptime seconds of another clock, accepted within max(2 s, 5%). A wrong
+// choice is minutes off, as jiffies start 300 seconds' worth of ticks
+// before their 32-bit wrap (INITIAL_JIFFIES), except near 300 s of uptime,
+// where every choice gives nearly the same uptime.
+func HZFromClock(j uint64, seconds float64) (int, bool) {
+	if seconds <= 0 {
+		return 0, false
+	}
+	best, bestErr := 0, math.Inf(1)
+	for _, hz := range HZChoices {
+		up := float64(JiffiesSinceBoot(j, hz)) / float64(hz)
+		if e := math.Abs(up - seconds); e < bestErr {
+			best, bestErr = hz, e
+		}
+	}
+	return best, bestErr <= max(2, 0.05*seconds)
 }
 
 func readUint(c *value.Context, name string) (uint64, error) {

@@ -312,3 +312,26 @@ func TestUptimeFromJiffies(t *testing.T) {
 		t.Error("HZFromTick(123) accepted")
 	}
 }
+
+// TestUptimeWithoutTickNsec: 7.x kernels have no tick_nsec; HZ is fitted
+// to the monotonic clock, at a few seconds of uptime as at a day.
+func TestUptimeWithoutTickNsec(t *testing.T) {
+	for _, c := range []struct {
+		hz       int
+		up, mono uint64
+	}{{250, 6, 6}, {1000, 12, 11}, {300, 90061, 90061}, {100, 3, 4}} {
+		k := newKernel()
+		initial := uint64(uint32(-300 * int32(c.hz)))
+		k.Put64(k.Var("jiffies_64", "long unsigned int"), initial+c.up*uint64(c.hz)+uint64(c.hz/3))
+		k.Set(k.Var("tk_core", "struct tk_core_t"), "struct tk_core_t", "timekeeper.ktime_sec", c.mono)
+		if up, err := system.Uptime(k.C); err != nil || up != c.up {
+			t.Errorf("HZ %d, %d s: %d, %v", c.hz, c.up, up, err)
+		}
+	}
+	if hz, ok := system.HZFromClock(uint64(1<<32-300*250)+1500, 6); !ok || hz != 250 {
+		t.Errorf("HZFromClock at 6 s = %d, %v", hz, ok)
+	}
+	if _, ok := system.HZFromClock(12345, 6); ok {
+		t.Error("HZFromClock accepted jiffies that fit no HZ")
+	}
+}

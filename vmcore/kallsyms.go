@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 	"time"
 
 	"github.com/vmcoretools/vmcore/kallsyms"
@@ -124,17 +123,7 @@ func (d *Dump) JiffiesUptime(syms *kallsyms.Table, logClock time.Duration) (Upti
 }
 
 func hzFromLogClock(j uint64, logClock time.Duration) (int, bool) {
-	if logClock <= 0 {
-		return 0, false
-	}
-	best, bestErr := 0, math.Inf(1)
-	for _, hz := range system.HZChoices {
-		up := float64(system.JiffiesSinceBoot(j, hz)) / float64(hz)
-		if e := math.Abs(up - logClock.Seconds()); e < bestErr {
-			best, bestErr = hz, e
-		}
-	}
-	return best, bestErr <= max(2, 0.05*logClock.Seconds())
+	return system.HZFromClock(j, logClock.Seconds())
 }
 
 // PidMax reads the kernel's pid_max through its symbol table.

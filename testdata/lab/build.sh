@@ -9,7 +9,7 @@
 # on the last line of stdout. See testdata/lab/README.md.
 #
 # Usage: build.sh [--only-6.1] [--export]
-#   --only-6.1  skips the second kernel (6.12)
+#   --only-6.1  skips the other kernels (6.12, 5.10, sid's)
 #   --export    rewrites the committed copies (testdata/lab/expected/,
 #               testdata/demo/) from this lab; otherwise they are written
 #               only where missing
@@ -23,6 +23,7 @@ source "$LABSRC/convert.sh"
 [[ -f $LABSRC/record_groups.sh ]] && source "$LABSRC/record_groups.sh"
 [[ -f $LABSRC/demo.sh ]] && source "$LABSRC/demo.sh"
 [[ -f $LABSRC/smp.sh ]] && source "$LABSRC/smp.sh"
+source "$LABSRC/kernels.sh"
 source "$LABSRC/summary.sh"
 
 ONLY61=0
@@ -80,6 +81,7 @@ kernel_lab() {
 
 kernel_lab 6.1 k61 1G 256M 1
 [[ $ONLY61 == 1 ]] || kernel_lab 6.12 k612 1G 256M 0
+[[ $ONLY61 == 1 ]] || extra_kernels_lab
 if declare -F smp_lab >/dev/null; then
 	smp_lab 6.1 k61smp
 	[[ $ONLY61 == 1 ]] || smp_lab 6.12 k612smp
@@ -91,6 +93,11 @@ write_manifest
 if declare -F record_all >/dev/null; then
 	record_all
 	summarize_refs
+fi
+# Sid's crash, makedumpfile and drgn on the extra kernels' dumps.
+if [[ $ONLY61 == 0 ]]; then
+	run_step sid-tools "$(step_key "" "${SID_PACKAGES[*]}")" build_sid_root
+	sidref_all
 fi
 if declare -F record_groups >/dev/null; then
 	record_groups

@@ -9,7 +9,9 @@ import (
 	"sort"
 )
 
-// ORC register numbers (arch/x86/include/asm/orc_types.h).
+// ORC register numbers (arch/x86/include/asm/orc_types.h up to 7.0).
+// Entries of LayoutV3, which numbers the registers otherwise, are decoded
+// into these.
 const (
 	RegUndefined  = 0
 	RegPrevSP     = 1
@@ -73,7 +75,24 @@ const (
 	// sp_reg:4 bp_reg:4 type:3 signal:1, with types UNDEFINED=0
 	// END_OF_STACK=1 CALL=2 REGS=3 REGS_PARTIAL=4.
 	LayoutV2 Layout = 2
+	// LayoutV3 is used since 7.1: V2's bits, with the registers numbered
+	// anew (SP 3, PREV_SP 8, BP_INDIRECT 10; BP, DX, R10, R13 and
+	// SP_INDIRECT keep their numbers). Entries decode into the Reg*
+	// constants above.
+	LayoutV3 Layout = 3
 )
+
+// v3Regs maps LayoutV3's register numbers to the Reg* constants; numbers
+// no 7.x kernel was seen to use map to an invalid register (regUnknown),
+// which the unwinder reports rather than guesses.
+var v3Regs = [16]uint8{
+	0: RegUndefined, 1: regUnknown, 2: RegDX, 3: RegSP, 4: RegBP, 5: regUnknown,
+	6: RegR10, 7: RegR13, 8: RegPrevSP, 9: RegSPIndirect, 10: RegBPIndirect,
+	11: regUnknown, 12: regUnknown, 13: regUnknown, 14: regUnknown, 15: regUnknown,
+}
+
+// regUnknown stands for a register number the decoder does not know.
+const regUnknown = 15
 
 const entrySize = 6
 
@@ -119,26 +138,33 @@ func LoadORC(f *elf.File) (*Table, error) {
 		return nil, fmt.Errorf("unwind: reading .orc_unwind: %w", err)
 	}
 	layout := DetectLayout(orcData)
-	if f.Section(".orc_header") != nil {
+	if f.Section(".orc_header") != nil && layout == LayoutV1 {
 		layout = LayoutV2
 	}
 	return ParseORC(ipData, ipSec.Addr, orcData, layout)
 }
 
-// DetectLayout tells the entry layout from the entries themselves, for a
-// kernel without .orc_header (before 6.5; 6.3 and 6.4 have the new layout
-// without it): the most common entry is a call frame, whose type field
-// (bits 8-10 of the third word) reads 0 in the old layout (CALL, end 0)
-// and 2 in the new one (CALL).
+// DetectLayout tells the entry layout from the entries themselves. Most
+// entries are call frames, whose type field (bits 8-10 of the third word)
+// reads 0 in V1 (CALL, end 0) and 2 in V2 and V3 (CALL); this tells V1 for
+// a kernel without .orc_header (before 6.5; 6.3 and 6.4 have the new layout
+// without it). Most call frames' CFA is the SP plus an offset, whose
+// register number (bits 0-3) is 5 in V2 and 3 in V3, where 3 was DI, which
+// no function's frame uses.
 func DetectLayout(orcData []byte) Layout {
-	var counts [8]int
+	var types, spRegs [16]int
 	for i := 0; i+entrySize <= len(orcData); i += entrySize {
-		counts[binary.LittleEndian.Uint16(orcData[i+4:])>>8&7]++
+		w := binary.LittleEndian.Uint16(orcData[i+4:])
+		types[w>>8&7]++
+		spRegs[w&0xf]++
 	}
-	if counts[2] > counts[0] {
-		return LayoutV2
+	if types[2] <= types[0] {
+		return LayoutV1
 	}
-	return LayoutV1
+	if spRegs[3] > spRegs[5] {
+		return LayoutV3
+	}
+	return LayoutV2
 }
 
 // ReadORC reads the kernel's ORC tables from its memory, where the
@@ -176,7 +202,7 @@ func ReadORC(mem io.ReaderAt, symbol func(string) (uint64, bool), reloc uint64) 
 		return nil, fmt.Errorf("unwind: reading orc_unwind at %#x: %w", orcStart, err)
 	}
 	layout := DetectLayout(orcData)
-	if _, ok := symbol("__start_orc_header"); ok {
+	if _, ok := symbol("__start_orc_header"); ok && layout == LayoutV1 {
 		layout = LayoutV2
 	}
 	return ParseORC(ipData, ipStart-reloc, orcData, layout)
@@ -201,7 +227,7 @@ func ParseORC(ipData []byte, ipAddr uint64, orcData []byte, layout Layout) (*Tab
 	if n > maxEntries {
 		return nil, &FormatError{fmt.Sprintf("%d entries", n)}
 	}
-	if layout != LayoutV1 && layout != LayoutV2 {
+	if layout != LayoutV1 && layout != LayoutV2 && layout != LayoutV3 {
 		return nil, &FormatError{fmt.Sprintf("unknown layout %d", layout)}
 	}
 	t := &Table{ips: make([]uint64, n), entries: make([]Entry, n), layout: layout}
@@ -269,6 +295,9 @@ func decodeEntry(b []byte, layout Layout) Entry {
 			e.Kind = KindUndefined
 		}
 		e.Signal = w>>11&1 != 0
+		if layout == LayoutV3 {
+			e.SPReg, e.BPReg = v3Regs[e.SPReg], v3Regs[e.BPReg]
+		}
 	}
 	if e.Kind == KindRegs || e.Kind == KindRegsPartial {
 		e.Signal = true

@@ -358,6 +358,27 @@ func TestReadORC(t *testing.T) {
 	if e, _ := tb.Lookup(ipBase + 0x1800); e.Kind != KindCall {
 		t.Errorf("new layout read as %+v", e)
 	}
+	// 7.1 numbers the registers anew: SP is 3, PREV_SP 8. Told by the
+	// entries too, and decoded into the usual numbers.
+	for i := range rows {
+		w := binary.LittleEndian.Uint16(orc[6*i+4:])
+		if w&0xf == RegSP {
+			w = w&^0xf | 3
+		}
+		if w>>4&0xf == RegPrevSP {
+			w = w&^0xf0 | 8<<4
+		}
+		binary.LittleEndian.PutUint16(orc[6*i+4:], w)
+	}
+	if DetectLayout(orc) != LayoutV3 {
+		t.Error("entries of 7.1's register numbers not told")
+	}
+	if tb, err = ReadORC(mem, symbol, reloc); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := tb.Lookup(ipBase + 0x1800); e.Kind != KindCall || e.SPReg != RegSP || tb.Layout() != LayoutV3 {
+		t.Errorf("7.1 layout read as %+v (%v)", e, tb.Layout())
+	}
 	delete(syms, "__stop_orc_unwind")
 	if _, err := ReadORC(mem, symbol, reloc); !errors.Is(err, ErrNoORCSymbols) {
 		t.Errorf("missing symbol: %v", err)
