@@ -31,11 +31,11 @@ const (
 
 // Locations are the kernel virtual addresses of the kallsyms tables.
 type Locations struct {
-	NumSyms      uint64 // kallsyms_num_syms: unsigned int
-	Names        uint64 // kallsyms_names: the compressed name stream
-	TokenTable   uint64 // kallsyms_token_table: NUL-terminated tokens
-	TokenIndex   uint64 // kallsyms_token_index: 256 u16 offsets
-	Offsets      uint64 // kallsyms_offsets: one int per symbol
+	NumSyms    uint64 // kallsyms_num_syms: unsigned int
+	Names      uint64 // kallsyms_names: the compressed name stream
+	TokenTable uint64 // kallsyms_token_table: NUL-terminated tokens
+	TokenIndex uint64 // kallsyms_token_index: 256 u16 offsets
+	Offsets    uint64 // kallsyms_offsets: one int per symbol
 	// RelativeBase is kallsyms_relative_base, the base the offsets are
 	// counted from; 0 for kernels since 7.0, which have none: each offset
 	// counts from its own address (place-relative).
