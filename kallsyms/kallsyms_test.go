@@ -75,6 +75,14 @@ func tokenSet(syms []Symbol) [256]string {
 // address encoding. The type letter stays an uncompressed first token, as
 // from 6.2.
 func encode(t testing.TB, syms []Symbol, absolutePercpu bool) *image {
+	return encodeLayout(t, syms, absolutePercpu, false)
+}
+
+// encodeLayout lays the tables out as kernels from 6.4 do (old false:
+// num_syms, names, token table and index, offsets, relative base) or as
+// kernels before 6.0 do (old true: offsets, relative base, num_syms,
+// names, markers, token table and index), each 8-aligned.
+func encodeLayout(t testing.TB, syms []Symbol, absolutePercpu, old bool) *image {
 	tok := tokenSet(syms)
 	// Longest token first for a greedy compressor.
 	order := make([]int, 0, 256)
@@ -83,8 +91,11 @@ func encode(t testing.TB, syms []Symbol, absolutePercpu bool) *image {
 	}
 	sort.SliceStable(order, func(i, j int) bool { return len(tok[order[i]]) > len(tok[order[j]]) })
 
-	var names []byte
-	for _, s := range syms {
+	var names, markers []byte
+	for i, s := range syms {
+		if i%256 == 0 {
+			markers = binary.LittleEndian.AppendUint32(markers, uint32(len(names)))
+		}
 		comp := []byte{s.Type}
 		for rest := s.Name; rest != ""; {
 			for _, c := range order {
@@ -147,13 +158,24 @@ func encode(t testing.TB, syms []Symbol, absolutePercpu bool) *image {
 	}
 	var num [4]byte
 	binary.LittleEndian.PutUint32(num[:], uint32(len(syms)))
+	var rb [8]byte
+	binary.LittleEndian.PutUint64(rb[:], base)
+	if old {
+		var unused uint64
+		put(&loc.Offsets, offsets)
+		put(&loc.RelativeBase, rb[:])
+		put(&loc.NumSyms, num[:])
+		put(&loc.Names, names)
+		put(&unused, markers)
+		put(&loc.TokenTable, table)
+		put(&loc.TokenIndex, index[:])
+		return &image{mem: &memory{regions: map[uint64][]byte{rodata: b}}, loc: loc}
+	}
 	put(&loc.NumSyms, num[:])
 	put(&loc.Names, names)
 	put(&loc.TokenTable, table)
 	put(&loc.TokenIndex, index[:])
 	put(&loc.Offsets, offsets)
-	var rb [8]byte
-	binary.LittleEndian.PutUint64(rb[:], base)
 	put(&loc.RelativeBase, rb[:])
 	return &image{mem: &memory{regions: map[uint64][]byte{rodata: b}}, loc: loc}
 }

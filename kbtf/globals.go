@@ -1,7 +1,8 @@
 package kbtf
 
 // Globals gives the types of the global variables the kernel views read
-// that BTF does not describe (it types only the per-CPU ones): the
+// that BTF does not describe (it types only the per-CPU ones, and before
+// pahole 1.18 built it, as for Debian's 5.10, none at all): the
 // declarations of the kernel's sources, in the form Type takes, with
 // array dimensions; "[]" takes its count from the symbol's extent in the
 // kernel's symbol table. It is the one place such knowledge lives; a
@@ -16,6 +17,12 @@ var Globals = map[string]string{
 	"pid_max":      "int",
 	"nr_threads":   "int",
 	"linux_banner": "const char []",
+	// Per-CPU variables, which BTF types since pahole 1.18 (Debian's 5.10
+	// kernel's BTF has no variables).
+	"runqueues":            "struct rq",
+	"current_task":         "struct task_struct *",
+	"hardirq_stack_ptr":    "struct irq_stack *",
+	"cea_exception_stacks": "struct cea_exception_stacks *",
 	// CPUs.
 	"__per_cpu_offset":    "unsigned long []",
 	"__cpu_online_mask":   "struct cpumask",

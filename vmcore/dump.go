@@ -67,6 +67,11 @@ type Dump struct {
 	ksymsOnce sync.Once
 	ksyms     *kallsyms.Table
 	ksymsErr  error
+	// The tables' places where VMCOREINFO does not give them, found by
+	// their contents once (kallsyms.Search).
+	ksymsLocOnce sync.Once
+	ksymsLoc     kallsyms.Locations
+	ksymsLocErr  error
 }
 
 // CPU is the state one CPU saved at the crash: an NT_PRSTATUS note written

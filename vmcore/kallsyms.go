@@ -2,6 +2,7 @@ package vmcore
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -9,11 +10,14 @@ import (
 	"github.com/vmcoretools/vmcore/kallsyms"
 	"github.com/vmcoretools/vmcore/kbtf"
 	"github.com/vmcoretools/vmcore/system"
+	"github.com/vmcoretools/vmcore/vmcoreinfo"
 )
 
 // Kallsyms decodes the kernel's own symbol table from the dump's memory,
-// located by VMCOREINFO (kernels from 6.0 on): symbol names and addresses,
-// KASLR included, without a vmlinux. The addresses are checked against
+// located by VMCOREINFO (kernels from 6.0 on) or, before 6.0, found by its
+// contents between SYMBOL(_stext) and SYMBOL(init_uts_ns)
+// (kallsyms.Search): symbol names and addresses, KASLR included, without a
+// vmlinux. The addresses are checked against
 // VMCOREINFO's SYMBOL(_stext). The table is decoded on the first call
 // (tens of milliseconds for 150,000 symbols) and kept by the Dump; every
 // call returns the same table, which callers must not modify.
@@ -47,18 +51,47 @@ func (d *Dump) kallsymsSource() (io.ReaderAt, kallsyms.Locations, kallsyms.Optio
 	if err != nil {
 		return nil, kallsyms.Locations{}, opt, err
 	}
-	loc, err := kallsyms.LocationsFromVMCOREINFO(info)
-	if err != nil {
-		return nil, loc, opt, err
-	}
 	tr, err := d.Translator()
 	if err != nil {
-		return nil, loc, opt, err
+		return nil, kallsyms.Locations{}, opt, err
 	}
-	if stext, ok := info.Symbol("_stext"); ok {
+	stext, hasStext := info.Symbol("_stext")
+	if hasStext {
 		opt.Anchor = kallsyms.Anchor{Name: "_stext", Addr: stext}
 	}
+	loc, err := kallsyms.LocationsFromVMCOREINFO(info)
+	if err != nil {
+		if _, any := info.Symbol("kallsyms_names"); any || !hasStext {
+			return nil, loc, opt, err
+		}
+		// Before 6.0: the tables lie in the image's read-only data,
+		// between its text and its data (init_uts_ns).
+		d.ksymsLocOnce.Do(func() {
+			d.ksymsLoc, d.ksymsLocErr = searchKallsyms(tr.ReaderAt(), info, opt)
+		})
+		if d.ksymsLocErr != nil {
+			return nil, loc, opt, fmt.Errorf("%w; nor were they found by their contents: %v", err, d.ksymsLocErr)
+		}
+		loc = d.ksymsLoc
+	}
 	return tr.ReaderAt(), loc, opt, nil
+}
+
+// searchKallsyms finds the tables between _stext and init_uts_ns and
+// checks them: _stext must decode to its VMCOREINFO address.
+func searchKallsyms(r io.ReaderAt, info *vmcoreinfo.Info, opt kallsyms.Options) (kallsyms.Locations, error) {
+	end, ok := info.Symbol("init_uts_ns")
+	if !ok || end <= opt.Anchor.Addr {
+		return kallsyms.Locations{}, errors.New("VMCOREINFO has no SYMBOL(init_uts_ns) above SYMBOL(_stext) to bound the search")
+	}
+	loc, err := kallsyms.Search(r, opt.Anchor.Addr, end)
+	if err != nil {
+		return loc, err
+	}
+	if _, err := kallsyms.Find(r, loc, opt); err != nil {
+		return kallsyms.Locations{}, fmt.Errorf("the table found at %#x does not decode: %w", loc.Names, err)
+	}
+	return loc, nil
 }
 
 // ReadSymbol reads len(p) bytes at the kallsyms symbol name.
