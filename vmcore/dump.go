@@ -52,6 +52,9 @@ type Dump struct {
 	phys     physmem.Reader
 	elf      *elfcore.File
 	kdump    *kdumpfmt.File
+	// kdumpMachine is the machine of a kdump file: its header's, or
+	// where that names none known (QEMU 11 writes "Unknown"), VMCOREINFO's.
+	kdumpMachine string
 	info     *vmcoreinfo.Info
 	infoErr  error
 	cpus     []CPU
@@ -211,12 +214,21 @@ func (d *Dump) init() error {
 	case d.kdump != nil:
 		raw = d.kdump.VMCOREINFO()
 		d.warnings = append(d.warnings, d.kdump.Warnings...)
+		d.kdumpMachine = d.kdump.Header.Utsname.Machine
+		if machineOf(d.kdumpMachine) == elf.EM_NONE {
+			if m := machineFromVMCOREINFO(raw); m != "" {
+				if d.kdumpMachine != "" {
+					d.warnings = append(d.warnings, fmt.Sprintf("the kdump header names the machine %q; VMCOREINFO's entries say %s", d.kdumpMachine, m))
+				}
+				d.kdumpMachine = m
+			}
+		}
 		if notes := d.kdump.Notes(); len(notes) > 0 {
 			ns, err := elfcore.ParseNotes(notes, d.kdump.Header.ByteOrder)
 			if err != nil {
 				d.warnings = append(d.warnings, "notes: "+err.Error())
 			}
-			m := machineOf(d.kdump.Header.Utsname.Machine)
+			m := machineOf(d.kdumpMachine)
 			var prs []elfcore.PRStatus
 			var qs []elfcore.QEMUCPUState
 			for _, n := range ns {
@@ -269,6 +281,19 @@ func mergeCPUs(prs []elfcore.PRStatus, qs []elfcore.QEMUCPUState) []CPU {
 		}
 	}
 	return cpus
+}
+
+// machineFromVMCOREINFO tells the architecture from the entries only its
+// kernels write: x86_64's SYMBOL(init_top_pgt) (arch/x86/kernel/
+// machine_kexec_64.c), arm64's NUMBER(kimage_voffset). "" when neither.
+func machineFromVMCOREINFO(raw []byte) string {
+	switch {
+	case bytes.Contains(raw, []byte("\nSYMBOL(init_top_pgt)=")):
+		return "x86_64"
+	case bytes.Contains(raw, []byte("\nNUMBER(kimage_voffset)=")):
+		return "aarch64"
+	}
+	return ""
 }
 
 func machineOf(uname string) elf.Machine {
@@ -361,8 +386,8 @@ func (d *Dump) NumCPUs() int {
 // Arch is the crashed machine's architecture as uname -m says it
 // ("x86_64", "aarch64", ...), or "" when unknown.
 func (d *Dump) Arch() string {
-	if d.kdump != nil && d.kdump.Header.Utsname.Machine != "" {
-		return d.kdump.Header.Utsname.Machine
+	if d.kdump != nil && d.kdumpMachine != "" {
+		return d.kdumpMachine
 	}
 	if d.elf != nil {
 		switch d.elf.Machine {

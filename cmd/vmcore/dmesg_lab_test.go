@@ -431,11 +431,17 @@ func printkInfoFromDWARF(t *testing.T, vmlinux string) (facility, levelBit int) 
 				case "level":
 					if b, ok := m.Val(dwarf.AttrDataBitOffset).(int64); ok {
 						levelBit = int(b)
+					} else if b, ok := m.Val(dwarf.AttrBitOffset).(int64); ok {
+						// DWARF 2-3's form (gcc 10's DWARF 4, as for
+						// 5.10): bits from the top of the storage unit.
+						unit, _ := m.Val(dwarf.AttrByteSize).(int64)
+						size, _ := m.Val(dwarf.AttrBitSize).(int64)
+						levelBit = int(off*8 + unit*8 - b - size)
 					}
 				}
 			}
 			if facility < 0 || levelBit < 0 {
-				t.Fatalf("struct printk_info in %s lacks facility or level (DWARF 4+ bitfield)", name)
+				t.Fatalf("struct printk_info in %s lacks facility or level", name)
 			}
 			return facility, levelBit
 		}

@@ -81,7 +81,11 @@ kernel_lab() {
 
 kernel_lab 6.1 k61 1G 256M 1
 [[ $ONLY61 == 1 ]] || kernel_lab 6.12 k612 1G 256M 0
-[[ $ONLY61 == 1 ]] || extra_kernels_lab
+if [[ $ONLY61 == 0 ]]; then
+	extra_kernels_lab
+	run_step sid-tools "$(step_key "" "${SID_PACKAGES[*]}")" build_sid_root
+	sid_writers_lab
+fi
 if declare -F smp_lab >/dev/null; then
 	smp_lab 6.1 k61smp
 	[[ $ONLY61 == 1 ]] || smp_lab 6.12 k612smp
@@ -95,10 +99,7 @@ if declare -F record_all >/dev/null; then
 	summarize_refs
 fi
 # Sid's crash, makedumpfile and drgn on the extra kernels' dumps.
-if [[ $ONLY61 == 0 ]]; then
-	run_step sid-tools "$(step_key "" "${SID_PACKAGES[*]}")" build_sid_root
-	sidref_all
-fi
+[[ $ONLY61 == 1 ]] || sidref_all
 if declare -F record_groups >/dev/null; then
 	record_groups
 fi
