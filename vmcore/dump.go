@@ -48,20 +48,20 @@ var ErrNoVMCOREINFO = errors.New("the dump has no VMCOREINFO note")
 
 // Dump is an open crash dump. Its methods are safe for concurrent use.
 type Dump struct {
-	format   Format
-	phys     physmem.Reader
-	elf      *elfcore.File
-	kdump    *kdumpfmt.File
+	format Format
+	phys   physmem.Reader
+	elf    *elfcore.File
+	kdump  *kdumpfmt.File
 	// kdumpMachine is the machine of a kdump file: its header's, or
 	// where that names none known (QEMU 11 writes "Unknown"), VMCOREINFO's.
 	kdumpMachine string
-	info     *vmcoreinfo.Info
-	infoErr  error
-	cpus     []CPU
-	warnings []string
-	paths    []string
-	virt     virt
-	klog     kernelLog // KernelLog, read once
+	info         *vmcoreinfo.Info
+	infoErr      error
+	cpus         []CPU
+	warnings     []string
+	paths        []string
+	virt         virt
+	klog         kernelLog // KernelLog, read once
 
 	derivedInfo bool // info came from DeriveVMCOREINFO
 	logVars     logVars
