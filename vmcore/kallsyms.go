@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/vmcoretools/vmcore/kallsyms"
@@ -168,36 +169,48 @@ func (d *Dump) PidMax(syms *kallsyms.Table) (int, error) {
 	return int(int32(binary.LittleEndian.Uint32(b[:]))), nil
 }
 
-// Where struct timekeeper (kernel/time/timekeeping.c) keeps the wall clock,
-// 3.17 to at least 6.12: two struct tk_read_base of 56 bytes (tkr_mono,
-// tkr_raw), then xtime_sec, ktime_sec and wall_to_monotonic. VMCOREINFO does
-// not describe the struct; TimekeeperTime checks the layout on the values.
-const (
-	tkXtimeSec        = 112
-	tkKtimeSec        = 120
-	tkWallToMonotonic = 128
-)
+// Where struct timekeeper (kernel/time/timekeeping.c) keeps the wall clock:
+// the offsets of xtime_sec, ktime_sec and wall_to_monotonic. From 3.17 to
+// 6.12 they follow two struct tk_read_base of 56 bytes (tkr_mono,
+// tkr_raw); since 6.13 they follow tkr_mono alone. VMCOREINFO does not
+// describe the struct; TimekeeperTime takes the layout whose values agree.
+var tkLayouts = [][3]int{{112, 120, 128}, {56, 64, 72}}
 
 // TimekeeperTime reads the wall-clock time the kernel last kept, in whole
 // seconds: shadow_timekeeper.xtime_sec, which crash prints as DATE. It
-// serves dumps without CRASHTIME (QEMU dumps, dumps of a live system). The
-// assumed offsets are accepted only when the values agree with each other:
-// a date after 2000, and monotonic seconds (ktime_sec) equal, within a
-// second, to xtime_sec plus wall_to_monotonic.tv_sec.
+// serves dumps without CRASHTIME (QEMU dumps, dumps of a live system). A
+// layout (tkLayouts) is accepted only when its values agree with each
+// other: a date after 2000, and monotonic seconds (ktime_sec) equal, within
+// a second, to xtime_sec plus wall_to_monotonic.tv_sec.
+//
+// Kernels since 7.x keep their timekeepers in timekeeper_data, whose first
+// element holds the core timekeeper after an 8-byte sequence count; it
+// stands in where there is no shadow_timekeeper, checked the same way.
 func (d *Dump) TimekeeperTime(syms *kallsyms.Table) (time.Time, error) {
-	var b [tkWallToMonotonic + 8]byte
-	if err := d.ReadSymbol(syms, "shadow_timekeeper", b[:]); err != nil {
-		return time.Time{}, err
+	var b [136]byte
+	name := "shadow_timekeeper"
+	if err := d.ReadSymbol(syms, name, b[:]); err != nil {
+		s, ok := syms.Lookup("timekeeper_data")
+		if !ok {
+			return time.Time{}, fmt.Errorf("vmcore: the kernel's symbol table has neither shadow_timekeeper nor timekeeper_data")
+		}
+		name = "timekeeper_data"
+		if _, err := d.ReadVirt(b[:], s.Addr+8); err != nil {
+			return time.Time{}, fmt.Errorf("vmcore: reading timekeeper_data at %#x: %w", s.Addr, err)
+		}
 	}
-	xtime := int64(binary.LittleEndian.Uint64(b[tkXtimeSec:]))
-	ktime := int64(binary.LittleEndian.Uint64(b[tkKtimeSec:]))
-	wtm := int64(binary.LittleEndian.Uint64(b[tkWallToMonotonic:]))
 	const y2000, y2200 = 946684800, 7258118400
-	if skew := ktime - (xtime + wtm); xtime < y2000 || xtime > y2200 || ktime < 0 || skew < -1 || skew > 1 {
-		return time.Time{}, fmt.Errorf("vmcore: shadow_timekeeper is not laid out as assumed (xtime_sec %d, ktime_sec %d, wall_to_monotonic %d s at offsets %d, %d, %d)",
-			xtime, ktime, wtm, tkXtimeSec, tkKtimeSec, tkWallToMonotonic)
+	var tried []string
+	for _, l := range tkLayouts {
+		xtime := int64(binary.LittleEndian.Uint64(b[l[0]:]))
+		ktime := int64(binary.LittleEndian.Uint64(b[l[1]:]))
+		wtm := int64(binary.LittleEndian.Uint64(b[l[2]:]))
+		if skew := ktime - (xtime + wtm); xtime >= y2000 && xtime <= y2200 && ktime >= 0 && skew >= -1 && skew <= 1 {
+			return time.Unix(xtime, 0).UTC(), nil
+		}
+		tried = append(tried, fmt.Sprintf("xtime_sec %d, ktime_sec %d, wall_to_monotonic %d s at offsets %d, %d, %d", xtime, ktime, wtm, l[0], l[1], l[2]))
 	}
-	return time.Unix(xtime, 0).UTC(), nil
+	return time.Time{}, fmt.Errorf("vmcore: %s is laid out as none of the known timekeepers (%s)", name, strings.Join(tried, "; "))
 }
 
 // KernelBTF reads the kernel's BTF from the dump's memory: the .BTF

@@ -26,7 +26,7 @@ type logVars struct {
 func (d *Dump) logVarTable() (*kallsyms.Table, error) {
 	k := &d.logVars
 	k.once.Do(func() {
-		k.syms, k.symsErr = d.KernelSymbols("jiffies_64", "tick_nsec", "shadow_timekeeper", "pid_max")
+		k.syms, k.symsErr = d.KernelSymbols("jiffies_64", "tick_nsec", "shadow_timekeeper", "timekeeper_data", "pid_max")
 	})
 	return k.syms, k.symsErr
 }

@@ -343,7 +343,7 @@ func TestDmesgKallsyms(t *testing.T) {
 	bad := timekeeper(1764111605, 9, -1764111603)
 	path = dmesgDumpWith(t, dmesgDumpOptions{withInfo: true, noCrashTime: true, vars: []kernelVar{jiffies, tick, bad}})
 	code, out, errOut = runCmd("dmesg", "-T", path)
-	if code != 0 || !strings.Contains(errOut, "not laid out as assumed") || !strings.HasPrefix(out, "[    0.000000] Linux version") {
+	if code != 0 || !strings.Contains(errOut, "laid out as none of the known timekeepers") || !strings.HasPrefix(out, "[    0.000000] Linux version") {
 		t.Errorf("inconsistent timekeeper: exit %d, stderr %q\n%s", code, errOut, out)
 	}
 
