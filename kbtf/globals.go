@@ -13,6 +13,7 @@ var Globals = map[string]string{
 	"init_pid_ns":  "struct pid_namespace",
 	"init_uts_ns":  "struct uts_namespace",
 	"panic_cpu":    "atomic_t",
+	"tainted_mask": "unsigned long",
 	"nr_cpu_ids":   "unsigned int",
 	"pid_max":      "int",
 	"nr_threads":   "int",

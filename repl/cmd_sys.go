@@ -53,7 +53,11 @@ func runSys(c *Context, args []string) error {
 	if kernel == "" {
 		kernel = "(no vmlinux given)"
 	}
-	fmt.Fprintf(w, "      KERNEL: %s\n", kernel)
+	mark := ""
+	if sum.Taint != nil && *sum.Taint != 0 {
+		mark = "  [TAINTED]" // crash's is_kernel_tainted
+	}
+	fmt.Fprintf(w, "      KERNEL: %s%s\n", kernel, mark)
 	paths := d.Paths()
 	if len(paths) > 1 {
 		// crash's show_split_dumpfiles: one file a line.

@@ -40,8 +40,10 @@ func (s *Session) sourceLine(addr uint64) string {
 	f := frames[0]
 	file := f.File
 	if !path.IsAbs(file) {
-		if dir := s.Debug.CompDir(addr); dir != "" {
-			file = strings.TrimSuffix(dir, "/") + "/" + file
+		// DWARF 4 line tables (gcc 10, as for 5.10) come joined to a
+		// relative comp_dir already.
+		if dir := strings.TrimSuffix(s.Debug.CompDir(addr), "/"); dir != "" && !strings.HasPrefix(file, dir+"/") {
+			file = dir + "/" + file
 		}
 	}
 	for strings.Contains(file, "//") {

@@ -289,3 +289,41 @@ func PanicMessage(recs []printk.Record) string {
 	}
 	return ""
 }
+
+// TaintMask is the kernel's taint flags: tainted_mask, or the int tainted
+// of kernels before 2.6.29, as crash's is_kernel_tainted reads them. Bit n
+// is the flag TaintLetters[n].
+func TaintMask(c *value.Context) (uint64, error) {
+	v, err := c.Var("tainted_mask")
+	if err != nil {
+		v2, err2 := c.Var("tainted")
+		if err2 != nil {
+			return 0, err
+		}
+		v = v2
+	}
+	return v.Uint()
+}
+
+// TaintLetters are the letters the kernel prints for its taint flags
+// (kernel/panic.c's taint_flags), by bit.
+const TaintLetters = "PFSRMBUDAWCIOELKXTNJ"
+
+// TaintFlags spells a taint mask as the kernel's "Tainted:" line does
+// its set flags: one letter per set bit, in bit order ("OE" for an
+// out-of-tree, unsigned module); bits past the known ones are written
+// as "?".
+func TaintFlags(mask uint64) string {
+	var b []byte
+	for i := 0; i < 64; i++ {
+		if mask&(1<<i) == 0 {
+			continue
+		}
+		if i < len(TaintLetters) {
+			b = append(b, TaintLetters[i])
+		} else {
+			b = append(b, '?')
+		}
+	}
+	return string(b)
+}

@@ -52,6 +52,9 @@ type Summary struct {
 	MemoryBytes *uint64 `json:"memory_bytes"`
 	// Panic is the panic message and where it happened.
 	Panic Panic `json:"panic"`
+	// Taint is the kernel's taint flags (tainted_mask; TaintFlags names
+	// them); nonzero makes crash mark its KERNEL line [TAINTED].
+	Taint *uint64 `json:"taint"`
 	// Unknown says why each nil field is not known, by JSON name.
 	Unknown map[string]string `json:"unknown,omitempty"`
 }
@@ -189,6 +192,15 @@ func Summarize(src Sources) *Summary {
 			tb = nil
 			unknown("tasks", err)
 		}
+	}
+
+	// The taint flags.
+	if noTypes {
+		unknown("taint", ErrNoTypes)
+	} else if t, err := TaintMask(c); err == nil {
+		s.Taint = &t
+	} else {
+		unknown("taint", err)
 	}
 
 	// The uname fields.

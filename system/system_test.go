@@ -335,3 +335,11 @@ func TestUptimeWithoutTickNsec(t *testing.T) {
 		t.Error("HZFromClock accepted jiffies that fit no HZ")
 	}
 }
+
+func TestTaintFlags(t *testing.T) {
+	for mask, want := range map[uint64]string{0: "", 1 << 12: "O", 1<<12 | 1<<13: "OE", 1 << 9: "W", 1 << 40: "?"} {
+		if got := system.TaintFlags(mask); got != want {
+			t.Errorf("TaintFlags(%#x) = %q, want %q", mask, got, want)
+		}
+	}
+}

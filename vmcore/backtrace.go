@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strings"
 	"sync"
 
 	"github.com/vmcoretools/vmcore/arch"
@@ -211,6 +212,11 @@ func (l lineSource) withCompDir(pc uint64, file string) string {
 		return file
 	}
 	if dir, ok := e.Val(dwarf.AttrCompDir).(string); ok && dir != "" {
+		// DWARF 4 line tables (gcc 10, as for 5.10) come joined to a
+		// relative comp_dir already.
+		if strings.HasPrefix(file, strings.TrimSuffix(dir, "/")+"/") {
+			return file
+		}
 		return path.Join(dir, file)
 	}
 	return file

@@ -9,19 +9,9 @@
 # genuine kdump, a few makedumpfile conversions and a QEMU panic dump through
 # the same steps as the others (kernel_lab in build.sh). Sid's crash,
 # makedumpfile and drgn are unpacked into $LAB/sid/root and run through sid's
-# own loader, for the references of the newest kernel (sidref_all).
+# own loader, for the references of the newest kernel (sidref.sh).
 # Sourced by build.sh, after guest.sh (whose choose_kernel and fetch_kernel
 # it extends to these series).
-
-# Run as `bash kernels.sh --sidref DUMP` (by sidref_all) it needs the
-# lab's helpers first.
-if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
-	set -euo pipefail
-	source "$(dirname "$0")/lib.sh"
-	source "$LABSRC/guest.sh"
-	source "$LABSRC/record.sh"
-	source "$LABSRC/record_groups.sh"
-fi
 
 # The series these steps add, with their suites and manifest prefixes.
 EXTRA_SERIES=(5.10 sid)
@@ -65,8 +55,12 @@ suite_apt_update() {
 }
 
 # Bookworm's series keep guest.sh's own steps.
-eval "$(declare -f choose_kernel | sed '1s/^choose_kernel/choose_kernel_bookworm/')"
-eval "$(declare -f fetch_kernel | sed '1s/^fetch_kernel/fetch_kernel_bookworm/')"
+if declare -F choose_kernel_bookworm >/dev/null || ! declare -F choose_kernel >/dev/null; then
+	: # sourced before guest.sh, or a second time
+else
+	eval "$(declare -f choose_kernel | sed '1s/^choose_kernel/choose_kernel_bookworm/')"
+	eval "$(declare -f fetch_kernel | sed '1s/^fetch_kernel/fetch_kernel_bookworm/')"
+fi
 
 # choose_kernel SERIES: as guest.sh's, for the extra series too. The env file
 # lists every package to fetch (KIMG_PKGS): sid splits the image into
@@ -200,67 +194,6 @@ sid_tool_version() {
 	drgn) sed -n 's/^drgn \([0-9.]*\).*/drgn-\1/p' "$LAB/sid/versions.txt" ;;
 	esac
 }
-
-# sidref_one NAME: sid's tools on one dump, beside record.sh's references:
-# ref/<dump>/<crash-9.x>/ (record.sh's command set), <makedumpfile-1.7.x>-
-# dump-dmesg.txt and <drgn-0.x>/ (drgn_ref.py), with rows in sid-status.tsv.
-sidref_one() {
-	local name=$1 REF=$LAB/ref/$1 files vmlinux f
-	local -a paths=()
-	files=$(manifest_field "$name" 6)
-	vmlinux=$LAB/$(manifest_field "$name" 7)
-	for f in ${files//,/ }; do paths+=("$LAB/$f"); done
-	local crash mdf drgn
-	crash=$(sid_tool_version crash) mdf=$(sid_tool_version makedumpfile) drgn=$(sid_tool_version drgn)
-	rm -rf "${REF:?}/$crash" "${REF:?}/$drgn"
-	mkdir -p "$REF/$crash"
-	printf 'tool\tcommand\texit\tseconds\n' >"$REF/sid-status.tsv"
-	local line file cmd cmds=$REF/$crash/commands.txt
-	: >"$cmds"
-	for line in "${CRASH_COMMANDS[@]}"; do
-		IFS=$'\t' read -r file cmd <<<"$line"
-		echo "$cmd > $REF/$crash/$file.txt" >>"$cmds"
-	done
-	echo exit >>"$cmds"
-	local t0=$SECONDS rc=0
-	with_timeout 900 "$SID/usr/lib64/ld-linux-x86-64.so.2" --library-path "$SID/usr/lib/x86_64-linux-gnu" \
-		"$SID/usr/bin/crash" -s "$vmlinux" "${paths[@]}" <"$cmds" >"$REF/$crash/session.txt" 2>&1 || rc=$?
-	printf '%s\t%s\t%s\t%s\n' "$crash" session "$rc" "$((SECONDS - t0))" >>"$REF/sid-status.tsv"
-	t0=$SECONDS rc=0
-	with_timeout 300 "$SID/usr/lib64/ld-linux-x86-64.so.2" --library-path "$SID/usr/lib/x86_64-linux-gnu" \
-		"$SID/usr/bin/makedumpfile" --dump-dmesg "${paths[0]}" "$REF/$mdf-dump-dmesg.txt" \
-		>"$REF/$mdf-dump-dmesg.log" 2>&1 || rc=$?
-	printf '%s\t%s\t%s\t%s\n' "$mdf" --dump-dmesg "$rc" "$((SECONDS - t0))" >>"$REF/sid-status.tsv"
-	t0=$SECONDS rc=0
-	with_timeout 600 env PYTHONHOME="$SID/usr" PYTHONDONTWRITEBYTECODE=1 \
-		"$SID/usr/lib64/ld-linux-x86-64.so.2" --library-path "$SID/usr/lib/x86_64-linux-gnu" \
-		"$SID/usr/bin/python3" "$LABSRC/drgn_ref.py" "$vmlinux" "$REF/$drgn" "${paths[0]}" \
-		>"$REF/$drgn.log" 2>&1 || rc=$?
-	printf '%s\t%s\t%s\t%s\n' "$drgn" tasks,dmesg,stacks "$rc" "$((SECONDS - t0))" >>"$REF/sid-status.tsv"
-	find "$REF" -type f -empty -delete
-}
-
-# sidref_all: sid's tools on every dump of the extra kernels whose sid
-# references are missing or stale (keyed like record.sh's), two at a time.
-sidref_key() { step_key "kernels.sh drgn_ref.py" "$(ref_key "$1")" "$(cat "$LAB/sid/versions.txt")"; }
-sidref_all() {
-	local name todo=()
-	for name in $(awk -F'\t' 'NR > 1 && ($5 == "5.10" || $5 == "sid") { print $1 }' "$LAB/manifest.tsv"); do
-		[[ $(cat "$LAB/stamps/sidref-$name" 2>/dev/null) == "$(sidref_key "$name")" ]] || todo+=("$name")
-	done
-	((${#todo[@]} > 0)) || return 0
-	log "recording sid's tools on ${#todo[@]} dumps"
-	local t0=$SECONDS
-	printf '%s\n' "${todo[@]}" | xargs -P 2 -I{} bash "$LABSRC/kernels.sh" --sidref {}
-	printf '%s\t%s\t%ss\t%s\n' "$(date -u +%FT%TZ)" "sidref(${#todo[@]})" "$((SECONDS - t0))" - >>"$TIMINGS"
-}
-
-if [[ ${BASH_SOURCE[0]} == "$0" && ${1:-} == --sidref ]]; then
-	t0=$SECONDS
-	sidref_one "$2"
-	sidref_key "$2" >"$LAB/stamps/sidref-$2"
-	log "sid's tools on $2 in $((SECONDS - t0))s"
-fi
 
 # Today's dump writers. Sid's QEMU (11.x), in a root of its own
 # ($LAB/sid/qemu-root, run through sid's loader), takes dump-guest-memory of
