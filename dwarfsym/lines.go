@@ -316,7 +316,8 @@ func seekPC(lr *dwarf.LineReader, pc uint64) (dwarf.LineEntry, bool) {
 	var best, prev dwarf.LineEntry
 	found, havePrev := false, false
 	// same holds the rows before prev at prev's address: when prev is not
-	// a statement, gdb walks back to one that is (find_pc_sect_line).
+	// a statement, gdb walks back to one that is (find_pc_sect_line), and
+	// keeps prev when none is.
 	var same []dwarf.LineEntry
 	for n := 0; n < 1<<24; n++ {
 		var e dwarf.LineEntry
@@ -326,8 +327,13 @@ func seekPC(lr *dwarf.LineReader, pc uint64) (dwarf.LineEntry, bool) {
 		if havePrev && !prev.EndSequence && prev.Address <= pc && pc < e.Address {
 			if !found || prev.Address >= best.Address {
 				best, found = prev, true
+				// Back to a statement at the same address, if one is
+				// there; else the last row stays (gdb: "if (tmp->is_stmt)
+				// best = tmp").
 				for k := len(same) - 1; k >= 0 && !best.IsStmt && same[k].Line != 0; k-- {
-					best = same[k]
+					if same[k].IsStmt {
+						best = same[k]
+					}
 				}
 			}
 		}

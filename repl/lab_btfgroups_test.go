@@ -111,6 +111,7 @@ func TestLabGroupsFromBTF(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
+			proved(t, d, "no vmlinux", "the same with the vmlinux")
 			with, without, done := labSessionPair(t, d)
 			defer done()
 			groups, _ := filepath.Glob(filepath.Join(d.Ref, "crash-8.0.6-groups", "*"))
@@ -174,6 +175,7 @@ func TestLabFunctionEndFromKallsyms(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
+			proved(t, d, "no vmlinux", "the same with the vmlinux")
 			with, without, done := labSessionPair(t, d)
 			defer done()
 			syms, err := without.info().Symbols()

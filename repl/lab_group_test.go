@@ -48,6 +48,7 @@ func compareCrashGroup(t *testing.T, group string, known []groupDiff) int {
 		}
 		found++
 		t.Run(r.Name, func(t *testing.T) {
+			proved(t, r, "groups", "crash-8.0.6")
 			s, done := labSession(t, r)
 			defer done()
 			for _, ref := range refs {

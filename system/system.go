@@ -181,6 +181,9 @@ func Summarize(src Sources) *Summary {
 			tb, err = src.Tasks()
 		} else {
 			tb, err = tasks.Load(c)
+			if tb != nil && s.UptimeSeconds != nil {
+				tb.Uptime = *s.UptimeSeconds
+			}
 		}
 		if err == nil && tb == nil {
 			err = errors.New("no task table")

@@ -45,6 +45,7 @@ func newKernel() *fk.Kernel {
 	k.Set(tk, "struct tk_core_t", "timekeeper.xtime_sec", 1_800_000_000)
 	k.Set(tk, "struct tk_core_t", "timekeeper.ktime_sec", 90061)
 	k.Put64(k.Var("cpu_khz", "unsigned int"), 2096123)
+	k.Put64(k.Var("tainted_mask", "long unsigned int"), 1<<12|1<<13)
 	nodes := k.Var("node_data", "struct pglist_data *[4]")
 	n0, n1 := k.New("struct pglist_data"), k.New("struct pglist_data")
 	k.Set(n0, "struct pglist_data", "node_present_pages", 1000)
@@ -92,6 +93,9 @@ func TestSummarize(t *testing.T) {
 	}
 	if s.CPUs != 4 || s.OfflineCPUs != 3 {
 		t.Errorf("CPUs %d offline %d, want 4 and 3", s.CPUs, s.OfflineCPUs)
+	}
+	if s.Taint == nil || system.TaintFlags(*s.Taint) != "OE" {
+		t.Errorf("taint %v, want OE", s.Taint)
 	}
 	if s.Date == nil || !s.Date.Equal(crashed) {
 		t.Errorf("date %v, want the dump's", s.Date)

@@ -78,9 +78,17 @@ func (tb *Table) Status(t *Task) Status {
 // KiB converts pages to KiB.
 func (tb *Table) KiB(pages uint64) uint64 { return pages * tb.PageSize / 1024 }
 
-// RunTime is how long t had existed at the dump: the latest runqueue
-// clock minus its start time (0 when the clock is unknown).
+// RunTime is how long t had existed at the dump, in ns. As crash's ps -t
+// counts it: the uptime (Uptime) less the task's start time, both in whole
+// seconds; without Uptime, the latest runqueue clock minus its start time
+// (0 when the clock is unknown too). The two can be a second apart.
 func (tb *Table) RunTime(t *Task) uint64 {
+	if start := t.StartTime / 1e9; tb.Uptime > 0 {
+		if tb.Uptime > start {
+			return (tb.Uptime - start) * 1e9
+		}
+		return 0
+	}
 	if tb.Clock > t.StartTime {
 		return tb.Clock - t.StartTime
 	}

@@ -135,6 +135,10 @@ type Table struct {
 	// Clock is the latest runqueue clock of any CPU (ns since boot), the
 	// "now" of the dump for run times; 0 when unknown.
 	Clock uint64 `json:"clock"`
+	// Uptime is the kernel's uptime in whole seconds as crash counts it
+	// (jiffies since boot over HZ; system.Uptime), 0 when unknown. The
+	// loader does not know HZ: its caller sets it. RunTime uses it.
+	Uptime uint64 `json:"uptime"`
 	// Clocks is each CPU's runqueue clock (rq->clock), by CPU number:
 	// how long ago a task last ran is measured against its CPU's.
 	Clocks []uint64 `json:"clocks"`

@@ -14,6 +14,7 @@ import (
 	"github.com/vmcoretools/vmcore/kmem"
 	"github.com/vmcoretools/vmcore/ktype"
 	"github.com/vmcoretools/vmcore/module"
+	"github.com/vmcoretools/vmcore/system"
 	"github.com/vmcoretools/vmcore/tasks"
 )
 
@@ -34,7 +35,14 @@ type model struct {
 
 // Tasks is the dump's task table, read once.
 func (k *Kernel) Tasks() (*tasks.Table, error) {
-	k.model.tasksOnce.Do(func() { k.model.tasks, k.model.tasksErr = tasks.Load(k.Values) })
+	k.model.tasksOnce.Do(func() {
+		k.model.tasks, k.model.tasksErr = tasks.Load(k.Values)
+		if tb := k.model.tasks; tb != nil {
+			if up, err := system.Uptime(k.Values); err == nil {
+				tb.Uptime = up
+			}
+		}
+	})
 	return k.model.tasks, k.model.tasksErr
 }
 

@@ -24,6 +24,7 @@ source "$LABSRC/convert.sh"
 [[ -f $LABSRC/demo.sh ]] && source "$LABSRC/demo.sh"
 [[ -f $LABSRC/smp.sh ]] && source "$LABSRC/smp.sh"
 source "$LABSRC/kernels.sh"
+source "$LABSRC/sidwriters.sh"
 source "$LABSRC/sidref.sh"
 source "$LABSRC/summary.sh"
 

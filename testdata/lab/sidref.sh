@@ -53,7 +53,9 @@ sidref_one() {
 			"$LABSRC/$py.py" "$vmlinux" "$dir" "${paths[0]}" >"$dir.log" 2>&1 || rc=$?
 		printf '%s\t%s\t%s\t%s\n' "$drgn" "$py" "$rc" "$((SECONDS - t0))" >>"$REF/sid-status.tsv"
 	done
-	find "$REF" -type f -empty -delete
+	# Empty outputs of failed runs say nothing (status.tsv keeps the
+	# verdict); only this script's own files are pruned.
+	find "$REF/$crash" "$REF/$drgn" "$REF/$drgn-views" "$REF/$mdf-dump-dmesg.txt" -type f -empty -delete 2>/dev/null || true
 }
 
 sidref_key() { step_key "sidref.sh drgn_ref.py drgn_views.py" "$(ref_key "$1")" "$(cat "$LAB/sid/versions.txt")"; }
