@@ -130,9 +130,9 @@ func (f *File) loadSymbols() (*symtab, error) {
 		t.shnames = append(t.shnames, s.Name)
 		if s.Name == ".data..percpu" {
 			percpu = i
-			// Until 6.15 x86-64 linked the per-CPU section at 0, so a
-			// per-CPU symbol was an offset that KASLR does not move;
-			// since then it is linked in the image and moves with it.
+			// x86-64 linked the per-CPU section at 0 up to 6.12 at
+			// least, so a per-CPU symbol is an offset that KASLR does
+			// not move; 7.2 links it in the image, and it moves.
 			t.percpuReloc = s.Addr != 0
 		}
 	}
@@ -205,7 +205,7 @@ func (f *File) loadSymbols() (*symtab, error) {
 // SetRelocation sets the offset added to every relocatable symbol's
 // address (the KASLR offset of the running kernel). Absolute symbols are
 // not moved, nor are per-CPU ones where the per-CPU section is linked at 0
-// (x86-64 before 6.15), as in the kernel itself.
+// (x86-64 up to 6.12 at least), as in the kernel itself.
 func (f *File) SetRelocation(off uint64) { f.reloc.Store(off) }
 
 // Relocation is the offset set by SetRelocation.

@@ -223,6 +223,10 @@ func (m *Memory) pageLayout() (*pageLayout, error) {
 		path string
 	}{{&lay.flags, "flags"}, {&lay.mapping, "mapping"}, {&lay.index, "index"}, {&lay.count, "_refcount"}} {
 		mb, err := ktype.FindMember(t, f.path)
+		if err != nil && f.path == "index" {
+			// 7.x calls it __folio_index (the folio's, shared).
+			mb, err = ktype.FindMember(t, "__folio_index")
+		}
 		if err != nil {
 			return nil, fmt.Errorf("struct page.%s: %w", f.path, err)
 		}

@@ -319,8 +319,14 @@ func (m *Memory) Page(paddr uint64) (*Page, bool) {
 		return u, err == nil
 	}
 	flags, ok1 := field("flags")
+	if !ok1 {
+		flags, ok1 = field("flags.f") // 7.x: memdesc_flags_t
+	}
 	mapping, ok2 := field("mapping")
 	index, ok3 := field("index")
+	if !ok3 {
+		index, ok3 = field("__folio_index") // 7.x's name
+	}
 	count, ok4 := field("_refcount.counter")
 	if !ok1 || !ok2 || !ok3 || !ok4 {
 		return nil, false

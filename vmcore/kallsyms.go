@@ -172,7 +172,7 @@ func (d *Dump) PidMax(syms *kallsyms.Table) (int, error) {
 // Where struct timekeeper (kernel/time/timekeeping.c) keeps the wall clock:
 // the offsets of xtime_sec, ktime_sec and wall_to_monotonic. From 3.17 to
 // 6.12 they follow two struct tk_read_base of 56 bytes (tkr_mono,
-// tkr_raw); since 6.13 they follow tkr_mono alone. VMCOREINFO does not
+// tkr_raw); in 7.2 they follow tkr_mono alone. VMCOREINFO does not
 // describe the struct; TimekeeperTime takes the layout whose values agree.
 var tkLayouts = [][3]int{{112, 120, 128}, {56, 64, 72}}
 

@@ -25,10 +25,10 @@ const Env = "VMCORE_LAB"
 // Dump is one row of the manifest, with paths made absolute.
 type Dump struct {
 	Name        string
-	Format      string // elf, kdump, kdump-flat, kdump-split, qemu-elf, qemu-kdump-flat
+	Format      string // elf, kdump, kdump-flat, kdump-split, qemu-elf, qemu-kdump-flat, qemu-kdump
 	Compression string // none, zlib, lzo, snappy, zstd
 	DumpLevel   int
-	Kernel      string   // "6.1", "6.12"
+	Kernel      string   // "5.10", "6.1", "6.12", "sid" (sid's newest: kernel/sid/release)
 	Files       []string // several for a split set
 	Vmlinux     string
 	ELFTwin     string // name of the ELF dump holding the same memory, or ""
