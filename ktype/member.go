@@ -39,7 +39,9 @@ func FieldBits(f *dwarf.StructField) (byteOff, bitOff int64) {
 		return f.ByteOffset, 0
 	}
 	var abs int64
-	if f.BitOffset != 0 {
+	// The older form comes with the storage unit's DW_AT_byte_size (gcc
+	// 10's DWARF 4, for 5.10); its bit offset is 0 for the unit's top bit.
+	if f.BitOffset != 0 || f.ByteSize != 0 {
 		unit := f.ByteSize
 		if unit == 0 && f.Type != nil {
 			unit = f.Type.Size()

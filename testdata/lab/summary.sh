@@ -3,7 +3,8 @@
 # not run), plus the task counts crash's ps and drgn's task list show and the
 # number of workload processes crash's ps finds. Sourced by build.sh.
 summarize_refs() {
-	local tools=(crash-8.0.6 crash-8.0.2 makedumpfile-1.7.6 vmcore-dmesg drgn-0.0.22)
+	local tools=(crash-8.0.6 crash-8.0.2 makedumpfile-1.7.6 vmcore-dmesg drgn-0.0.22
+		crash-9.0.2 makedumpfile-1.7.8 drgn-0.3.0) # the last three: sid's (sidref.sh)
 	local out=$LAB/ref/summary.tsv name t
 	{
 		printf 'dump\tformat\tkernel'
@@ -15,7 +16,8 @@ summarize_refs() {
 			printf '%s\t%s\t%s' "$name" "$(manifest_field "$name" 2)" "$(manifest_field "$name" 5)"
 			local v
 			for t in "${tools[@]}"; do
-				v=$(awk -F'\t' -v t="$t" '$1 == t { print $3 }' "$ref/status.tsv" | head -1)
+				v=$(cat "$ref/status.tsv" "$ref/sid-status.tsv" 2>/dev/null |
+					awk -F'\t' -v t="$t" '$1 == t && $3 != 0 { bad = $3 } $1 == t { seen = 1 } END { if (seen) print bad + 0 }')
 				printf '\t%s' "${v:--}"
 			done
 			local ntask=- nlab=- ndrgn=-
