@@ -206,15 +206,27 @@ func (m *Memory) countCache(kc value.Value, c *Cache, lay *slubLayout) error {
 	if v, err := kc.Member("offset"); err == nil {
 		offset, _ = v.Uint()
 	}
-	cpuSlabPtr, err := kc.Member("cpu_slab")
-	if err != nil {
-		return err
-	}
 	perNode := make([]uint64, len(lay.nodes))
 	var free, cpuSlabs uint64
+	// Since 7.0 there are no per-CPU slabs (kmem_cache_cpu): per-CPU
+	// sheaves of free objects (6.18+) stand in their place.
+	cpuSlabPtr, err := kc.Member("cpu_slab")
+	if err != nil {
+		if _, err2 := kc.Member("cpu_sheaves"); err2 != nil {
+			return err
+		}
+	}
+	if n, err := m.sheavesFree(kc, lay); err != nil {
+		return err
+	} else {
+		free += n
+	}
 	for cpu, err := range walk.PossibleCPUs(m.vals) {
 		if err != nil {
 			return err
+		}
+		if cpuSlabPtr.Type == nil {
+			break
 		}
 		pcp, err := walk.PerCPUPtr(cpuSlabPtr, cpu)
 		if err != nil {
@@ -278,16 +290,11 @@ func (m *Memory) countCache(kc value.Value, c *Cache, lay *slubLayout) error {
 		perNode[node]++
 	}
 	var total, slabs uint64
-	nodeArr, err := kc.Member("node")
-	if err != nil {
-		return err
-	}
 	for n := range lay.nodes {
-		np, err := nodeArr.Index(n)
+		p, err := cacheNode(kc, n)
 		if err != nil {
 			return err
 		}
-		p, _ := np.Uint()
 		if p == 0 {
 			continue
 		}
@@ -334,6 +341,111 @@ func (m *Memory) countCache(kc value.Value, c *Cache, lay *slubLayout) error {
 	}
 	c.Total, c.Allocated, c.Slabs = total, total-free, slabs
 	return nil
+}
+
+// cacheNode is the address of a cache's struct kmem_cache_node for node
+// n: kmem_cache.node[n], or since 7.1 kmem_cache.per_node[n].node.
+func cacheNode(kc value.Value, n int) (uint64, error) {
+	if arr, err := kc.Member("node"); err == nil {
+		np, err := arr.Index(n)
+		if err != nil {
+			return 0, err
+		}
+		return np.Uint()
+	}
+	arr, err := kc.Member("per_node")
+	if err != nil {
+		return 0, errors.New("struct kmem_cache has neither node nor per_node")
+	}
+	pn, err := arr.Index(n)
+	if err != nil {
+		return 0, err
+	}
+	return uintOf(pn, "node")
+}
+
+// sheavesFree counts the free objects a cache holds in sheaves (6.18+):
+// each CPU's main and spare sheaf, and the full sheaves in each node's
+// barn (kmem_cache_node.barn until 7.0, kmem_cache.per_node[n].barn
+// since 7.1). 0 for a kernel without sheaves.
+func (m *Memory) sheavesFree(kc value.Value, lay *slubLayout) (uint64, error) {
+	pcsPtr, err := kc.Member("cpu_sheaves")
+	if err != nil {
+		return 0, nil
+	}
+	if a, _ := pcsPtr.Uint(); a == 0 {
+		return 0, nil
+	}
+	sheafSize := func(addr uint64) (uint64, error) {
+		if addr == 0 {
+			return 0, nil
+		}
+		sh, err := m.vals.At("struct slab_sheaf", addr)
+		if err != nil {
+			return 0, err
+		}
+		return uintOf(sh, "size")
+	}
+	var free uint64
+	for cpu, err := range walk.PossibleCPUs(m.vals) {
+		if err != nil {
+			return 0, err
+		}
+		pcp, err := walk.PerCPUPtr(pcsPtr, cpu)
+		if err != nil {
+			return 0, err
+		}
+		pcs, err := m.vals.At("struct slub_percpu_sheaves", pcp.Addr)
+		if err != nil {
+			return 0, err
+		}
+		for _, which := range []string{"main", "spare"} {
+			a, _ := uintOf(pcs, which)
+			n, err := sheafSize(a)
+			if err != nil {
+				return 0, fmt.Errorf("CPU %d's %s sheaf: %w", cpu, which, err)
+			}
+			free += n
+		}
+	}
+	for n := range lay.nodes {
+		var barn uint64
+		if arr, err := kc.Member("per_node"); err == nil {
+			pn, err := arr.Index(n)
+			if err != nil {
+				return 0, err
+			}
+			barn, _ = uintOf(pn, "barn")
+		} else if p, err := cacheNode(kc, n); err == nil && p != 0 {
+			kn, err := m.vals.At("struct kmem_cache_node", p)
+			if err != nil {
+				return 0, err
+			}
+			barn, _ = uintOf(kn, "barn")
+		}
+		if barn == 0 {
+			continue
+		}
+		b, err := m.vals.At("struct node_barn", barn)
+		if err != nil {
+			return 0, err
+		}
+		full, err := b.Member("sheaves_full")
+		if err != nil {
+			return 0, err
+		}
+		for sh, err := range walk.List(full, "struct slab_sheaf", "barn_list", walk.Max(maxSlabWalk)) {
+			if err != nil {
+				return 0, fmt.Errorf("node %d's full sheaves: %w", n, err)
+			}
+			size, err := uintOf(sh, "size")
+			if err != nil {
+				return 0, err
+			}
+			free += size
+		}
+	}
+	return free, nil
 }
 
 // countFreelist counts a freelist's objects: each free object holds the

@@ -212,6 +212,29 @@ func TestLabViewsMatchDrgn(t *testing.T) {
 				proved(t, d, "vm", drgn)
 			})
 
+			t.Run("kmem -s", func(t *testing.T) {
+				rows := readTSV(filepath.Join(views, "slabs.txt"))
+				if rows == nil {
+					t.Skip("drgn failed on the slab caches")
+				}
+				var want, got []string
+				for _, r := range rows { // CACHE NAME SLABS TOTAL ALLOCATED
+					want = append(want, strings.Join([]string{strings.TrimPrefix(r[0], "0x"), r[1], r[2], r[3], r[4]}, " "))
+				}
+				for _, line := range strings.Split(run("kmem -s"), "\n")[1:] {
+					// CACHE OBJSIZE ALLOCATED TOTAL SLABS SSIZE NAME
+					if f := strings.Fields(line); len(f) == 7 {
+						got = append(got, strings.Join([]string{f[0], f[6], f[4], f[3], f[2]}, " "))
+					}
+				}
+				slices.Sort(want)
+				slices.Sort(got)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("kmem -s (CACHE NAME SLABS TOTAL ALLOCATED) differs from drgn's slab_cache_usage (-drgn +ours):\n%s", diff)
+				}
+				proved(t, d, "kmem -s", drgn)
+			})
+
 			t.Run("vtop", func(t *testing.T) {
 				rows := readTSV(filepath.Join(views, "vtop.txt"))
 				if rows == nil {

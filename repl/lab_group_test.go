@@ -58,6 +58,9 @@ func compareCrashGroup(t *testing.T, group string, known []groupDiff) int {
 					continue
 				}
 				t.Run(ref.cmd, func(t *testing.T) {
+					if v := matrixViewOf(ref.cmd); v != "" {
+						proved(t, r, v, "crash-8.0.6")
+					}
 					var out bytes.Buffer
 					lp := &Loop{Session: s, Out: &out, Err: &out}
 					lp.RunLine(ref.cmd)

@@ -79,14 +79,30 @@ var matrixViews = []struct{ view, tests string }{
 	{"bt", "TestLabBtMatchesCrash TestLabBtMatchesDrgn"},
 	{"mod", "TestLabAgainstCrash TestLabViewsMatchDrgn"},
 	{"runq", "TestLabAgainstCrash TestLabViewsMatchDrgn"},
-	{"files", "TestLabViewsMatchDrgn"},
-	{"vm", "TestLabViewsMatchDrgn"},
+	{"files", "TestLabForeachGroup TestLabViewsMatchDrgn"},
+	{"vm", "TestLabForeachGroup TestLabViewsMatchDrgn"},
 	{"vtop", "TestLabVtopGroup TestLabViewsMatchDrgn"},
 	{"sys", "TestLabAgainstCrash"},
 	{"log -T", "TestLabAgainstCrash"},
 	{"kmem -i", "TestLabAgainstCrash"},
+	{"kmem -s", "TestLabKmemGroup TestLabViewsMatchDrgn"},
 	{"groups", "TestLabPsGroup"},
 	{"no vmlinux", "TestLabGroupsFromBTF"},
+}
+
+// matrixViewOf is the matrix column a crash group command proves, "" for
+// none of them.
+func matrixViewOf(cmd string) string {
+	f := strings.Fields(cmd)
+	switch {
+	case len(f) == 0:
+		return ""
+	case cmd == "kmem -s":
+		return "kmem -s"
+	case f[0] == "vtop" || f[0] == "files" || f[0] == "vm":
+		return f[0]
+	}
+	return ""
 }
 
 // TestLabSupportMatrix checks `log` (the dump's kernel log in dmesg's

@@ -11,6 +11,7 @@ Files (tab-separated, one header line):
   vm.txt       START  END  FLAGS       (the panic task's mappings, hex)
   vtop.txt     VADDR  PADDR            (through init_mm's page tables)
   panic.txt    PID  TASK  CPU          (the task that panicked)
+  slabs.txt    CACHE  NAME  SLABS  TOTAL  ALLOCATED   (slab_cache_usage)
 """
 import os
 import sys
@@ -25,6 +26,7 @@ from drgn.helpers.linux.module import for_each_module
 from drgn.helpers.linux.panic import panic_task
 from drgn.helpers.linux.rbtree import rbtree_inorder_for_each_entry
 from drgn.helpers.linux.sched import cpu_curr, task_cpu
+from drgn.helpers.linux.slab import for_each_slab_cache, slab_cache_usage
 
 
 def main():
@@ -95,12 +97,20 @@ def main():
         t = panicked()
         return [(int(t.pid), hex(t.value_()), task_cpu(t))]
 
+    def slabs():
+        rows = []
+        for c in for_each_slab_cache(prog):
+            u = slab_cache_usage(c)
+            rows.append((hex(c.value_()), c.name.string_().decode(), u.num_slabs, u.num_objs, u.active_objs))
+        return rows
+
     record("modules.txt", "NAME\tMODULE\tTEXT_BASE", modules)
     record("runq.txt", "CPU\tCURR\tCURR_PID\tQUEUED", runq)
     record("files.txt", "FD\tFILE\tPATH", files)
     record("vm.txt", "START\tEND\tFLAGS", vm)
     record("vtop.txt", "VADDR\tPADDR", vtop)
     record("panic.txt", "PID\tTASK\tCPU", panic_row)
+    record("slabs.txt", "CACHE\tNAME\tSLABS\tTOTAL\tALLOCATED", slabs)
     sys.exit(1 if failed else 0)
 
 
