@@ -77,10 +77,13 @@ func (m *Memory) cacheParams(lay *slubLayout, cacheAddr uint64) (*cacheParams, e
 	if p.size == 0 {
 		return nil, fmt.Errorf("kmem_cache %#x: size 0", cacheAddr)
 	}
+	p.current = map[uint64]cpuCurrent{}
 	if p.cpuSlab, err = kc.Member("cpu_slab"); err != nil {
+		if _, err2 := kc.Member("cpu_sheaves"); err2 == nil {
+			return p, nil // 7.0+: no per-CPU slabs
+		}
 		return nil, err
 	}
-	p.current = map[uint64]cpuCurrent{}
 	for cpu, err := range walk.PossibleCPUs(m.vals) {
 		if err != nil {
 			return nil, err
@@ -282,6 +285,9 @@ func (m *Memory) cacheSlabs(p *cacheParams, out *CacheSlabs) error {
 		if err != nil {
 			return err
 		}
+		if p.cpuSlab.Type == nil {
+			break // 7.0+: no per-CPU slabs
+		}
 		kcc, err := m.cpuOf(p, cpu)
 		if err != nil {
 			return err
@@ -318,20 +324,15 @@ func (m *Memory) cacheSlabs(p *cacheParams, out *CacheSlabs) error {
 			}
 		}
 	}
-	nodeArr, err := p.kc.Member("node")
-	if err != nil {
-		return err
-	}
 	storeUser := false
 	if f, err := uintOf(p.kc, "flags"); err == nil {
 		storeUser = f&slabStoreUser != 0
 	}
 	for n := range p.lay.nodes {
-		np, err := nodeArr.Index(n)
+		addr, err := cacheNode(p.kc, n)
 		if err != nil {
 			return err
 		}
-		addr, _ := np.Uint()
 		ns := NodeSlabs{Node: n, KmemCacheNode: arch.Word(addr), PerCPU: perNode[n]}
 		if addr == 0 {
 			out.Nodes = append(out.Nodes, ns)
