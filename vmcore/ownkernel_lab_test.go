@@ -21,7 +21,7 @@ import (
 // kernel's memory, equals the one unwound with the vmlinux's.
 func TestLabKernelFromDump(t *testing.T) {
 	l := lab.Open(t)
-	for _, name := range []string{"k61-elf", "k61-kdump-zlib-d31", "k612-elf", "k612-kdump-lzo-d31", "k510-elf", "k510-kdump-zlib-d31", "ksid-elf", "ksid-mdf178-kdump-zstd-d31"} {
+	for _, name := range []string{"k61-elf", "k61-kdump-zlib-d31", "k612-elf", "k612-kdump-lzo-d31", "k510-elf", "k510-kdump-zlib-d31", "ksid-elf", "ksid-mdf178-elf-d31"} {
 		ld := l.Dump(name)
 		if ld == nil {
 			if strings.HasPrefix(name, "k61") { // the other kernels: build.sh without --only-6.1
