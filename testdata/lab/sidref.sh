@@ -25,7 +25,8 @@ sidref_one() {
 	for f in ${files//,/ }; do paths+=("$LAB/$f"); done
 	local crash mdf drgn
 	crash=$(sid_tool_version crash) mdf=$(sid_tool_version makedumpfile) drgn=$(sid_tool_version drgn)
-	rm -rf "${REF:?}/$crash" "${REF:?}/$drgn" "${REF:?}/$drgn-views"
+	# makedumpfile will not overwrite its output: the old one goes first.
+	rm -rf "${REF:?}/$crash" "${REF:?}/$drgn" "${REF:?}/$drgn-views" "$REF/$mdf-dump-dmesg.txt"
 	mkdir -p "$REF/$crash"
 	printf 'tool\tcommand\texit\tseconds\n' >"$REF/sid-status.tsv"
 	local line file cmd cmds=$REF/$crash/commands.txt

@@ -17,7 +17,7 @@ summarize_refs() {
 			local v
 			for t in "${tools[@]}"; do
 				v=$(cat "$ref/status.tsv" "$ref/sid-status.tsv" 2>/dev/null |
-					awk -F'\t' -v t="$t" '$1 == t && $3 != 0 { bad = $3 } $1 == t { seen = 1 } END { if (seen) print bad + 0 }')
+					awk -F'\t' -v t="$t" '$1 == t && $3 != 0 { bad = $3 } $1 == t { seen = 1 } END { if (seen) print bad + 0 }' || true)
 				printf '\t%s' "${v:--}"
 			done
 			local ntask=- nlab=- ndrgn=-
