@@ -24,6 +24,7 @@ var Globals = map[string]string{
 	"current_task":         "struct task_struct *",
 	"hardirq_stack_ptr":    "struct irq_stack *",
 	"cea_exception_stacks": "struct cea_exception_stacks *",
+	"vm_event_states":      "struct vm_event_state",
 	// CPUs.
 	"__per_cpu_offset":    "unsigned long []",
 	"__cpu_online_mask":   "struct cpumask",

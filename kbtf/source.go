@@ -187,6 +187,13 @@ func (s *Source) SymbolAt(addr uint64) (ktype.Symbol, uint64, bool) {
 	if i < 0 || i == len(s.sorted)-1 && addr != s.sorted[i].Addr {
 		return ktype.Symbol{}, 0, false
 	}
+	// A linker script's bound shares its address with the object it
+	// bounds: the object names the address, as in the vmlinux.
+	for j := i - 1; j >= 0 && s.sorted[j].Addr == s.sorted[i].Addr && linkerMarker(s.sorted[i].Name); j-- {
+		if !linkerMarker(s.sorted[j].Name) {
+			i = j
+		}
+	}
 	k := s.sorted[i]
 	if s.pcpuEnd > s.pcpuStart && k.Addr >= s.pcpuStart && k.Addr < s.pcpuEnd && addr >= s.pcpuEnd {
 		return ktype.Symbol{}, 0, false
@@ -326,8 +333,11 @@ func alignOf(t dwarf.Type) int64 {
 // kallsyms types them as data, the vmlinux as no type.
 func linkerMarker(name string) bool {
 	switch name {
-	case "_text", "_stext", "_etext", "_sdata", "_edata", "_sinittext", "_einittext", "_end", "__bss_start", "__bss_stop":
+	case "_text", "_stext", "_etext", "_sdata", "_edata", "_sinittext", "_einittext", "_end", "__bss_start", "__bss_stop",
+		"init_thread_union", "init_stack": // INIT_TASK_DATA's, in vmlinux.lds.h
 		return true
 	}
-	return strings.HasPrefix(name, "__start_") || strings.HasPrefix(name, "__stop_") || strings.HasPrefix(name, "__end_")
+	return strings.HasPrefix(name, "__start_") || strings.HasPrefix(name, "__stop_") || strings.HasPrefix(name, "__end_") ||
+		strings.HasPrefix(name, "__begin_") // 5.10's __begin_sched_classes
+
 }

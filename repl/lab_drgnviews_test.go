@@ -62,6 +62,14 @@ func TestLabViewsMatchDrgn(t *testing.T) {
 			if p := readTSV(filepath.Join(views, "panic.txt")); len(p) == 1 {
 				panicPID = p[0][0]
 			}
+			// drgn's views walk the online CPUs. A panic without kdump
+			// (QEMU's panic dumps) leaves the other CPUs stopped and
+			// offline; crash and we show every CPU.
+			online := map[string]bool{}
+			for _, r := range readTSV(filepath.Join(views, "runq.txt")) {
+				online[r[0]] = true
+			}
+			allOnline := len(online) == s.Dump.NumCPUs()
 
 			t.Run("ps", func(t *testing.T) {
 				rows := readTSV(d.RefFile(drgn, "tasks.txt"))
@@ -156,6 +164,7 @@ func TestLabViewsMatchDrgn(t *testing.T) {
 					}
 				}
 				flush()
+				got = slices.DeleteFunc(got, func(l string) bool { return !online[strings.Fields(l)[1]] })
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("runq (current and CFS-queued pids) differs from drgn (-drgn +ours):\n%s", diff)
 				}
@@ -216,6 +225,18 @@ func TestLabViewsMatchDrgn(t *testing.T) {
 				rows := readTSV(filepath.Join(views, "slabs.txt"))
 				if rows == nil {
 					t.Skip("drgn failed on the slab caches")
+				}
+				if _, err := os.Stat(d.RefFile("crash-8.0.6", "ps.txt")); err == nil {
+					// crash reads this kernel and is the truth for kmem -s
+					// (the kmem group). drgn 0.3.0 counts the free objects
+					// of 5.10's per-CPU partial slabs otherwise (kmalloc-8:
+					// 510 allocated where crash and we say 463).
+					t.Skip("crash reads this kernel: kmem -s is compared with crash's")
+				}
+				if !allOnline {
+					// The free objects cached in an offline CPU's sheaves
+					// are free all the same; drgn leaves them out.
+					t.Skipf("drgn counts the sheaves of online CPUs only, and %d of %d are", len(online), s.Dump.NumCPUs())
 				}
 				var want, got []string
 				for _, r := range rows { // CACHE NAME SLABS TOTAL ALLOCATED

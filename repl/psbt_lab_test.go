@@ -199,6 +199,7 @@ func newestDrgn(d *lab.Dump) string {
 func parseDrgnStacks(t *testing.T, text string) map[uint64][]drgnFrame {
 	out := map[uint64][]drgnFrame{}
 	var cur uint64
+	inUser := map[uint64]bool{}
 	for _, line := range strings.Split(text, "\n") {
 		f := strings.Fields(line)
 		if len(f) >= 4 && f[0] == "PID" && f[2] == "TASK" {
@@ -216,10 +217,17 @@ func parseDrgnStacks(t *testing.T, text string) map[uint64][]drgnFrame {
 			out[cur] = nil
 			continue
 		}
-		if len(f) < 2 || !strings.HasPrefix(f[0], "#") || out[cur] == nil {
+		if len(f) < 2 || !strings.HasPrefix(f[0], "#") || out[cur] == nil || inUser[cur] {
 			continue
 		}
 		name := f[1]
+		if a, err := strconv.ParseUint(strings.TrimPrefix(name, "0x"), 16, 64); err == nil &&
+			strings.HasPrefix(name, "0x") && a < 0xffff800000000000 {
+			// A user-space PC: crash and we stop there. drgn 0.3.0
+			// goes on guessing through user stacks (0x0,
+			// 0xf000ff53f000ff53 on QEMU's dumps); those are dropped.
+			inUser[cur] = true
+		}
 		if a, err := strconv.ParseUint(strings.TrimPrefix(name, "0x"), 16, 64); err == nil &&
 			strings.HasPrefix(name, "0x") && a >= 0xffff800000000000 {
 			// A bare kernel address as a frame: drgn lost the unwind
@@ -273,12 +281,26 @@ func expandTrace(s *Session, tr *tasks.Tracer, tk *tasks.Task) []ourFrame {
 		}
 		if f.Exception != nil && f.Exception.Regs.User {
 			out = append(out, ourFrame{pc: uint64(f.Exception.Regs.PC), user: true})
+		} else if f.Exception != nil {
+			// The interrupted kernel function: crash's "[exception RIP:
+			// ...]", a frame of its own (with its inlined callers) to
+			// drgn. Its PC is the interrupted instruction, not a return.
+			epc := uint64(f.Exception.Regs.PC)
+			if lines, err := s.Debug.Lines(epc); err == nil {
+				for _, l := range lines {
+					if l.Function != "" {
+						out = append(out, ourFrame{name: l.Function, pc: epc})
+					}
+				}
+			}
 		}
 	}
 	if trace.User != nil {
 		out = append(out, ourFrame{pc: uint64(trace.User.Regs.PC), user: true})
 	}
-	return out
+	// Where the trace has the interrupted function's frame itself (after
+	// an NMI, as crash prints it), it was added twice.
+	return slices.CompactFunc(out, func(a, b ourFrame) bool { return a == b && !a.user })
 }
 
 func sameFrame(s *Session, d drgnFrame, o ourFrame) bool {
