@@ -17,7 +17,7 @@ import (
 // (BTF describes types, functions and the per-CPU variables) and that the
 // table of the views' globals lacks: without the vmlinux only its address
 // is known.
-var ErrNoType = errors.New("its type is unknown without the vmlinux (the kernel's BTF types only per-CPU variables): read it with rd ADDRESS, or struct TYPE ADDRESS")
+var ErrNoType = errors.New("its type is unknown without the vmlinux (the kernel's BTF types at most its per-CPU variables): read it with rd ADDRESS, or struct TYPE ADDRESS")
 
 // Source is the kernel's own type and symbol information as a
 // ktype.Source: types from its BTF, symbols from its kallsyms table, and

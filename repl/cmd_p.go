@@ -68,8 +68,12 @@ func runP(c *Context, args []string) error {
 	// crash: a trailing :cpuspec belongs to a per-CPU symbol; a bare
 	// symbol is printed with its name as a leader.
 	if name, cpuSpec, ok := cutLast(expr, ":"); ok && len(rest) == 1 {
-		if v, err := s.info().Variable(name); err == nil && v.PerCPU {
+		v, err := s.info().Variable(name)
+		if err == nil && v.PerCPU {
 			return s.printPerCPU(c, vals, v, cpuSpec, f)
+		}
+		if errNoType(err) {
+			return err // a symbol whose type the dump alone does not give
 		}
 	}
 	// A :cpuspec after a name that is no symbol at all: gdb's complaint is
