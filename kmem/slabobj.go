@@ -54,6 +54,7 @@ type cacheParams struct {
 	kc                           value.Value
 	offset, random, size, redPad uint64
 	cpuSlab                      value.Value // kmem_cache.cpu_slab
+	perCPU                       bool        // cpuSlab exists (not on 7.0+)
 	// current maps each CPU's current slab to the first CPU that has it
 	// and that CPU's freelist, read once for all the cache's slabs.
 	current map[uint64]cpuCurrent
@@ -78,11 +79,11 @@ func (m *Memory) cacheParams(lay *slubLayout, cacheAddr uint64) (*cacheParams, e
 		return nil, fmt.Errorf("kmem_cache %#x: size 0", cacheAddr)
 	}
 	p.current = map[uint64]cpuCurrent{}
-	if p.cpuSlab, err = kc.Member("cpu_slab"); err != nil {
-		if _, err2 := kc.Member("cpu_sheaves"); err2 == nil {
-			return p, nil // 7.0+: no per-CPU slabs
-		}
+	if p.cpuSlab, p.perCPU, err = cpuSlabsOf(kc); err != nil {
 		return nil, err
+	}
+	if !p.perCPU {
+		return p, nil // 7.0+: no per-CPU slabs, so no current ones
 	}
 	for cpu, err := range walk.PossibleCPUs(m.vals) {
 		if err != nil {
@@ -285,7 +286,7 @@ func (m *Memory) cacheSlabs(p *cacheParams, out *CacheSlabs) error {
 		if err != nil {
 			return err
 		}
-		if p.cpuSlab.Type == nil {
+		if !p.perCPU {
 			break // 7.0+: no per-CPU slabs
 		}
 		kcc, err := m.cpuOf(p, cpu)

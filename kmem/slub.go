@@ -208,24 +208,20 @@ func (m *Memory) countCache(kc value.Value, c *Cache, lay *slubLayout) error {
 	}
 	perNode := make([]uint64, len(lay.nodes))
 	var free, cpuSlabs uint64
-	// Since 7.0 there are no per-CPU slabs (kmem_cache_cpu): per-CPU
-	// sheaves of free objects (6.18+) stand in their place.
-	cpuSlabPtr, err := kc.Member("cpu_slab")
+	cpuSlabPtr, perCPU, err := cpuSlabsOf(kc)
 	if err != nil {
-		if _, err2 := kc.Member("cpu_sheaves"); err2 != nil {
-			return err
-		}
-	}
-	if n, err := m.sheavesFree(kc, lay); err != nil {
 		return err
-	} else {
-		free += n
 	}
+	n, err := m.sheavesFree(kc, lay)
+	if err != nil {
+		return err
+	}
+	free += n
 	for cpu, err := range walk.PossibleCPUs(m.vals) {
 		if err != nil {
 			return err
 		}
-		if cpuSlabPtr.Type == nil {
+		if !perCPU {
 			break
 		}
 		pcp, err := walk.PerCPUPtr(cpuSlabPtr, cpu)
@@ -343,6 +339,42 @@ func (m *Memory) countCache(kc value.Value, c *Cache, lay *slubLayout) error {
 	return nil
 }
 
+// cpuSlabsOf is kmem_cache.cpu_slab, the per-CPU slabs; perCPU is false
+// for a kernel without them (7.0+, which has per-CPU sheaves instead).
+func cpuSlabsOf(kc value.Value) (v value.Value, perCPU bool, err error) {
+	v, err = kc.Member("cpu_slab")
+	if err == nil {
+		return v, true, nil
+	}
+	if _, err2 := kc.Member("cpu_sheaves"); err2 == nil {
+		return v, false, nil
+	}
+	return v, false, err
+}
+
+// cacheBarn is the address of node n's barn of full and empty sheaves
+// (6.18+): kmem_cache.per_node[n].barn since 7.1, kmem_cache_node.barn
+// before; 0 for none.
+func (m *Memory) cacheBarn(kc value.Value, n int) (uint64, error) {
+	if arr, err := kc.Member("per_node"); err == nil {
+		pn, err := arr.Index(n)
+		if err != nil {
+			return 0, err
+		}
+		return uintOf(pn, "barn")
+	}
+	p, err := cacheNode(kc, n)
+	if err != nil || p == 0 {
+		return 0, err
+	}
+	kn, err := m.vals.At("struct kmem_cache_node", p)
+	if err != nil {
+		return 0, err
+	}
+	barn, _ := uintOf(kn, "barn") // none before 6.18
+	return barn, nil
+}
+
 // cacheNode is the address of a cache's struct kmem_cache_node for node
 // n: kmem_cache.node[n], or since 7.1 kmem_cache.per_node[n].node.
 func cacheNode(kc value.Value, n int) (uint64, error) {
@@ -409,19 +441,9 @@ func (m *Memory) sheavesFree(kc value.Value, lay *slubLayout) (uint64, error) {
 		}
 	}
 	for n := range lay.nodes {
-		var barn uint64
-		if arr, err := kc.Member("per_node"); err == nil {
-			pn, err := arr.Index(n)
-			if err != nil {
-				return 0, err
-			}
-			barn, _ = uintOf(pn, "barn")
-		} else if p, err := cacheNode(kc, n); err == nil && p != 0 {
-			kn, err := m.vals.At("struct kmem_cache_node", p)
-			if err != nil {
-				return 0, err
-			}
-			barn, _ = uintOf(kn, "barn")
+		barn, err := m.cacheBarn(kc, n)
+		if err != nil {
+			return 0, err
 		}
 		if barn == 0 {
 			continue

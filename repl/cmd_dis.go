@@ -314,15 +314,6 @@ var stringOps = map[x86asm.Op]bool{
 	x86asm.OUTSB: true, x86asm.OUTSW: true, x86asm.OUTSD: true, x86asm.XLATB: true,
 }
 
-func allBytes(b []byte, c byte) bool {
-	for _, x := range b {
-		if x != c {
-			return false
-		}
-	}
-	return true
-}
-
 // gnuLine lays out a mnemonic and its operands as binutils does: the
 // mnemonic (with its prefixes) padded to six columns and a space, even
 // when no operand follows.
@@ -346,7 +337,7 @@ func (s *Session) disassemble(code []byte, pc uint64) (string, int) {
 	if strings.HasPrefix(text, "prefix(") || strings.HasPrefix(text, "op(") || strings.HasPrefix(text, "error:") {
 		return gnuLine("(bad)", ""), 1
 	}
-	if n := inst.Len; inst.Op == x86asm.NOP && n >= 2 && code[n-1] == 0x90 && allBytes(code[:n-1], 0x66) {
+	if n := inst.Len; inst.Op == x86asm.NOP && n >= 2 && code[n-1] == 0x90 && bytes.Count(code[:n-1], []byte{0x66}) == n-1 {
 		// 66 90 is xchg %ax,%ax to binutils, and the 66s before it
 		// data16 prefixes (gcc 10's 5-byte nop: 66 66 66 66 90).
 		text = strings.Repeat("data16 ", n-2) + "xchg %ax,%ax"

@@ -30,6 +30,16 @@ func readTSV(path string) [][]string {
 	return rows
 }
 
+// sameRows compares rows in any order: what differs from drgn, if any.
+func sameRows(t *testing.T, what string, want, got []string) {
+	t.Helper()
+	slices.Sort(want)
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("%s differs from drgn (-drgn +ours):\n%s", what, diff)
+	}
+}
+
 // drgnStates maps drgn's task_state_to_char letters to crash's ps states.
 var drgnStates = map[string]string{"R": "RU", "S": "IN", "D": "UN", "I": "ID", "Z": "ZO", "T": "ST", "t": "TR", "X": "DE"}
 
@@ -118,11 +128,7 @@ func TestLabViewsMatchDrgn(t *testing.T) {
 						got = append(got, strings.Join(f[:3], " "))
 					}
 				}
-				slices.Sort(want)
-				slices.Sort(got)
-				if diff := cmp.Diff(want, got); diff != "" {
-					t.Errorf("mod (MODULE NAME BASE) differs from drgn (-drgn +ours):\n%s", diff)
-				}
+				sameRows(t, "mod (MODULE NAME BASE)", want, got)
 				proved(t, d, "mod", drgn)
 			})
 
@@ -248,11 +254,7 @@ func TestLabViewsMatchDrgn(t *testing.T) {
 						got = append(got, strings.Join([]string{f[0], f[6], f[4], f[3], f[2]}, " "))
 					}
 				}
-				slices.Sort(want)
-				slices.Sort(got)
-				if diff := cmp.Diff(want, got); diff != "" {
-					t.Errorf("kmem -s (CACHE NAME SLABS TOTAL ALLOCATED) differs from drgn's slab_cache_usage (-drgn +ours):\n%s", diff)
-				}
+				sameRows(t, "kmem -s (CACHE NAME SLABS TOTAL ALLOCATED), against drgn's slab_cache_usage,", want, got)
 				proved(t, d, "kmem -s", drgn)
 			})
 

@@ -287,10 +287,13 @@ func mergeCPUs(prs []elfcore.PRStatus, qs []elfcore.QEMUCPUState) []CPU {
 // kernels write: x86_64's SYMBOL(init_top_pgt) (arch/x86/kernel/
 // machine_kexec_64.c), arm64's NUMBER(kimage_voffset). "" when neither.
 func machineFromVMCOREINFO(raw []byte) string {
+	has := func(key string) bool { // a line of raw starts with key
+		return bytes.HasPrefix(raw, []byte(key)) || bytes.Contains(raw, []byte("\n"+key))
+	}
 	switch {
-	case bytes.Contains(raw, []byte("\nSYMBOL(init_top_pgt)=")):
+	case has("SYMBOL(init_top_pgt)="):
 		return "x86_64"
-	case bytes.Contains(raw, []byte("\nNUMBER(kimage_voffset)=")):
+	case has("NUMBER(kimage_voffset)="):
 		return "aarch64"
 	}
 	return ""
