@@ -42,6 +42,11 @@ type Module struct {
 	// own in-memory table (crash's [CONFIG_KALLSYMS]); 0 until
 	// ReadSymbols has read them, or when the table is unreadable.
 	KallsymsSymbols int `json:"kallsyms_symbols"`
+	// Taints is the module's own taint flags (struct module.taints),
+	// numbered as the kernel's (system.TaintLetters: bit 0 P, a
+	// proprietary licence; 12 O, out of tree; 13 E, unsigned); nil when
+	// the kernel's struct module has no such member.
+	Taints *uint64 `json:"taints,omitempty"`
 }
 
 // Region is one of a module's memory regions.
@@ -117,6 +122,11 @@ func Read(m value.Value) (Module, error) {
 	}
 	if mod.Regions, err = regions(m); err != nil {
 		return mod, fmt.Errorf("module: module %s at %#x: %w", mod.Name, m.Addr, err)
+	}
+	if tv, err := m.Member("taints"); err == nil {
+		if t, err := tv.Uint(); err == nil {
+			mod.Taints = &t
+		}
 	}
 	for i, r := range mod.Regions {
 		if i == 0 {

@@ -37,6 +37,7 @@ const (
 	schemaAddress    = "vmcore.address/1"
 	schemaEntry      = "vmcore.entry/1"
 	schemaPageFlag   = "vmcore.pageflag/1"
+	schemaTriage     = "vmcore.triage/1"
 )
 
 // jsonLines writes records.
