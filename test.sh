@@ -29,6 +29,8 @@ bash .ci/crossbuild.sh
 # The real-dump tests of a package can take minutes on this 2-core machine
 # (they compare every page of 800 MB dumps, and run crash for reference).
 go test -count=1 -timeout 60m ./...
+# The fleet module (its own go.mod: NATS stays out of the vmcore binary).
+(cd fleet && go vet ./... && go test -count=1 -timeout 30m ./...)
 if [[ ${VMCORE_SKIP_LAB:-0} != 1 ]]; then
 	# Finding the vmlinux through a real debuginfod server on loopback.
 	bash vmcore/testdata/debuginfod.sh

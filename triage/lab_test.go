@@ -28,6 +28,8 @@ func labKind(l *lab.Lab, d *lab.Dump) triage.Kind {
 			return triage.KindHungTask
 		case "oom":
 			return triage.KindOOM
+		case "init":
+			return triage.KindUnknown // "Attempted to kill init!": no class of its own
 		default:
 			return triage.Kind(k)
 		}
@@ -215,7 +217,7 @@ func TestLabTriage(t *testing.T) {
 		t.Logf("kind %s: %d fingerprint(s)", k, n)
 	}
 	t.Logf("%d dumps of %d crashes: %d fingerprints", len(all), len(byCrash), len(ids))
-	if perKind[triage.KindHungTask] == 0 || perKind[triage.KindOOM] == 0 || perKind[triage.KindSysrq] == 0 {
+	if perKind[triage.KindHungTask] == 0 || perKind[triage.KindOOM] == 0 || perKind[triage.KindSysrq] == 0 || perKind[triage.KindUnknown] == 0 {
 		t.Errorf("the lab lacks a kind: %v", perKind)
 	}
 }

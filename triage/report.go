@@ -257,6 +257,8 @@ func Analyze(d *vmcore.Dump, k *vmcore.Kernel, opt Options) *Report {
 		Blocked: []Context{},
 		Modules: []Module{},
 		LogTail: []string{},
+
+		LargestTasks: []TaskMemory{},
 	}
 	r.Warnings = append(r.Warnings, d.Warnings()...)
 	switch {

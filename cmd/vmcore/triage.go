@@ -25,7 +25,7 @@ func init() {
 	})
 }
 
-const triageUsage = `usage: vmcore triage [-json] [-j N] [-log N] [-no-vmlinux] [VMLINUX] DUMP...
+const triageUsage = `usage: vmcore triage [-json] [-j N] [-log N] [-debug-dir DIR] [-no-vmlinux] [VMLINUX] DUMP...
 
 Reads each dump once and reports what happened: the kind of failure (sysrq,
 oops, bug, gpf, oom, hung_task, soft_lockup, hard_lockup, rcu_stall,
@@ -37,13 +37,14 @@ last log lines; and what it could not determine, and why.
 
 The kernel's types come from VMLINUX when it is the dump's kernel (one given
 for many dumps is used for those it matches), else from a vmlinux found by
-build ID (as the session finds it), else from the dump's own BTF and
+build ID (in each -debug-dir, then where the session looks), else from the dump's own BTF and
 kallsyms; with none of them the report holds what the dump alone tells.
 -json prints one vmcore.triage/1 record per dump (JSON Lines). The exit
 status is 0 when every dump was analysed, 1 when one could not be read.
 `
 
 type triageOptions struct {
+	debugDirs []string
 	json      bool
 	jobs      int
 	logLines  int
@@ -57,6 +58,10 @@ func triageFlags() (*flag.FlagSet, *triageOptions) {
 	fs.IntVar(&o.jobs, "j", 1, "triage this many dumps at once (each holds one dump open)")
 	fs.IntVar(&o.logLines, "log", 20, "how many of the log's last lines to report")
 	fs.BoolVar(&o.noVmlinux, "no-vmlinux", false, "use no vmlinux: the dump's own BTF and kallsyms, or the dump alone")
+	fs.Func("debug-dir", "look for each dump's vmlinux by build ID and release in `DIR` first (an unpacked -dbg package, a directory of vmlinux-RELEASE files); repeatable", func(d string) error {
+		o.debugDirs = append(o.debugDirs, d)
+		return nil
+	})
 	return fs, o
 }
 
@@ -96,7 +101,7 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	opt := triage.Options{Vmlinux: vmlinux, NoVmlinux: o.noVmlinux, LogLines: o.logLines,
-		Find: &vmcore.FindOptions{Root: debugRoot, Log: func(m string) {
+		Find: &vmcore.FindOptions{Dirs: o.debugDirs, Root: debugRoot, Log: func(m string) {
 			if strings.HasPrefix(m, "asking ") || strings.HasPrefix(m, "downloaded ") {
 				fmt.Fprintln(stderr, m)
 			}

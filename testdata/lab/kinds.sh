@@ -1,14 +1,15 @@
 # Step functions: the crash-kind runs. The other runs all die by sysrq-c;
 # these die the other ways a fleet sees, each through a kernel mechanism the
 # guest's own tools provoke (guest/init-kinds): a hung task
-# (kernel.hung_task_panic) and an out-of-memory panic (vm.panic_on_oom).
+# (kernel.hung_task_panic), an out-of-memory panic (vm.panic_on_oom) and the
+# death of init.
 # Each is a genuine kdump like the others (its initramfs is the lab's own with
 # guest/init-kinds appended as /init), with the capture kernel's files and one
 # host conversion, for `vmcore triage` to classify on every format.
 # Sourced by build.sh.
 
 # KINDS: the kinds made on each kernel series given to kinds_lab.
-KINDS=(hung oom)
+KINDS=(hung oom init)
 
 build_kinds_initramfs() { # SERIES
 	local series=$1 st=$LAB/initramfs/$1-kinds
