@@ -153,7 +153,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			for k := range count {
 				keys = append(keys, k)
 			}
-			sort.Slice(keys, func(i, j int) bool { return count[keys[i]] > count[keys[j]] || count[keys[i]] == count[keys[j]] && keys[i] < keys[j] })
+			sort.Slice(keys, func(i, j int) bool {
+				return count[keys[i]] > count[keys[j]] || count[keys[i]] == count[keys[j]] && keys[i] < keys[j]
+			})
 			for _, k := range keys {
 				fmt.Fprintf(stdout, "%6d  %-24s  %s\n", count[k], k, what[k])
 			}
