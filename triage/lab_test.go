@@ -74,21 +74,46 @@ var (
 )
 
 func readCrashBT(path string) (*crashBT, bool) {
-	b, err := os.ReadFile(path)
-	if err != nil {
+	all := readCrashBTs(path)
+	if len(all) == 0 {
 		return nil, false
 	}
-	var bt *crashBT
+	return all[0], true
+}
+
+// readCrashBTs reads every trace of crash's bt -a or foreach bt output.
+func readCrashBTs(path string) []*crashBT {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var out []*crashBT
 	for _, l := range strings.Split(string(b), "\n") {
-		if m := reCrashHead.FindStringSubmatch(l); m != nil && bt == nil {
+		if m := reCrashHead.FindStringSubmatch(l); m != nil {
 			pid, _ := strconv.Atoi(m[1])
-			bt = &crashBT{pid: pid, comm: m[2]}
-		} else if m := reCrashFrame.FindStringSubmatch(l); m != nil && bt != nil {
+			out = append(out, &crashBT{pid: pid, comm: m[2]})
+		} else if m := reCrashFrame.FindStringSubmatch(l); m != nil && len(out) > 0 {
+			bt := out[len(out)-1]
 			bt.frames = append(bt.frames, m[1]+" "+m[2]+" "+m[3])
 		}
 	}
-	return bt, bt != nil
+	return out
 }
+
+// frameLines are a trace's frames as readCrashBTs gives crash's.
+func frameLines(c *triage.Context) []string {
+	var out []string
+	for _, f := range c.Backtrace.Frames {
+		name := f.Function
+		if f.Module != "" {
+			name += " [" + f.Module + "]"
+		}
+		out = append(out, fmt.Sprintf("%x %s %x", uint64(f.Slot), name, uint64(f.PC)))
+	}
+	return out
+}
+
+var reTainted = regexp.MustCompile(`Comm: \S+ (?:Kdump: loaded )?(?:Not tainted|Tainted: ([A-Z ]+?)) +\d`)
 
 // TestLabTriage triages every lab dump with its vmlinux: the kind is the
 // one the lab provoked, the panic task and its trace are crash's bt (or,
@@ -112,7 +137,9 @@ func TestLabTriage(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			r, err := triage.Open(context.Background(), d.Files, triage.Options{Vmlinux: d.Vmlinux})
+			// A long log tail: the taint check reads the kernel's own
+			// "Tainted:" line from it.
+			r, err := triage.Open(context.Background(), d.Files, triage.Options{Vmlinux: d.Vmlinux, LogLines: 2000})
 			if err != nil {
 				t.Errorf("%s: %v", d.Name, err)
 				return
@@ -124,6 +151,7 @@ func TestLabTriage(t *testing.T) {
 	}
 	wg.Wait()
 	byCrash := map[string][]got{} // the ELF twin's name: one guest state
+	compared, taints := 0, 0
 	for _, g := range all {
 		d, r := g.d, g.r
 		want := labKind(l, d)
@@ -156,18 +184,64 @@ func TestLabTriage(t *testing.T) {
 			t.Errorf("%s: panic task PID %d, the kernel's report says PID %d %s", d.Name, r.Panic.Task.PID, r.Failure.PID, r.Failure.Comm)
 		}
 		if cb, ok := readCrashBT(d.RefFile("crash-8.0.6", "bt.txt")); ok {
-			var mine []string
-			for _, f := range r.Panic.Backtrace.Frames {
-				name := f.Function
-				if f.Module != "" {
-					name += " [" + f.Module + "]"
-				}
-				mine = append(mine, fmt.Sprintf("%x %s %x", uint64(f.Slot), name, uint64(f.PC)))
-			}
+			mine := frameLines(r.Panic)
 			if cb.pid != r.Panic.Task.PID || cb.comm != r.Panic.Task.Comm {
 				t.Errorf("%s: panic task PID %d %q, crash's bt: PID %d %q", d.Name, r.Panic.Task.PID, r.Panic.Task.Comm, cb.pid, cb.comm)
 			} else if strings.Join(mine, "\n") != strings.Join(cb.frames, "\n") {
 				t.Errorf("%s: the panic task's trace differs from crash's bt:\n got %s\nwant %s", d.Name, strings.Join(mine, "\n     "), strings.Join(cb.frames, "\n     "))
+			}
+		}
+		// The other CPUs' tasks and the D-state tasks: crash's bt -a and
+		// foreach bt.
+		crashTraces := map[int]*crashBT{}
+		for _, f := range []string{"bt-a.txt", "foreach-bt.txt"} {
+			for _, cb := range readCrashBTs(d.RefFile("crash-8.0.6", f)) {
+				// A trace without frames is crash failing ("bt: invalid
+				// size request" on the QEMU panic dumps' NMI stacks):
+				// no truth to compare with.
+				if len(cb.frames) > 0 && (cb.pid != 0 || f == "bt-a.txt") {
+					crashTraces[cb.pid*1000+len(cb.frames)%1000] = cb
+				}
+			}
+		}
+		byPID := map[int][]*crashBT{}
+		for _, cb := range crashTraces {
+			byPID[cb.pid] = append(byPID[cb.pid], cb)
+		}
+		others := append(append([]triage.Context{}, r.CPUs...), r.Blocked...)
+		for i := range others {
+			c := &others[i]
+			cands := byPID[c.Task.PID]
+			if len(cands) == 0 || c.Backtrace == nil {
+				continue
+			}
+			mine := strings.Join(frameLines(c), "\n")
+			compared++
+			match := false
+			for _, cb := range cands {
+				match = match || mine == strings.Join(cb.frames, "\n")
+			}
+			if !match {
+				t.Errorf("%s: CPU %d PID %d %s: the trace differs from crash's:\n got %s\nwant %s", d.Name, c.CPU, c.Task.PID, c.Task.Comm,
+					strings.ReplaceAll(mine, "\n", "\n     "), strings.Join(cands[0].frames, "\n     "))
+			}
+		}
+		// The taint letters are the ones the kernel printed with its
+		// report.
+		// The last such line: taint only grows.
+		if ms := reTainted.FindAllStringSubmatch(strings.Join(r.LogTail, "\n"), -1); ms != nil && r.Taint != nil {
+			m := ms[len(ms)-1]
+			letters := strings.NewReplacer(" ", "", "G", "").Replace(m[1])
+			taints++
+			if letters != r.Taint.Flags {
+				t.Errorf("%s: taint %q, the kernel printed %q", d.Name, r.Taint.Flags, m[1])
+			}
+			unsigned := false
+			for _, mod := range r.Modules {
+				unsigned = unsigned || mod.Unsigned
+			}
+			if strings.Contains(letters, "E") != unsigned {
+				t.Errorf("%s: taint %q, but the modules' unsigned flags say %v", d.Name, letters, unsigned)
 			}
 		}
 		switch want {
@@ -216,7 +290,11 @@ func TestLabTriage(t *testing.T) {
 	for k, n := range perKind {
 		t.Logf("kind %s: %d fingerprint(s)", k, n)
 	}
-	t.Logf("%d dumps of %d crashes: %d fingerprints", len(all), len(byCrash), len(ids))
+	t.Logf("%d dumps of %d crashes: %d fingerprints; %d other CPUs' and D-state tasks' traces equal to crash's; %d taints as the kernel printed them",
+		len(all), len(byCrash), len(ids), compared, taints)
+	if compared == 0 || taints == 0 {
+		t.Errorf("nothing compared")
+	}
 	if perKind[triage.KindHungTask] == 0 || perKind[triage.KindOOM] == 0 || perKind[triage.KindSysrq] == 0 || perKind[triage.KindUnknown] == 0 {
 		t.Errorf("the lab lacks a kind: %v", perKind)
 	}
