@@ -264,8 +264,17 @@ type ourFrame struct {
 func expandTrace(s *Session, tr *tasks.Tracer, tk *tasks.Task) []ourFrame {
 	trace := tr.Backtrace(tk)
 	var out []ourFrame
+	interrupted := uint64(0) // the PC an exception frame just listed
 	for _, f := range trace.Frames {
 		pc := uint64(f.PC)
+		if pc == interrupted && f.Exception == nil {
+			// The interrupted function's frame itself (after an NMI, as
+			// crash prints it): listed already, with its inlined
+			// callers, from the exception's registers.
+			interrupted = 0
+			continue
+		}
+		interrupted = 0
 		lines, err := s.Debug.Lines(pc - 1)
 		named := false
 		if err == nil {
@@ -286,6 +295,7 @@ func expandTrace(s *Session, tr *tasks.Tracer, tk *tasks.Task) []ourFrame {
 			// ...]", a frame of its own (with its inlined callers) to
 			// drgn. Its PC is the interrupted instruction, not a return.
 			epc := uint64(f.Exception.Regs.PC)
+			interrupted = epc
 			if lines, err := s.Debug.Lines(epc); err == nil {
 				for _, l := range lines {
 					if l.Function != "" {
@@ -298,9 +308,9 @@ func expandTrace(s *Session, tr *tasks.Tracer, tk *tasks.Task) []ourFrame {
 	if trace.User != nil {
 		out = append(out, ourFrame{pc: uint64(trace.User.Regs.PC), user: true})
 	}
-	// Where the trace has the interrupted function's frame itself (after
-	// an NMI, as crash prints it), it was added twice.
-	return slices.CompactFunc(out, func(a, b ourFrame) bool { return a == b && !a.user })
+	// A function may appear twice in a row: inlined into itself (as
+	// addr2line -i shows ext4_lazyinit_thread in 6.12), so no compaction.
+	return out
 }
 
 func sameFrame(s *Session, d drgnFrame, o ourFrame) bool {

@@ -31,6 +31,8 @@
 // log has none; without addresses or offsets, compiler clone suffixes
 // (.isra.0, .constprop.0, .cold, ...), unreliable ("?") entries, and the
 // panic, kdump, exception-entry, scheduler and allocator machinery above
-// the first frame of the failing code itself. Its ID is the kind and the
+// the first frame of the failing code itself. An OOM is fingerprinted by
+// its constraint and the task holding the memory instead, since which
+// allocation found memory exhausted is chance. Its ID is the kind and the
 // first 12 hex digits of the signature's SHA-256: "sysrq-4f0c2a9e81d7".
 package triage

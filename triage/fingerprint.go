@@ -3,6 +3,7 @@ package triage
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"regexp"
 	"strings"
 )
@@ -30,6 +31,12 @@ import (
 //   - for lockups and RCU stalls, the interrupt handling the detector ran
 //     in (<IRQ>, <NMI>) dropped.
 //
+// An out-of-memory failure is different: the allocation that found memory
+// exhausted is chance (a page fault, a slab refill, a huge page), so its
+// signature is the constraint and the task holding the memory, the OOM
+// killer's victim or else the largest resident set in its task dump
+// ("oom: system-wide: java"), with Source "oom-report" and no frames.
+//
 // A failure whose path is unknown has the panic message as its signature,
 // with numbers replaced by "N"; one with neither has no fingerprint (ID
 // "", Source "none"), since it would equal every other such. ID is the kind, a dash, and the first 12
@@ -38,8 +45,9 @@ type Fingerprint struct {
 	ID        string   `json:"id"`
 	Signature string   `json:"signature"`
 	Frames    []string `json:"frames"`
-	// Source says where the frames come from: "log", "backtrace", or
-	// "message" when there are none.
+	// Source says where the frames come from: "log", "backtrace",
+	// "oom-report" (an OOM's constraint and memory holder), or "message"
+	// when there are none.
 	Source string `json:"source"`
 }
 
@@ -188,6 +196,15 @@ func isRegisterLine(l string) bool {
 }
 
 var reNumber = regexp.MustCompile(`(?:0x)?[0-9a-f]*[0-9][0-9a-f]*`)
+
+// oomFingerprint is an OOM's fingerprint: its constraint and the task
+// holding the memory.
+func oomFingerprint(constraint, holder string) Fingerprint {
+	fp := Fingerprint{Signature: fmt.Sprintf("%s: %s: %s", KindOOM, constraint, holder), Frames: []string{}, Source: "oom-report"}
+	sum := sha256.Sum256([]byte(fp.Signature))
+	fp.ID = string(KindOOM) + "-" + hex.EncodeToString(sum[:6])
+	return fp
+}
 
 // makeFingerprint normalises a path into a fingerprint of kind.
 func makeFingerprint(kind Kind, path []pathFrame, source, message string) Fingerprint {

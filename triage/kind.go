@@ -105,6 +105,11 @@ type OOM struct {
 	// Victim is the task the OOM killer chose, when it chose one before
 	// the panic (with panic_on_oom it does not).
 	Victim *TaskRef `json:"victim,omitempty"`
+	// Largest is the task with the largest resident set in the OOM
+	// killer's task dump ("[  pid  ]   uid  tgid total_vm      rss ..."),
+	// RSSPages its rss column.
+	Largest  *TaskRef `json:"largest,omitempty"`
+	RSSPages uint64   `json:"rss_pages,omitempty"`
 }
 
 // HungTask is a task khungtaskd reported blocked.
@@ -143,6 +148,7 @@ var (
 	reRIP        = regexp.MustCompile(`^RIP: 0010:(\S+(?: \[\S+\])?)`)
 	reOOMInvoke  = regexp.MustCompile(`^(.+) invoked oom-killer: gfp_mask=(0x[0-9a-f]+(?:\([^)]*\))?), order=(-?\d+)`)
 	reOOMKill    = regexp.MustCompile(`^oom-kill:constraint=(\w+),.*,task=([^,]*),pid=(\d+)`)
+	reOOMTask    = regexp.MustCompile(`^\[\s*(\d+)\]\s+\d+\s+\d+\s+\d+\s+(\d+)\s.*\s(\S+)$`)
 	reOOMKilled  = regexp.MustCompile(`^(?:Out of memory|Memory cgroup out of memory): Kill(?:ed)? process (\d+) \(([^)]*)\)`)
 	reHung       = regexp.MustCompile(`^INFO: task (.+):(\d+) blocked for more than (\d+) seconds\.`)
 	reSoftLockup = regexp.MustCompile(`^(?:watchdog: )?BUG: soft lockup - CPU#(\d+) stuck for (\d+)s! \[(.*):(\d+)\]`)
@@ -394,6 +400,12 @@ func (f *Failure) details(win []string, trig int) {
 			} else if m := reOOMKilled.FindStringSubmatch(l); m != nil && o.Victim == nil {
 				pid, _ := strconv.Atoi(m[1])
 				o.Victim = &TaskRef{PID: pid, Comm: m[2]}
+			} else if m := reOOMTask.FindStringSubmatch(l); m != nil {
+				rss, _ := strconv.ParseUint(m[2], 10, 64)
+				if o.Largest == nil || rss > o.RSSPages {
+					pid, _ := strconv.Atoi(m[1])
+					o.Largest, o.RSSPages = &TaskRef{PID: pid, Comm: m[3]}, rss
+				}
 			}
 		}
 		if o.Constraint == "" {

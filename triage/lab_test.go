@@ -172,7 +172,12 @@ func TestLabTriage(t *testing.T) {
 			}
 			continue
 		}
-		if r.Fingerprint.Source != "log" || len(r.Fingerprint.Frames) < 3 {
+		if want == triage.KindOOM {
+			// The constraint and the memory's holder, the guest's hog.
+			if r.Fingerprint.Source != "oom-report" || !strings.HasSuffix(r.Fingerprint.Signature, ": lab-oom") {
+				t.Errorf("%s: fingerprint %s %q from the %s", d.Name, r.Fingerprint.ID, r.Fingerprint.Signature, r.Fingerprint.Source)
+			}
+		} else if r.Fingerprint.Source != "log" || len(r.Fingerprint.Frames) < 3 {
 			t.Errorf("%s: fingerprint %s %q from the %s, want one from the log's trace", d.Name, r.Fingerprint.ID, r.Fingerprint.Signature, r.Fingerprint.Source)
 		}
 		if r.Panic == nil || r.Panic.Task == nil || r.Panic.Backtrace == nil {

@@ -525,6 +525,19 @@ func (r *Report) fingerprint(lines []string, k *vmcore.Kernel) {
 		r.Fingerprint = makeFingerprint(KindNone, nil, "", "")
 		return
 	}
+	// An OOM: the allocation that found memory exhausted is chance (a
+	// page fault, a slab refill, a huge page); what repeats is the
+	// constraint and who holds the memory.
+	if o := f.OOM; o != nil {
+		holder := o.Largest
+		if o.Victim != nil {
+			holder = o.Victim
+		}
+		if holder != nil && o.Constraint != "" {
+			r.Fingerprint = oomFingerprint(o.Constraint, holder.Comm)
+			return
+		}
+	}
 	// Where the failure's trace starts: the trigger (for a hung task, the
 	// first blocked task's report), else the panic line.
 	from, limit := -1, len(lines)

@@ -78,6 +78,8 @@ func (r *Report) WriteText(w io.Writer) error {
 		} else {
 			p("FINGERPRINT: not determined\n")
 		}
+	case "oom-report":
+		p("FINGERPRINT: %s  %s (the constraint and the task holding the memory)\n", r.Fingerprint.ID, r.Fingerprint.Signature)
 	case "message":
 		p("FINGERPRINT: %s  %s (from the panic message: no trace)\n", r.Fingerprint.ID, r.Fingerprint.Signature)
 	default:

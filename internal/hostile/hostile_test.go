@@ -55,6 +55,7 @@ var (
 		{"dmesg", "-json", "{}"},
 		{"dmesg", "-T", "-level", "-caller", "{}"},
 		{"-c", "sys; log -T | tail -3; rd -p 0 8; vtop ffffffff81000000", "{}"},
+		{"triage", "-json", "-no-vmlinux", "{}"},
 	}
 	convertCmd = Command{"convert", "-c", "zstd", "-f", "{}", "{out}"}
 )
@@ -69,6 +70,7 @@ func withVmlinux(vmlinux string) []Command {
 		{"kmem", "-json", vmlinux, "{}", "-i"},
 		{"ps", "-json", vmlinux, "{}"},
 		{"bt", "-json", "-a", vmlinux, "{}"},
+		{"triage", "-json", vmlinux, "{}"},
 	}
 }
 
