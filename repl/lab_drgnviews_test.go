@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmcoretools/vmcore/internal/lab"
+	"github.com/vmcoretools/vmcore/module"
 )
 
 // readTSV reads a drgn views file: rows of tab-separated fields after the
@@ -256,6 +257,103 @@ func TestLabViewsMatchDrgn(t *testing.T) {
 				}
 				sameRows(t, "kmem -s (CACHE NAME SLABS TOTAL ALLOCATED), against drgn's slab_cache_usage,", want, got)
 				proved(t, d, "kmem -s", drgn)
+			})
+
+			t.Run("sys", func(t *testing.T) {
+				rows := readTSV(filepath.Join(views, "sys.txt"))
+				if rows == nil {
+					t.Skip("no sys.txt from drgn")
+				}
+				want := map[string]string{}
+				for _, r := range rows { // KEY VALUE
+					want[r[0]] = r[1]
+				}
+				got := map[string]string{}
+				for _, line := range strings.Split(run("sys"), "\n") {
+					if k, v, ok := strings.Cut(line, ": "); ok {
+						got[strings.TrimSpace(k)] = v
+					}
+				}
+				for _, k := range []string{"RELEASE", "VERSION", "NODENAME", "CPUS"} {
+					if got[k] != want[k] && !(k == "CPUS" && strings.HasPrefix(got[k], want[k]+" [OFFLINE")) {
+						t.Errorf("sys %s: %q, drgn %q", k, got[k], want[k])
+					}
+				}
+				if m, _, _ := strings.Cut(got["MACHINE"], " "); m != want["MACHINE"] {
+					t.Errorf("sys MACHINE: %q, drgn %q", got["MACHINE"], want["MACHINE"])
+				}
+				// LOAD AVERAGE is avenrun[] in fixed point (FSHIFT 11),
+				// rounded as the kernel's /proc/loadavg prints it (plus
+				// FIXED_1/200).
+				var loads []string
+				for _, f := range strings.Split(want["LOAD"], ",") {
+					v, _ := strconv.ParseUint(f, 10, 64)
+					v += 2048 / 200
+					loads = append(loads, fmt.Sprintf("%d.%02d", v>>11, ((v&2047)*100)>>11))
+				}
+				if w := strings.Join(loads, ", "); got["LOAD AVERAGE"] != w {
+					t.Errorf("sys LOAD AVERAGE: %q, drgn's avenrun %q", got["LOAD AVERAGE"], w)
+				}
+				// The kernel's clock (timekeeper_data[0] on 7.x, tk_core
+				// before): drgn's ktime_get_real_seconds.
+				syms, err := s.Dump.Kallsyms()
+				if err != nil {
+					t.Fatal(err)
+				}
+				tk, err := s.Dump.TimekeeperTime(syms)
+				if err != nil {
+					t.Fatalf("the kernel's clock: %v", err)
+				}
+				if w, _ := strconv.ParseInt(want["DATE"], 10, 64); tk.Unix() != w {
+					t.Errorf("the kernel's clock: %d, drgn's ktime_get_real_seconds %d", tk.Unix(), w)
+				}
+				proved(t, d, "sys", drgn)
+			})
+
+			t.Run("kmem -i", func(t *testing.T) {
+				rows := readTSV(filepath.Join(views, "meminfo.txt"))
+				if rows == nil || s.Kernel == nil {
+					t.Skip("no meminfo.txt from drgn")
+				}
+				info, err := s.Kernel.Memory().Info()
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[string]uint64{"TOTAL": info.TotalPages, "FREE": info.FreePages, "SLAB": info.SlabPages}
+				for _, r := range rows { // KEY PAGES
+					if w, _ := strconv.ParseUint(r[1], 10, 64); got[r[0]] != w {
+						t.Errorf("kmem -i %s: %d pages, drgn %d", r[0], got[r[0]], w)
+					}
+				}
+				proved(t, d, "kmem -i", drgn)
+			})
+
+			t.Run("mod symbols", func(t *testing.T) {
+				rows := readTSV(filepath.Join(views, "modsyms.txt"))
+				if rows == nil || s.Kernel == nil {
+					t.Skip("no modsyms.txt from drgn")
+				}
+				var want, got []string
+				for _, r := range rows { // MODULE NAME ADDRESS
+					a, _ := strconv.ParseUint(strings.TrimPrefix(r[2], "0x"), 16, 64)
+					want = append(want, fmt.Sprintf("%s %s %x", r[0], r[1], a))
+				}
+				mods, err := s.Kernel.Modules()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range mods {
+					syms, err := module.Symbols(s.Kernel.Values, m)
+					if err != nil {
+						t.Errorf("module %s: %v", m.Name, err)
+						continue
+					}
+					for _, sym := range syms {
+						got = append(got, fmt.Sprintf("%s %s %x", m.Name, sym.Name, sym.Addr))
+					}
+				}
+				sameRows(t, "module symbols (MODULE NAME ADDRESS), against drgn's module_kallsyms,", want, got)
+				proved(t, d, "mod", drgn)
 			})
 
 			t.Run("vtop", func(t *testing.T) {

@@ -152,14 +152,20 @@ func (r *Report) WriteText(w io.Writer) error {
 		p("\nPANIC:       CPU %d, %s\n", r.Panic.CPU, taskName(r.Panic.Task))
 		writeTrace(&b, r.Panic)
 	}
+	// Idle CPUs in one line (their traces are in the JSON form); the
+	// busy ones with their traces.
+	var idle []int
 	for i := range r.CPUs {
 		c := &r.CPUs[i]
-		p("\nCPU %d:       %s", c.CPU, taskName(c.Task))
-		if c.Idle {
-			p(" (idle)")
+		if c.Idle && c.Error == "" {
+			idle = append(idle, c.CPU)
+			continue
 		}
-		p("\n")
+		p("\nCPU %d:       %s\n", c.CPU, taskName(c.Task))
 		writeTrace(&b, c)
+	}
+	if len(idle) > 0 {
+		p("\nIDLE CPUS:   %s\n", cpuList(idle))
 	}
 	if r.BlockedTotal > 0 {
 		p("\nBLOCKED (D state): %d task(s)", r.BlockedTotal)
@@ -195,6 +201,24 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// cpuList spells CPU numbers as ranges: "1, 3-5".
+func cpuList(cpus []int) string {
+	var parts []string
+	for i := 0; i < len(cpus); {
+		j := i
+		for j+1 < len(cpus) && cpus[j+1] == cpus[j]+1 {
+			j++
+		}
+		if j > i {
+			parts = append(parts, fmt.Sprintf("%d-%d", cpus[i], cpus[j]))
+		} else {
+			parts = append(parts, fmt.Sprint(cpus[i]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ", ")
 }
 
 func orDash(s string) string {

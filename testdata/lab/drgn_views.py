@@ -12,13 +12,21 @@ Files (tab-separated, one header line):
   vtop.txt     VADDR  PADDR            (through init_mm's page tables)
   panic.txt    PID  TASK  CPU          (the task that panicked)
   slabs.txt    CACHE  NAME  SLABS  TOTAL  ALLOCATED   (slab_cache_usage)
+  sys.txt      KEY  VALUE          (RELEASE VERSION MACHINE NODENAME CPUS
+                                    DATE LOAD: what crash's sys shows)
+  meminfo.txt  KEY  PAGES          (TOTAL FREE SLAB: kmem -i's counts)
+  modsyms.txt  MODULE  NAME  ADDRESS  (each module's own kallsyms)
 """
 import os
 import sys
 import traceback
 
 import drgn
-from drgn.helpers.linux.cpumask import for_each_online_cpu
+from drgn.helpers.linux.cpumask import for_each_online_cpu, for_each_present_cpu
+from drgn.helpers.linux.kallsyms import module_kallsyms
+from drgn.helpers.linux.mm import totalram_pages
+from drgn.helpers.linux.timekeeping import ktime_get_real_seconds
+from drgn.helpers.linux.vmstat import global_node_page_state, global_zone_page_state
 from drgn.helpers.linux.fs import d_path, for_each_file
 from drgn.helpers.linux.mm import follow_phys, for_each_vma
 from drgn.helpers.linux.percpu import per_cpu
@@ -104,7 +112,34 @@ def main():
             rows.append((hex(c.value_()), c.name.string_().decode(), u.num_slabs, u.num_objs, u.active_objs))
         return rows
 
+    def sysinfo():
+        uts = prog["init_uts_ns"].name
+        rows = [(k, getattr(uts, f).string_().decode()) for k, f in
+                (("RELEASE", "release"), ("VERSION", "version"), ("MACHINE", "machine"), ("NODENAME", "nodename"))]
+        rows.append(("CPUS", len(list(for_each_present_cpu(prog)))))
+        rows.append(("DATE", ktime_get_real_seconds(prog).value_()))
+        rows.append(("LOAD", ",".join(str(prog["avenrun"][i].value_()) for i in range(3))))
+        return rows
+
+    def meminfo():
+        slab = 0
+        for item in ("NR_SLAB_RECLAIMABLE_B", "NR_SLAB_UNRECLAIMABLE_B"):
+            slab += global_node_page_state(prog, prog[item])
+        return [("TOTAL", totalram_pages(prog)),
+                ("FREE", global_zone_page_state(prog, prog["NR_FREE_PAGES"])),
+                ("SLAB", slab)]
+
+    def modsyms():
+        rows = []
+        for m in for_each_module(prog):
+            name = m.name.string_().decode()
+            rows.extend((name, sym.name, hex(sym.address)) for sym in module_kallsyms(m))
+        return sorted(rows)
+
     record("modules.txt", "NAME\tMODULE\tTEXT_BASE", modules)
+    record("sys.txt", "KEY\tVALUE", sysinfo)
+    record("meminfo.txt", "KEY\tPAGES", meminfo)
+    record("modsyms.txt", "MODULE\tNAME\tADDRESS", modsyms)
     record("runq.txt", "CPU\tCURR\tCURR_PID\tQUEUED", runq)
     record("files.txt", "FD\tFILE\tPATH", files)
     record("vm.txt", "START\tEND\tFLAGS", vm)
