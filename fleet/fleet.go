@@ -212,35 +212,27 @@ func (w *Worker) logf(format string, a ...any) {
 }
 
 // Record is the JSON record `vmcore triage -json` prints for a report (or
-// for the error that kept a dump from being read).
+// for the error that kept a dump from being read): the report's fields
+// after "schema" and "dump".
 func Record(files []string, rep *triage.Report, openErr error) (json.RawMessage, error) {
-	var body []byte
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
 	var err error
-	schema := "vmcore.triage/1"
 	if openErr != nil {
-		schema = "vmcore.error/1"
-		body, err = json.Marshal(struct {
-			Error string `json:"error"`
-		}{openErr.Error()})
+		err = enc.Encode(struct {
+			Schema string   `json:"schema"`
+			Dump   []string `json:"dump"`
+			Error  string   `json:"error"`
+		}{"vmcore.error/1", files, openErr.Error()})
 	} else {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		err = enc.Encode(rep)
-		body = bytes.TrimSpace(buf.Bytes())
+		err = enc.Encode(struct {
+			Schema string   `json:"schema"`
+			Dump   []string `json:"dump"`
+			*triage.Report
+		}{"vmcore.triage/1", files, rep})
 	}
-	if err != nil {
-		return nil, err
-	}
-	head, err := json.Marshal(struct {
-		Schema string   `json:"schema"`
-		Dump   []string `json:"dump"`
-	}{schema, files})
-	if err != nil {
-		return nil, err
-	}
-	out := append(head[:len(head)-1:len(head)-1], ',')
-	return append(out, body[1:]...), nil
+	return bytes.TrimSpace(buf.Bytes()), err
 }
 
 // Collect reads the results published so far and then waits for more,

@@ -339,5 +339,4 @@ func linkerMarker(name string) bool {
 	}
 	return strings.HasPrefix(name, "__start_") || strings.HasPrefix(name, "__stop_") || strings.HasPrefix(name, "__end_") ||
 		strings.HasPrefix(name, "__begin_") // 5.10's __begin_sched_classes
-
 }

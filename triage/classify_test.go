@@ -201,7 +201,7 @@ func TestClassify(t *testing.T) {
 				t.Fatalf("kind %s, want %s (%+v)", f.Kind, c.kind, f)
 			}
 			r := &Report{Failure: f, Unknown: map[string]string{}}
-			r.fingerprint(lines, nil)
+			r.fingerprint(lines)
 			if c.kind != KindNone && (r.Fingerprint.ID == "" || !strings.HasPrefix(r.Fingerprint.ID, string(c.kind)+"-")) {
 				t.Errorf("fingerprint %+v", r.Fingerprint)
 			}
@@ -226,7 +226,7 @@ func TestFingerprintStable(t *testing.T) {
 	c[7] = " __handle_other+0x43/0x11a"
 	fp := func(lines []string) Fingerprint {
 		r := &Report{Failure: Classify(lines), Unknown: map[string]string{}}
-		r.fingerprint(lines, nil)
+		r.fingerprint(lines)
 		return r.Fingerprint
 	}
 	if fa, fb := fp(a), fp(b); fa.ID != fb.ID || fa.Signature != "sysrq: sysrq_handle_crash < __handle_sysrq < write_sysrq_trigger" {

@@ -17,7 +17,7 @@ func FuzzClassify(f *testing.F) {
 		lines := strings.Split(log, "\n")
 		fl := Classify(lines)
 		r := &Report{Failure: fl, Unknown: map[string]string{}}
-		r.fingerprint(lines, nil)
+		r.fingerprint(lines)
 		if r.Fingerprint.ID != "" && !strings.HasPrefix(r.Fingerprint.ID, string(fl.Kind)) {
 			t.Fatalf("fingerprint %q of kind %s", r.Fingerprint.ID, fl.Kind)
 		}

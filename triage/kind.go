@@ -57,6 +57,13 @@ type Failure struct {
 	Lockup *Lockup `json:"lockup,omitempty"`
 	// Lines are the log lines the classification rests on, in log order.
 	Lines []string `json:"lines,omitempty"`
+
+	// traceFrom and traceEnd bound, as indexes of the lines classified,
+	// where the failure's call trace is looked for: from its report (a
+	// hung task's: the first blocked task's), else from the panic line,
+	// to a little past the panic line; traceFrom is -1 without either.
+	traceFrom, traceEnd int
+	firstHung           int // index in the window of the first hung-task report, -1 for none
 }
 
 // Fault is a faulting memory access.
@@ -164,7 +171,7 @@ var (
 // for before it, back to the previous panic of an earlier boot in the
 // same buffer.
 func Classify(lines []string) Failure {
-	f := Failure{CPU: -1}
+	f := Failure{CPU: -1, traceFrom: -1, firstHung: -1}
 	if len(lines) == 0 {
 		f.Kind = KindUnknown
 		return f
@@ -204,32 +211,8 @@ func Classify(lines []string) Failure {
 	// The last report in the window decides; scan backwards for it.
 	trig := -1
 	for i := len(win) - 1; i >= 0 && trig < 0; i-- {
-		l := win[i]
-		switch {
-		case strings.Contains(l, "sysrq: Trigger a crash") || strings.Contains(l, "SysRq : Trigger a crash"):
-			f.Kind, trig = KindSysrq, i
-		case reBug.MatchString(l):
-			m := reBug.FindStringSubmatch(l)
-			n, _ := strconv.Atoi(m[2])
-			f.Kind, trig, f.Location = KindBug, i, &Location{File: m[1], Line: n}
-		case reNullDeref.MatchString(l) || rePageFault.MatchString(l):
-			f.Kind, trig = KindOops, i
-		case reGPF.MatchString(l):
-			f.Kind, trig = KindGPF, i
-		case reHung.MatchString(l):
-			f.Kind, trig = KindHungTask, i
-		case reSoftLockup.MatchString(l):
-			f.Kind, trig = KindSoftLockup, i
-		case reHardLockup.MatchString(l):
-			f.Kind, trig = KindHardLockup, i
-		case reRCUStall.MatchString(l):
-			f.Kind, trig = KindRCUStall, i
-		case reOOMInvoke.MatchString(l):
-			f.Kind, trig = KindOOM, i
-		case reWarning.MatchString(l):
-			f.Kind, trig = KindWarning, i
-		case reMCE.MatchString(l):
-			f.Kind, trig = KindMachineCheck, i
+		if k := reportKind(win[i]); k != "" {
+			f.Kind, trig = k, i
 		}
 	}
 	scanned := f.Kind
@@ -299,28 +282,62 @@ func Classify(lines []string) Failure {
 		note(lines[end])
 	}
 	f.Lines = decided
+	// The first trace after the report is the report's own (an oops, a
+	// blocked task, the OOM killer's), or the panic's right after the
+	// panic line (sysrq, a warning).
+	switch {
+	case f.Kind == KindHungTask && f.firstHung >= 0:
+		f.traceFrom = start + f.firstHung
+	case trig >= 0:
+		f.traceFrom = start + trig
+	case end >= 0:
+		f.traceFrom = end
+	}
+	f.traceEnd = min(len(lines), stop+1+panicTraceLines)
 	return f
+}
+
+// panicTraceLines is how far past the panic line its call trace is
+// looked for.
+const panicTraceLines = 40
+
+// reports are the lines that report a failure, by kind, in the order
+// they are tried on a line.
+var reports = []struct {
+	kind  Kind
+	match func(string) bool
+}{
+	{KindSysrq, func(l string) bool {
+		return strings.Contains(l, "sysrq: Trigger a crash") || strings.Contains(l, "SysRq : Trigger a crash")
+	}},
+	{KindBug, reBug.MatchString},
+	{KindOops, func(l string) bool { return reNullDeref.MatchString(l) || rePageFault.MatchString(l) }},
+	{KindGPF, reGPF.MatchString},
+	{KindHungTask, reHung.MatchString},
+	{KindSoftLockup, reSoftLockup.MatchString},
+	{KindHardLockup, reHardLockup.MatchString},
+	{KindRCUStall, reRCUStall.MatchString},
+	{KindOOM, reOOMInvoke.MatchString},
+	{KindWarning, reWarning.MatchString},
+	{KindMachineCheck, reMCE.MatchString},
+}
+
+// reportKind is the kind of failure a log line reports, "" for none.
+func reportKind(l string) Kind {
+	for _, r := range reports {
+		if r.match(l) {
+			return r.kind
+		}
+	}
+	return ""
 }
 
 // kindMatches says whether a log line is the report of kind k.
 func kindMatches(k Kind, l string) bool {
-	switch k {
-	case KindSysrq:
-		return strings.Contains(l, "sysrq: Trigger a crash") || strings.Contains(l, "SysRq : Trigger a crash")
-	case KindHungTask:
-		return reHung.MatchString(l)
-	case KindOOM:
-		return reOOMInvoke.MatchString(l)
-	case KindSoftLockup:
-		return reSoftLockup.MatchString(l)
-	case KindHardLockup:
-		return reHardLockup.MatchString(l)
-	case KindRCUStall:
-		return reRCUStall.MatchString(l)
-	case KindMachineCheck:
-		return reMCE.MatchString(l)
-	case KindWarning:
-		return reWarning.MatchString(l)
+	for _, r := range reports {
+		if r.kind == k {
+			return r.match(l)
+		}
 	}
 	return false
 }
@@ -331,6 +348,10 @@ func (f *Failure) details(win []string, trig int) {
 	after := win[trig:]
 	switch f.Kind {
 	case KindOops, KindGPF, KindSysrq, KindBug:
+		if m := reBug.FindStringSubmatch(win[trig]); m != nil {
+			n, _ := strconv.Atoi(m[2])
+			f.Location = &Location{File: m[1], Line: n}
+		}
 		// A sysrq crash on kernels before 5.x oopses on a NULL pointer;
 		// the fault is then part of the report too.
 		for i, l := range after {
@@ -371,8 +392,11 @@ func (f *Failure) details(win []string, trig int) {
 		n, _ := strconv.Atoi(m[4])
 		f.Location = &Location{File: m[3], Line: n, Function: frameName(m[5])}
 	case KindHungTask:
-		for _, l := range win {
+		for i, l := range win {
 			if m := reHung.FindStringSubmatch(l); m != nil {
+				if f.firstHung < 0 {
+					f.firstHung = i
+				}
 				pid, _ := strconv.Atoi(m[2])
 				s, _ := strconv.Atoi(m[3])
 				f.Hung = append(f.Hung, HungTask{PID: pid, Comm: m[1], Seconds: s})

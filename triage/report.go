@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/vmcoretools/vmcore/arch"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -333,15 +334,20 @@ func Analyze(d *vmcore.Dump, k *vmcore.Kernel, opt Options) *Report {
 		for _, f := range []string{"panic", "cpus", "blocked", "modules", "memory", "largest_tasks"} {
 			r.Unknown[f] = why
 		}
-		r.fingerprint(lines, nil)
+		r.fingerprint(lines)
 		return r
 	}
-	r.kernelViews(k, sum, opt)
-	r.fingerprint(lines, k)
+	r.kernelViews(k, opt)
+	r.fingerprint(lines)
 	if len(r.Unknown) == 0 {
 		r.Unknown = nil
 	}
 	return r
+}
+
+// taintBit is the taint flag the kernel prints as letter.
+func taintBit(letter byte) uint64 {
+	return 1 << strings.IndexByte(system.TaintLetters, letter)
 }
 
 func orReason(s, def string) string {
@@ -368,26 +374,19 @@ func taint(mask uint64) *Taint {
 
 // tail formats the last n readable records as dmesg does.
 func tail(recs []printk.Record, n int) []string {
+	var f printk.Formatter
 	out := []string{}
 	for i := len(recs) - 1; i >= 0 && len(out) < n; i-- {
-		rec := recs[i]
-		if rec.Missing || rec.WrapMarker {
-			continue
+		if rec := &recs[i]; !rec.Missing && !rec.WrapMarker {
+			out = append(out, strings.TrimSuffix(string(f.Append(nil, rec)), "\n"))
 		}
-		if rec.Plain {
-			out = append(out, rec.Text)
-			continue
-		}
-		out = append(out, fmt.Sprintf("[%5d.%06d] %s", rec.TsNsec/1e9, rec.TsNsec%1e9/1e3, rec.Text))
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
+	slices.Reverse(out)
 	return out
 }
 
 // kernelViews fills what needs the kernel model.
-func (r *Report) kernelViews(k *vmcore.Kernel, sum *system.Summary, opt Options) {
+func (r *Report) kernelViews(k *vmcore.Kernel, opt Options) {
 	tb, err := k.Tasks()
 	if err != nil {
 		for _, f := range []string{"panic", "cpus", "blocked", "largest_tasks"} {
@@ -397,7 +396,7 @@ func (r *Report) kernelViews(k *vmcore.Kernel, sum *system.Summary, opt Options)
 		for _, w := range tb.Warnings {
 			r.Warnings = append(r.Warnings, "the task list is partial: "+w)
 		}
-		r.taskViews(k, tb, sum, opt)
+		r.taskViews(k, tb, opt)
 	}
 	if mods, err := k.Modules(); err != nil {
 		r.Unknown["modules"] = err.Error()
@@ -407,7 +406,7 @@ func (r *Report) kernelViews(k *vmcore.Kernel, sum *system.Summary, opt Options)
 			if m.Taints != nil {
 				t := *m.Taints
 				mm.Taints = system.TaintFlags(t)
-				mm.Proprietary, mm.OutOfTree, mm.Unsigned = t&1 != 0, t&(1<<12) != 0, t&(1<<13) != 0
+				mm.Proprietary, mm.OutOfTree, mm.Unsigned = t&taintBit('P') != 0, t&taintBit('O') != 0, t&taintBit('E') != 0
 			}
 			r.Modules = append(r.Modules, mm)
 		}
@@ -438,7 +437,7 @@ func (r *Report) kernelViews(k *vmcore.Kernel, sum *system.Summary, opt Options)
 	}
 }
 
-func (r *Report) taskViews(k *vmcore.Kernel, tb *tasks.Table, sum *system.Summary, opt Options) {
+func (r *Report) taskViews(k *vmcore.Kernel, tb *tasks.Table, opt Options) {
 	ref := func(t *tasks.Task) *TaskRef { return &TaskRef{PID: t.PID, Comm: t.Comm, Task: arch.Word(t.Addr)} }
 	trace := func(c *Context, t *tasks.Task) {
 		bt, err := k.Backtrace(t)
@@ -457,22 +456,18 @@ func (r *Report) taskViews(k *vmcore.Kernel, tb *tasks.Table, sum *system.Summar
 		}
 		return ""
 	}
-	panicCPU := sum.Panic.CPU
+	var panicTask uint64
 	if pt, err := k.PanicTask(); err == nil && pt != nil {
 		c := &Context{CPU: pt.CPU, Task: ref(pt), State: state(pt)}
-		if panicCPU >= 0 {
-			c.CPU = panicCPU
-		}
 		trace(c, pt)
-		r.Panic = c
-		panicCPU = c.CPU
+		r.Panic, panicTask = c, pt.Addr
 	} else if err != nil {
 		r.Unknown["panic"] = err.Error()
 	} else {
 		r.Unknown["panic"] = "no CPU panicked (a dump of a running machine)"
 	}
 	for cpu, addr := range tb.Current {
-		if addr == 0 || cpu == panicCPU && r.Panic != nil {
+		if addr == 0 || addr == panicTask {
 			continue
 		}
 		t := tb.ByAddr(addr)
@@ -519,7 +514,7 @@ func (r *Report) taskViews(k *vmcore.Kernel, tb *tasks.Table, sum *system.Summar
 
 // fingerprint computes r.Fingerprint: from the log's call trace of the
 // failure, else from the dump's backtrace of the failing task.
-func (r *Report) fingerprint(lines []string, k *vmcore.Kernel) {
+func (r *Report) fingerprint(lines []string) {
 	f := r.Failure
 	if f.Kind == KindNone {
 		r.Fingerprint = makeFingerprint(KindNone, nil, "", "")
@@ -538,37 +533,8 @@ func (r *Report) fingerprint(lines []string, k *vmcore.Kernel) {
 			return
 		}
 	}
-	// Where the failure's trace starts: the trigger (for a hung task, the
-	// first blocked task's report), else the panic line.
-	from, limit := -1, len(lines)
-	for i := len(lines) - 1; i >= 0; i-- {
-		if f.Message != "" && rePanic.MatchString(lines[i]) {
-			limit = i + 1
-			break
-		}
-	}
-	for i := 0; i < limit; i++ {
-		if f.Trigger != "" && lines[i] == f.Trigger {
-			from = i
-		}
-	}
-	if f.Kind == KindHungTask {
-		for i := 0; i < limit; i++ {
-			if reHung.MatchString(lines[i]) {
-				from = i
-				break
-			}
-		}
-	}
-	if from < 0 && limit < len(lines)+1 {
-		from = limit - 1
-	}
-	if from >= 0 {
-		// The first trace after the report: the report's own (an oops,
-		// a blocked task, the OOM killer's), or the panic's right after
-		// the panic line (sysrq, a warning).
-		end := min(len(lines), limit+40)
-		if path, ok := logTrace(lines, from, end); ok && len(path) > 0 {
+	if f.traceFrom >= 0 {
+		if path, ok := logTrace(lines, f.traceFrom, f.traceEnd); ok && len(path) > 0 {
 			r.Fingerprint = makeFingerprint(f.Kind, path, "log", f.Message)
 			return
 		}
@@ -580,7 +546,7 @@ func (r *Report) fingerprint(lines []string, k *vmcore.Kernel) {
 	} else if r.Panic != nil {
 		bt = r.Panic.Backtrace
 	}
-	if bt != nil && k != nil {
+	if bt != nil {
 		var path []pathFrame
 		for _, fr := range bt.Frames {
 			if fr.Function == "" {

@@ -417,18 +417,21 @@ func findVMLinux(d *vmcore.Dump, stderr io.Writer) string {
 	if d.BuildID() == "" && d.Release() == "" {
 		return ""
 	}
-	p, err := d.FindVmlinux(context.Background(), vmcore.FindOptions{
-		Root: debugRoot,
-		Log: func(msg string) {
-			if strings.HasPrefix(msg, "asking ") || strings.HasPrefix(msg, "downloaded ") {
-				fmt.Fprintln(stderr, msg)
-			}
-		},
-	})
+	p, err := d.FindVmlinux(context.Background(), vmcore.FindOptions{Root: debugRoot, Log: announceDownloads(stderr)})
 	if err != nil {
 		return ""
 	}
 	return p
+}
+
+// announceDownloads is a FindOptions.Log that says on w what goes over
+// the network (a debuginfod request, a download) and nothing else.
+func announceDownloads(w io.Writer) func(string) {
+	return func(msg string) {
+		if strings.HasPrefix(msg, "asking ") || strings.HasPrefix(msg, "downloaded ") {
+			fmt.Fprintln(w, msg)
+		}
+	}
 }
 
 // checkBanner warns, as crash does, when the vmlinux's linux_banner is not

@@ -101,11 +101,7 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	opt := triage.Options{Vmlinux: vmlinux, NoVmlinux: o.noVmlinux, LogLines: o.logLines,
-		Find: &vmcore.FindOptions{Dirs: o.debugDirs, Root: debugRoot, Log: func(m string) {
-			if strings.HasPrefix(m, "asking ") || strings.HasPrefix(m, "downloaded ") {
-				fmt.Fprintln(stderr, m)
-			}
-		}}}
+		Find: &vmcore.FindOptions{Dirs: o.debugDirs, Root: debugRoot, Log: announceDownloads(stderr)}}
 	groups := vmcore.GroupSplitSets(dumps)
 
 	// Each dump's output, printed in the order given as soon as it and
@@ -115,10 +111,9 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 		errMsg string
 		failed bool
 	}
-	results := make([]*result, len(groups))
-	done := make([]chan struct{}, len(groups))
-	for i := range done {
-		done[i] = make(chan struct{})
+	results := make([]chan *result, len(groups))
+	for i := range results {
+		results[i] = make(chan *result, 1)
 	}
 	work := make(chan int)
 	var wg sync.WaitGroup
@@ -128,7 +123,6 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 			defer wg.Done()
 			for i := range work {
 				res := &result{}
-				results[i] = res
 				rep, err := triage.Open(context.Background(), groups[i], opt)
 				jl := newJSONLines(&res.out)
 				switch {
@@ -149,7 +143,7 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 					}
 					rep.WriteText(&res.out)
 				}
-				close(done[i])
+				results[i] <- res
 			}
 		}()
 	}
@@ -161,8 +155,7 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 	}()
 	status := 0
 	for i := range groups {
-		<-done[i]
-		res := results[i]
+		res := <-results[i]
 		if !o.json && i > 0 && res.out.Len() > 0 {
 			fmt.Fprintln(stdout)
 		}
@@ -173,7 +166,6 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 		if res.failed {
 			status = 1
 		}
-		results[i] = nil // its memory goes now
 	}
 	wg.Wait()
 	return status
