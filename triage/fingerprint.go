@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -104,7 +103,7 @@ func isMachinery(name string) bool {
 	return false
 }
 
-var reClone = regexp.MustCompile(`\.(?:isra|constprop|part|cold|lto_priv|llvm|localalias)(?:\.[0-9]+)?$`)
+var reClone = lazy(`\.(?:isra|constprop|part|cold|lto_priv|llvm|localalias)(?:\.[0-9]+)?$`)
 
 // frameName is a function name without its offset, size and clone
 // suffixes: "sysrq_handle_crash+0x16/0x20" gives "sysrq_handle_crash".
@@ -136,7 +135,7 @@ type pathFrame struct {
 
 // reLogFrame matches a call-trace line of the kernel log: " name+0x1/0x2
 // [module]", "? name+...", or the older "[<ffffffff81000000>] name+...".
-var reLogFrame = regexp.MustCompile(`^\s*(?:\[<[0-9a-f]+>\]\s*)?(\? )?([A-Za-z0-9_.$]+)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[([^\]]+)\])?`)
+var reLogFrame = lazy(`^\s*(?:\[<[0-9a-f]+>\]\s*)?(\? )?([A-Za-z0-9_.$]+)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[([^\]]+)\])?`)
 
 // logTrace reads the call trace that starts at the first "Call Trace:"
 // line at or after from (not past limit): its reliable frames, in order.
@@ -195,7 +194,7 @@ func isRegisterLine(l string) bool {
 	return false
 }
 
-var reNumber = regexp.MustCompile(`(?:0x)?[0-9a-f]*[0-9][0-9a-f]*`)
+var reNumber = lazy(`(?:0x)?[0-9a-f]*[0-9][0-9a-f]*`)
 
 // oomFingerprint is an OOM's fingerprint: its constraint and the task
 // holding the memory.

@@ -2,7 +2,6 @@ package triage
 
 import (
 	"github.com/vmcoretools/vmcore/arch"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -143,25 +142,25 @@ type TaskRef struct {
 }
 
 var (
-	rePanic      = regexp.MustCompile(`^Kernel panic - not syncing: ?(.*)$`)
-	reContext    = regexp.MustCompile(`^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (\S+)`)
-	reNullDeref  = regexp.MustCompile(`^BUG: kernel NULL pointer dereference, address: ([0-9a-fx]+)`)
-	rePageFault  = regexp.MustCompile(`^BUG: unable to handle (?:page fault for address|kernel paging request at|kernel NULL pointer dereference at): ?([0-9a-fx]+)`)
-	rePFAccess   = regexp.MustCompile(`^#PF: (supervisor|user) (read|write|instruction fetch) access in (kernel|user) mode`)
-	rePFError    = regexp.MustCompile(`^#PF: (error_code\(.*)$`)
-	reGPF        = regexp.MustCompile(`^(?:Oops: )?(general protection fault(?:, (?:probably for non-canonical address|maybe for address) (0x[0-9a-f]+))?)`)
-	reBug        = regexp.MustCompile(`^kernel BUG at ([^:]+):(\d+)!`)
-	reWarning    = regexp.MustCompile(`^WARNING: CPU: (\d+) PID: (\d+) at ([^:]+):(\d+) ([^+ ]+)`)
-	reRIP        = regexp.MustCompile(`^RIP: 0010:(\S+(?: \[\S+\])?)`)
-	reOOMInvoke  = regexp.MustCompile(`^(.+) invoked oom-killer: gfp_mask=(0x[0-9a-f]+(?:\([^)]*\))?), order=(-?\d+)`)
-	reOOMKill    = regexp.MustCompile(`^oom-kill:constraint=(\w+),.*,task=([^,]*),pid=(\d+)`)
-	reOOMTask    = regexp.MustCompile(`^\[\s*(\d+)\]\s+\d+\s+\d+\s+\d+\s+(\d+)\s.*\s(\S+)$`)
-	reOOMKilled  = regexp.MustCompile(`^(?:Out of memory|Memory cgroup out of memory): Kill(?:ed)? process (\d+) \(([^)]*)\)`)
-	reHung       = regexp.MustCompile(`^INFO: task (.+):(\d+) blocked for more than (\d+) seconds\.`)
-	reSoftLockup = regexp.MustCompile(`^(?:watchdog: )?BUG: soft lockup - CPU#(\d+) stuck for (\d+)s! \[(.*):(\d+)\]`)
-	reHardLockup = regexp.MustCompile(`(?:Watchdog detected hard LOCKUP on cpu|NMI watchdog: Watchdog detected hard LOCKUP on cpu) (\d+)`)
-	reRCUStall   = regexp.MustCompile(`^(?:rcu: )?INFO: rcu_\w+ (?:detected stalls on CPUs/tasks|self-detected stall on CPU)`)
-	reMCE        = regexp.MustCompile(`^(?:mce: )?\[Hardware Error\]|^Machine check|^mce: `)
+	rePanic      = lazy(`^Kernel panic - not syncing: ?(.*)$`)
+	reContext    = lazy(`^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (\S+)`)
+	reNullDeref  = lazy(`^BUG: kernel NULL pointer dereference, address: ([0-9a-fx]+)`)
+	rePageFault  = lazy(`^BUG: unable to handle (?:page fault for address|kernel paging request at|kernel NULL pointer dereference at): ?([0-9a-fx]+)`)
+	rePFAccess   = lazy(`^#PF: (supervisor|user) (read|write|instruction fetch) access in (kernel|user) mode`)
+	rePFError    = lazy(`^#PF: (error_code\(.*)$`)
+	reGPF        = lazy(`^(?:Oops: )?(general protection fault(?:, (?:probably for non-canonical address|maybe for address) (0x[0-9a-f]+))?)`)
+	reBug        = lazy(`^kernel BUG at ([^:]+):(\d+)!`)
+	reWarning    = lazy(`^WARNING: CPU: (\d+) PID: (\d+) at ([^:]+):(\d+) ([^+ ]+)`)
+	reRIP        = lazy(`^RIP: 0010:(\S+(?: \[\S+\])?)`)
+	reOOMInvoke  = lazy(`^(.+) invoked oom-killer: gfp_mask=(0x[0-9a-f]+(?:\([^)]*\))?), order=(-?\d+)`)
+	reOOMKill    = lazy(`^oom-kill:constraint=(\w+),.*,task=([^,]*),pid=(\d+)`)
+	reOOMTask    = lazy(`^\[\s*(\d+)\]\s+\d+\s+\d+\s+\d+\s+(\d+)\s.*\s(\S+)$`)
+	reOOMKilled  = lazy(`^(?:Out of memory|Memory cgroup out of memory): Kill(?:ed)? process (\d+) \(([^)]*)\)`)
+	reHung       = lazy(`^INFO: task (.+):(\d+) blocked for more than (\d+) seconds\.`)
+	reSoftLockup = lazy(`^(?:watchdog: )?BUG: soft lockup - CPU#(\d+) stuck for (\d+)s! \[(.*):(\d+)\]`)
+	reHardLockup = lazy(`(?:Watchdog detected hard LOCKUP on cpu|NMI watchdog: Watchdog detected hard LOCKUP on cpu) (\d+)`)
+	reRCUStall   = lazy(`^(?:rcu: )?INFO: rcu_\w+ (?:detected stalls on CPUs/tasks|self-detected stall on CPU)`)
+	reMCE        = lazy(`^(?:mce: )?\[Hardware Error\]|^Machine check|^mce: `)
 )
 
 // Classify tells the kind of failure from the kernel log's lines (each
