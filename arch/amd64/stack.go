@@ -132,6 +132,18 @@ func (tr *Tracer) Trace(t arch.Task, opt arch.TraceOptions) *arch.Trace {
 			frames[n-1].Regs, frames[n-1].RegsAddr = r, t.Stack+tr.threadSize-unwind.PtRegsSize
 		}
 	}
+	if n := len(frames); n > 0 && frames[n-1].Regs == nil && frames[n-1].Interrupted && frames[n-1].Slot < userSpaceTop {
+		// An exception (the panic's NMI) caught the CPU in kernel code
+		// with the user's stack pointer: the first instructions of
+		// entry_SYSCALL_64, before it switches to the task's stack. crash
+		// shows after that frame the user registers at the top of the
+		// task's stack, as after every user task's trace; they are the
+		// previous system call's, since the entry code has not yet saved
+		// this one's.
+		if r := tr.topRegs(t); r != nil && r.UserMode() {
+			frames[n-1].Regs, frames[n-1].RegsAddr = r, t.Stack+tr.threadSize-unwind.PtRegsSize
+		}
+	}
 	if werr != nil && len(frames) == 1 && scanned {
 		// The function the search stopped in keeps its frame with the
 		// frame pointer, whose value at that point is lost: find its

@@ -351,3 +351,39 @@ func FuzzTrace(f *testing.F) {
 		}
 	})
 }
+
+// TestTraceAtSyscallEntry: the NMI found the CPU on entry_SYSCALL_64's
+// first instruction, still on the user's stack. As crash does, the trace
+// ends with that frame and the user registers at the top of the task's
+// stack (the previous system call's).
+func TestTraceAtSyscallEntry(t *testing.T) {
+	k := newFake()
+	const fnEntry = 0xffffffff81008000
+	k.syms["entry_SYSCALL_64"] = fnEntry
+	for a := uint64(taskStack); a < taskStack+0x4000; a += 8 {
+		k.mem[a] = 0
+	}
+	top := uint64(taskStack + 0x4000 - unwind.PtRegsSize)
+	k.mem[top+128], k.mem[top+136], k.mem[top+152], k.mem[top+160] = 0x47b5e1, 0x33, 0x7ffc801688c0, 0x2b // ip cs sp ss
+	const userSP = 0x7ffc80168890
+	g := make([]uint64, 27)
+	g[16], g[17], g[19], g[20] = fnEntry, 0x10, userSP, 0x18 // rip cs rsp ss
+	regs, _ := CPU{}.DumpRegs(&elfcore.PRStatus{Machine: elf.EM_X86_64, Regs: g}, nil)
+	tr := newTracer(k, arch.TraceConfig{PanicCPU: -1, CPURegs: []*arch.Regs{regs}}, &unwind.Table{}, nil)
+	got := tr.Trace(arch.Task{Stack: taskStack, CPU: 0, Active: true}, arch.TraceOptions{})
+	if len(got.Frames) != 1 {
+		t.Fatalf("frames %+v (err %v), want the entry frame alone", got.Frames, got.Err)
+	}
+	f := got.Frames[0]
+	if f.PC != fnEntry || f.Slot != userSP || !f.Interrupted {
+		t.Errorf("entry frame %+v", f)
+	}
+	if f.Regs == nil || f.RegsAddr != top || !f.Regs.User || f.Regs.PC != 0x47b5e1 || f.Regs.SP != 0x7ffc801688c0 {
+		t.Errorf("user registers after the entry frame: %+v at %#x, want the pt_regs at %#x", f.Regs, f.RegsAddr, top)
+	}
+	// A kernel thread's top pt_regs are not user registers: none shown.
+	k.mem[top+136] = 0
+	if got := tr.Trace(arch.Task{Stack: taskStack, CPU: 0, Active: true}, arch.TraceOptions{}); len(got.Frames) != 1 || got.Frames[0].Regs != nil {
+		t.Errorf("kernel thread: %+v", got.Frames)
+	}
+}
