@@ -84,7 +84,7 @@ var matrixViews = []struct{ view, tests string }{
 	{"vm", "TestLabForeachGroup TestLabViewsMatchDrgn"},
 	{"vtop", "TestLabVtopGroup TestLabViewsMatchDrgn"},
 	{"sys", "TestLabAgainstCrash TestLabViewsMatchDrgn"},
-	{"log -T", "TestLabAgainstCrash"},
+	{"log -T", "TestLabAgainstCrash TestLabLogTGuestClock"},
 	{"kmem -i", "TestLabAgainstCrash TestLabViewsMatchDrgn"},
 	{"kmem -s", "TestLabKmemGroup TestLabViewsMatchDrgn"},
 	{"groups", "TestLabPsGroup"},
