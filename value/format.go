@@ -18,7 +18,8 @@ type Format struct {
 	// char arrays as lists of numbers. It implies Hex.
 	FormatX bool
 	// Elements bounds array elements and string characters printed, as
-	// gdb's "set print elements" (0 means gdb's default, 200).
+	// gdb's "set print elements" (0 means crash's setting, 256; gdb's
+	// own default is 200).
 	Elements int
 	// Repeats is gdb's "print repeats": runs of identical elements longer
 	// than this print as "<repeats N times>". 0 turns it off, as crash
@@ -42,7 +43,7 @@ func (v Value) String() string {
 // only char pointers cause further reads (to show the string).
 func (v Value) Format(opt Format) (string, error) {
 	if opt.Elements <= 0 {
-		opt.Elements = 200
+		opt.Elements = 256
 	}
 	if opt.FormatX {
 		opt.Hex = true
@@ -230,7 +231,7 @@ func fmtInt(x uint64, isSigned bool, opt Format, bits ...int) string {
 
 func (p *printer) structure(st *dwarf.StructType, b []byte, indent int) {
 	if len(st.Field) == 0 {
-		p.w.WriteString("{}")
+		p.w.WriteString("{<No data fields>}")
 		return
 	}
 	pad := strings.Repeat("  ", indent+1)
@@ -320,17 +321,27 @@ func (p *printer) pointer(t *dwarf.PtrType, b []byte) {
 		}
 	}
 	if t.Type != nil && isChar(t.Type) {
-		s, err := p.c.ReadCString(x, p.opt.Elements+1, "string")
-		if err != nil && s == "" {
-			fmt.Fprintf(p.w, " <error: cannot read memory at %#x>", x)
-			return
-		}
-		tail := ""
-		if len(s) > p.opt.Elements {
-			s, tail = s[:p.opt.Elements], "..."
-		}
-		p.w.WriteString(" " + quoteRuns([]byte(s), p.opt.Elements, p.opt.Repeats) + tail)
+		p.cString(x)
 	}
+}
+
+// cString prints, after an address, the string there as gdb does for a
+// char pointer: " \"text\"", cut at Elements with "...".
+func (p *printer) cString(x uint64) {
+	s, err := p.c.ReadCString(x, p.opt.Elements+1, "string")
+	if err != nil && s == "" {
+		fmt.Fprintf(p.w, " <error: cannot read memory at %#x>", x)
+		return
+	}
+	if s == "" {
+		p.w.WriteString(` ""`)
+		return
+	}
+	tail := ""
+	if len(s) > p.opt.Elements {
+		s, tail = s[:p.opt.Elements], "..."
+	}
+	p.w.WriteString(" " + quoteRuns([]byte(s), p.opt.Repeats) + tail)
 }
 
 func (p *printer) array(t *dwarf.ArrayType, b []byte, indent int) {
@@ -338,9 +349,13 @@ func (p *printer) array(t *dwarf.ArrayType, b []byte, indent int) {
 	es := elem.Size()
 	if t.Count <= 0 {
 		// A flexible array member (x[], or the older x[0]; debug/dwarf
-		// gives both a count of 0): gdb prints its address.
+		// gives both a count of 0): gdb prints its address, and for
+		// chars the string there, as for a char pointer.
 		if a, ok := p.addrOf(b); ok {
 			fmt.Fprintf(p.w, "%#x", a)
+			if isChar(elem) && es == 1 && !p.opt.FormatX {
+				p.cString(a)
+			}
 			return
 		}
 	}
@@ -359,8 +374,9 @@ func (p *printer) array(t *dwarf.ArrayType, b []byte, indent int) {
 			p.w.WriteString(`""`)
 			return
 		}
-		out := quoteRuns(s, p.opt.Elements, p.opt.Repeats)
-		if len(s) > p.opt.Elements {
+		n := charsWithin(s, p.opt.Elements)
+		out := quoteRuns(s[:n], p.opt.Repeats)
+		if n < len(s) {
 			out += "..."
 		}
 		p.w.WriteString(out)
@@ -395,19 +411,34 @@ func (p *printer) array(t *dwarf.ArrayType, b []byte, indent int) {
 	p.w.WriteString("}")
 }
 
+// charsWithin is how many of a char array's bytes gdb prints under its
+// limit of print elements: it counts whole runs of one byte, so the run
+// that crosses the limit is printed to its end (kthreadd's 4096-byte
+// fpstate __padding: 30 bytes, then 2722 zeros, then "...").
+func charsWithin(s []byte, limit int) int {
+	i := 0
+	for i < len(s) && i < limit {
+		j := i + 1
+		for j < len(s) && s[j] == s[i] {
+			j++
+		}
+		i = j
+	}
+	return i
+}
+
 // quoteRuns renders bytes as gdb does: quoted runs, with runs of one byte
 // longer than repeats (when non-zero) as 'c' <repeats N times>.
-func quoteRuns(s []byte, limit, repeats int) string {
-	if len(s) > limit {
-		s = s[:limit]
-	}
+func quoteRuns(s []byte, repeats int) string {
 	var parts []string
 	var cur strings.Builder
+	needEscape := false
 	flush := func() {
 		if cur.Len() > 0 {
 			parts = append(parts, `"`+cur.String()+`"`)
 			cur.Reset()
 		}
+		needEscape = false
 	}
 	for i := 0; i < len(s); {
 		j := i + 1
@@ -421,7 +452,14 @@ func quoteRuns(s []byte, limit, repeats int) string {
 			continue
 		}
 		for ; i < j; i++ {
-			cur.WriteString(escape(s[i], '"'))
+			e := escape(s[i], '"')
+			if needEscape && s[i] >= '0' && s[i] <= '9' {
+				// gdb (print_wchar) escapes a digit after an octal
+				// escape, which would otherwise read as part of it.
+				e = fmt.Sprintf(`\%03o`, s[i])
+			}
+			needEscape = len(e) == 4 && e[0] == '\\' && e[1] >= '0' && e[1] <= '7'
+			cur.WriteString(e)
 		}
 	}
 	flush()

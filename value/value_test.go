@@ -310,3 +310,73 @@ func TestFlexibleArray(t *testing.T) {
 		t.Errorf("WriteStruct = %q, %v; want %q", got, err, want)
 	}
 }
+
+// TestCrashStringRules: what crash's gdb prints for char arrays and empty
+// structs, as crash 8.0.6 printed a 6.12 task_struct (repl's lab task
+// group): 256 elements (crash sets print elements to 256), counted in
+// whole runs of one byte so that the run crossing the limit is printed to
+// its end; a digit after an octal escape escaped too; an empty struct as
+// {<No data fields>}; a flexible char array as its address and the string
+// there.
+func TestCrashStringRules(t *testing.T) {
+	c := setup(t)
+	char := &dwarf.CharType{BasicType: dwarf.BasicType{CommonType: dwarf.CommonType{ByteSize: 1, Name: "char"}}}
+	arr := func(n int64) *dwarf.ArrayType {
+		return &dwarf.ArrayType{CommonType: dwarf.CommonType{ByteSize: n}, Type: char, Count: n}
+	}
+	const base = 0xffff888000300000 // clear of the other patches
+	mem := c.Mem.(*fakeMem)
+	put := func(b []byte) { mem.patches[base] = b }
+
+	// 30 bytes, then 2000 zeros, then more: the zero run crosses 256 and
+	// is printed whole, then "...".
+	b := make([]byte, 3000)
+	for i := 0; i < 30; i++ {
+		b[i] = 'a' + byte(i%26)
+	}
+	b[2030] = 'x'
+	put(b)
+	got := mustFormat(t, c.Typed(arr(3000), base, "a"))
+	if want := `"` + string(b[:30]) + strings.Repeat(`\000`, 2000) + `"...`; got != want {
+		t.Errorf("run across the limit: %d bytes printed, want 2030 and \"...\"", strings.Count(got, `\000`)+30)
+	}
+	// 300 distinct-ish bytes: cut at 256.
+	for i := range b[:300] {
+		b[i] = 'a' + byte(i%2)
+	}
+	put(b[:300])
+	if got := mustFormat(t, c.Typed(arr(300), base, "a")); got != `"`+string(b[:256])+`"...` {
+		t.Errorf("300 alternating bytes: %q", got)
+	}
+	// A digit after an octal escape is escaped; after a letter it is not.
+	put([]byte{0, '6', '.', '1', 'x', '2', 0})
+	if got := mustFormat(t, c.Typed(arr(7), base, "a")); got != `"\000\066.1x2"` {
+		t.Errorf("digit after an escape: %s", got)
+	}
+	// An empty struct; a flexible char array (address and string).
+	empty := &dwarf.StructType{StructName: "kmap_ctrl", Kind: "struct"}
+	if got := mustFormat(t, c.Typed(empty, base, "e")); got != "{<No data fields>}" {
+		t.Errorf("empty struct: %s", got)
+	}
+	put([]byte{0, 0, 'h', 'i', 0})
+	flex := &dwarf.StructType{CommonType: dwarf.CommonType{ByteSize: 2}, StructName: "f", Kind: "struct", Field: []*dwarf.StructField{
+		{Name: "n", Type: &dwarf.IntType{BasicType: dwarf.BasicType{CommonType: dwarf.CommonType{ByteSize: 2, Name: "short"}}}},
+		{Name: "area", Type: &dwarf.ArrayType{Type: char, Count: -1}, ByteOffset: 2},
+	}}
+	if got := mustFormat(t, c.Typed(flex, base, "f")); !strings.Contains(got, fmt.Sprintf("area = %#x \"hi\"", uint64(base+2))) {
+		t.Errorf("flexible char array: %s", got)
+	}
+	put([]byte{0, 0, 0})
+	if got := mustFormat(t, c.Typed(flex, base, "f")); !strings.Contains(got, fmt.Sprintf("area = %#x \"\"", uint64(base+2))) {
+		t.Errorf("flexible char array, empty string: %s", got)
+	}
+}
+
+func mustFormat(t *testing.T, v Value) string {
+	t.Helper()
+	s, err := v.Format(Format{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
