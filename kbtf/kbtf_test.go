@@ -194,6 +194,8 @@ func TestSource(t *testing.T) {
 		{Name: "init_x", Type: 'D', Addr: 0xffffffff82000000},
 		{Name: "arr", Type: 'D', Addr: 0xffffffff82000100},
 		{Name: "untyped", Type: 'd', Addr: 0xffffffff82000140},
+		{Name: "__init_end", Type: 'D', Addr: 0xffffffff82800000},
+		{Name: "__smp_locks", Type: 'D', Addr: 0xffffffff82800000},
 		{Name: "_end", Type: 'B', Addr: 0xffffffff83000000},
 	}}
 	Globals["init_x"], Globals["arr"] = "struct task", "long unsigned int []"
@@ -204,6 +206,11 @@ func TestSource(t *testing.T) {
 	}
 	if s, off, ok := src.SymbolAt(0xffffffff81000180); !ok || s.Name != "other" || off != 0x80 {
 		t.Errorf("SymbolAt = %+v +%#x, %v", s, off, ok)
+	}
+	// A linker script's bound is no object: a pointer past it is not
+	// shown as "<__init_end+N>" (the vmlinux types it NOTYPE).
+	if s, off, ok := src.SymbolAt(0xffffffff828018b0); !ok || s.Type != ktype.SymOther || off != 0x18b0 {
+		t.Errorf("SymbolAt past __init_end = %+v +%#x, %v; want a bound (SymOther)", s, off, ok)
 	}
 	if _, _, ok := src.SymbolAt(0xffffffff84000000); ok {
 		t.Error("an address past _end has a symbol")

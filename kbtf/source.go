@@ -334,7 +334,10 @@ func alignOf(t dwarf.Type) int64 {
 func linkerMarker(name string) bool {
 	switch name {
 	case "_text", "_stext", "_etext", "_sdata", "_edata", "_sinittext", "_einittext", "_end", "__bss_start", "__bss_stop",
-		"init_thread_union", "init_stack": // INIT_TASK_DATA's, in vmlinux.lds.h
+		"init_thread_union", "init_stack", // INIT_TASK_DATA's, in vmlinux.lds.h
+		// x86's vmlinux.lds.S: the init sections' and the lock table's
+		// bounds (a 7.2 pointer past __init_end is no "<__init_end+N>").
+		"__init_begin", "__init_end", "__smp_locks", "__smp_locks_end", "__nosave_begin", "__nosave_end":
 		return true
 	}
 	return strings.HasPrefix(name, "__start_") || strings.HasPrefix(name, "__stop_") || strings.HasPrefix(name, "__end_") ||
