@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/vmcoretools/vmcore/arch"
+	"github.com/vmcoretools/vmcore/ktype"
 	"github.com/vmcoretools/vmcore/value"
 	"github.com/vmcoretools/vmcore/walk"
 )
@@ -173,14 +174,12 @@ func (m *Memory) SlabObject(addr uint64) (obj *SlabObject, ok bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	// A tail page names its head (compound_head, low bit set).
+	// A tail page names its head.
 	pv, err := m.vals.At("struct page", page)
 	if err != nil {
 		return nil, false, err
 	}
-	if ch, err := uintOf(pv, "compound_head"); err == nil && ch&1 != 0 {
-		page = ch - 1
-	}
+	page = m.compoundHead(page, pv)
 	sv, err := m.vals.At(lay.slabType, page)
 	if err != nil {
 		return nil, false, err
@@ -377,4 +376,30 @@ func (m *Memory) cacheSlabs(p *cacheParams, out *CacheSlabs) error {
 		out.Nodes = append(out.Nodes, ns)
 	}
 	return nil
+}
+
+// compoundHead is the head page of the compound page that page (read as
+// pv) belongs to, page itself when it is no tail page. How a tail names
+// its head is read from the kernel's own layout:
+//   - struct page has compound_head (before 7.1): the head's address with
+//     bit 0 set;
+//   - it has compound_info instead (7.1 and later): the same, unless the
+//     vmemmap tails are shared (struct zone has vmemmap_tails) and struct
+//     page's size is a power of two, when a tail's compound_info is a mask
+//     (bit 0 set) that the page's own address is ANDed with.
+func (m *Memory) compoundHead(page uint64, pv value.Value) uint64 {
+	if info, err := uintOf(pv, "compound_info"); err == nil {
+		if info&1 == 0 {
+			return page
+		}
+		size := m.pageStructSize
+		if _, err := ktype.Offset(m.vals.Types, "struct zone", "vmemmap_tails"); err == nil && size > 0 && size&(size-1) == 0 {
+			return page & info
+		}
+		return info - 1
+	}
+	if ch, err := uintOf(pv, "compound_head"); err == nil && ch&1 != 0 {
+		return ch - 1
+	}
+	return page
 }
