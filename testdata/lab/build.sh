@@ -24,6 +24,7 @@ source "$LABSRC/convert.sh"
 [[ -f $LABSRC/demo.sh ]] && source "$LABSRC/demo.sh"
 [[ -f $LABSRC/smp.sh ]] && source "$LABSRC/smp.sh"
 source "$LABSRC/kinds.sh"
+source "$LABSRC/nmi.sh"
 source "$LABSRC/kernels.sh"
 source "$LABSRC/sidwriters.sh"
 source "$LABSRC/sidref.sh"
@@ -94,6 +95,7 @@ if declare -F smp_lab >/dev/null; then
 	[[ $ONLY61 == 1 ]] || smp_lab 6.12 k612smp
 fi
 [[ $ONLY61 == 1 ]] || kinds_lab 6.12 k612
+[[ $ONLY61 == 1 ]] || nmi_lab 6.12 k612nmi
 if declare -F make_demo >/dev/null; then
 	run_step demo "$(step_key "demo.sh guest.sh" "$(cat "$LAB/stamps/initramfs-6.1")")" make_demo
 fi
