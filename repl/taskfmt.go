@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/vmcoretools/vmcore/arch"
 	"github.com/vmcoretools/vmcore/dwarfsym"
 	"github.com/vmcoretools/vmcore/tasks"
 	"github.com/vmcoretools/vmcore/value"
@@ -204,10 +205,34 @@ func writeContext(w io.Writer, t *tasks.Task, tr *tasks.Tracer) {
 	switch {
 	case tr.PanicTask() == t:
 		note = "(PANIC)"
+		if panicBySysrq(tr.Backtrace(t)) {
+			note = "(SYSRQ)"
+		}
 	case t.Active:
 		note = "(ACTIVE)"
 	}
 	fmt.Fprintf(w, "  STATE: %s %s\n", tasks.StateName(t.State), note)
+}
+
+// panicBySysrq says whether crash marks the panic task "(SYSRQ)": its
+// search of the stack for where the trace starts met sysrq_handle_crash
+// before any kexec mark, that is, sysrq-c panicked a machine with no
+// kdump kernel loaded (QEMU's dump-guest-memory after the panic). Where
+// kdump ran, the trace starts at machine_kexec, deeper on the stack.
+func panicBySysrq(bt *tasks.Backtrace) bool {
+	if bt.Origin != arch.OriginStackMark || len(bt.Frames) == 0 {
+		return false
+	}
+	switch bt.Frames[0].Function {
+	case "machine_kexec", "crash_kexec", "__crash_kexec", "try_crashdump":
+		return false
+	}
+	for _, f := range bt.Frames {
+		if f.Function == "sysrq_handle_crash" {
+			return true
+		}
+	}
+	return false
 }
 
 // doTask prints one task as crash's do_task: the header (left to foreach
