@@ -67,7 +67,10 @@ func TestLabCommandsFromBTF(t *testing.T) {
 				covered[line[0]] = true
 				want, wantErr := runLine(t, with, line...)
 				got, gotErr := runLine(t, without, line...)
-				if strings.TrimSpace(want) == "" {
+				if strings.TrimSpace(want) == "" && !strings.Contains(wantErr, "excluded by the dump level") {
+					// A -d 31 file of 7.2 may lack the task asked for
+					// (makedumpfile drops in-use slab pages there): then
+					// both sessions must say so alike, below.
 					t.Errorf("%s with the vmlinux printed nothing (stderr %q)", strings.Join(line, " "), wantErr)
 					continue
 				}

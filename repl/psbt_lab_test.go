@@ -299,6 +299,7 @@ func expandTrace(s *Session, tr *tasks.Tracer, tk *tasks.Task) []ourFrame {
 			interrupted = 0
 			continue
 		}
+		atInterrupted := pc == interrupted
 		interrupted = 0
 		lines, err := s.Debug.Lines(pc - 1)
 		named := false
@@ -314,7 +315,13 @@ func expandTrace(s *Session, tr *tasks.Tracer, tk *tasks.Task) []ourFrame {
 			out = append(out, ourFrame{name: f.Function, pc: pc})
 		}
 		if f.Exception != nil && f.Exception.Regs.User {
-			out = append(out, ourFrame{pc: uint64(f.Exception.Regs.PC), user: true})
+			// After the entry code an NMI caught before it switched
+			// stacks (the NMI run), crash shows the user registers at
+			// the top of the stack: the previous system call's. drgn
+			// stops at the entry, whose ORC says nothing more.
+			if !atInterrupted {
+				out = append(out, ourFrame{pc: uint64(f.Exception.Regs.PC), user: true})
+			}
 		} else if f.Exception != nil {
 			// The interrupted kernel function: crash's "[exception RIP:
 			// ...]", a frame of its own (with its inlined callers) to
