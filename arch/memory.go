@@ -60,7 +60,8 @@ type KernelSpace interface {
 	// UserWalk walks a process's page tables (root: the kernel virtual
 	// address of its top table, mm->pgd) for a user address.
 	UserWalk(root, vaddr uint64) (paddr, size uint64, err error)
-	// PhysToDirect is the kernel's direct-map address of a physical one.
+	// PhysToDirect is the kernel's direct-map address of a physical one;
+	// false beyond what the direct map can cover.
 	PhysToDirect(paddr uint64) (uint64, bool)
 	// KernelOffset is the KASLR offset of the kernel image.
 	KernelOffset() uint64

@@ -265,6 +265,10 @@ func runKmem(c *Context, args []string) error {
 			if !ok {
 				return nil
 			}
+			if !kmemHasPage(mem, sp) {
+				fmt.Fprintf(c.Err, "kmem: cannot determine page for %x\n", addr)
+				return nil
+			}
 			fb, found, err := mem.FreeBlockOf(sp)
 			if err != nil || !found {
 				return err
@@ -599,9 +603,15 @@ func kmemAddress(c *Context, mem *kmem.Memory, addr uint64) error {
 		fmt.Fprintf(c.Out, "%-16x  %-16x  %16x - %-16x  %7d\n\n", uint64(a.Addr), uint64(a.VMStruct), uint64(a.Start), uint64(a.End), a.Size())
 		return writeKmemPage(c.Out, info.Page, uint64(*info.Phys), true)
 	}
+	if !info.Physical {
+		kmemPagelessWarning(c.Err, mem, addr)
+	}
 	if info.Slab != nil {
 		writeSlabObject(c.Out, c.Err, info.Slab)
 		fmt.Fprintln(c.Out)
+	}
+	if sp, ok := kmemSearchPhys(mem, addr); ok && !kmemHasPage(mem, sp) {
+		fmt.Fprintf(c.Err, "kmem: cannot determine page for %x\n", addr)
 	}
 	if info.FreeBlock != nil {
 		writeFreeBlock(c.Out, info.FreeBlock, addr, info.Physical, mem.Space().PageSize())
@@ -616,7 +626,32 @@ func kmemAddress(c *Context, mem *kmem.Memory, addr uint64) error {
 		fmt.Fprintf(c.Out, "%x: physical address not found in mem map\n", addr)
 		return nil
 	}
+	if p, ok := kmemPhys(mem.Space(), addr); info.Page == nil && !info.Physical && ok && !kmemHasPage(mem, p) {
+		// crash names a direct-map address beyond the memory map by its
+		// physical address, as "kernel virtual" still.
+		fmt.Fprintf(c.Out, "%x: kernel virtual address not found in mem map\n", p)
+		return nil
+	}
 	return writeKmemPage(c.Out, info.Page, addr, info.Physical)
+}
+
+// kmemHasPage says whether a physical address has a struct page.
+func kmemHasPage(mem *kmem.Memory, phys uint64) bool {
+	_, err := mem.PageOf(phys, true)
+	return err == nil
+}
+
+// kmemPagelessWarning prints crash's warning for a kernel virtual address
+// whose page it cannot check for a slab (vaddr_to_kmem_cache): no
+// translation, or a page frame beyond the memory map.
+func kmemPagelessWarning(w io.Writer, mem *kmem.Memory, vaddr uint64) {
+	p, ok := kmemPhys(mem.Space(), vaddr)
+	switch {
+	case !ok:
+		fmt.Fprintf(w, "WARNING: cannot make virtual-to-physical translation: %x\n", vaddr)
+	case !kmemHasPage(mem, p):
+		fmt.Fprintf(w, "WARNING: cannot find mem_map page for address: %x\n", vaddr)
+	}
 }
 
 // writeKmemPage prints the struct page of an address (kmem -p's line),
@@ -851,8 +886,17 @@ func kmemPhys(ks arch.KernelSpace, addr uint64) (uint64, bool) {
 	if !ks.KernelAddr(addr) {
 		return addr, true
 	}
-	p, _, err := ks.Translate(addr)
-	return p, err == nil
+	if p, _, err := ks.Translate(addr); err == nil {
+		return p, true
+	}
+	// crash's kvtop takes a direct-map address by arithmetic, page
+	// tables or not (one beyond the memory, say).
+	if base, ok := ks.PhysToDirect(0); ok && addr >= base {
+		if d, ok := ks.PhysToDirect(addr - base); ok && d == addr {
+			return addr - base, true
+		}
+	}
+	return 0, false
 }
 
 // kmemSearchPhys is the physical address crash's free-page search looks
@@ -883,6 +927,9 @@ func kmemSlabAddress(c *Context, mem *kmem.Memory, addr uint64, all bool) error 
 		return err
 	}
 	if !ok {
+		if ks.KernelAddr(addr) {
+			kmemPagelessWarning(c.Err, mem, vaddr)
+		}
 		return fmt.Errorf("address is not allocated in slab subsystem: %x", vaddr)
 	}
 	if !all {

@@ -231,6 +231,15 @@ func (t *Translator) PageOffset() (base uint64, ok bool) { return t.pageOffset, 
 
 // PhysToDirect returns the direct-map virtual address of a physical address.
 func (t *Translator) PhysToDirect(paddr uint64) (uint64, bool) {
+	// The direct map covers physical addresses up to MAXMEM: 2^46 bytes
+	// with 4-level paging, 2^52 with 5-level.
+	maxMem := uint64(1) << 46
+	if t.levels == 5 {
+		maxMem = 1 << 52
+	}
+	if paddr >= maxMem {
+		return 0, false
+	}
 	return t.pageOffset + paddr, t.pageOffOK
 }
 
