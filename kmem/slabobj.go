@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/vmcoretools/vmcore/arch"
-	"github.com/vmcoretools/vmcore/ktype"
 	"github.com/vmcoretools/vmcore/value"
 	"github.com/vmcoretools/vmcore/walk"
 )
@@ -179,7 +178,7 @@ func (m *Memory) SlabObject(addr uint64) (obj *SlabObject, ok bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	page = m.compoundHead(page, pv)
+	page = compoundHead(page, pv, lay.tailMask)
 	sv, err := m.vals.At(lay.slabType, page)
 	if err != nil {
 		return nil, false, err
@@ -383,17 +382,16 @@ func (m *Memory) cacheSlabs(p *cacheParams, out *CacheSlabs) error {
 // its head is read from the kernel's own layout:
 //   - struct page has compound_head (before 7.1): the head's address with
 //     bit 0 set;
-//   - it has compound_info instead (7.1 and later): the same, unless the
-//     vmemmap tails are shared (struct zone has vmemmap_tails) and struct
-//     page's size is a power of two, when a tail's compound_info is a mask
-//     (bit 0 set) that the page's own address is ANDed with.
-func (m *Memory) compoundHead(page uint64, pv value.Value) uint64 {
+//   - it has compound_info instead (7.1 and later): the same, unless
+//     tailMask (slubLayout: the vmemmap tails are shared and struct
+//     page's size is a power of two), when a tail's compound_info is a
+//     mask (bit 0 set) that the page's own address is ANDed with.
+func compoundHead(page uint64, pv value.Value, tailMask bool) uint64 {
 	if info, err := uintOf(pv, "compound_info"); err == nil {
-		if info&1 == 0 {
+		switch {
+		case info&1 == 0:
 			return page
-		}
-		size := m.pageStructSize
-		if _, err := ktype.Offset(m.vals.Types, "struct zone", "vmemmap_tails"); err == nil && size > 0 && size&(size-1) == 0 {
+		case tailMask:
 			return page & info
 		}
 		return info - 1

@@ -48,7 +48,10 @@ type slubLayout struct {
 	slabLink  string // the member chaining partial slabs: slab_list or lru
 	cpuSlab   string // kmem_cache_cpu's current slab: slab or page
 	hasTotals bool   // kmem_cache_node.total_objects
-	nodes     []nodeRange
+	// tailMask: a tail page's compound_info is a mask over its own
+	// address (7.1+ with shared vmemmap tails), not its head + 1.
+	tailMask bool
+	nodes    []nodeRange
 }
 
 type nodeRange struct{ start, end uint64 } // pfns
@@ -128,6 +131,10 @@ func (m *Memory) slubLayout() (*slubLayout, error) {
 	}
 	if _, err := ktype.Offset(m.vals.Types, "struct kmem_cache_node", "total_objects"); err == nil {
 		lay.hasTotals = true
+	}
+	if _, err := ktype.Offset(m.vals.Types, "struct zone", "vmemmap_tails"); err == nil {
+		size := m.pageStructSize
+		lay.tailMask = size > 0 && size&(size-1) == 0
 	}
 	if _, err := ktype.Offset(m.vals.Types, "struct kmem_cache_node", "nr_slabs"); err != nil {
 		return nil, errors.New("kmem_cache_node has no nr_slabs (a kernel built without CONFIG_SLUB_DEBUG)")

@@ -603,14 +603,17 @@ func kmemAddress(c *Context, mem *kmem.Memory, addr uint64) error {
 		fmt.Fprintf(c.Out, "%-16x  %-16x  %16x - %-16x  %7d\n\n", uint64(a.Addr), uint64(a.VMStruct), uint64(a.Start), uint64(a.End), a.Size())
 		return writeKmemPage(c.Out, info.Page, uint64(*info.Phys), true)
 	}
+	// crash's complaints about a page frame with no struct page (beyond
+	// the memory map), or no translation: the frame is read once.
+	phys, mapped, pageless := kmemFrame(mem, addr)
 	if !info.Physical {
-		kmemPagelessWarning(c.Err, mem, addr)
+		kmemPagelessWarning(c.Err, addr, mapped, pageless)
 	}
 	if info.Slab != nil {
 		writeSlabObject(c.Out, c.Err, info.Slab)
 		fmt.Fprintln(c.Out)
 	}
-	if sp, ok := kmemSearchPhys(mem, addr); ok && !kmemHasPage(mem, sp) {
+	if pageless {
 		fmt.Fprintf(c.Err, "kmem: cannot determine page for %x\n", addr)
 	}
 	if info.FreeBlock != nil {
@@ -626,10 +629,10 @@ func kmemAddress(c *Context, mem *kmem.Memory, addr uint64) error {
 		fmt.Fprintf(c.Out, "%x: physical address not found in mem map\n", addr)
 		return nil
 	}
-	if p, ok := kmemPhys(mem.Space(), addr); info.Page == nil && !info.Physical && ok && !kmemHasPage(mem, p) {
+	if info.Page == nil && !info.Physical && pageless {
 		// crash names a direct-map address beyond the memory map by its
 		// physical address, as "kernel virtual" still.
-		fmt.Fprintf(c.Out, "%x: kernel virtual address not found in mem map\n", p)
+		fmt.Fprintf(c.Out, "%x: kernel virtual address not found in mem map\n", phys)
 		return nil
 	}
 	return writeKmemPage(c.Out, info.Page, addr, info.Physical)
@@ -641,15 +644,22 @@ func kmemHasPage(mem *kmem.Memory, phys uint64) bool {
 	return err == nil
 }
 
+// kmemFrame is the page frame of an address as crash's kvtop finds it
+// (kmemPhys): its physical address, whether there is one, and whether it
+// has no struct page.
+func kmemFrame(mem *kmem.Memory, addr uint64) (phys uint64, mapped, pageless bool) {
+	phys, mapped = kmemPhys(mem.Space(), addr)
+	return phys, mapped, mapped && !kmemHasPage(mem, phys)
+}
+
 // kmemPagelessWarning prints crash's warning for a kernel virtual address
 // whose page it cannot check for a slab (vaddr_to_kmem_cache): no
-// translation, or a page frame beyond the memory map.
-func kmemPagelessWarning(w io.Writer, mem *kmem.Memory, vaddr uint64) {
-	p, ok := kmemPhys(mem.Space(), vaddr)
+// translation, or a page frame beyond the memory map (kmemFrame).
+func kmemPagelessWarning(w io.Writer, vaddr uint64, mapped, pageless bool) {
 	switch {
-	case !ok:
+	case !mapped:
 		fmt.Fprintf(w, "WARNING: cannot make virtual-to-physical translation: %x\n", vaddr)
-	case !kmemHasPage(mem, p):
+	case pageless:
 		fmt.Fprintf(w, "WARNING: cannot find mem_map page for address: %x\n", vaddr)
 	}
 }
@@ -928,7 +938,8 @@ func kmemSlabAddress(c *Context, mem *kmem.Memory, addr uint64, all bool) error 
 	}
 	if !ok {
 		if ks.KernelAddr(addr) {
-			kmemPagelessWarning(c.Err, mem, vaddr)
+			_, mapped, pageless := kmemFrame(mem, vaddr)
+			kmemPagelessWarning(c.Err, vaddr, mapped, pageless)
 		}
 		return fmt.Errorf("address is not allocated in slab subsystem: %x", vaddr)
 	}

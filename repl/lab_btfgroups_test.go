@@ -248,21 +248,31 @@ func groupCommands(t *testing.T, s *Session, path string) []crashRef {
 		}
 		missing := false
 		cmd = pxPlaceholder.ReplaceAllStringFunc(cmd, func(e string) string {
-			var out bytes.Buffer
-			lp := &Loop{Session: s, Out: &out, Err: &out}
-			lp.RunLine("p/x " + e[4:len(e)-1])
-			_, v, ok := strings.Cut(strings.TrimSpace(out.String()), " = ")
-			if !ok || !strings.HasPrefix(v, "0x") {
+			v, ok := pxValue(s, e[4:len(e)-1])
+			if !ok {
 				missing = true
 				return e
 			}
-			return strings.Fields(v)[0]
+			return v
 		})
 		if !missing {
 			refs = append(refs, crashRef{cmd: cmd})
 		}
 	}
 	return refs
+}
+
+// pxValue is the hexadecimal value "p/x EXPR" prints in s ("0x..."), as
+// record_groups.sh reads crash's; false when it prints none.
+func pxValue(s *Session, expr string) (string, bool) {
+	var out bytes.Buffer
+	lp := &Loop{Session: s, Out: &out, Err: &out}
+	lp.RunLine("p/x " + expr)
+	_, v, ok := strings.Cut(strings.TrimSpace(out.String()), " = ")
+	if !ok || !strings.HasPrefix(v, "0x") {
+		return "", false
+	}
+	return strings.Fields(v)[0], true
 }
 
 func labSessionPair(t *testing.T, d *lab.Dump) (with, without *Session, done func()) {

@@ -3,9 +3,6 @@ package repl
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,11 +23,7 @@ import (
 //     direct-map one, each with crash's warnings.
 func TestLabQEMUPanicMatchesCrash(t *testing.T) {
 	l := lab.Open(t)
-	root := filepath.Join(l.Dir, "trixie", "root")
-	ld := filepath.Join(root, "usr/lib64/ld-linux-x86-64.so.2")
-	if _, err := os.Stat(ld); err != nil {
-		t.Skip("the lab has no trixie crash")
-	}
+	skipWithoutCrash(t, l)
 	n := 0
 	for _, name := range []string{"q510-panic-elf", "q61-panic-elf", "q612-panic-elf"} {
 		d := l.Dump(name)
@@ -42,11 +35,10 @@ func TestLabQEMUPanicMatchesCrash(t *testing.T) {
 			s, done := labSession(t, d)
 			defer done()
 			hex := func(expr string) uint64 {
-				out, _ := runLine(t, s, "p/x", expr)
-				_, v, _ := strings.Cut(strings.TrimSpace(out), " = ")
+				v, ok := pxValue(s, expr)
 				x, err := strconv.ParseUint(strings.TrimPrefix(v, "0x"), 16, 64)
-				if err != nil {
-					t.Fatalf("p/x %s: %q", expr, out)
+				if !ok || err != nil {
+					t.Fatalf("p/x %s: %q", expr, v)
 				}
 				return x
 			}
@@ -58,16 +50,7 @@ func TestLabQEMUPanicMatchesCrash(t *testing.T) {
 				"kmem -f 3e001010",
 				fmt.Sprintf("kmem -f %#x", pob+0x3e002000),
 				fmt.Sprintf("kmem -s %#x", pob+0x3e001000)}
-			in := filepath.Join(t.TempDir(), "cmds")
-			if err := os.WriteFile(in, []byte(strings.Join(cmds, "\n")+"\nquit\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.Command(ld, "--library-path", filepath.Join(root, "usr/lib/x86_64-linux-gnu"), filepath.Join(root, "usr/bin/crash"),
-				"-s", "-i", in, d.Vmlinux, d.Files[0])
-			want, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("crash: %v", err)
-			}
+			want := runCrash(t, l, d, cmds)
 			var got bytes.Buffer
 			for _, c := range cmds {
 				lp := &Loop{Session: s, Out: &got, Err: &got}

@@ -477,11 +477,7 @@ func TestLabBtMatchesDrgn(t *testing.T) {
 // crash on 6.1.
 func TestLabPsBtOptionsMatchCrash(t *testing.T) {
 	l := lab.Open(t)
-	root := filepath.Join(l.Dir, "trixie", "root")
-	ld := filepath.Join(root, "usr/lib64/ld-linux-x86-64.so.2")
-	if _, err := os.Stat(ld); err != nil {
-		t.Skip("the lab has no trixie crash")
-	}
+	skipWithoutCrash(t, l)
 	n := 0
 	// The SMP run's dumps: CPUs stopped by NMI in user code, in the
 	// kernel and idle (bt -a -f and -l print the NMI frames' words and the
@@ -510,16 +506,7 @@ func TestLabPsBtOptionsMatchCrash(t *testing.T) {
 			if d.Kernel == "6.1" {
 				cmds = append(cmds, "ps -t 1 "+panicPid)
 			}
-			in := filepath.Join(t.TempDir(), "cmds")
-			if err := os.WriteFile(in, []byte(strings.Join(cmds, "\n")+"\nquit\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.Command(ld, "--library-path", filepath.Join(root, "usr/lib/x86_64-linux-gnu"), filepath.Join(root, "usr/bin/crash"),
-				"-s", "-i", in, d.Vmlinux, d.Files[0])
-			want, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("crash: %v", err)
-			}
+			want := runCrash(t, l, d, cmds)
 			var got strings.Builder
 			for _, c := range cmds {
 				out, errs := runLine(t, s, strings.Fields(c)...)
@@ -536,6 +523,41 @@ func TestLabPsBtOptionsMatchCrash(t *testing.T) {
 	if n == 0 {
 		t.Skip("neither dump is in the lab")
 	}
+}
+
+// crashLoader is trixie's crash 8.0.6 in the lab's private root, run
+// through that root's own loader: the loader and the root.
+func crashLoader(l *lab.Lab) (ld, root string) {
+	root = filepath.Join(l.Dir, "trixie", "root")
+	return filepath.Join(root, "usr/lib64/ld-linux-x86-64.so.2"), root
+}
+
+// skipWithoutCrash skips t when the lab has no trixie crash.
+func skipWithoutCrash(t *testing.T, l *lab.Lab) {
+	t.Helper()
+	if ld, _ := crashLoader(l); !fileExists(ld) {
+		t.Skip("the lab has no trixie crash")
+	}
+}
+
+func fileExists(path string) bool { _, err := os.Stat(path); return err == nil }
+
+// runCrash runs crash 8.0.6 live on d with cmds and returns what it
+// printed (crash prints its errors there too).
+func runCrash(t *testing.T, l *lab.Lab, d *lab.Dump, cmds []string) []byte {
+	t.Helper()
+	ld, root := crashLoader(l)
+	in := filepath.Join(t.TempDir(), "cmds")
+	if err := os.WriteFile(in, []byte(strings.Join(cmds, "\n")+"\nquit\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(ld, "--library-path", filepath.Join(root, "usr/lib/x86_64-linux-gnu"), filepath.Join(root, "usr/bin/crash"),
+		"-s", "-i", in, d.Vmlinux, d.Files[0])
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("crash: %v", err)
+	}
+	return out
 }
 
 // TestLabBtCFIOnly unwinds every task without ORC, with .debug_frame and

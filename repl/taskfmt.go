@@ -224,7 +224,7 @@ func panicBySysrq(bt *tasks.Backtrace) bool {
 		return false
 	}
 	switch bt.Frames[0].Function {
-	case "machine_kexec", "crash_kexec", "__crash_kexec", "try_crashdump":
+	case "machine_kexec", "crash_kexec", "try_crashdump": // the search's kexec marks
 		return false
 	}
 	for _, f := range bt.Frames {

@@ -333,10 +333,6 @@ func (p *printer) cString(x uint64) {
 		fmt.Fprintf(p.w, " <error: cannot read memory at %#x>", x)
 		return
 	}
-	if s == "" {
-		p.w.WriteString(` ""`)
-		return
-	}
 	tail := ""
 	if len(s) > p.opt.Elements {
 		s, tail = s[:p.opt.Elements], "..."
@@ -369,10 +365,6 @@ func (p *printer) array(t *dwarf.ArrayType, b []byte, indent int) {
 		// gdb drops one trailing NUL, the string's terminator.
 		if len(s) > 0 && s[len(s)-1] == 0 {
 			s = s[:len(s)-1]
-		}
-		if len(s) == 0 {
-			p.w.WriteString(`""`)
-			return
 		}
 		n := charsWithin(s, p.opt.Elements)
 		out := quoteRuns(s[:n], p.opt.Repeats)
@@ -430,6 +422,9 @@ func charsWithin(s []byte, limit int) int {
 // quoteRuns renders bytes as gdb does: quoted runs, with runs of one byte
 // longer than repeats (when non-zero) as 'c' <repeats N times>.
 func quoteRuns(s []byte, repeats int) string {
+	if len(s) == 0 {
+		return `""`
+	}
 	var parts []string
 	var cur strings.Builder
 	needEscape := false
