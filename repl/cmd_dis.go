@@ -2,12 +2,14 @@ package repl
 
 import (
 	"bytes"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/vmcoretools/vmcore/ktype"
 	"golang.org/x/arch/x86/x86asm"
 )
 
@@ -280,6 +282,30 @@ var handDecoded = []struct {
 	{[]byte{0x0f, 0x01, 0xc9}, "mwait", "%eax,%ecx"},
 }
 
+// decodeUD1W decodes ud1 with REX.W (48 0f b9 /r, after any legacy
+// prefixes), which the decoder does not know: Linux 7.x's WARN traps with
+// 67 48 0f b9 3a, "ud1 (%edx),%rdi" to binutils. It decodes the
+// instruction without the REX byte and widens the register operand; any
+// other input gives an instruction whose Op is not UD1.
+func decodeUD1W(code []byte) (x86asm.Inst, error) {
+	k := 0
+	for k < len(code) && k < 4 && bytes.IndexByte([]byte{0x66, 0x67, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65}, code[k]) >= 0 {
+		k++
+	}
+	if len(code) < k+3 || code[k] != 0x48 || code[k+1] != 0x0f || code[k+2] != 0xb9 {
+		return x86asm.Inst{}, nil
+	}
+	inst, err := x86asm.Decode(append(append([]byte(nil), code[:k]...), code[k+1:]...), 64)
+	if err != nil || inst.Op != x86asm.UD1 {
+		return x86asm.Inst{}, err
+	}
+	if r, ok := inst.Args[0].(x86asm.Reg); ok && r >= x86asm.EAX && r <= x86asm.R15L {
+		inst.Args[0] = x86asm.RAX + (r - x86asm.EAX)
+	}
+	inst.Len++
+	return inst, nil
+}
+
 // gnuMnemonics renames x86asm's GNU mnemonics to the ones gdb 10 (crash
 // 8.0.6's) prints.
 var gnuMnemonics = map[string]string{
@@ -329,7 +355,10 @@ func (s *Session) disassemble(code []byte, pc uint64) (string, int) {
 			return gnuLine(h.text, h.operands), len(h.bytes)
 		}
 	}
-	inst, err := x86asm.Decode(code, 64)
+	inst, err := decodeUD1W(code)
+	if inst.Op != x86asm.UD1 {
+		inst, err = x86asm.Decode(code, 64)
+	}
 	if err != nil || inst.Len == 0 {
 		return gnuLine("(bad)", ""), 1
 	}
@@ -411,6 +440,9 @@ func (s *Session) gnuOperands(inst x86asm.Inst, enc encoding, operands string, p
 				if a.Base == x86asm.RIP {
 					target := pc + uint64(inst.Len) + uint64(a.Disp)
 					comment = fmt.Sprintf("        # %#x", target)
+					if s.gdbNamesNothing(target) {
+						continue
+					}
 					if name := s.disSymbolic(target); name != "" {
 						comment += " " + name
 					}
@@ -648,6 +680,63 @@ func twoByteHasModRM(op byte) bool {
 		return false
 	}
 	return true
+}
+
+// gdbNamesNothing tells an operand address that gdb leaves without a
+// symbol, so that crash has none to rewrite: gdb names an address only by
+// a symbol of the section it lies in, and drops a zero-size data symbol
+// (build_address_symbolic). Linux 7.x's WARN loads the address of its
+// bug-table entry, past _edata in __bug_table, whose only symbol is the
+// zero-size __start___bug_table: gdb 13 and 16 print the bare address.
+//
+// Without the vmlinux there are no sections: an address past a linker
+// script's bound (_edata), with no kallsyms object before it, is left bare
+// the same way.
+func (s *Session) gdbNamesNothing(addr uint64) bool {
+	if s.Debug == nil {
+		k, err := s.dumpKernel()
+		if err != nil || k == nil {
+			return false
+		}
+		sym, off, ok := k.Values.Types.SymbolAt(addr)
+		return ok && off > 0 && sym.Type == ktype.SymOther && sym.Module == ""
+	}
+	if !s.hasTypes() {
+		return false
+	}
+	var sec *elf.Section
+	var start uint64
+	for _, es := range s.Debug.ELF().Sections {
+		start = es.Addr
+		if start >= 0xffffffff80000000 {
+			start += s.Debug.Relocation()
+		}
+		if es.Flags&elf.SHF_ALLOC != 0 && addr >= start && addr-start < es.Size {
+			sec = es
+			break
+		}
+	}
+	if sec == nil {
+		return false
+	}
+	syms := s.crashSymbols().syms
+	i := sort.Search(len(syms), func(i int) bool { return syms[i].Addr > addr })
+	var at uint64
+	found := false
+	for j := i - 1; j >= 0 && syms[j].Addr >= start; j-- {
+		sym := syms[j]
+		if found && sym.Addr != at {
+			break
+		}
+		if sym.Section != sec.Name {
+			continue
+		}
+		if sym.Size != 0 || sym.isText() {
+			return false // gdb names it (crash then rewrites the name)
+		}
+		at, found = sym.Addr, true
+	}
+	return found
 }
 
 // disSymbolic is "<name+off>" for a kernel address, as crash shows it in

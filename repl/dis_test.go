@@ -57,6 +57,11 @@ func TestDisassemble(t *testing.T) {
 		{[]byte{0x48, 0x8b, 0x4c, 0x05, 0x00}, pc, "mov    0x0(%rbp,%rax,1),%rcx", 5},
 		{[]byte{0xf0, 0x41, 0x80, 0x65, 0x00, 0xf7}, pc, "lock andb $0xf7,0x0(%r13)", 6},
 		{[]byte{0x48, 0x98}, pc, "cltq   ", 2},
+		// ud1 with REX.W, which the decoder lacks (Linux 7.x's WARN
+		// trap), after an address-size prefix and alone; without REX.W.
+		{[]byte{0x67, 0x48, 0x0f, 0xb9, 0x3a, 0xc3}, pc, "ud1    (%edx),%rdi", 5},
+		{[]byte{0x48, 0x0f, 0xb9, 0x3a}, pc, "ud1    (%rdx),%rdi", 4},
+		{[]byte{0x0f, 0xb9, 0x3a}, pc, "ud1    (%rdx),%edi", 3},
 		{[]byte{0x0f, 0x01, 0xc8}, pc, "monitor %rax,%ecx,%edx", 3},
 		{[]byte{0x0f, 0x01, 0xc9}, pc, "mwait  %eax,%ecx", 3},
 		{[]byte{0x48, 0x0f, 0x07}, pc, "sysretq ", 3},
