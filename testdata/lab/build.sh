@@ -28,6 +28,7 @@ source "$LABSRC/nmi.sh"
 source "$LABSRC/kernels.sh"
 source "$LABSRC/sidwriters.sh"
 source "$LABSRC/sidref.sh"
+source "$LABSRC/sidgroups.sh"
 source "$LABSRC/summary.sh"
 
 ONLY61=0
@@ -109,6 +110,8 @@ fi
 if declare -F record_groups >/dev/null; then
 	record_groups
 fi
+# Sid's crash on the same groups, for the newest kernel.
+[[ $ONLY61 == 1 ]] || sidgroups_all
 if declare -F export_demo >/dev/null; then
 	export_demo
 fi
