@@ -41,9 +41,6 @@ var sidCrashKnown = []groupDiff{
 	{Cmd: "foreach active bt", Why: sidCrashBt},
 	{Cmd: "foreach lab-panic bt", Why: sidCrashBt},
 	{Cmd: "bt$", Why: sidCrashBt},
-	{Cmd: "p/x 0x1000 << 4", Why: sidCrashShift, Fails: "gdb request failed: p/x 0x1000 << 4"},
-	{Cmd: "p ", Why: sidCrashShift, Norm: dropHistory},
-	{Cmd: "p/", Why: sidCrashShift, Norm: dropHistory},
 	{Cmd: "p fair_sched_class.pick_next_task", Why: "7.2's sched_class has no pick_next_task: crash prints only \"gdb request failed\", we print gdb's reason"},
 	{Cmd: "kmem -s", Why: sidCrashSlab, Fails: "invalid structure member offset: kmem_cache_local_node"},
 	{Cmd: "kmem -S", Why: sidCrashSlab, Fails: "-S not supported for this kernel"},
@@ -57,7 +54,6 @@ var sidCrashKnown = []groupDiff{
 const (
 	sidCrashBt        = "crash 9.0.2's backtrace on 7.2 goes wrong after the first frames and lists text addresses left on the stack; drgn's stacks are the truth (TestLabBtMatchesDrgn)"
 	sidCrashSlab      = "crash 9.0.2 knows neither 7.1's compound_info nor 7.x's slab sheaves; crash's development branch reads them, and the slab walk is proven by TestLabSlabObjectInTailPage and drgn's kmem -s view"
-	sidCrashShift     = "crash 9.0.2 fails p/x 0x1000 << 4 in this group on some dumps (gdb request failed, with the redirection taken as part of the expression; alone it works), so its later $N are one less than ours: the numbers are dropped on both sides (crash 8.0.6 proves them on the other kernels)"
 	sidCrashNoModules = "crash 9.0.2 reads 7.x only with --no_modules; the modules are proven by drgn's mod view and TestLabGroupsFromBTF"
 )
 
@@ -120,13 +116,6 @@ func dropLines(prefixes ...string) func(cmd, crash, ours string) (string, string
 		return crash, ours
 	}
 }
-
-// dropHistory removes p's history numbers ("$N = ") on both sides.
-func dropHistory(_, crash, ours string) (string, string) {
-	return history.ReplaceAllString(crash, "= "), history.ReplaceAllString(ours, "= ")
-}
-
-var history = regexp.MustCompile(`\$[0-9]+ = `)
 
 // dropDates removes log -T's "[date] " from every line on both sides.
 func dropDates(_, crash, ours string) (string, string) {
