@@ -49,17 +49,23 @@ func runLine(t *testing.T, s *Session, args ...string) (string, string) {
 }
 
 // TestLabPsMatchesCrash compares ps, and ps with command filters, with
-// crash 8.0.6 line for line on every lab dump crash read (6.1 and 6.12).
+// crash 8.0.6 line for line on every lab dump crash read (5.10, 6.1 and
+// 6.12), and with sid's crash 9.0.2 (--no_modules, sidref.sh) on the 7.2
+// dumps it reads.
 func TestLabPsMatchesCrash(t *testing.T) {
 	l := lab.Open(t)
 	n := 0
 	for _, d := range l.Dumps {
-		want, err := os.ReadFile(d.RefFile("crash-8.0.6", "ps.txt"))
+		version := "crash-8.0.6"
+		want, err := os.ReadFile(d.RefFile(version, "ps.txt"))
 		if err != nil {
-			continue
+			version = "crash-9.0.2"
+			if want, err = os.ReadFile(d.RefFile(version, "ps.txt")); err != nil {
+				continue
+			}
 		}
 		t.Run(d.Name, func(t *testing.T) {
-			proved(t, d, "ps", "crash-8.0.6")
+			proved(t, d, "ps", version)
 			s, done := labSession(t, d)
 			defer done()
 			got, errs := runLine(t, s, "ps")
@@ -71,9 +77,9 @@ func TestLabPsMatchesCrash(t *testing.T) {
 				return
 			}
 			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("ps differs from crash (-crash +ours):\n%s", diff)
+				t.Errorf("ps differs from %s (-crash +ours):\n%s", version, diff)
 			}
-			if wantLab, err := os.ReadFile(d.RefFile("crash-8.0.6", "ps-lab.txt")); err == nil {
+			if wantLab, err := os.ReadFile(d.RefFile(version, "ps-lab.txt")); err == nil {
 				got, _ := runLine(t, s, "ps", "lab-spin", "lab-pipe-reader", "lab-pipe-writer", "lab-sleeper", "lab-panic")
 				if diff := cmp.Diff(string(wantLab), got); diff != "" {
 					t.Errorf("ps COMMAND... differs from crash (-crash +ours):\n%s", diff)

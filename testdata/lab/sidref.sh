@@ -41,6 +41,21 @@ sidref_one() {
 	with_timeout 900 "${ld[@]}" "$SID/usr/bin/crash" -s "$vmlinux" "${paths[@]}" <"$cmds" \
 		>"$REF/$crash/session.txt" 2>&1 || rc=$?
 	printf '%s\t%s\t%s\t%s\n' "$crash" session "$rc" "$((SECONDS - t0))" >>"$REF/sid-status.tsv"
+	# crash 9.0.2 stops on 7.x in its module setup ("invalid structure
+	# member offset: module_num_gpl_syms"); --no_modules reads the rest.
+	# It now and then hands gdb a whole line, redirection and all ("gdb
+	# request failed: rd ... > .../rd-jiffies_64.txt"): another run gets it
+	# right (sidgroups.sh does the same).
+	local try opt=()
+	grep -q "module_num_gpl_syms" "$REF/$crash/session.txt" && opt=(--no_modules)
+	for try in 1 2 3 4; do
+		((${#opt[@]} > 0)) || grep -rqs "gdb request failed: .* > $REF/$crash/" "$REF/$crash" || break
+		t0=$SECONDS rc=0
+		with_timeout 900 "${ld[@]}" "$SID/usr/bin/crash" "${opt[@]}" -s "$vmlinux" "${paths[@]}" <"$cmds" \
+			>"$REF/$crash/session.txt" 2>&1 || rc=$?
+		printf '%s\t%s\t%s\t%s\n' "$crash" "session ${opt[*]} (run $((try + 1)))" "$rc" "$((SECONDS - t0))" >>"$REF/sid-status.tsv"
+		grep -rqs "gdb request failed: .* > $REF/$crash/" "$REF/$crash" || break
+	done
 	t0=$SECONDS rc=0
 	with_timeout 300 "${ld[@]}" "$SID/usr/bin/makedumpfile" --dump-dmesg "${paths[0]}" "$REF/$mdf-dump-dmesg.txt" \
 		>"$REF/$mdf-dump-dmesg.log" 2>&1 || rc=$?
