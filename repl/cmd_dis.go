@@ -682,7 +682,7 @@ func twoByteHasModRM(op byte) bool {
 	return true
 }
 
-// gdbNamesNothing tells an operand address that gdb leaves without a
+// gdbNamesNothing tells whether gdb leaves an operand address without a
 // symbol, so that crash has none to rewrite: gdb names an address only by
 // a symbol of the section it lies in, and drops a zero-size data symbol
 // (build_address_symbolic). Linux 7.x's WARN loads the address of its
