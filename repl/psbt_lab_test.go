@@ -56,13 +56,16 @@ func TestLabPsMatchesCrash(t *testing.T) {
 	l := lab.Open(t)
 	n := 0
 	for _, d := range l.Dumps {
-		version := "crash-8.0.6"
-		want, err := os.ReadFile(d.RefFile(version, "ps.txt"))
-		if err != nil {
-			version = "crash-9.0.2"
-			if want, err = os.ReadFile(d.RefFile(version, "ps.txt")); err != nil {
-				continue
+		var version string
+		var want []byte
+		for _, v := range crashVersions(d) {
+			if b, err := os.ReadFile(d.RefFile(v, "ps.txt")); err == nil && v != "crash-8.0.2" {
+				version, want = v, b
+				break
 			}
+		}
+		if version == "" {
+			continue
 		}
 		t.Run(d.Name, func(t *testing.T) {
 			proved(t, d, "ps", version)
