@@ -26,9 +26,9 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
 fi
 
 # A kdump's /proc/vmcore and the capture kernel's own compressed file.
-# Not a -d 31 file, as for the other kernels' groups: on 7.2 those lose
-# task_structs, and crash 9.0.2 stops without a word while it gathers the
-# task table.
+# Not a compressed -d 31 file, as for the other kernels' groups: on 7.2
+# those lose task_structs, and crash 9.0.2 exits without a word while it
+# gathers their task table (it reads the ELF -d 31 conversions).
 SIDGROUP_DUMPS=(ksid-elf ksid-flat-zstd-d17)
 
 sidgroup_key() { # GROUP DUMP
