@@ -17,40 +17,34 @@ import (
 // (TestLabBtMatchesCrash compares the whole of bt -a).
 func TestLabNMIAtSyscallEntry(t *testing.T) {
 	l := lab.Open(t)
-	n := 0
+	var names []string
 	for _, d := range l.Dumps {
-		if !strings.Contains(d.Name, "nmi-") {
-			continue
+		if strings.Contains(d.Name, "nmi-") {
+			names = append(names, d.Name)
 		}
-		n++
-		t.Run(d.Name, func(t *testing.T) {
-			s, done := labSession(t, d)
-			defer done()
-			got, _ := runLine(t, s, "bt", "-a")
-			block := cpuBlock(got, "lab-syscalls")
-			for _, want := range []string{
-				"    [exception RIP: entry_SYSCALL_64]\n",
-				"--- <NMI exception stack> ---\n",
-				" entry_SYSCALL_64 at ",
-				"    ORIG_RAX: ffffffffffffffff  CS: 0010  SS: 0018\n",
-				"  CS: 0033  SS: 002b\n",
-			} {
-				if !strings.Contains(block, want) {
-					t.Errorf("bt -a: lab-syscalls's trace lacks %q: the NMI did not find CPU 1 at entry_SYSCALL_64, or the trace is wrong:\n%s", want, block)
-				}
-			}
-			ref, err := os.ReadFile(d.RefFile("crash-8.0.6", "bt-a.txt"))
-			if err != nil {
-				t.Skipf("no crash reference yet: %v", err)
-			}
-			if want := cpuBlock(string(ref), "lab-syscalls"); want != block {
-				t.Errorf("lab-syscalls's trace differs from crash's:\ncrash:\n%s\nours:\n%s", want, block)
-			}
-		})
 	}
-	if n == 0 {
-		t.Skip("the lab has no NMI run (testdata/lab/nmi.sh)")
-	}
+	eachLabSession(t, l, names, "the lab has no NMI run (testdata/lab/nmi.sh)", func(t *testing.T, d *lab.Dump, s *Session) {
+		got, _ := runLine(t, s, "bt", "-a")
+		block := cpuBlock(got, "lab-syscalls")
+		for _, want := range []string{
+			"    [exception RIP: entry_SYSCALL_64]\n",
+			"--- <NMI exception stack> ---\n",
+			" entry_SYSCALL_64 at ",
+			"    ORIG_RAX: ffffffffffffffff  CS: 0010  SS: 0018\n",
+			"  CS: 0033  SS: 002b\n",
+		} {
+			if !strings.Contains(block, want) {
+				t.Errorf("bt -a: lab-syscalls's trace lacks %q: the NMI did not find CPU 1 at entry_SYSCALL_64, or the trace is wrong:\n%s", want, block)
+			}
+		}
+		ref, err := os.ReadFile(d.RefFile("crash-8.0.6", "bt-a.txt"))
+		if err != nil {
+			t.Skipf("no crash reference yet: %v", err)
+		}
+		if want := cpuBlock(string(ref), "lab-syscalls"); want != block {
+			t.Errorf("lab-syscalls's trace differs from crash's:\ncrash:\n%s\nours:\n%s", want, block)
+		}
+	})
 }
 
 // cpuBlock is the trace of the task named comm in bt -a output: from its

@@ -24,47 +24,34 @@ import (
 func TestLabQEMUPanicMatchesCrash(t *testing.T) {
 	l := lab.Open(t)
 	skipWithoutCrash(t, l)
-	n := 0
-	for _, name := range []string{"q510-panic-elf", "q61-panic-elf", "q612-panic-elf"} {
-		d := l.Dump(name)
-		if d == nil {
-			continue
+	eachLabSession(t, l, []string{"q510-panic-elf", "q61-panic-elf", "q612-panic-elf"}, "no QEMU panic dump in the lab", func(t *testing.T, d *lab.Dump, s *Session) {
+		hex := func(expr string) uint64 {
+			v, ok := pxValue(s, expr)
+			x, err := strconv.ParseUint(strings.TrimPrefix(v, "0x"), 16, 64)
+			if !ok || err != nil {
+				t.Fatalf("p/x %s: %q", expr, v)
+			}
+			return x
 		}
-		n++
-		t.Run(name, func(t *testing.T) {
-			s, done := labSession(t, d)
-			defer done()
-			hex := func(expr string) uint64 {
-				v, ok := pxValue(s, expr)
-				x, err := strconv.ParseUint(strings.TrimPrefix(v, "0x"), 16, 64)
-				if !ok || err != nil {
-					t.Fatalf("p/x %s: %q", expr, v)
-				}
-				return x
-			}
-			pob, vmb := hex("page_offset_base"), hex("vmemmap_base")
-			cmds := []string{"set", "foreach RU set",
-				"kmem 3e001010",
-				fmt.Sprintf("kmem %#x", pob+0x3e002000),
-				fmt.Sprintf("kmem %#x", vmb+0x3e003*64),
-				"kmem -f 3e001010",
-				fmt.Sprintf("kmem -f %#x", pob+0x3e002000),
-				fmt.Sprintf("kmem -s %#x", pob+0x3e001000)}
-			want := runCrash(t, l, d, cmds)
-			var got bytes.Buffer
-			for _, c := range cmds {
-				lp := &Loop{Session: s, Out: &got, Err: &got}
-				lp.RunLine(c)
-			}
-			if diff := cmp.Diff(string(want), got.String()); diff != "" {
-				t.Errorf("(-crash +ours):\n%s", diff)
-			}
-			if !strings.Contains(got.String(), "(SYSRQ)") {
-				t.Error("the panic task is not (SYSRQ)")
-			}
-		})
-	}
-	if n == 0 {
-		t.Skip("no QEMU panic dump in the lab")
-	}
+		pob, vmb := hex("page_offset_base"), hex("vmemmap_base")
+		cmds := []string{"set", "foreach RU set",
+			"kmem 3e001010",
+			fmt.Sprintf("kmem %#x", pob+0x3e002000),
+			fmt.Sprintf("kmem %#x", vmb+0x3e003*64),
+			"kmem -f 3e001010",
+			fmt.Sprintf("kmem -f %#x", pob+0x3e002000),
+			fmt.Sprintf("kmem -s %#x", pob+0x3e001000)}
+		want := runCrash(t, l, d, cmds)
+		var got bytes.Buffer
+		for _, c := range cmds {
+			lp := &Loop{Session: s, Out: &got, Err: &got}
+			lp.RunLine(c)
+		}
+		if diff := cmp.Diff(string(want), got.String()); diff != "" {
+			t.Errorf("(-crash +ours):\n%s", diff)
+		}
+		if !strings.Contains(got.String(), "(SYSRQ)") {
+			t.Error("the panic task is not (SYSRQ)")
+		}
+	})
 }

@@ -18,57 +18,43 @@ import (
 // object. crash's development branch (which reads 7.2) finds them too;
 // the first version of this reader did not on 7.2.
 func TestLabSlabObjectInTailPage(t *testing.T) {
-	l := lab.Open(t)
-	n := 0
-	for _, name := range []string{"k510-elf", "k61-elf", "k612-elf", "ksid-elf"} {
-		d := l.Dump(name)
-		if d == nil {
-			continue
+	eachLabSession(t, lab.Open(t), []string{"k510-elf", "k61-elf", "k612-elf", "ksid-elf"}, "no ELF kdump in the lab", func(t *testing.T, _ *lab.Dump, s *Session) {
+		tb, err := s.TaskTable()
+		if err != nil {
+			t.Fatal(err)
 		}
-		n++
-		t.Run(name, func(t *testing.T) {
-			s, done := labSession(t, d)
-			defer done()
-			tb, err := s.TaskTable()
-			if err != nil {
-				t.Fatal(err)
+		// The cache's object size, not sizeof: task_struct ends
+		// in an FPU state sized at boot (arch_task_struct_size).
+		out, _ := runLine(t, s, "kmem", "-s", "task_struct")
+		lines := strings.Split(out, "\n")
+		var f []string
+		if len(lines) > 1 {
+			f = strings.Fields(lines[1])
+		}
+		if len(f) < 2 {
+			t.Fatalf("kmem -s task_struct: %q", out)
+		}
+		size, err := strconv.ParseUint(f[1], 10, 64)
+		if err != nil {
+			t.Fatalf("kmem -s task_struct: %q", out)
+		}
+		tails := 0
+		for _, tk := range tb.Tasks {
+			if tk.PID == 0 {
+				continue // the idle tasks are static, not slab objects
 			}
-			// The cache's object size, not sizeof: task_struct ends
-			// in an FPU state sized at boot (arch_task_struct_size).
-			out, _ := runLine(t, s, "kmem", "-s", "task_struct")
-			lines := strings.Split(out, "\n")
-			var f []string
-			if len(lines) > 1 {
-				f = strings.Fields(lines[1])
+			last := tk.Addr + size - 8
+			if last/4096 != tk.Addr/4096 {
+				tails++
 			}
-			if len(f) < 2 {
-				t.Fatalf("kmem -s task_struct: %q", out)
+			got, errOut := runLine(t, s, "kmem", "-s", fmt.Sprintf("%#x", last))
+			if !strings.Contains(got, " task_struct\n") || !strings.Contains(got, fmt.Sprintf("[%x]", tk.Addr)) {
+				t.Errorf("kmem -s %#x (the last word of %s's task_struct %#x): %s%s", last, tk.Comm, tk.Addr, got, errOut)
 			}
-			size, err := strconv.ParseUint(f[1], 10, 64)
-			if err != nil {
-				t.Fatalf("kmem -s task_struct: %q", out)
-			}
-			tails := 0
-			for _, tk := range tb.Tasks {
-				if tk.PID == 0 {
-					continue // the idle tasks are static, not slab objects
-				}
-				last := tk.Addr + size - 8
-				if last/4096 != tk.Addr/4096 {
-					tails++
-				}
-				got, errOut := runLine(t, s, "kmem", "-s", fmt.Sprintf("%#x", last))
-				if !strings.Contains(got, " task_struct\n") || !strings.Contains(got, fmt.Sprintf("[%x]", tk.Addr)) {
-					t.Errorf("kmem -s %#x (the last word of %s's task_struct %#x): %s%s", last, tk.Comm, tk.Addr, got, errOut)
-				}
-			}
-			t.Logf("%d task_structs, %d ending in another page than they start", len(tb.Tasks), tails)
-			if tails == 0 {
-				t.Error("no task_struct crosses a page: the test proves nothing here")
-			}
-		})
-	}
-	if n == 0 {
-		t.Skip("no ELF kdump in the lab")
-	}
+		}
+		t.Logf("%d task_structs, %d ending in another page than they start", len(tb.Tasks), tails)
+		if tails == 0 {
+			t.Error("no task_struct crosses a page: the test proves nothing here")
+		}
+	})
 }

@@ -40,6 +40,29 @@ func labSession(t *testing.T, d *lab.Dump) (*Session, func()) {
 	return s, func() { f.Close(); dump.Close() }
 }
 
+// eachLabSession runs f as a subtest, with a session, on each of the
+// named lab dumps the lab holds, and skips the test (saying why) when it
+// holds none of them.
+func eachLabSession(t *testing.T, l *lab.Lab, names []string, why string, f func(t *testing.T, d *lab.Dump, s *Session)) {
+	t.Helper()
+	n := 0
+	for _, name := range names {
+		d := l.Dump(name)
+		if d == nil {
+			continue
+		}
+		n++
+		t.Run(name, func(t *testing.T) {
+			s, done := labSession(t, d)
+			defer done()
+			f(t, d, s)
+		})
+	}
+	if n == 0 {
+		t.Skip(why)
+	}
+}
+
 func runLine(t *testing.T, s *Session, args ...string) (string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
@@ -487,51 +510,39 @@ func TestLabBtMatchesDrgn(t *testing.T) {
 func TestLabPsBtOptionsMatchCrash(t *testing.T) {
 	l := lab.Open(t)
 	skipWithoutCrash(t, l)
-	n := 0
 	// The SMP run's dumps: CPUs stopped by NMI in user code, in the
 	// kernel and idle (bt -a -f and -l print the NMI frames' words and the
 	// interrupted instructions' source lines).
-	for _, name := range []string{"k61-kdump-zlib-d31", "k612-kdump-zstd-d31", "k61smp-kdump-zstd-d31", "k612smp-elf"} {
-		d := l.Dump(name)
-		if d == nil {
-			continue
+	names := []string{"k61-kdump-zlib-d31", "k612-kdump-zstd-d31", "k61smp-kdump-zstd-d31", "k612smp-elf"}
+	eachLabSession(t, l, names, "none of the dumps is in the lab", func(t *testing.T, d *lab.Dump, s *Session) {
+		tb, err := s.TaskTable()
+		if err != nil {
+			t.Fatal(err)
 		}
-		n++
-		t.Run(name, func(t *testing.T) {
-			s, done := labSession(t, d)
-			defer done()
-			tb, err := s.TaskTable()
-			if err != nil {
-				t.Fatal(err)
+		panicPid := "1"
+		for _, tk := range tb.Tasks {
+			if tk.Comm == "lab-panic" {
+				panicPid = strconv.Itoa(tk.PID)
 			}
-			panicPid := "1"
-			for _, tk := range tb.Tasks {
-				if tk.Comm == "lab-panic" {
-					panicPid = strconv.Itoa(tk.PID)
-				}
+		}
+		cmds := []string{"ps -l", "ps -p " + panicPid, "ps -c 1", "ps -k", "ps -u", "bt -f", "bt -l", "bt -a",
+			"set", "task -R pid,comm 1", "ps " + panicPid + " 1 lab-spin", "bt -a -f", "bt -a -l"}
+		if d.Kernel == "6.1" {
+			cmds = append(cmds, "ps -t 1 "+panicPid)
+		}
+		want := runCrash(t, l, d, cmds)
+		var got strings.Builder
+		for _, c := range cmds {
+			out, errs := runLine(t, s, strings.Fields(c)...)
+			if errs != "" {
+				t.Errorf("%s: %s", c, errs)
 			}
-			cmds := []string{"ps -l", "ps -p " + panicPid, "ps -c 1", "ps -k", "ps -u", "bt -f", "bt -l", "bt -a",
-				"set", "task -R pid,comm 1", "ps " + panicPid + " 1 lab-spin", "bt -a -f", "bt -a -l"}
-			if d.Kernel == "6.1" {
-				cmds = append(cmds, "ps -t 1 "+panicPid)
-			}
-			want := runCrash(t, l, d, cmds)
-			var got strings.Builder
-			for _, c := range cmds {
-				out, errs := runLine(t, s, strings.Fields(c)...)
-				if errs != "" {
-					t.Errorf("%s: %s", c, errs)
-				}
-				got.WriteString(out)
-			}
-			if diff := cmp.Diff(string(want), got.String()); diff != "" {
-				t.Errorf("(-crash +ours):\n%s", diff)
-			}
-		})
-	}
-	if n == 0 {
-		t.Skip("neither dump is in the lab")
-	}
+			got.WriteString(out)
+		}
+		if diff := cmp.Diff(string(want), got.String()); diff != "" {
+			t.Errorf("(-crash +ours):\n%s", diff)
+		}
+	})
 }
 
 // crashLoader is trixie's crash 8.0.6 in the lab's private root, run
