@@ -178,6 +178,18 @@ const (
 	OriginUserRegs Origin = "user-registers"
 )
 
+// KexecMark tells whether a function is one of the kernel's crash-kexec
+// path whose return address, found on a panicked task's stack, starts its
+// trace (OriginStackMark) before any other mark: where kdump ran, the
+// trace starts there.
+func KexecMark(function string) bool {
+	switch function {
+	case "machine_kexec", "crash_kexec", "try_crashdump":
+		return true
+	}
+	return false
+}
+
 // Trace is one task's unwound kernel stack, as the architecture finds it.
 type Trace struct {
 	Origin Origin

@@ -220,11 +220,7 @@ func writeContext(w io.Writer, t *tasks.Task, tr *tasks.Tracer) {
 // kdump kernel loaded (QEMU's dump-guest-memory after the panic). Where
 // kdump ran, the trace starts at machine_kexec, deeper on the stack.
 func panicBySysrq(bt *tasks.Backtrace) bool {
-	if bt.Origin != arch.OriginStackMark || len(bt.Frames) == 0 {
-		return false
-	}
-	switch bt.Frames[0].Function {
-	case "machine_kexec", "crash_kexec", "try_crashdump": // the search's kexec marks
+	if bt.Origin != arch.OriginStackMark || len(bt.Frames) == 0 || arch.KexecMark(bt.Frames[0].Function) {
 		return false
 	}
 	for _, f := range bt.Frames {

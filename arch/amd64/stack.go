@@ -297,9 +297,10 @@ func (tr *Tracer) scanStart(t arch.Task) (unwind.Start, arch.Origin, error) {
 				continue
 			}
 			slot := uint64(rg.Lo) + i
-			switch name {
-			case "machine_kexec", "crash_kexec", "try_crashdump":
+			if arch.KexecMark(name) {
 				return mark(w, slot)
+			}
+			switch name {
 			case "panic":
 				if ri == 0 {
 					panicAt, panicPC = slot, w
